@@ -1,0 +1,1 @@
+//! Tianjian's shared core.

@@ -1,0 +1,60 @@
+//! The Tianjian sync server.
+//!
+//! It owns the network edge (HTTP, and later the sync WebSocket and media uploads) and durable
+//! storage. Every rule about what a document may contain or who may write it lives in
+//! `client-core`; the server must never grow a second copy of those rules.
+
+use std::future::Future;
+
+use axum::{Router, routing::get};
+use tokio::net::TcpListener;
+
+/// Everything a request handler may need. Empty for now; storage and keys join it later.
+#[derive(Clone, Debug, Default)]
+pub struct AppState {}
+
+/// The HTTP routes of the server, without binding a socket, so tests can drive it directly.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .with_state(state)
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` completes.
+///
+/// Tests call this with a listener bound to `127.0.0.1:0`.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Process liveness: answers as long as the process can serve HTTP at all.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn healthz_answers_ok() {
+        let response = router(AppState::default())
+            .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"ok");
+    }
+}

@@ -1,0 +1,183 @@
+//! Project automation, in Rust so that it needs nothing but cargo.
+//!
+//! `cargo xtask test` is the one command CI runs: formatting, lints, every test and the WASM
+//! build. It installs what it needs (the wasm32 target) so that a fresh machine with only the
+//! Rust toolchain can run it.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let outcome = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("wasm-size") => wasm_size(),
+        _ => {
+            eprintln!("usage: cargo xtask <test | wasm-size>");
+            return ExitCode::from(2);
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Everything CI checks, in the order that fails fastest.
+fn test() -> Result {
+    ensure_wasm_target()?;
+    cargo(&["fmt", "--all", "--check"])?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(&[
+        "clippy",
+        "--package",
+        "client-core",
+        "--target",
+        WASM_TARGET,
+        "--features",
+        "wasm",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    if has_nextest() {
+        cargo(&["nextest", "run", "--workspace", "--no-fail-fast"])?;
+        // nextest does not run doctests.
+        cargo(&["test", "--workspace", "--doc"])?;
+    } else {
+        cargo(&["test", "--workspace", "--no-fail-fast"])?;
+    }
+    cargo(&[
+        "build",
+        "--package",
+        "client-core",
+        "--target",
+        WASM_TARGET,
+        "--features",
+        "wasm",
+        "--release",
+    ])?;
+    Ok(())
+}
+
+/// Builds the size-optimised WASM, shrinks it with `wasm-opt` when available, and prints the
+/// raw and gzipped sizes that ARCHITECTURE.md records.
+fn wasm_size() -> Result {
+    ensure_wasm_target()?;
+    cargo(&[
+        "build",
+        "--package",
+        "client-core",
+        "--target",
+        WASM_TARGET,
+        "--features",
+        "wasm",
+        "--profile",
+        "wasm-release",
+    ])?;
+    let built = workspace_root()
+        .join("target")
+        .join(WASM_TARGET)
+        .join("wasm-release")
+        .join("client_core.wasm");
+    report_size("cargo build (wasm-release profile)", &built)?;
+
+    let tools = workspace_root().join("target").join("tools");
+    let wasm_opt = tools.join("node_modules").join(".bin").join("wasm-opt");
+    if !wasm_opt.exists() {
+        run(Command::new("npm").args([
+            "install",
+            "--no-save",
+            "--prefix",
+            &tools.to_string_lossy(),
+            "binaryen@126",
+        ]))?;
+    }
+    let optimised = built.with_file_name("client_core.opt.wasm");
+    run(Command::new(&wasm_opt)
+        .arg("-Oz")
+        .arg("--enable-bulk-memory")
+        .arg("--enable-nontrapping-float-to-int")
+        .arg("--enable-sign-ext")
+        .arg("--enable-mutable-globals")
+        .arg(&built)
+        .arg("-o")
+        .arg(&optimised))?;
+    report_size("wasm-opt -Oz", &optimised)
+}
+
+fn report_size(label: &str, path: &Path) -> Result {
+    let raw = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
+    let gzipped = Command::new("gzip")
+        .args(["-9", "--stdout"])
+        .arg(path)
+        .output()
+        .map_err(|e| format!("gzip: {e}"))?
+        .stdout
+        .len();
+    println!(
+        "{label}: {raw} bytes, {gzipped} bytes gzipped ({:.0} KiB)",
+        gzipped as f64 / 1024.0
+    );
+    Ok(())
+}
+
+fn ensure_wasm_target() -> Result {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|e| format!("rustup: {e}"))?;
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|line| line.trim() == WASM_TARGET)
+    {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+fn has_nextest() -> bool {
+    Command::new(cargo_bin())
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+fn cargo(args: &[&str]) -> Result {
+    run(Command::new(cargo_bin())
+        .args(args)
+        .current_dir(workspace_root()))
+}
+
+fn run(command: &mut Command) -> Result {
+    eprintln!("$ {command:?}");
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot start {command:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{command:?} failed with {status}"))
+    }
+}
+
+fn cargo_bin() -> String {
+    env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
