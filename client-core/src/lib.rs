@@ -1,1 +1,26 @@
-//! Tianjian's shared core.
+//! Tianjian's shared core: the domain model, the access rules, schema validation and (later)
+//! the sync engine, used by the server, by native test devices and, compiled to WASM, by the
+//! PWA.
+//!
+//! It owns every rule about what a document may contain and who may change it, so that the
+//! server and every client agree. It must never do IO: no clock, no network, no files. Time
+//! comes in as an argument; bytes come in and go out as values.
+
+pub mod access;
+pub mod document;
+pub mod ids;
+pub mod model;
+pub mod ops;
+pub mod schema;
+pub mod time;
+pub mod validate;
+pub mod views;
+#[cfg(feature = "wasm")]
+mod wasm;
+
+pub use access::{Principal, Role};
+pub use document::{DocKind, Document, DocumentError, OpError, Scope};
+pub use ids::{BranchId, DocumentId, RecordId, TownshipId, UserId};
+pub use ops::{Branch, Ledger, Notebook, Supervision};
+pub use time::{Date, Millis, Month};
+pub use validate::{Limits, Violation};

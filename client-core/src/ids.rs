@@ -1,0 +1,278 @@
+//! Identifiers: records, people, organisations and documents.
+//!
+//! Every identifier crosses the wire as a string, so that a stock automerge-repo client sees
+//! plain JSON-like values. Parsing is strict: anything else is rejected, never guessed.
+
+use std::fmt;
+use std::str::FromStr;
+
+use autosurgeon::{Hydrate, HydrateError, Reconcile, Reconciler};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::time::Millis;
+
+/// Why a string is not an identifier.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("not a UUID: {0:?}")]
+    NotUuid(String),
+    #[error("not a document id: {0:?}")]
+    NotDocumentId(String),
+    #[error("the system's source of randomness failed")]
+    NoEntropy,
+}
+
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(Uuid);
+
+        impl $name {
+            pub const fn from_uuid(uuid: Uuid) -> Self {
+                Self(uuid)
+            }
+
+            pub const fn as_uuid(&self) -> &Uuid {
+                &self.0
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, IdError> {
+                parse_uuid(s).map(Self)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = IdError;
+            fn try_from(s: String) -> Result<Self, IdError> {
+                s.parse()
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.to_string()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.hyphenated().fmt(f)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.0.hyphenated())
+            }
+        }
+
+        impl Reconcile for $name {
+            type Key<'a> = autosurgeon::reconcile::NoKey;
+            fn reconcile<R: Reconciler>(&self, reconciler: R) -> Result<(), R::Error> {
+                self.to_string().reconcile(reconciler)
+            }
+        }
+
+        impl Hydrate for $name {
+            fn hydrate_string(s: &'_ str) -> Result<Self, HydrateError> {
+                s.parse().map_err(|_| HydrateError::unexpected("a UUID string", s.to_owned()))
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// A record inside a document: made on the device, UUIDv7 so that ids sort by creation time.
+    RecordId
+);
+uuid_id!(
+    /// A person with an account.
+    UserId
+);
+uuid_id!(
+    /// A village party branch (党支部).
+    BranchId
+);
+uuid_id!(
+    /// A township party committee (乡镇党委) supervising branches.
+    TownshipId
+);
+
+impl RecordId {
+    /// A new UUIDv7 for time `now`. Time comes from the caller because the core does no IO;
+    /// randomness comes from the platform (the browser's `crypto.getRandomValues` in WASM).
+    pub fn generate(now: Millis) -> Result<Self, IdError> {
+        let mut random = [0u8; 10];
+        getrandom::fill(&mut random).map_err(|_| IdError::NoEntropy)?;
+        let millis = u64::try_from(now.0).unwrap_or(0);
+        Ok(Self(uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()))
+    }
+}
+
+impl UserId {
+    /// A random id; used by the server when it creates accounts and by tests.
+    pub fn generate() -> Result<Self, IdError> {
+        random_uuid().map(Self)
+    }
+}
+
+impl BranchId {
+    pub fn generate() -> Result<Self, IdError> {
+        random_uuid().map(Self)
+    }
+}
+
+impl TownshipId {
+    pub fn generate() -> Result<Self, IdError> {
+        random_uuid().map(Self)
+    }
+}
+
+fn random_uuid() -> Result<Uuid, IdError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|_| IdError::NoEntropy)?;
+    Ok(uuid::Builder::from_random_bytes(bytes).into_uuid())
+}
+
+/// Only the canonical lower-case hyphenated form is accepted, so one id has one spelling and
+/// map keys cannot alias each other.
+fn parse_uuid(s: &str) -> Result<Uuid, IdError> {
+    let uuid = Uuid::try_parse(s).map_err(|_| IdError::NotUuid(truncate(s)))?;
+    if uuid.hyphenated().to_string() == s {
+        Ok(uuid)
+    } else {
+        Err(IdError::NotUuid(truncate(s)))
+    }
+}
+
+/// Error messages quote hostile input; never quote more than a few characters of it.
+fn truncate(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+/// A document id in automerge-repo's form: 16 random bytes, written as base58check.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DocumentId([u8; 16]);
+
+impl DocumentId {
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    pub const fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    pub fn generate() -> Result<Self, IdError> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|_| IdError::NoEntropy)?;
+        Ok(Self(bytes))
+    }
+
+    /// The `automerge:` URL that automerge-repo clients use to name this document.
+    pub fn url(&self) -> String {
+        format!("automerge:{self}")
+    }
+
+    /// Parses either the bare id or its `automerge:` URL.
+    pub fn from_url(url: &str) -> Result<Self, IdError> {
+        url.strip_prefix("automerge:").unwrap_or(url).parse()
+    }
+}
+
+impl FromStr for DocumentId {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        // A 16-byte id with its 4-byte checksum is at most 28 base58 digits; refuse to decode
+        // anything longer rather than spend time on it.
+        if s.len() > 32 {
+            return Err(IdError::NotDocumentId(truncate(s)));
+        }
+        let bytes = bs58::decode(s)
+            .with_check(None)
+            .into_vec()
+            .map_err(|_| IdError::NotDocumentId(truncate(s)))?;
+        let bytes: [u8; 16] = bytes
+            .try_into()
+            .map_err(|_| IdError::NotDocumentId(truncate(s)))?;
+        Ok(Self(bytes))
+    }
+}
+
+impl TryFrom<String> for DocumentId {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        s.parse()
+    }
+}
+
+impl From<DocumentId> for String {
+    fn from(id: DocumentId) -> String {
+        id.to_string()
+    }
+}
+
+impl fmt::Display for DocumentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&bs58::encode(&self.0).with_check().into_string())
+    }
+}
+
+impl fmt::Debug for DocumentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DocumentId({self})")
+    }
+}
+
+impl Reconcile for DocumentId {
+    type Key<'a> = autosurgeon::reconcile::NoKey;
+    fn reconcile<R: Reconciler>(&self, reconciler: R) -> Result<(), R::Error> {
+        self.to_string().reconcile(reconciler)
+    }
+}
+
+impl Hydrate for DocumentId {
+    fn hydrate_string(s: &'_ str) -> Result<Self, HydrateError> {
+        s.parse()
+            .map_err(|_| HydrateError::unexpected("a document id", truncate(s)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_ids_round_trip_through_base58check() {
+        let id = DocumentId::from_bytes([7; 16]);
+        let text = id.to_string();
+        assert_eq!(text.parse::<DocumentId>().unwrap(), id);
+        assert_eq!(DocumentId::from_url(&id.url()).unwrap(), id);
+    }
+
+    #[test]
+    fn document_ids_with_a_bad_checksum_are_refused() {
+        let mut text = DocumentId::from_bytes([7; 16]).to_string();
+        let last = text.pop().unwrap();
+        text.push(if last == '2' { '3' } else { '2' });
+        assert!(text.parse::<DocumentId>().is_err());
+        assert!("".parse::<DocumentId>().is_err());
+        assert!("x".repeat(10_000).parse::<DocumentId>().is_err());
+    }
+
+    #[test]
+    fn uuids_must_be_canonical() {
+        let id = RecordId::generate(Millis(1_700_000_000_000)).unwrap();
+        assert_eq!(id.as_uuid().get_version_num(), 7);
+        assert_eq!(id.to_string().parse::<RecordId>().unwrap(), id);
+        assert!(id.to_string().to_uppercase().parse::<RecordId>().is_err());
+        assert!(id.as_uuid().simple().to_string().parse::<RecordId>().is_err());
+    }
+}

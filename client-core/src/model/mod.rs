@@ -1,0 +1,86 @@
+//! The domain model: typed records of the four document kinds, read from and written to
+//! Automerge with autosurgeon.
+//!
+//! These types say what a record *is*; [`crate::schema`] says what a document may *contain*
+//! (limits, required fields, allowed keys). Tests check that every value these types can hold
+//! within the limits passes the schema.
+
+pub mod branch;
+pub mod common;
+pub mod ledger;
+pub mod notebook;
+pub mod supervision;
+
+/// A closed set of values stored as strings, such as a lecture's venue.
+///
+/// Generates the enum, its wire names, `ALL_NAMES` for the schema, and the Automerge and serde
+/// conversions, so that the list of allowed strings exists exactly once.
+macro_rules! domain_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// The wire names the schema accepts.
+            pub const NAMES: &'static [&'static str] = &[$($wire),+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $wire),+
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $($wire => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                $name::parse(&s).ok_or_else(|| {
+                    serde::de::Error::unknown_variant(&s, $name::NAMES)
+                })
+            }
+        }
+
+        impl autosurgeon::Reconcile for $name {
+            type Key<'a> = autosurgeon::reconcile::NoKey;
+            fn reconcile<R: autosurgeon::Reconciler>(&self, reconciler: R) -> Result<(), R::Error> {
+                self.as_str().reconcile(reconciler)
+            }
+        }
+
+        impl autosurgeon::Hydrate for $name {
+            fn hydrate_string(s: &'_ str) -> Result<Self, autosurgeon::HydrateError> {
+                $name::parse(s).ok_or_else(|| {
+                    autosurgeon::HydrateError::unexpected(
+                        stringify!($name),
+                        s.chars().take(40).collect(),
+                    )
+                })
+            }
+        }
+    };
+}
+pub(crate) use domain_enum;

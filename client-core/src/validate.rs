@@ -1,0 +1,988 @@
+//! Validation of whole documents and of the changes between two sets of heads.
+//!
+//! The server runs exactly this code on every incoming change, and every operation runs it on
+//! its own transaction before committing, so an honest client never makes a change the server
+//! refuses. It must therefore be fast (only records touched by a change are checked) and must
+//! trust nothing: it walks documents against [`crate::schema`] without building typed values,
+//! never descends into anything the schema does not name, and quotes hostile input only in
+//! truncated form.
+
+use std::collections::BTreeSet;
+
+use automerge::{
+    Automerge, ChangeHash, ObjId, ObjType, Patch, PatchAction, Prop, ROOT, ReadDoc, ScalarValue,
+    Value,
+};
+
+use crate::access::{self, Principal};
+use crate::document::{DocKind, SCHEMA_VERSION, Scope};
+use crate::ids::{DocumentId, RecordId, UserId};
+use crate::model::branch::Election;
+use crate::schema::{self, Collection, Field, KeyShape, Ownership, Shape};
+use crate::time::{Date, Millis, Month};
+
+/// Size limits that are not about a single field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest saved document accepted.
+    pub max_document_bytes: usize,
+    /// The most bytes of new changes accepted in one batch.
+    pub max_changes_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_document_bytes: 64 << 20,
+            max_changes_bytes: 16 << 20,
+        }
+    }
+}
+
+/// Why a document or a change is refused. Every variant names the rule that refused it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Violation {
+    #[error("{path}: not allowed here")]
+    UnknownKey { path: String },
+    #[error("{path}: required")]
+    Missing { path: String },
+    #[error("{path}: expected {expected}")]
+    WrongType {
+        path: String,
+        expected: &'static str,
+    },
+    #[error("{path}: longer than {max} characters")]
+    TooLong { path: String, max: usize },
+    #[error("{path}: more than {max} entries")]
+    TooMany { path: String, max: usize },
+    #[error("{path}: out of range")]
+    OutOfRange { path: String },
+    #[error("{path}: {value:?} is not one of the allowed values")]
+    NotAllowed { path: String, value: String },
+    #[error("{path}: not a valid key for this collection")]
+    BadKey { path: String },
+    #[error("the document's meta does not match what the server created")]
+    MetaMismatch,
+    #[error("{path}: records are withdrawn, never deleted")]
+    Deleted { path: String },
+    #[error("{path}: cannot change once set")]
+    Immutable { path: String },
+    #[error("{path}: may only move forward")]
+    Backward { path: String },
+    #[error("{path}: a notebook holds only its owner's records")]
+    NotOwner { path: String },
+    #[error("{path}: must name the person who wrote it")]
+    NotAuthor { path: String },
+    #[error("{path}: a {role} may not take this step")]
+    StepNotPermitted { path: String, role: access::Role },
+    #[error("{path}: nobody may review their own record")]
+    SelfReview { path: String },
+    #[error("{path}: refers to something that does not exist")]
+    UnknownReference { path: String },
+    #[error("{path}: the election is not open at that time")]
+    ElectionClosed { path: String },
+    #[error("{path}: not a valid choice in this election")]
+    InvalidChoice { path: String },
+    #[error("a {role} may not write this {kind} document")]
+    WriteDenied { role: access::Role, kind: DocKind },
+    #[error("{size} bytes of changes is more than the {max} accepted at once")]
+    ChangesTooLarge { size: usize, max: usize },
+}
+
+impl Violation {
+    /// A stable code for the rule, for audit logs and error bodies.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Violation::UnknownKey { .. } => "unknown_key",
+            Violation::Missing { .. } => "missing",
+            Violation::WrongType { .. } => "wrong_type",
+            Violation::TooLong { .. } => "too_long",
+            Violation::TooMany { .. } => "too_many",
+            Violation::OutOfRange { .. } => "out_of_range",
+            Violation::NotAllowed { .. } => "not_allowed",
+            Violation::BadKey { .. } => "bad_key",
+            Violation::MetaMismatch => "meta_mismatch",
+            Violation::Deleted { .. } => "deleted",
+            Violation::Immutable { .. } => "immutable",
+            Violation::Backward { .. } => "backward",
+            Violation::NotOwner { .. } => "not_owner",
+            Violation::NotAuthor { .. } => "not_author",
+            Violation::StepNotPermitted { .. } => "step_not_permitted",
+            Violation::SelfReview { .. } => "self_review",
+            Violation::UnknownReference { .. } => "unknown_reference",
+            Violation::ElectionClosed { .. } => "election_closed",
+            Violation::InvalidChoice { .. } => "invalid_choice",
+            Violation::WriteDenied { .. } => "write_denied",
+            Violation::ChangesTooLarge { .. } => "changes_too_large",
+        }
+    }
+}
+
+pub type Result<T = (), E = Violation> = std::result::Result<T, E>;
+
+/// Where a notebook's ballots find their elections: the branch document.
+pub trait Elections {
+    fn election(&self, id: RecordId) -> Option<Election>;
+}
+
+/// What validation needs to know beyond the document itself.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    /// What the document is, from the server's catalogue (never from the document).
+    pub scope: Scope,
+    /// Everyone who authored the changes being checked. The server knows them from the
+    /// actor-to-user binding; an operation has exactly one.
+    pub authors: &'a [Principal],
+    /// For notebooks: the branch's elections, to check ballots.
+    pub elections: Option<&'a dyn Elections>,
+    pub limits: Limits,
+}
+
+impl std::fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("scope", &self.scope)
+            .field("authors", &self.authors)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks a whole document: its layout, its meta against `ctx.scope`, and every record.
+pub fn validate_document(doc: &Automerge, ctx: &Context<'_>) -> Result {
+    check_root(doc, ctx)?;
+    for collection in Collection::of_kind(ctx.scope.kind) {
+        let Some(obj) = collection_obj(doc, collection, None) else {
+            continue;
+        };
+        check_count(doc, collection, &obj)?;
+        for key in doc.keys(&obj) {
+            check_record(doc, None, collection, &key, ctx)?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks what changed in `doc` since `before`: the authors' right to write, the size of the
+/// new changes, and every record the changes touched, including how it moved from its old
+/// state. The root layout and meta may never change after creation.
+pub fn validate_changes(doc: &Automerge, before: &[ChangeHash], ctx: &Context<'_>) -> Result {
+    for author in ctx.authors {
+        if !access::can_write(author, &ctx.scope) {
+            return Err(Violation::WriteDenied {
+                role: author.role,
+                kind: ctx.scope.kind,
+            });
+        }
+    }
+    let size: usize = doc
+        .get_changes(before)
+        .iter()
+        .map(|change| change.raw_bytes().len())
+        .sum();
+    if size > ctx.limits.max_changes_bytes {
+        return Err(Violation::ChangesTooLarge {
+            size,
+            max: ctx.limits.max_changes_bytes,
+        });
+    }
+    let patches = doc.diff(before, &doc.get_heads());
+    let touched = touched_records(ctx.scope.kind, &patches)?;
+    check_touched(doc, before, &touched, ctx)
+}
+
+/// A record touched by a change: its collection and key.
+pub(crate) type Touched = BTreeSet<(&'static str, String)>;
+
+/// Finds the records that patches touch. Anything outside a record is refused: the root and
+/// the meta are laid out by the server at creation and never change.
+fn touched_records(kind: DocKind, patches: &[Patch]) -> Result<Touched> {
+    let mut touched = Touched::new();
+    for patch in patches {
+        let (root_key, record_key) = match patch.path.as_slice() {
+            [] => {
+                return Err(Violation::Immutable {
+                    path: patched_key(&patch.action).unwrap_or_default(),
+                });
+            }
+            [(_, root)] => (prop_name(root), patched_key(&patch.action)),
+            [(_, root), (_, record), ..] => (prop_name(root), Some(prop_name(record))),
+        };
+        let Some(collection) = Collection::named(kind, &root_key) else {
+            return Err(if root_key == "meta" {
+                Violation::MetaMismatch
+            } else {
+                Violation::UnknownKey {
+                    path: truncate(&root_key),
+                }
+            });
+        };
+        if let Some(record_key) = record_key {
+            touched.insert((collection.name, record_key));
+        }
+    }
+    Ok(touched)
+}
+
+fn prop_name(prop: &Prop) -> String {
+    match prop {
+        Prop::Map(key) => key.clone(),
+        Prop::Seq(index) => index.to_string(),
+    }
+}
+
+fn patched_key(action: &PatchAction) -> Option<String> {
+    match action {
+        PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => Some(key.clone()),
+        PatchAction::Increment { prop, .. } | PatchAction::Conflict { prop } => {
+            Some(prop_name(prop))
+        }
+        PatchAction::PutSeq { .. }
+        | PatchAction::Insert { .. }
+        | PatchAction::SpliceText { .. }
+        | PatchAction::DeleteSeq { .. }
+        | PatchAction::Mark { .. } => None,
+    }
+}
+
+/// Checks the touched records of a document, against their state at `before`.
+pub(crate) fn check_touched<D: ReadDoc>(
+    doc: &D,
+    before: &[ChangeHash],
+    touched: &Touched,
+    ctx: &Context<'_>,
+) -> Result {
+    let mut counted: Option<&str> = None;
+    for (name, key) in touched {
+        let Some(collection) = Collection::named(ctx.scope.kind, name) else {
+            return Err(Violation::UnknownKey {
+                path: truncate(name),
+            });
+        };
+        if counted != Some(collection.name) {
+            if let Some(obj) = collection_obj(doc, collection, None) {
+                check_count(doc, collection, &obj)?;
+            }
+            counted = Some(collection.name);
+        }
+        check_record(doc, Some(before), collection, key, ctx)?;
+    }
+    Ok(())
+}
+
+fn check_root<D: ReadDoc>(doc: &D, ctx: &Context<'_>) -> Result {
+    for key in doc.keys(ROOT) {
+        if key != "meta" && Collection::named(ctx.scope.kind, &key).is_none() {
+            return Err(Violation::UnknownKey {
+                path: truncate(&key),
+            });
+        }
+    }
+    let mut path = Path::new("meta");
+    let meta = check_field(doc, &ROOT, "meta", &Shape::Object(schema::META), &mut path)?;
+    let meta = meta.ok_or(Violation::Missing {
+        path: "meta".into(),
+    })?;
+    let scope = ctx.scope;
+    let matches = str_field(doc, &meta, "kind", None).as_deref() == Some(scope.kind.as_str())
+        && int_field(doc, &meta, "schema", None) == Some(SCHEMA_VERSION)
+        && str_field(doc, &meta, "branch", None) == Some(scope.branch.to_string())
+        && str_field(doc, &meta, "township", None) == Some(scope.township.to_string())
+        && str_field(doc, &meta, "owner", None) == scope.owner.map(|o| o.to_string());
+    if !matches {
+        return Err(Violation::MetaMismatch);
+    }
+    for collection in Collection::of_kind(scope.kind) {
+        match doc.get(ROOT, collection.name) {
+            Ok(Some((Value::Object(ObjType::Map), _))) => {}
+            Ok(None) => {
+                return Err(Violation::Missing {
+                    path: collection.name.into(),
+                });
+            }
+            Ok(Some(_)) | Err(_) => {
+                return Err(Violation::WrongType {
+                    path: collection.name.into(),
+                    expected: "a map",
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn collection_obj<D: ReadDoc>(
+    doc: &D,
+    collection: &Collection,
+    heads: Option<&[ChangeHash]>,
+) -> Option<ObjId> {
+    let got = match heads {
+        Some(heads) => doc.get_at(ROOT, collection.name, heads),
+        None => doc.get(ROOT, collection.name),
+    };
+    match got {
+        Ok(Some((Value::Object(ObjType::Map), obj))) => Some(obj),
+        Ok(_) | Err(_) => None,
+    }
+}
+
+fn check_count<D: ReadDoc>(doc: &D, collection: &Collection, obj: &ObjId) -> Result {
+    if doc.length(obj) > collection.max_records {
+        return Err(Violation::TooMany {
+            path: collection.name.into(),
+            max: collection.max_records,
+        });
+    }
+    Ok(())
+}
+
+/// Checks one record: its key, its shape, and its rules. With `before`, also how it changed.
+fn check_record<D: ReadDoc>(
+    doc: &D,
+    before: Option<&[ChangeHash]>,
+    collection: &'static Collection,
+    key: &str,
+    ctx: &Context<'_>,
+) -> Result {
+    let mut path = Path::new(collection.name);
+    path.push(key);
+    if !key_is_valid(collection.key, key) {
+        return Err(Violation::BadKey { path: path.render() });
+    }
+    let Some(obj) = collection_obj(doc, collection, None) else {
+        return Err(Violation::Missing { path: collection.name.into() });
+    };
+    let old = before.and_then(|heads| {
+        let old_collection = collection_obj(doc, collection, Some(heads))?;
+        match doc.get_at(&old_collection, key, heads) {
+            Ok(Some((Value::Object(ObjType::Map), old))) => Some((old, heads)),
+            Ok(_) | Err(_) => None,
+        }
+    });
+    let Some(record) = check_field(doc, &obj, key, &Shape::Object(collection.record), &mut path)?
+    else {
+        return match old {
+            Some(_) => Err(Violation::Deleted { path: path.render() }),
+            // Made and unmade within the same changes: nothing visible remains.
+            None => Ok(()),
+        };
+    };
+    let record = Record {
+        doc,
+        collection,
+        key,
+        obj: &record,
+        old: old.as_ref().map(|(obj, heads)| (obj, *heads)),
+        path: &path,
+    };
+    record.check_ownership(ctx)?;
+    record.check_history(ctx)?;
+    record.check_specific(ctx)
+}
+
+fn key_is_valid(shape: KeyShape, key: &str) -> bool {
+    match shape {
+        KeyShape::RecordId | KeyShape::ElectionId => key.parse::<RecordId>().is_ok(),
+        KeyShape::UserId => key.parse::<UserId>().is_ok(),
+        KeyShape::Month => key.parse::<Month>().is_ok(),
+    }
+}
+
+/// One record being checked, with its state before the change if it existed.
+struct Record<'a, D> {
+    doc: &'a D,
+    collection: &'static Collection,
+    key: &'a str,
+    obj: &'a ObjId,
+    old: Option<(&'a ObjId, &'a [ChangeHash])>,
+    path: &'a Path,
+}
+
+/// Fields that may be set once and then never change or disappear.
+const SET_ONCE: &[&str] = &["withdrawn", "result"];
+
+impl<D: ReadDoc> Record<'_, D> {
+    fn path(&self, field: &str) -> String {
+        format!("{}/{}", self.path.render(), field)
+    }
+
+    fn is_new(&self) -> bool {
+        self.old.is_none()
+    }
+
+    fn str(&self, field: &str) -> Option<String> {
+        str_field(self.doc, self.obj, field, None)
+    }
+
+    fn check_ownership(&self, ctx: &Context<'_>) -> Result {
+        match self.collection.ownership {
+            Ownership::NotebookOwner { field } => {
+                let owner = ctx.scope.owner.map(|o| o.to_string());
+                if owner.is_none() || self.str(field) != owner {
+                    return Err(Violation::NotOwner { path: self.path(field) });
+                }
+            }
+            Ownership::Author { field } => {
+                if self.is_new() && !is_author(ctx, self.str(field).as_deref()) {
+                    return Err(Violation::NotAuthor { path: self.path(field) });
+                }
+            }
+            Ownership::None => {}
+        }
+        Ok(())
+    }
+
+    /// Rules about how an existing record may change.
+    fn check_history(&self, ctx: &Context<'_>) -> Result {
+        if let Some((old, heads)) = self.old {
+            for field in self.collection.immutable {
+                if field_value(self.doc, old, field, Some(heads))
+                    != field_value(self.doc, self.obj, field, None)
+                {
+                    return Err(Violation::Immutable { path: self.path(field) });
+                }
+            }
+            for field in SET_ONCE {
+                let was = field_value(self.doc, old, field, Some(heads));
+                if !is_null(&was) && was != field_value(self.doc, self.obj, field, None) {
+                    return Err(Violation::Immutable { path: self.path(field) });
+                }
+            }
+            if let (Some(was), Some(now)) = (
+                self.submission_revision(Some((old, heads))),
+                self.submission_revision(None),
+            ) && now < was
+            {
+                return Err(Violation::Backward {
+                    path: self.path("submission/revision"),
+                });
+            }
+        }
+        self.check_progress(ctx)
+    }
+
+    fn submission_revision(&self, at: Option<(&ObjId, &[ChangeHash])>) -> Option<i64> {
+        let (obj, heads) = match at {
+            Some((obj, heads)) => (obj, Some(heads)),
+            None => (self.obj, None),
+        };
+        let submission = object_field(self.doc, obj, "submission", heads)?;
+        int_field(self.doc, &submission, "revision", heads)
+    }
+
+    /// Progress steps are a grow-only set: an existing step never changes, and a new one is
+    /// taken by one of the change's authors whose role may take it.
+    fn check_progress(&self, ctx: &Context<'_>) -> Result {
+        let Some(progress) = object_field(self.doc, self.obj, "progress", None) else {
+            return Ok(());
+        };
+        let old_progress = self
+            .old
+            .and_then(|(old, heads)| Some((object_field(self.doc, old, "progress", Some(heads))?, heads)));
+        for (step, roles) in schema::STEP_ROLES {
+            let now = field_value(self.doc, &progress, step, None);
+            let was = old_progress
+                .as_ref()
+                .map(|(obj, heads)| field_value(self.doc, obj, step, Some(heads)));
+            if let Some(was) = &was
+                && !is_null(was)
+            {
+                if *was != now {
+                    return Err(Violation::Backward {
+                        path: self.path(&format!("progress/{step}")),
+                    });
+                }
+                continue;
+            }
+            if is_null(&now) {
+                continue;
+            }
+            let Some(step_obj) = object_field(self.doc, &progress, step, None) else {
+                continue;
+            };
+            let by = str_field(self.doc, &step_obj, "by", None);
+            let Some(author) = ctx
+                .authors
+                .iter()
+                .find(|a| Some(a.user.to_string()) == by)
+            else {
+                return Err(Violation::NotAuthor {
+                    path: self.path(&format!("progress/{step}/by")),
+                });
+            };
+            if !roles.contains(&author.role) {
+                return Err(Violation::StepNotPermitted {
+                    path: self.path(&format!("progress/{step}")),
+                    role: author.role,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Rules that belong to one kind of record.
+    fn check_specific(&self, ctx: &Context<'_>) -> Result {
+        match self.collection.name {
+            "lectures" => {
+                let speakers = object_field(self.doc, self.obj, "speakers", None)
+                    .map_or(0, |list| self.doc.length(&list));
+                if speakers == 0 && self.str("guest_speaker").is_none_or(|s| s.trim().is_empty()) {
+                    return Err(Violation::Missing { path: self.path("speakers") });
+                }
+                Ok(())
+            }
+            "ballots" => self.check_ballot(ctx),
+            "reviews" => {
+                let returned = self.str("decision").as_deref() == Some("returned");
+                if returned && self.str("comment").is_none_or(|c| c.trim().is_empty()) {
+                    return Err(Violation::Missing { path: self.path("comment") });
+                }
+                self.check_review()
+            }
+            "elections" => {
+                let opens = time_field(self.doc, self.obj, "opens_at");
+                let closes = time_field(self.doc, self.obj, "closes_at");
+                if opens >= closes {
+                    return Err(Violation::OutOfRange { path: self.path("closes_at") });
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A ballot must be cast while its election is open, by the clock of the device that cast
+    /// it, for at most `max_choices` distinct candidates. Judging by the time of casting rather
+    /// than of arrival means a ballot cast offline before the close is never refused later
+    /// (which would block every later change of that notebook); counting only ballots that
+    /// arrived before the close is the server's business.
+    fn check_ballot(&self, ctx: &Context<'_>) -> Result {
+        let election = self
+            .key
+            .parse::<RecordId>()
+            .ok()
+            .and_then(|id| ctx.elections?.election(id))
+            .ok_or_else(|| Violation::UnknownReference { path: self.path.render() })?;
+        let cast_at = time_field(self.doc, self.obj, "cast_at").unwrap_or(Millis(i64::MIN));
+        if !(election.opens_at <= cast_at && cast_at < election.closes_at) {
+            return Err(Violation::ElectionClosed { path: self.path("cast_at") });
+        }
+        let choices = object_field(self.doc, self.obj, "choices", None).unwrap_or(ROOT);
+        let mut seen = BTreeSet::new();
+        let count = self.doc.length(&choices);
+        if count == 0 || count > usize::try_from(election.max_choices).unwrap_or(0) {
+            return Err(Violation::InvalidChoice { path: self.path("choices") });
+        }
+        for index in 0..count {
+            let choice = match self.doc.get(&choices, index) {
+                Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+                    ScalarValue::Str(s) => s.parse::<RecordId>().ok(),
+                    _ => None,
+                },
+                Ok(_) | Err(_) => None,
+            };
+            let valid = choice.is_some_and(|choice| {
+                seen.insert(choice) && election.candidates.iter().any(|c| c.id == choice)
+            });
+            if !valid {
+                return Err(Violation::InvalidChoice { path: self.path("choices") });
+            }
+        }
+        Ok(())
+    }
+
+    /// A review must be of a record in the notebook of someone on the roster, and not by that
+    /// person: nobody approves their own work.
+    fn check_review(&self) -> Result {
+        let Some(record) = object_field(self.doc, self.obj, "record", None) else {
+            return Ok(());
+        };
+        let notebook = str_field(self.doc, &record, "notebook", None);
+        let reviewer = self.str("reviewer");
+        let roster = collection_obj(self.doc, &schema::ROSTER, None).unwrap_or(ROOT);
+        for (member, entry) in map_entries(self.doc, &roster) {
+            if str_field(self.doc, &entry, "notebook", None) == notebook {
+                if Some(member) == reviewer {
+                    return Err(Violation::SelfReview { path: self.path("reviewer") });
+                }
+                return Ok(());
+            }
+        }
+        Err(Violation::UnknownReference { path: self.path("record/notebook") })
+    }
+}
+
+fn is_author(ctx: &Context<'_>, user: Option<&str>) -> bool {
+    user.is_some_and(|user| ctx.authors.iter().any(|a| a.user.to_string() == user))
+}
+
+fn map_entries<D: ReadDoc>(doc: &D, obj: &ObjId) -> Vec<(String, ObjId)> {
+    doc.keys(obj)
+        .filter_map(|key| match doc.get(obj, key.as_str()) {
+            Ok(Some((Value::Object(ObjType::Map), id))) => Some((key, id)),
+            Ok(_) | Err(_) => None,
+        })
+        .collect()
+}
+
+fn is_null(value: &Option<automerge::hydrate::Value>) -> bool {
+    matches!(
+        value,
+        None | Some(automerge::hydrate::Value::Scalar(ScalarValue::Null))
+    )
+}
+
+/// The full value of a field, for comparing before and after.
+fn field_value<D: ReadDoc>(
+    doc: &D,
+    obj: &ObjId,
+    field: &str,
+    heads: Option<&[ChangeHash]>,
+) -> Option<automerge::hydrate::Value> {
+    let got = match heads {
+        Some(heads) => doc.get_at(obj, field, heads),
+        None => doc.get(obj, field),
+    };
+    match got.ok()?? {
+        (Value::Scalar(s), _) => Some(automerge::hydrate::Value::Scalar(s.into_owned())),
+        (Value::Object(_), id) => doc.hydrate(&id, heads).ok(),
+    }
+}
+
+fn object_field<D: ReadDoc>(
+    doc: &D,
+    obj: &ObjId,
+    field: &str,
+    heads: Option<&[ChangeHash]>,
+) -> Option<ObjId> {
+    let got = match heads {
+        Some(heads) => doc.get_at(obj, field, heads),
+        None => doc.get(obj, field),
+    };
+    match got.ok()?? {
+        (Value::Object(_), id) => Some(id),
+        (Value::Scalar(_), _) => None,
+    }
+}
+
+fn str_field<D: ReadDoc>(
+    doc: &D,
+    obj: &ObjId,
+    field: &str,
+    heads: Option<&[ChangeHash]>,
+) -> Option<String> {
+    let got = match heads {
+        Some(heads) => doc.get_at(obj, field, heads),
+        None => doc.get(obj, field),
+    };
+    match got.ok()?? {
+        (Value::Scalar(s), _) => match s.as_ref() {
+            ScalarValue::Str(s) => Some(s.to_string()),
+            _ => None,
+        },
+        (Value::Object(_), _) => None,
+    }
+}
+
+fn int_field<D: ReadDoc>(
+    doc: &D,
+    obj: &ObjId,
+    field: &str,
+    heads: Option<&[ChangeHash]>,
+) -> Option<i64> {
+    let got = match heads {
+        Some(heads) => doc.get_at(obj, field, heads),
+        None => doc.get(obj, field),
+    };
+    match got.ok()?? {
+        (Value::Scalar(s), _) => match s.as_ref() {
+            ScalarValue::Int(i) => Some(*i),
+            ScalarValue::Uint(u) => i64::try_from(*u).ok(),
+            _ => None,
+        },
+        (Value::Object(_), _) => None,
+    }
+}
+
+fn time_field<D: ReadDoc>(doc: &D, obj: &ObjId, field: &str) -> Option<Millis> {
+    match doc.get(obj, field).ok()?? {
+        (Value::Scalar(s), _) => match s.as_ref() {
+            ScalarValue::Timestamp(t) => Some(Millis(*t)),
+            _ => None,
+        },
+        (Value::Object(_), _) => None,
+    }
+}
+
+/// A path inside a document, kept as segments and rendered only for an error message.
+#[derive(Debug, Clone)]
+struct Path(Vec<String>);
+
+impl Path {
+    fn new(root: &str) -> Self {
+        Self(vec![root.to_owned()])
+    }
+
+    fn push(&mut self, segment: &str) {
+        self.0.push(truncate(segment));
+    }
+
+    fn pop(&mut self) {
+        self.0.pop();
+    }
+
+    fn render(&self) -> String {
+        self.0.join("/")
+    }
+}
+
+/// Error messages quote hostile input; never more than a few characters of it.
+fn truncate(s: &str) -> String {
+    const MAX: usize = 40;
+    if s.chars().count() <= MAX {
+        s.to_owned()
+    } else {
+        let mut short: String = s.chars().take(MAX).collect();
+        short.push('…');
+        short
+    }
+}
+
+/// Checks the value at `obj[prop]` against `shape`. Returns the object id when the value is an
+/// object, and `None` when it is absent or null (already known to be allowed).
+fn check_field<D: ReadDoc, P: Into<Prop> + Clone>(
+    doc: &D,
+    obj: &ObjId,
+    prop: P,
+    shape: &Shape,
+    path: &mut Path,
+) -> Result<Option<ObjId>> {
+    let value = doc.get(obj, prop).map_err(|_| Violation::WrongType {
+        path: path.render(),
+        expected: "a readable value",
+    })?;
+    check_value(doc, value, shape, path)
+}
+
+fn check_value<D: ReadDoc>(
+    doc: &D,
+    value: Option<(Value<'_>, ObjId)>,
+    shape: &Shape,
+    path: &mut Path,
+) -> Result<Option<ObjId>> {
+    let wrong = |path: &Path, expected| Violation::WrongType {
+        path: path.render(),
+        expected,
+    };
+    let Some((value, id)) = value else {
+        return match shape {
+            Shape::Optional(_) => Ok(None),
+            _ => Err(Violation::Missing { path: path.render() }),
+        };
+    };
+    let scalar = match &value {
+        Value::Scalar(s) => Some(s.as_ref()),
+        Value::Object(_) => None,
+    };
+    match shape {
+        Shape::Optional(inner) => {
+            if matches!(scalar, Some(ScalarValue::Null)) {
+                return Ok(None);
+            }
+            check_value(doc, Some((value, id)), inner, path)
+        }
+        Shape::Shared(inner) => check_value(doc, Some((value, id)), inner, path),
+        Shape::Str { max } | Shape::Name { max } => {
+            let Some(ScalarValue::Str(s)) = scalar else {
+                return Err(wrong(path, "a string"));
+            };
+            check_length(s, *max, path)?;
+            if matches!(shape, Shape::Name { .. }) && s.trim().is_empty() {
+                return Err(Violation::Missing { path: path.render() });
+            }
+            Ok(None)
+        }
+        Shape::Prose { max } => {
+            if !matches!(value, Value::Object(ObjType::Text)) {
+                return Err(wrong(path, "text"));
+            }
+            if doc.length(&id) > *max {
+                return Err(Violation::TooLong {
+                    path: path.render(),
+                    max: *max,
+                });
+            }
+            Ok(None)
+        }
+        Shape::Enum(names) => {
+            let Some(ScalarValue::Str(s)) = scalar else {
+                return Err(wrong(path, "a string"));
+            };
+            if names.contains(&s.as_str()) {
+                Ok(None)
+            } else {
+                Err(Violation::NotAllowed {
+                    path: path.render(),
+                    value: truncate(s),
+                })
+            }
+        }
+        Shape::Int { min, max } => {
+            let n = match scalar {
+                Some(ScalarValue::Int(i)) => Some(*i),
+                Some(ScalarValue::Uint(u)) => i64::try_from(*u).ok(),
+                _ => return Err(wrong(path, "an integer")),
+            };
+            match n {
+                Some(n) if (*min..=*max).contains(&n) => Ok(None),
+                _ => Err(Violation::OutOfRange { path: path.render() }),
+            }
+        }
+        Shape::Float { min, max } => {
+            let f = match scalar {
+                Some(ScalarValue::F64(f)) => *f,
+                Some(ScalarValue::Int(i)) => *i as f64,
+                Some(ScalarValue::Uint(u)) => *u as f64,
+                _ => return Err(wrong(path, "a number")),
+            };
+            // NaN fails both comparisons and is refused.
+            if f >= *min && f <= *max {
+                Ok(None)
+            } else {
+                Err(Violation::OutOfRange { path: path.render() })
+            }
+        }
+        Shape::Bool => match scalar {
+            Some(ScalarValue::Boolean(_)) => Ok(None),
+            _ => Err(wrong(path, "true or false")),
+        },
+        Shape::Time => match scalar {
+            Some(ScalarValue::Timestamp(t)) if Millis(*t).is_plausible() => Ok(None),
+            Some(ScalarValue::Timestamp(_)) => Err(Violation::OutOfRange { path: path.render() }),
+            _ => Err(wrong(path, "a timestamp")),
+        },
+        Shape::Date => parsed::<Date>(scalar, path, "a date (YYYY-MM-DD)"),
+        Shape::Month => parsed::<Month>(scalar, path, "a month (YYYY-MM)"),
+        Shape::Uuid => parsed::<UserId>(scalar, path, "a UUID"),
+        Shape::DocumentId => parsed::<DocumentId>(scalar, path, "a document id"),
+        Shape::Sha256 => match scalar {
+            Some(ScalarValue::Str(s))
+                if s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+            {
+                Ok(None)
+            }
+            _ => Err(wrong(path, "a lower-case hex SHA-256")),
+        },
+        Shape::MediaType => match scalar {
+            Some(ScalarValue::Str(s)) if is_media_type(s) => Ok(None),
+            Some(ScalarValue::Str(s)) => Err(Violation::NotAllowed {
+                path: path.render(),
+                value: truncate(s),
+            }),
+            _ => Err(wrong(path, "a media type")),
+        },
+        Shape::List { item, max } => {
+            if !matches!(value, Value::Object(ObjType::List)) {
+                return Err(wrong(path, "a list"));
+            }
+            let length = doc.length(&id);
+            if length > *max {
+                return Err(Violation::TooMany {
+                    path: path.render(),
+                    max: *max,
+                });
+            }
+            for index in 0..length {
+                path.push(&index.to_string());
+                let got = doc.get(&id, index).map_err(|_| wrong(path, "a list item"))?;
+                if got.is_none() {
+                    return Err(Violation::Missing { path: path.render() });
+                }
+                check_value(doc, got, item, path)?;
+                path.pop();
+            }
+            Ok(Some(id))
+        }
+        Shape::Object(fields) => {
+            if !matches!(value, Value::Object(ObjType::Map)) {
+                return Err(wrong(path, "a map"));
+            }
+            check_object(doc, &id, fields, path)?;
+            Ok(Some(id))
+        }
+        Shape::MapOf { item, max } => {
+            if !matches!(value, Value::Object(ObjType::Map)) {
+                return Err(wrong(path, "a map"));
+            }
+            if doc.length(&id) > *max {
+                return Err(Violation::TooMany {
+                    path: path.render(),
+                    max: *max,
+                });
+            }
+            for key in doc.keys(&id) {
+                path.push(&key);
+                if key.parse::<RecordId>().is_err() {
+                    return Err(Violation::BadKey { path: path.render() });
+                }
+                check_field(doc, &id, key.as_str(), item, path)?;
+                path.pop();
+            }
+            Ok(Some(id))
+        }
+    }
+}
+
+fn check_object<D: ReadDoc>(doc: &D, obj: &ObjId, fields: &[Field], path: &mut Path) -> Result {
+    // Refuse unknown keys before reading anything else, so nothing hostile is walked into.
+    for key in doc.keys(obj) {
+        if !fields.iter().any(|f| f.name == key) {
+            path.push(&key);
+            return Err(Violation::UnknownKey { path: path.render() });
+        }
+    }
+    for field in fields {
+        path.push(field.name);
+        check_field(doc, obj, field.name, &field.shape, path)?;
+        path.pop();
+    }
+    Ok(())
+}
+
+fn check_length(s: &str, max: usize, path: &Path) -> Result {
+    // A string has at least len/4 characters: refuse huge ones without counting them.
+    if s.len() > max * 4 || s.chars().count() > max {
+        return Err(Violation::TooLong {
+            path: path.render(),
+            max,
+        });
+    }
+    Ok(())
+}
+
+fn parsed<T: std::str::FromStr>(
+    scalar: Option<&ScalarValue>,
+    path: &Path,
+    expected: &'static str,
+) -> Result<Option<ObjId>> {
+    match scalar {
+        Some(ScalarValue::Str(s)) if s.len() <= 64 && s.parse::<T>().is_ok() => Ok(None),
+        _ => Err(Violation::WrongType {
+            path: path.render(),
+            expected,
+        }),
+    }
+}
+
+/// Photos, audio and video only: `type/subtype` with a short, plain subtype.
+fn is_media_type(s: &str) -> bool {
+    let Some((top, sub)) = s.split_once('/') else {
+        return false;
+    };
+    matches!(top, "image" | "audio" | "video")
+        && !sub.is_empty()
+        && sub.len() <= 64
+        && sub
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'+' | b'-'))
+}
