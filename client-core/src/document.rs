@@ -4,7 +4,9 @@
 //! created it. The typed handles in [`crate::ops`] ([`crate::Notebook`], [`crate::Branch`],
 //! [`crate::Ledger`], [`crate::Supervision`]) carry the operations of each kind.
 
-use automerge::{ActorId, Automerge, ChangeHash, ObjType, ROOT, ReadDoc, transaction::Transactable};
+use automerge::{
+    ActorId, Automerge, ChangeHash, ObjType, ROOT, ReadDoc, transaction::Transactable,
+};
 use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 
@@ -234,7 +236,11 @@ impl Document {
     }
 
     /// Reads one record.
-    pub fn get<T: Hydrate>(&self, collection: &Collection, key: &str) -> Result<Option<T>, OpError> {
+    pub fn get<T: Hydrate>(
+        &self,
+        collection: &Collection,
+        key: &str,
+    ) -> Result<Option<T>, OpError> {
         let Some(obj) = self.collection_obj(collection) else {
             return Ok(None);
         };
@@ -282,11 +288,9 @@ impl Document {
     ) -> Result<(), OpError> {
         access::check(by, &self.scope, Action::Write)?;
         let before = self.doc.get_heads();
-        let obj = self
-            .collection_obj(collection)
-            .ok_or(Violation::Missing {
-                path: collection.name.into(),
-            })?;
+        let obj = self.collection_obj(collection).ok_or(Violation::Missing {
+            path: collection.name.into(),
+        })?;
         let authors = std::slice::from_ref(by);
         let ctx = Context {
             scope: self.scope,

@@ -111,7 +111,9 @@ impl RecordId {
         let mut random = [0u8; 10];
         getrandom::fill(&mut random).map_err(|_| IdError::NoEntropy)?;
         let millis = u64::try_from(now.0).unwrap_or(0);
-        Ok(Self(uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()))
+        Ok(Self(
+            uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid(),
+        ))
     }
 }
 
@@ -273,6 +275,12 @@ mod tests {
         assert_eq!(id.as_uuid().get_version_num(), 7);
         assert_eq!(id.to_string().parse::<RecordId>().unwrap(), id);
         assert!(id.to_string().to_uppercase().parse::<RecordId>().is_err());
-        assert!(id.as_uuid().simple().to_string().parse::<RecordId>().is_err());
+        assert!(
+            id.as_uuid()
+                .simple()
+                .to_string()
+                .parse::<RecordId>()
+                .is_err()
+        );
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod document;
+pub mod documents;
 pub mod ids;
 pub mod model;
 pub mod ops;
@@ -20,6 +21,7 @@ mod wasm;
 
 pub use access::{Principal, Role};
 pub use document::{DocKind, Document, DocumentError, OpError, Scope};
+pub use documents::{Documents, Held, HeldError};
 pub use ids::{BranchId, DocumentId, RecordId, TownshipId, UserId};
 pub use ops::{Branch, Ledger, Notebook, Supervision};
 pub use time::{Date, Millis, Month};

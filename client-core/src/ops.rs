@@ -76,198 +76,311 @@ macro_rules! reviewable {
     };
 }
 
-record!(Lecture, schema::LECTURES, |r, by, now| {
-    r.recorded_by = by.user;
-    r.created_at = now;
-    r.submission = Submission::draft();
-    r.withdrawn = None;
-}, |new, old| {
-    new.recorded_by = old.recorded_by;
-    new.created_at = old.created_at;
-    new.submission = old.submission.clone();
-    new.withdrawn = old.withdrawn.clone();
-}, withdrawable);
+record!(
+    Lecture,
+    schema::LECTURES,
+    |r, by, now| {
+        r.recorded_by = by.user;
+        r.created_at = now;
+        r.submission = Submission::draft();
+        r.withdrawn = None;
+    },
+    |new, old| {
+        new.recorded_by = old.recorded_by;
+        new.created_at = old.created_at;
+        new.submission = old.submission.clone();
+        new.withdrawn = old.withdrawn.clone();
+    },
+    withdrawable
+);
 reviewable!(Lecture);
 
-record!(Service, schema::SERVICES, |r, by, now| {
-    r.recorded_by = by.user;
-    r.created_at = now;
-    r.submission = Submission::draft();
-    r.withdrawn = None;
-}, |new, old| {
-    new.recorded_by = old.recorded_by;
-    new.created_at = old.created_at;
-    new.submission = old.submission.clone();
-    new.withdrawn = old.withdrawn.clone();
-}, withdrawable);
+record!(
+    Service,
+    schema::SERVICES,
+    |r, by, now| {
+        r.recorded_by = by.user;
+        r.created_at = now;
+        r.submission = Submission::draft();
+        r.withdrawn = None;
+    },
+    |new, old| {
+        new.recorded_by = old.recorded_by;
+        new.created_at = old.created_at;
+        new.submission = old.submission.clone();
+        new.withdrawn = old.withdrawn.clone();
+    },
+    withdrawable
+);
 reviewable!(Service);
 
-record!(Visit, schema::VISITS, |r, by, now| {
-    r.recorded_by = by.user;
-    r.created_at = now;
-    r.submission = Submission::draft();
-    r.withdrawn = None;
-}, |new, old| {
-    new.recorded_by = old.recorded_by;
-    new.created_at = old.created_at;
-    new.submission = old.submission.clone();
-    new.withdrawn = old.withdrawn.clone();
-}, withdrawable);
+record!(
+    Visit,
+    schema::VISITS,
+    |r, by, now| {
+        r.recorded_by = by.user;
+        r.created_at = now;
+        r.submission = Submission::draft();
+        r.withdrawn = None;
+    },
+    |new, old| {
+        new.recorded_by = old.recorded_by;
+        new.created_at = old.created_at;
+        new.submission = old.submission.clone();
+        new.withdrawn = old.withdrawn.clone();
+    },
+    withdrawable
+);
 reviewable!(Visit);
 
-record!(Ballot, schema::BALLOTS, |r, by, now| {
-    r.voter = by.user;
-    r.cast_at = now;
-}, |new, old| {
-    new.voter = old.voter;
-}, permanent);
+record!(
+    Ballot,
+    schema::BALLOTS,
+    |r, by, now| {
+        r.voter = by.user;
+        r.cast_at = now;
+    },
+    |new, old| {
+        new.voter = old.voter;
+    },
+    permanent
+);
 
-record!(Pledge, schema::PLEDGES, |r, by, now| {
-    r.member = by.user;
-    r.created_at = now;
-    r.withdrawn = None;
-}, |new, old| {
-    new.member = old.member;
-    new.created_at = old.created_at;
-    new.withdrawn = old.withdrawn.clone();
-}, withdrawable);
+record!(
+    Pledge,
+    schema::PLEDGES,
+    |r, by, now| {
+        r.member = by.user;
+        r.created_at = now;
+        r.withdrawn = None;
+    },
+    |new, old| {
+        new.member = old.member;
+        new.created_at = old.created_at;
+        new.withdrawn = old.withdrawn.clone();
+    },
+    withdrawable
+);
 
-record!(RosterEntry, schema::ROSTER, |r, _by, now| {
-    r.joined_at = now;
-}, |new, old| {
-    new.notebook = old.notebook;
-    new.joined_at = old.joined_at;
-}, permanent);
+record!(
+    RosterEntry,
+    schema::ROSTER,
+    |r, _by, now| {
+        r.joined_at = now;
+    },
+    |new, old| {
+        new.notebook = old.notebook;
+        new.joined_at = old.joined_at;
+    },
+    permanent
+);
 
-record!(Plan, schema::PLANS, |r, by, now| {
-    r.created_by = by.user;
-    r.created_at = now;
-    r.withdrawn = None;
-}, |new, old| {
-    new.created_by = old.created_by;
-    new.created_at = old.created_at;
-    new.withdrawn = old.withdrawn.clone();
-}, withdrawable);
+record!(
+    Plan,
+    schema::PLANS,
+    |r, by, now| {
+        r.created_by = by.user;
+        r.created_at = now;
+        r.withdrawn = None;
+    },
+    |new, old| {
+        new.created_by = old.created_by;
+        new.created_at = old.created_at;
+        new.withdrawn = old.withdrawn.clone();
+    },
+    withdrawable
+);
 
-record!(ScheduleEntry, schema::SCHEDULE, |r, by, _now| {
-    r.created_by = by.user;
-    r.withdrawn = None;
-}, |new, old| {
-    new.created_by = old.created_by;
-    new.withdrawn = old.withdrawn.clone();
-}, withdrawable);
+record!(
+    ScheduleEntry,
+    schema::SCHEDULE,
+    |r, by, _now| {
+        r.created_by = by.user;
+        r.withdrawn = None;
+    },
+    |new, old| {
+        new.created_by = old.created_by;
+        new.withdrawn = old.withdrawn.clone();
+    },
+    withdrawable
+);
 
-record!(Meeting, schema::MEETINGS, |r, by, now| {
-    r.recorded_by = by.user;
-    r.created_at = now;
-    r.withdrawn = None;
-}, |new, old| {
-    new.recorded_by = old.recorded_by;
-    new.created_at = old.created_at;
-    new.withdrawn = old.withdrawn.clone();
-}, withdrawable);
+record!(
+    Meeting,
+    schema::MEETINGS,
+    |r, by, now| {
+        r.recorded_by = by.user;
+        r.created_at = now;
+        r.withdrawn = None;
+    },
+    |new, old| {
+        new.recorded_by = old.recorded_by;
+        new.created_at = old.created_at;
+        new.withdrawn = old.withdrawn.clone();
+    },
+    withdrawable
+);
 
-record!(Screening, schema::SCREENINGS, |r, by, now| {
-    r.recorded_by = by.user;
-    r.created_at = now;
-    r.withdrawn = None;
-}, |new, old| {
-    new.recorded_by = old.recorded_by;
-    new.created_at = old.created_at;
-    new.withdrawn = old.withdrawn.clone();
-}, withdrawable);
+record!(
+    Screening,
+    schema::SCREENINGS,
+    |r, by, now| {
+        r.recorded_by = by.user;
+        r.created_at = now;
+        r.withdrawn = None;
+    },
+    |new, old| {
+        new.recorded_by = old.recorded_by;
+        new.created_at = old.created_at;
+        new.withdrawn = old.withdrawn.clone();
+    },
+    withdrawable
+);
 
-record!(Review, schema::REVIEWS, |r, by, now| {
-    r.reviewer = by.user;
-    r.at = now;
-}, |new, old| {
-    *new = old.clone();
-}, permanent);
+record!(
+    Review,
+    schema::REVIEWS,
+    |r, by, now| {
+        r.reviewer = by.user;
+        r.at = now;
+    },
+    |new, old| {
+        *new = old.clone();
+    },
+    permanent
+);
 
-record!(Election, schema::ELECTIONS, |r, by, now| {
-    r.created_by = by.user;
-    r.created_at = now;
-    r.result = None;
-    r.withdrawn = None;
-}, |new, old| {
-    new.candidates = old.candidates.clone();
-    new.max_choices = old.max_choices;
-    new.opens_at = old.opens_at;
-    new.closes_at = old.closes_at;
-    new.created_by = old.created_by;
-    new.created_at = old.created_at;
-    new.result = old.result.clone();
-    new.withdrawn = old.withdrawn.clone();
-}, withdrawable);
+record!(
+    Election,
+    schema::ELECTIONS,
+    |r, by, now| {
+        r.created_by = by.user;
+        r.created_at = now;
+        r.result = None;
+        r.withdrawn = None;
+    },
+    |new, old| {
+        new.candidates = old.candidates.clone();
+        new.max_choices = old.max_choices;
+        new.opens_at = old.opens_at;
+        new.closes_at = old.closes_at;
+        new.created_by = old.created_by;
+        new.created_at = old.created_at;
+        new.result = old.result.clone();
+        new.withdrawn = old.withdrawn.clone();
+    },
+    withdrawable
+);
 
-record!(Rectification, schema::RECTIFICATIONS, |r, by, now| {
-    r.created_by = by.user;
-    r.created_at = now;
-    r.progress = Progress::default();
-    r.withdrawn = None;
-}, |new, old| {
-    new.created_by = old.created_by;
-    new.created_at = old.created_at;
-    new.progress = old.progress.clone();
-    new.withdrawn = old.withdrawn.clone();
-}, withdrawable);
+record!(
+    Rectification,
+    schema::RECTIFICATIONS,
+    |r, by, now| {
+        r.created_by = by.user;
+        r.created_at = now;
+        r.progress = Progress::default();
+        r.withdrawn = None;
+    },
+    |new, old| {
+        new.created_by = old.created_by;
+        new.created_at = old.created_at;
+        new.progress = old.progress.clone();
+        new.withdrawn = old.withdrawn.clone();
+    },
+    withdrawable
+);
 
-record!(FeedItem, schema::FEED, |r, by, now| {
-    r.published_by = by.user;
-    r.published_at = now;
-    r.withdrawn = None;
-}, |new, old| {
-    new.source = old.source;
-    new.kind = old.kind;
-    new.published_by = old.published_by;
-    new.published_at = old.published_at;
-    new.withdrawn = old.withdrawn.clone();
-}, withdrawable);
+record!(
+    FeedItem,
+    schema::FEED,
+    |r, by, now| {
+        r.published_by = by.user;
+        r.published_at = now;
+        r.withdrawn = None;
+    },
+    |new, old| {
+        new.source = old.source;
+        new.kind = old.kind;
+        new.published_by = old.published_by;
+        new.published_at = old.published_at;
+        new.withdrawn = old.withdrawn.clone();
+    },
+    withdrawable
+);
 
-record!(LedgerEntry, schema::LEDGER_ENTRIES, |r, by, now| {
-    r.updated_by = by.user;
-    r.updated_at = now;
-    r.withdrawn = None;
-}, |new, old| {
-    new.withdrawn = old.withdrawn.clone();
-}, withdrawable);
+record!(
+    LedgerEntry,
+    schema::LEDGER_ENTRIES,
+    |r, by, now| {
+        r.updated_by = by.user;
+        r.updated_at = now;
+        r.withdrawn = None;
+    },
+    |new, old| {
+        new.withdrawn = old.withdrawn.clone();
+    },
+    withdrawable
+);
 
-record!(SupervisionNote, schema::NOTES, |r, by, now| {
-    r.by = by.user;
-    r.at = now;
-    r.withdrawn = None;
-}, |new, old| {
-    new.by = old.by;
-    new.at = old.at;
-    new.withdrawn = old.withdrawn.clone();
-}, withdrawable);
+record!(
+    SupervisionNote,
+    schema::NOTES,
+    |r, by, now| {
+        r.by = by.user;
+        r.at = now;
+        r.withdrawn = None;
+    },
+    |new, old| {
+        new.by = old.by;
+        new.at = old.at;
+        new.withdrawn = old.withdrawn.clone();
+    },
+    withdrawable
+);
 
-record!(Problem, schema::PROBLEMS, |r, by, now| {
-    r.created_by = by.user;
-    r.created_at = now;
-    r.progress = Progress::default();
-    r.withdrawn = None;
-}, |new, old| {
-    new.created_by = old.created_by;
-    new.created_at = old.created_at;
-    new.progress = old.progress.clone();
-    new.withdrawn = old.withdrawn.clone();
-}, withdrawable);
+record!(
+    Problem,
+    schema::PROBLEMS,
+    |r, by, now| {
+        r.created_by = by.user;
+        r.created_at = now;
+        r.progress = Progress::default();
+        r.withdrawn = None;
+    },
+    |new, old| {
+        new.created_by = old.created_by;
+        new.created_at = old.created_at;
+        new.progress = old.progress.clone();
+        new.withdrawn = old.withdrawn.clone();
+    },
+    withdrawable
+);
 
-record!(Assessment, schema::ASSESSMENTS, |r, by, now| {
-    r.by = by.user;
-    r.at = now;
-    r.withdrawn = None;
-}, |new, old| {
-    new.by = old.by;
-    new.at = old.at;
-    new.withdrawn = old.withdrawn.clone();
-}, withdrawable);
+record!(
+    Assessment,
+    schema::ASSESSMENTS,
+    |r, by, now| {
+        r.by = by.user;
+        r.at = now;
+        r.withdrawn = None;
+    },
+    |new, old| {
+        new.by = old.by;
+        new.at = old.at;
+        new.withdrawn = old.withdrawn.clone();
+    },
+    withdrawable
+);
 
 /// Operations every document kind shares.
 impl Document {
     /// Adds a new record under a fresh UUIDv7.
-    pub fn add<T: Record>(&mut self, by: &Principal, now: Millis, mut record: T) -> Result<RecordId, OpError> {
+    pub fn add<T: Record>(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        mut record: T,
+    ) -> Result<RecordId, OpError> {
         let id = RecordId::generate(now)?;
         record.stamp_new(by, now);
         self.write(by, now, T::COLLECTION, &id.to_string(), &record, None)?;
@@ -291,37 +404,60 @@ impl Document {
     }
 
     /// Replaces a record's content; what the author may not change is kept as stored.
-    pub fn update<T: Record>(&mut self, by: &Principal, now: Millis, id: RecordId, mut record: T) -> Result<(), OpError> {
+    pub fn update<T: Record>(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        id: RecordId,
+        mut record: T,
+    ) -> Result<(), OpError> {
         let stored = self.require::<T>(&id.to_string())?;
         record.carry_over(&stored);
         self.write(by, now, T::COLLECTION, &id.to_string(), &record, None)
     }
 
     /// Reads a record, changes it with `edit`, and writes it back.
-    pub fn edit<T: Record>(&mut self, by: &Principal, now: Millis, id: RecordId, edit: impl FnOnce(&mut T)) -> Result<(), OpError> {
+    pub fn edit<T: Record>(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        id: RecordId,
+        edit: impl FnOnce(&mut T),
+    ) -> Result<(), OpError> {
         let mut record = self.require::<T>(&id.to_string())?;
         edit(&mut record);
         self.update(by, now, id, record)
     }
 
     /// Takes a record out of use. It stays in the document; it is no longer shown or counted.
-    pub fn withdraw<T: Record>(&mut self, by: &Principal, now: Millis, id: RecordId, reason: Option<String>) -> Result<(), OpError> {
+    pub fn withdraw<T: Record>(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        id: RecordId,
+        reason: Option<String>,
+    ) -> Result<(), OpError> {
         let mut record = self.require::<T>(&id.to_string())?;
-        let slot = record
-            .withdrawn_mut()
-            .ok_or(OpError::NotAllowed("this kind of record cannot be withdrawn"))?;
+        let slot = record.withdrawn_mut().ok_or(OpError::NotAllowed(
+            "this kind of record cannot be withdrawn",
+        ))?;
         if slot.is_some() {
             return Ok(());
         }
-        *slot = Some(Withdrawal { at: now, by: by.user, reason });
+        *slot = Some(Withdrawal {
+            at: now,
+            by: by.user,
+            reason,
+        });
         self.write(by, now, T::COLLECTION, &id.to_string(), &record, None)
     }
 
     fn require<T: Record>(&self, key: &str) -> Result<T, OpError> {
-        self.get::<T>(T::COLLECTION, key)?.ok_or_else(|| OpError::NotFound {
-            collection: T::COLLECTION.name,
-            key: key.to_owned(),
-        })
+        self.get::<T>(T::COLLECTION, key)?
+            .ok_or_else(|| OpError::NotFound {
+                collection: T::COLLECTION.name,
+                key: key.to_owned(),
+            })
     }
 
     /// Moves a rectification or problem forward to `status`, recording who and when.
@@ -344,7 +480,11 @@ impl Document {
         let slot = progress
             .step_mut(status)
             .ok_or(OpError::NotAllowed("open is where progress starts"))?;
-        *slot = Some(Step { at: now, by: by.user, note });
+        *slot = Some(Step {
+            at: now,
+            by: by.user,
+            note,
+        });
         self.write(by, now, T::COLLECTION, &id.to_string(), &record, None)
     }
 }
@@ -372,6 +512,16 @@ macro_rules! document_handle {
 
             pub fn document_mut(&mut self) -> &mut Document {
                 &mut self.0
+            }
+
+            pub fn document(&self) -> &Document {
+                &self.0
+            }
+
+            /// Wraps a document whose kind the caller has just checked.
+            pub(crate) fn from_checked(document: Document) -> Self {
+                debug_assert_eq!(document.scope().kind, DocKind::$kind);
+                Self(document)
             }
         }
 
@@ -415,32 +565,64 @@ document_handle!(
 
 /// A member's operations on their own notebook.
 impl Notebook {
-    pub fn record_lecture(&mut self, by: &Principal, now: Millis, lecture: Lecture) -> Result<RecordId, OpError> {
+    pub fn record_lecture(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        lecture: Lecture,
+    ) -> Result<RecordId, OpError> {
         self.0.add(by, now, lecture)
     }
 
-    pub fn record_service(&mut self, by: &Principal, now: Millis, service: Service) -> Result<RecordId, OpError> {
+    pub fn record_service(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        service: Service,
+    ) -> Result<RecordId, OpError> {
         self.0.add(by, now, service)
     }
 
-    pub fn record_visit(&mut self, by: &Principal, now: Millis, visit: Visit) -> Result<RecordId, OpError> {
+    pub fn record_visit(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        visit: Visit,
+    ) -> Result<RecordId, OpError> {
         self.0.add(by, now, visit)
     }
 
-    pub fn make_pledge(&mut self, by: &Principal, now: Millis, pledge: Pledge) -> Result<RecordId, OpError> {
+    pub fn make_pledge(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        pledge: Pledge,
+    ) -> Result<RecordId, OpError> {
         self.0.add(by, now, pledge)
     }
 
     /// Edits a reviewable record. Editing a submitted record takes it back to draft: what an
     /// admin approves must be exactly what they saw, so it has to be submitted again.
-    pub fn edit_record<T: Reviewable>(&mut self, by: &Principal, now: Millis, id: RecordId, edit: impl FnOnce(&mut T)) -> Result<(), OpError> {
+    pub fn edit_record<T: Reviewable>(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        id: RecordId,
+        edit: impl FnOnce(&mut T),
+    ) -> Result<(), OpError> {
         let mut record = self.0.require::<T>(&id.to_string())?;
         edit(&mut record);
         self.update_record(by, now, id, record)
     }
 
     /// Replaces a reviewable record's content (see [`Notebook::edit_record`]).
-    pub fn update_record<T: Reviewable>(&mut self, by: &Principal, now: Millis, id: RecordId, mut record: T) -> Result<(), OpError> {
+    pub fn update_record<T: Reviewable>(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        id: RecordId,
+        mut record: T,
+    ) -> Result<(), OpError> {
         let stored = self.0.require::<T>(&id.to_string())?;
         record.carry_over(&stored);
         if record == stored {
@@ -448,11 +630,17 @@ impl Notebook {
             return Ok(());
         }
         record.submission_mut().state = SubmissionState::Draft;
-        self.0.write(by, now, T::COLLECTION, &id.to_string(), &record, None)
+        self.0
+            .write(by, now, T::COLLECTION, &id.to_string(), &record, None)
     }
 
     /// Hands a record in for review: each submission is a new revision.
-    pub fn submit<T: Reviewable>(&mut self, by: &Principal, now: Millis, id: RecordId) -> Result<i64, OpError> {
+    pub fn submit<T: Reviewable>(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        id: RecordId,
+    ) -> Result<i64, OpError> {
         let mut record = self.0.require::<T>(&id.to_string())?;
         let submission = record.submission_mut();
         if submission.state == SubmissionState::Submitted {
@@ -462,31 +650,49 @@ impl Notebook {
         submission.revision += 1;
         submission.submitted_at = Some(now);
         let revision = submission.revision;
-        self.0.write(by, now, T::COLLECTION, &id.to_string(), &record, None)?;
+        self.0
+            .write(by, now, T::COLLECTION, &id.to_string(), &record, None)?;
         Ok(revision)
     }
 
-    pub fn withdraw<T: Record>(&mut self, by: &Principal, now: Millis, id: RecordId, reason: Option<String>) -> Result<(), OpError> {
+    pub fn withdraw<T: Record>(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        id: RecordId,
+        reason: Option<String>,
+    ) -> Result<(), OpError> {
         self.0.withdraw::<T>(by, now, id, reason)
     }
 
     /// Casts (or, while the election is open, changes) this member's ballot.
-    pub fn cast_ballot(&mut self, by: &Principal, now: Millis, branch: &Branch, election: RecordId, choices: Vec<RecordId>) -> Result<(), OpError> {
-        let ballot = Ballot { voter: by.user, choices, cast_at: now };
+    pub fn cast_ballot(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        branch: &Branch,
+        election: RecordId,
+        choices: Vec<RecordId>,
+    ) -> Result<(), OpError> {
+        let ballot = Ballot {
+            voter: by.user,
+            choices,
+            cast_at: now,
+        };
         let key = election.to_string();
         let mut ballot = ballot;
         ballot.stamp_new(by, now);
-        self.0.write(by, now, &schema::BALLOTS, &key, &ballot, Some(branch))
-    }
-
-    pub fn document_mut_unchecked(&mut self) -> &mut Document {
-        &mut self.0
+        self.0
+            .write(by, now, &schema::BALLOTS, &key, &ballot, Some(branch))
     }
 }
 
 impl Elections for Branch {
     fn election(&self, id: RecordId) -> Option<Election> {
-        self.0.get(&schema::ELECTIONS, &id.to_string()).ok().flatten()
+        self.0
+            .get(&schema::ELECTIONS, &id.to_string())
+            .ok()
+            .flatten()
     }
 }
 
@@ -507,33 +713,68 @@ pub struct ReviewDecision {
 /// A branch admin's operations on the branch document.
 impl Branch {
     /// Puts a member on the roster, or updates their entry.
-    pub fn enrol_member(&mut self, by: &Principal, now: Millis, member: UserId, entry: RosterEntry) -> Result<(), OpError> {
+    pub fn enrol_member(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        member: UserId,
+        entry: RosterEntry,
+    ) -> Result<(), OpError> {
         self.0.put_keyed(by, now, &member.to_string(), entry, None)
     }
 
     /// Creates or edits the plan of `month`. Two admins planning the same month edit one plan.
-    pub fn set_plan(&mut self, by: &Principal, now: Millis, month: Month, plan: Plan) -> Result<(), OpError> {
+    pub fn set_plan(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        month: Month,
+        plan: Plan,
+    ) -> Result<(), OpError> {
         self.0.put_keyed(by, now, &month.to_string(), plan, None)
     }
 
     pub fn plan(&self, month: Month) -> Option<Plan> {
-        self.0.get(&schema::PLANS, &month.to_string()).ok().flatten()
+        self.0
+            .get(&schema::PLANS, &month.to_string())
+            .ok()
+            .flatten()
     }
 
-    pub fn schedule_lecture(&mut self, by: &Principal, now: Millis, entry: ScheduleEntry) -> Result<RecordId, OpError> {
+    pub fn schedule_lecture(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        entry: ScheduleEntry,
+    ) -> Result<RecordId, OpError> {
         self.0.add(by, now, entry)
     }
 
-    pub fn record_meeting(&mut self, by: &Principal, now: Millis, meeting: Meeting) -> Result<RecordId, OpError> {
+    pub fn record_meeting(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        meeting: Meeting,
+    ) -> Result<RecordId, OpError> {
         self.0.add(by, now, meeting)
     }
 
-    pub fn record_screening(&mut self, by: &Principal, now: Millis, screening: Screening) -> Result<RecordId, OpError> {
+    pub fn record_screening(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        screening: Screening,
+    ) -> Result<RecordId, OpError> {
         self.0.add(by, now, screening)
     }
 
     /// Records a review decision. Returning a record needs a comment saying why.
-    pub fn review(&mut self, by: &Principal, now: Millis, decision: ReviewDecision) -> Result<RecordId, OpError> {
+    pub fn review(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        decision: ReviewDecision,
+    ) -> Result<RecordId, OpError> {
         let review = Review {
             record: decision.record,
             revision: decision.revision,
@@ -548,35 +789,71 @@ impl Branch {
     }
 
     /// Copies approved material into the branch feed for every member to see.
-    pub fn publish(&mut self, by: &Principal, now: Millis, item: FeedItem) -> Result<RecordId, OpError> {
+    pub fn publish(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        item: FeedItem,
+    ) -> Result<RecordId, OpError> {
         self.0.add(by, now, item)
     }
 
-    pub fn open_rectification(&mut self, by: &Principal, now: Millis, rectification: Rectification) -> Result<RecordId, OpError> {
+    pub fn open_rectification(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        rectification: Rectification,
+    ) -> Result<RecordId, OpError> {
         self.0.add(by, now, rectification)
     }
 
-    pub fn advance_rectification(&mut self, by: &Principal, now: Millis, id: RecordId, status: ProgressStatus, note: Option<String>) -> Result<(), OpError> {
-        self.0.advance::<Rectification>(by, now, id, status, note, |r| &mut r.progress)
+    pub fn advance_rectification(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        id: RecordId,
+        status: ProgressStatus,
+        note: Option<String>,
+    ) -> Result<(), OpError> {
+        self.0
+            .advance::<Rectification>(by, now, id, status, note, |r| &mut r.progress)
     }
 
-    pub fn create_election(&mut self, by: &Principal, now: Millis, election: Election) -> Result<RecordId, OpError> {
+    pub fn create_election(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        election: Election,
+    ) -> Result<RecordId, OpError> {
         self.0.add(by, now, election)
     }
 
     /// Counts the ballots of a closed election and publishes the result to the branch.
-    pub fn count_election<'a>(&mut self, by: &Principal, now: Millis, id: RecordId, ballots: impl IntoIterator<Item = &'a Ballot>) -> Result<ElectionResult, OpError> {
+    pub fn count_election<'a>(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        id: RecordId,
+        ballots: impl IntoIterator<Item = &'a Ballot>,
+    ) -> Result<ElectionResult, OpError> {
         let mut election = self.0.require::<Election>(&id.to_string())?;
         if now < election.closes_at {
-            return Err(OpError::NotAllowed("an election is counted only after it closes"));
+            return Err(OpError::NotAllowed(
+                "an election is counted only after it closes",
+            ));
         }
         if election.result.is_some() {
-            return Err(OpError::NotAllowed("this election has already been counted"));
+            return Err(OpError::NotAllowed(
+                "this election has already been counted",
+            ));
         }
         let mut tallies: Vec<Tally> = election
             .candidates
             .iter()
-            .map(|c| Tally { candidate: c.id, votes: 0 })
+            .map(|c| Tally {
+                candidate: c.id,
+                votes: 0,
+            })
             .collect();
         let mut counted = 0;
         for ballot in ballots {
@@ -590,60 +867,134 @@ impl Branch {
                 }
             }
         }
-        let result = ElectionResult { counted_at: now, ballots: counted, tallies };
+        let result = ElectionResult {
+            counted_at: now,
+            ballots: counted,
+            tallies,
+        };
         election.result = Some(result.clone());
-        self.0.write(by, now, &schema::ELECTIONS, &id.to_string(), &election, None)?;
+        self.0.write(
+            by,
+            now,
+            &schema::ELECTIONS,
+            &id.to_string(),
+            &election,
+            None,
+        )?;
         Ok(result)
     }
 
-    pub fn withdraw<T: Record>(&mut self, by: &Principal, now: Millis, id: RecordId, reason: Option<String>) -> Result<(), OpError> {
+    pub fn withdraw<T: Record>(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        id: RecordId,
+        reason: Option<String>,
+    ) -> Result<(), OpError> {
         self.0.withdraw::<T>(by, now, id, reason)
     }
 
-    pub fn edit<T: Record>(&mut self, by: &Principal, now: Millis, id: RecordId, edit: impl FnOnce(&mut T)) -> Result<(), OpError> {
+    pub fn edit<T: Record>(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        id: RecordId,
+        edit: impl FnOnce(&mut T),
+    ) -> Result<(), OpError> {
         self.0.edit(by, now, id, edit)
     }
 }
 
 /// A branch admin's operations on the member ledger.
 impl Ledger {
-    pub fn set_entry(&mut self, by: &Principal, now: Millis, member: UserId, mut entry: LedgerEntry) -> Result<(), OpError> {
+    pub fn set_entry(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        member: UserId,
+        mut entry: LedgerEntry,
+    ) -> Result<(), OpError> {
         entry.updated_by = by.user;
         entry.updated_at = now;
         self.0.put_keyed(by, now, &member.to_string(), entry, None)
     }
 
     /// Logs a contact with a member (家访, 函访, 走访 …).
-    pub fn log_contact(&mut self, by: &Principal, now: Millis, member: UserId, contact: Contact) -> Result<RecordId, OpError> {
+    pub fn log_contact(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        member: UserId,
+        contact: Contact,
+    ) -> Result<RecordId, OpError> {
         let mut entry = self.0.require::<LedgerEntry>(&member.to_string())?;
         let id = RecordId::generate(now)?;
-        entry.contacts.insert(id.to_string(), Contact { by: by.user, ..contact });
+        entry.contacts.insert(
+            id.to_string(),
+            Contact {
+                by: by.user,
+                ..contact
+            },
+        );
         entry.updated_by = by.user;
         entry.updated_at = now;
-        self.0.write(by, now, &schema::LEDGER_ENTRIES, &member.to_string(), &entry, None)?;
+        self.0.write(
+            by,
+            now,
+            &schema::LEDGER_ENTRIES,
+            &member.to_string(),
+            &entry,
+            None,
+        )?;
         Ok(id)
     }
 
     pub fn entry(&self, member: UserId) -> Option<LedgerEntry> {
-        self.0.get(&schema::LEDGER_ENTRIES, &member.to_string()).ok().flatten()
+        self.0
+            .get(&schema::LEDGER_ENTRIES, &member.to_string())
+            .ok()
+            .flatten()
     }
 }
 
 /// A township admin's operations on the supervision of one branch.
 impl Supervision {
-    pub fn write_note(&mut self, by: &Principal, now: Millis, note: SupervisionNote) -> Result<RecordId, OpError> {
+    pub fn write_note(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        note: SupervisionNote,
+    ) -> Result<RecordId, OpError> {
         self.0.add(by, now, note)
     }
 
-    pub fn raise_problem(&mut self, by: &Principal, now: Millis, problem: Problem) -> Result<RecordId, OpError> {
+    pub fn raise_problem(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        problem: Problem,
+    ) -> Result<RecordId, OpError> {
         self.0.add(by, now, problem)
     }
 
-    pub fn advance_problem(&mut self, by: &Principal, now: Millis, id: RecordId, status: ProgressStatus, note: Option<String>) -> Result<(), OpError> {
-        self.0.advance::<Problem>(by, now, id, status, note, |p| &mut p.progress)
+    pub fn advance_problem(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        id: RecordId,
+        status: ProgressStatus,
+        note: Option<String>,
+    ) -> Result<(), OpError> {
+        self.0
+            .advance::<Problem>(by, now, id, status, note, |p| &mut p.progress)
     }
 
-    pub fn assess(&mut self, by: &Principal, now: Millis, assessment: Assessment) -> Result<RecordId, OpError> {
+    pub fn assess(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        assessment: Assessment,
+    ) -> Result<RecordId, OpError> {
         self.0.add(by, now, assessment)
     }
 }

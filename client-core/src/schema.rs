@@ -16,15 +16,27 @@ use crate::model::supervision::{Grade, SupervisionMethod};
 #[derive(Debug)]
 pub enum Shape {
     /// A scalar string of at most `max` characters (Unicode code points).
-    Str { max: usize },
+    Str {
+        max: usize,
+    },
     /// A scalar string that must not be empty.
-    Name { max: usize },
+    Name {
+        max: usize,
+    },
     /// A collaborative text object of at most `max` characters.
-    Prose { max: usize },
+    Prose {
+        max: usize,
+    },
     /// A scalar string from a closed list.
     Enum(&'static [&'static str]),
-    Int { min: i64, max: i64 },
-    Float { min: f64, max: f64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
+    Float {
+        min: f64,
+        max: f64,
+    },
     Bool,
     /// An Automerge timestamp between 2000 and 2100.
     Time,
@@ -42,10 +54,16 @@ pub enum Shape {
     MediaType,
     /// The inner shape, or null, or absent.
     Optional(&'static Shape),
-    List { item: &'static Shape, max: usize },
+    List {
+        item: &'static Shape,
+        max: usize,
+    },
     Object(&'static [Field]),
     /// A map keyed by record id, of at most `max` entries.
-    MapOf { item: &'static Shape, max: usize },
+    MapOf {
+        item: &'static Shape,
+        max: usize,
+    },
     /// A shape defined once and used by several fields.
     Shared(&'static Shape),
 }
@@ -114,10 +132,13 @@ static PEOPLE: Shape = Shape::List {
 
 static MEDIA_REF: Shape = Shape::Object(&[
     field("sha256", Shape::Sha256),
-    field("size", Shape::Int {
-        min: 0,
-        max: 1 << 40,
-    }),
+    field(
+        "size",
+        Shape::Int {
+            min: 0,
+            max: 1 << 40,
+        },
+    ),
     field("media_type", Shape::MediaType),
     field(
         "duration_ms",
@@ -134,32 +155,47 @@ static MEDIA: Shape = Shape::List {
 };
 
 static GPS: Shape = Shape::Object(&[
-    field("lat", Shape::Float {
-        min: -90.0,
-        max: 90.0,
-    }),
-    field("lon", Shape::Float {
-        min: -180.0,
-        max: 180.0,
-    }),
-    field("accuracy_m", Shape::Float {
-        min: 0.0,
-        max: 100_000.0,
-    }),
+    field(
+        "lat",
+        Shape::Float {
+            min: -90.0,
+            max: 90.0,
+        },
+    ),
+    field(
+        "lon",
+        Shape::Float {
+            min: -180.0,
+            max: 180.0,
+        },
+    ),
+    field(
+        "accuracy_m",
+        Shape::Float {
+            min: 0.0,
+            max: 100_000.0,
+        },
+    ),
 ]);
 
 static WITHDRAWAL: Shape = Shape::Object(&[
     field("at", Shape::Time),
     field("by", Shape::Uuid),
-    field("reason", Shape::Optional(&Shape::Str { max: MAX_PARAGRAPH })),
+    field(
+        "reason",
+        Shape::Optional(&Shape::Str { max: MAX_PARAGRAPH }),
+    ),
 ]);
 
 static SUBMISSION: Shape = Shape::Object(&[
     field("state", Shape::Enum(SubmissionState::NAMES)),
-    field("revision", Shape::Int {
-        min: 0,
-        max: 10_000,
-    }),
+    field(
+        "revision",
+        Shape::Int {
+            min: 0,
+            max: 10_000,
+        },
+    ),
     field("submitted_at", Shape::Optional(&Shape::Time)),
 ]);
 
@@ -207,14 +243,35 @@ static LECTURE: &[Field] = &[
     field("category", Shape::Enum(LectureCategory::NAMES)),
     field("venue", Shape::Enum(Venue::NAMES)),
     field("held_at", Shape::Time),
-    field("duration_min", Shape::Int { min: 1, max: 24 * 60 }),
+    field(
+        "duration_min",
+        Shape::Int {
+            min: 1,
+            max: 24 * 60,
+        },
+    ),
     field("place", Shape::Str { max: MAX_TITLE }),
     field("gps", Shape::Optional(&GPS)),
-    field("speakers", Shape::List { item: &UUID, max: 20 }),
-    field("guest_speaker", Shape::Optional(&Shape::Str { max: MAX_NAME })),
+    field(
+        "speakers",
+        Shape::List {
+            item: &UUID,
+            max: 20,
+        },
+    ),
+    field(
+        "guest_speaker",
+        Shape::Optional(&Shape::Str { max: MAX_NAME }),
+    ),
     field("recorded_by", Shape::Uuid),
     field("attendees", Shape::Shared(&PEOPLE)),
-    field("audience", Shape::Int { min: 0, max: MAX_COUNT }),
+    field(
+        "audience",
+        Shape::Int {
+            min: 0,
+            max: MAX_COUNT,
+        },
+    ),
     field("summary", Shape::Str { max: MAX_LONG_TEXT }),
     field("media", Shape::Shared(&MEDIA)),
     field("plan", Shape::Optional(&Shape::Month)),
@@ -227,9 +284,21 @@ static SERVICE: &[Field] = &[
     field("kind", Shape::Enum(ServiceKind::NAMES)),
     field("title", Shape::Name { max: MAX_TITLE }),
     field("held_at", Shape::Time),
-    field("hours", Shape::Float { min: 0.0, max: 24.0 }),
+    field(
+        "hours",
+        Shape::Float {
+            min: 0.0,
+            max: 24.0,
+        },
+    ),
     field("participants", Shape::Shared(&PEOPLE)),
-    field("beneficiaries", Shape::Int { min: 0, max: MAX_COUNT }),
+    field(
+        "beneficiaries",
+        Shape::Int {
+            min: 0,
+            max: MAX_COUNT,
+        },
+    ),
     field("place", Shape::Str { max: MAX_TITLE }),
     field("notes", Shape::Str { max: MAX_LONG_TEXT }),
     field("media", Shape::Shared(&MEDIA)),
@@ -242,7 +311,13 @@ static SERVICE: &[Field] = &[
 
 static VISIT: &[Field] = &[
     field("household", Shape::Name { max: MAX_NAME }),
-    field("visitors", Shape::List { item: &UUID, max: 20 }),
+    field(
+        "visitors",
+        Shape::List {
+            item: &UUID,
+            max: 20,
+        },
+    ),
     field("visited_at", Shape::Time),
     field("needs", Shape::Str { max: MAX_LONG_TEXT }),
     field("follow_up", Shape::Str { max: MAX_LONG_TEXT }),
@@ -255,14 +330,32 @@ static VISIT: &[Field] = &[
 
 static BALLOT: &[Field] = &[
     field("voter", Shape::Uuid),
-    field("choices", Shape::List { item: &UUID, max: 100 }),
+    field(
+        "choices",
+        Shape::List {
+            item: &UUID,
+            max: 100,
+        },
+    ),
     field("cast_at", Shape::Time),
 ];
 
 static PLEDGE: &[Field] = &[
-    field("year", Shape::Int { min: 2000, max: 2099 }),
+    field(
+        "year",
+        Shape::Int {
+            min: 2000,
+            max: 2099,
+        },
+    ),
     field("member", Shape::Uuid),
-    field("commitments", Shape::List { item: &Shape::Name { max: MAX_PARAGRAPH }, max: 20 }),
+    field(
+        "commitments",
+        Shape::List {
+            item: &Shape::Name { max: MAX_PARAGRAPH },
+            max: 20,
+        },
+    ),
     field("created_at", Shape::Time),
     field("withdrawn", Shape::Optional(&WITHDRAWAL)),
 ];
@@ -305,7 +398,13 @@ static MEETING: &[Field] = &[
     field("attendees", Shape::Shared(&PEOPLE)),
     field("agenda", Shape::Str { max: MAX_PARAGRAPH }),
     field("minutes", Shape::Prose { max: MAX_LONG_TEXT }),
-    field("decisions", Shape::List { item: &Shape::Name { max: MAX_PARAGRAPH }, max: 50 }),
+    field(
+        "decisions",
+        Shape::List {
+            item: &Shape::Name { max: MAX_PARAGRAPH },
+            max: 50,
+        },
+    ),
     field("plan", Shape::Optional(&Shape::Month)),
     field("recorded_by", Shape::Uuid),
     field("created_at", Shape::Time),
@@ -317,7 +416,13 @@ static SCREENING: &[Field] = &[
     field("held_at", Shape::Time),
     field("place", Shape::Str { max: MAX_TITLE }),
     field("attendees", Shape::Shared(&PEOPLE)),
-    field("audience", Shape::Int { min: 0, max: MAX_COUNT }),
+    field(
+        "audience",
+        Shape::Int {
+            min: 0,
+            max: MAX_COUNT,
+        },
+    ),
     field("discussion", Shape::Str { max: MAX_LONG_TEXT }),
     field("plan", Shape::Optional(&Shape::Month)),
     field("recorded_by", Shape::Uuid),
@@ -327,7 +432,13 @@ static SCREENING: &[Field] = &[
 
 static REVIEW: &[Field] = &[
     field("record", Shape::Shared(&RECORD_REF)),
-    field("revision", Shape::Int { min: 1, max: 10_000 }),
+    field(
+        "revision",
+        Shape::Int {
+            min: 1,
+            max: 10_000,
+        },
+    ),
     field("decision", Shape::Enum(Decision::NAMES)),
     field("comment", Shape::Str { max: MAX_PARAGRAPH }),
     field("reviewer", Shape::Uuid),
@@ -344,18 +455,42 @@ static CANDIDATE: Shape = Shape::Object(&[
 
 static TALLY: Shape = Shape::Object(&[
     field("candidate", Shape::Uuid),
-    field("votes", Shape::Int { min: 0, max: MAX_COUNT }),
+    field(
+        "votes",
+        Shape::Int {
+            min: 0,
+            max: MAX_COUNT,
+        },
+    ),
 ]);
 
 static ELECTION_RESULT: Shape = Shape::Object(&[
     field("counted_at", Shape::Time),
-    field("ballots", Shape::Int { min: 0, max: MAX_COUNT }),
-    field("tallies", Shape::List { item: &TALLY, max: 100 }),
+    field(
+        "ballots",
+        Shape::Int {
+            min: 0,
+            max: MAX_COUNT,
+        },
+    ),
+    field(
+        "tallies",
+        Shape::List {
+            item: &TALLY,
+            max: 100,
+        },
+    ),
 ]);
 
 static ELECTION: &[Field] = &[
     field("title", Shape::Name { max: MAX_TITLE }),
-    field("candidates", Shape::List { item: &CANDIDATE, max: 100 }),
+    field(
+        "candidates",
+        Shape::List {
+            item: &CANDIDATE,
+            max: 100,
+        },
+    ),
     field("max_choices", Shape::Int { min: 1, max: 100 }),
     field("opens_at", Shape::Time),
     field("closes_at", Shape::Time),
@@ -385,7 +520,13 @@ static FEED_ITEM: &[Field] = &[
     field("kind", Shape::Enum(ReviewableKind::NAMES)),
     field("title", Shape::Name { max: MAX_TITLE }),
     field("body", Shape::Str { max: MAX_LONG_TEXT }),
-    field("speakers", Shape::List { item: &Shape::Str { max: MAX_NAME }, max: 20 }),
+    field(
+        "speakers",
+        Shape::List {
+            item: &Shape::Str { max: MAX_NAME },
+            max: 20,
+        },
+    ),
     field("held_at", Shape::Time),
     field("media", Shape::Shared(&MEDIA)),
     field("fine_example", Shape::Bool),
@@ -412,7 +553,13 @@ static LEDGER_ENTRY: &[Field] = &[
     field("city", Shape::Str { max: MAX_NAME }),
     field("employer", Shape::Str { max: MAX_NAME }),
     field("study_partner", Shape::Optional(&UUID)),
-    field("contacts", Shape::MapOf { item: &CONTACT, max: 5_000 }),
+    field(
+        "contacts",
+        Shape::MapOf {
+            item: &CONTACT,
+            max: 5_000,
+        },
+    ),
     field("updated_by", Shape::Uuid),
     field("updated_at", Shape::Time),
     field("withdrawn", Shape::Optional(&WITHDRAWAL)),
@@ -441,7 +588,13 @@ static PROBLEM: &[Field] = &[
 ];
 
 static ASSESSMENT: &[Field] = &[
-    field("year", Shape::Int { min: 2000, max: 2099 }),
+    field(
+        "year",
+        Shape::Int {
+            min: 2000,
+            max: 2099,
+        },
+    ),
     field("grade", Shape::Enum(Grade::NAMES)),
     field("summary", Shape::Str { max: MAX_LONG_TEXT }),
     field("by", Shape::Uuid),
@@ -469,7 +622,9 @@ macro_rules! collections {
     };
 }
 
-const RECORDED: Ownership = Ownership::NotebookOwner { field: "recorded_by" };
+const RECORDED: Ownership = Ownership::NotebookOwner {
+    field: "recorded_by",
+};
 const NOTEBOOK_RECORD: &[&str] = &["recorded_by", "created_at"];
 
 collections! {

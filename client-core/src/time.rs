@@ -278,7 +278,10 @@ mod tests {
         // 2026-10-31T15:59:59.999Z is the last millisecond of October 31st in Beijing.
         let last_of_october = Millis(1_793_462_399_999);
         assert_eq!(last_of_october.cst_date().to_string(), "2026-10-31");
-        assert_eq!(Millis(last_of_october.0 + 1).cst_date().to_string(), "2026-11-01");
+        assert_eq!(
+            Millis(last_of_october.0 + 1).cst_date().to_string(),
+            "2026-11-01"
+        );
         let first: Date = "2026-11-01".parse().unwrap();
         assert_eq!(first.cst_start(), Millis(last_of_october.0 + 1));
     }
@@ -290,7 +293,10 @@ mod tests {
         assert!("2026-1-01".parse::<Date>().is_err());
         assert!("2026-13".parse::<Month>().is_err());
         assert!("+026-10".parse::<Month>().is_err());
-        assert_eq!("2026-12".parse::<Month>().unwrap().next().to_string(), "2027-01");
+        assert_eq!(
+            "2026-12".parse::<Month>().unwrap().next().to_string(),
+            "2027-01"
+        );
     }
 
     #[test]

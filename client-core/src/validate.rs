@@ -7,7 +7,7 @@
 //! never descends into anything the schema does not name, and quotes hostile input only in
 //! truncated form.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use automerge::{
     Automerge, ChangeHash, ObjId, ObjType, Patch, PatchAction, Prop, ROOT, ReadDoc, ScalarValue,
@@ -85,6 +85,8 @@ pub enum Violation {
     InvalidChoice { path: String },
     #[error("a {role} may not write this {kind} document")]
     WriteDenied { role: access::Role, kind: DocKind },
+    #[error("objects nested more than {max} deep")]
+    TooDeep { max: usize },
     #[error("{size} bytes of changes is more than the {max} accepted at once")]
     ChangesTooLarge { size: usize, max: usize },
 }
@@ -113,6 +115,7 @@ impl Violation {
             Violation::ElectionClosed { .. } => "election_closed",
             Violation::InvalidChoice { .. } => "invalid_choice",
             Violation::WriteDenied { .. } => "write_denied",
+            Violation::TooDeep { .. } => "too_deep",
             Violation::ChangesTooLarge { .. } => "changes_too_large",
         }
     }
@@ -175,20 +178,59 @@ pub fn validate_changes(doc: &Automerge, before: &[ChangeHash], ctx: &Context<'_
             });
         }
     }
-    let size: usize = doc
-        .get_changes(before)
-        .iter()
-        .map(|change| change.raw_bytes().len())
-        .sum();
+    let changes = doc.get_changes(before);
+    let size: usize = changes.iter().map(|change| change.raw_bytes().len()).sum();
     if size > ctx.limits.max_changes_bytes {
         return Err(Violation::ChangesTooLarge {
             size,
             max: ctx.limits.max_changes_bytes,
         });
     }
+    // Computing patches costs time proportional to nesting depth for every object; refuse
+    // deep nesting from the raw operations first, so a hostile change cannot make it slow.
+    check_depth(doc, &changes)?;
     let patches = doc.diff(before, &doc.get_heads());
     let touched = touched_records(ctx.scope.kind, &patches)?;
     check_touched(doc, before, &touched, ctx)
+}
+
+/// The deepest any valid document nests objects (root › collection › record › field › item ›
+/// field › …), with room to spare.
+const MAX_DEPTH: usize = 8;
+
+fn check_depth(doc: &Automerge, changes: &[automerge::Change]) -> Result {
+    let mut created: HashMap<String, usize> = HashMap::new();
+    for change in changes {
+        let expanded = change.decode();
+        let start = expanded.start_op.get();
+        for (index, op) in (0u64..).zip(&expanded.operations) {
+            if !matches!(op.action, automerge::legacy::OpType::Make(_)) {
+                continue;
+            }
+            let parent = op.obj.to_string();
+            let depth = 1 + match created.get(&parent) {
+                Some(depth) => *depth,
+                None => existing_depth(doc, &parent),
+            };
+            if depth > MAX_DEPTH {
+                return Err(Violation::TooDeep { max: MAX_DEPTH });
+            }
+            created.insert(format!("{}@{}", start + index, expanded.actor_id), depth);
+        }
+    }
+    Ok(())
+}
+
+/// How deep an object made before these changes lies. Objects that are no longer reachable
+/// produce no patches, so their depth does not matter; they count as shallow.
+fn existing_depth(doc: &Automerge, obj: &str) -> usize {
+    if obj == "_root" {
+        return 0;
+    }
+    doc.import_obj(obj)
+        .ok()
+        .and_then(|id| doc.parents(&id).ok())
+        .map_or(1, |parents| parents.take(MAX_DEPTH + 1).count())
 }
 
 /// A record touched by a change: its collection and key.
@@ -347,10 +389,14 @@ fn check_record<D: ReadDoc>(
     let mut path = Path::new(collection.name);
     path.push(key);
     if !key_is_valid(collection.key, key) {
-        return Err(Violation::BadKey { path: path.render() });
+        return Err(Violation::BadKey {
+            path: path.render(),
+        });
     }
     let Some(obj) = collection_obj(doc, collection, None) else {
-        return Err(Violation::Missing { path: collection.name.into() });
+        return Err(Violation::Missing {
+            path: collection.name.into(),
+        });
     };
     let old = before.and_then(|heads| {
         let old_collection = collection_obj(doc, collection, Some(heads))?;
@@ -359,10 +405,41 @@ fn check_record<D: ReadDoc>(
             Ok(_) | Err(_) => None,
         }
     });
+    // Two devices may create a record under the same natural key (a month's plan) without
+    // seeing each other. Automerge keeps both maps and shows one; when the one shown is the
+    // other device's, it is checked as a new record. A map replaced by an overwrite, though,
+    // would erase a record: refused.
+    let shown = doc.get(&obj, key).ok().flatten().map(|(_, id)| id);
+    if shown.is_none() {
+        return match old {
+            Some(_) => Err(Violation::Deleted {
+                path: path.render(),
+            }),
+            // Made and unmade within the same changes: nothing visible remains.
+            None => Ok(()),
+        };
+    }
+    let old = match &old {
+        Some((old_obj, _)) if shown.as_ref().is_some_and(|shown| shown != old_obj) => {
+            let kept = doc
+                .get_all(&obj, key)
+                .is_ok_and(|all| all.iter().any(|(_, id)| id == old_obj));
+            if kept {
+                None
+            } else {
+                return Err(Violation::Deleted {
+                    path: path.render(),
+                });
+            }
+        }
+        Some(_) | None => old,
+    };
     let Some(record) = check_field(doc, &obj, key, &Shape::Object(collection.record), &mut path)?
     else {
         return match old {
-            Some(_) => Err(Violation::Deleted { path: path.render() }),
+            Some(_) => Err(Violation::Deleted {
+                path: path.render(),
+            }),
             // Made and unmade within the same changes: nothing visible remains.
             None => Ok(()),
         };
@@ -373,6 +450,7 @@ fn check_record<D: ReadDoc>(
         key,
         obj: &record,
         old: old.as_ref().map(|(obj, heads)| (obj, *heads)),
+        checking_changes: before.is_some(),
         path: &path,
     };
     record.check_ownership(ctx)?;
@@ -395,6 +473,9 @@ struct Record<'a, D> {
     key: &'a str,
     obj: &'a ObjId,
     old: Option<(&'a ObjId, &'a [ChangeHash])>,
+    /// Whether a change is being checked (who wrote what is known), rather than a whole
+    /// document (where authorship was checked when each change arrived).
+    checking_changes: bool,
     path: &'a Path,
 }
 
@@ -406,8 +487,9 @@ impl<D: ReadDoc> Record<'_, D> {
         format!("{}/{}", self.path.render(), field)
     }
 
+    /// Whether the change being checked creates this record.
     fn is_new(&self) -> bool {
-        self.old.is_none()
+        self.checking_changes && self.old.is_none()
     }
 
     fn str(&self, field: &str) -> Option<String> {
@@ -419,12 +501,16 @@ impl<D: ReadDoc> Record<'_, D> {
             Ownership::NotebookOwner { field } => {
                 let owner = ctx.scope.owner.map(|o| o.to_string());
                 if owner.is_none() || self.str(field) != owner {
-                    return Err(Violation::NotOwner { path: self.path(field) });
+                    return Err(Violation::NotOwner {
+                        path: self.path(field),
+                    });
                 }
             }
             Ownership::Author { field } => {
                 if self.is_new() && !is_author(ctx, self.str(field).as_deref()) {
-                    return Err(Violation::NotAuthor { path: self.path(field) });
+                    return Err(Violation::NotAuthor {
+                        path: self.path(field),
+                    });
                 }
             }
             Ownership::None => {}
@@ -435,17 +521,11 @@ impl<D: ReadDoc> Record<'_, D> {
     /// Rules about how an existing record may change.
     fn check_history(&self, ctx: &Context<'_>) -> Result {
         if let Some((old, heads)) = self.old {
-            for field in self.collection.immutable {
-                if field_value(self.doc, old, field, Some(heads))
-                    != field_value(self.doc, self.obj, field, None)
-                {
-                    return Err(Violation::Immutable { path: self.path(field) });
-                }
-            }
-            for field in SET_ONCE {
-                let was = field_value(self.doc, old, field, Some(heads));
-                if !is_null(&was) && was != field_value(self.doc, self.obj, field, None) {
-                    return Err(Violation::Immutable { path: self.path(field) });
+            for field in self.collection.immutable.iter().chain(SET_ONCE) {
+                if !kept(self.doc, (old, heads), self.obj, field) {
+                    return Err(Violation::Immutable {
+                        path: self.path(field),
+                    });
                 }
             }
             if let (Some(was), Some(now)) = (
@@ -453,9 +533,17 @@ impl<D: ReadDoc> Record<'_, D> {
                 self.submission_revision(None),
             ) && now < was
             {
-                return Err(Violation::Backward {
-                    path: self.path("submission/revision"),
-                });
+                let old_submission = object_field(self.doc, old, "submission", Some(heads));
+                let submission = object_field(self.doc, self.obj, "submission", None);
+                let concurrent = match (old_submission, submission) {
+                    (Some(old), Some(new)) => kept(self.doc, (&old, heads), &new, "revision"),
+                    _ => false,
+                };
+                if !concurrent {
+                    return Err(Violation::Backward {
+                        path: self.path("submission/revision"),
+                    });
+                }
             }
         }
         self.check_progress(ctx)
@@ -473,39 +561,40 @@ impl<D: ReadDoc> Record<'_, D> {
     /// Progress steps are a grow-only set: an existing step never changes, and a new one is
     /// taken by one of the change's authors whose role may take it.
     fn check_progress(&self, ctx: &Context<'_>) -> Result {
+        if !self.checking_changes {
+            return Ok(());
+        }
         let Some(progress) = object_field(self.doc, self.obj, "progress", None) else {
             return Ok(());
         };
-        let old_progress = self
-            .old
-            .and_then(|(old, heads)| Some((object_field(self.doc, old, "progress", Some(heads))?, heads)));
+        let old_progress = self.old.and_then(|(old, heads)| {
+            Some((object_field(self.doc, old, "progress", Some(heads))?, heads))
+        });
         for (step, roles) in schema::STEP_ROLES {
-            let now = field_value(self.doc, &progress, step, None);
-            let was = old_progress
-                .as_ref()
-                .map(|(obj, heads)| field_value(self.doc, obj, step, Some(heads)));
-            if let Some(was) = &was
-                && !is_null(was)
+            if let Some((old, heads)) = &old_progress
+                && !is_null(&field_value(self.doc, old, step, Some(heads)))
             {
-                if *was != now {
+                if !kept(self.doc, (old, heads), &progress, step) {
                     return Err(Violation::Backward {
                         path: self.path(&format!("progress/{step}")),
                     });
                 }
-                continue;
+                // Unchanged, or taken concurrently by someone else: either way not this
+                // change's step to authorise.
+                if field_value(self.doc, old, step, Some(heads))
+                    == field_value(self.doc, &progress, step, None)
+                {
+                    continue;
+                }
             }
-            if is_null(&now) {
+            if is_null(&field_value(self.doc, &progress, step, None)) {
                 continue;
             }
             let Some(step_obj) = object_field(self.doc, &progress, step, None) else {
                 continue;
             };
             let by = str_field(self.doc, &step_obj, "by", None);
-            let Some(author) = ctx
-                .authors
-                .iter()
-                .find(|a| Some(a.user.to_string()) == by)
-            else {
+            let Some(author) = ctx.authors.iter().find(|a| Some(a.user.to_string()) == by) else {
                 return Err(Violation::NotAuthor {
                     path: self.path(&format!("progress/{step}/by")),
                 });
@@ -526,8 +615,14 @@ impl<D: ReadDoc> Record<'_, D> {
             "lectures" => {
                 let speakers = object_field(self.doc, self.obj, "speakers", None)
                     .map_or(0, |list| self.doc.length(&list));
-                if speakers == 0 && self.str("guest_speaker").is_none_or(|s| s.trim().is_empty()) {
-                    return Err(Violation::Missing { path: self.path("speakers") });
+                if speakers == 0
+                    && self
+                        .str("guest_speaker")
+                        .is_none_or(|s| s.trim().is_empty())
+                {
+                    return Err(Violation::Missing {
+                        path: self.path("speakers"),
+                    });
                 }
                 Ok(())
             }
@@ -535,7 +630,9 @@ impl<D: ReadDoc> Record<'_, D> {
             "reviews" => {
                 let returned = self.str("decision").as_deref() == Some("returned");
                 if returned && self.str("comment").is_none_or(|c| c.trim().is_empty()) {
-                    return Err(Violation::Missing { path: self.path("comment") });
+                    return Err(Violation::Missing {
+                        path: self.path("comment"),
+                    });
                 }
                 self.check_review()
             }
@@ -543,7 +640,9 @@ impl<D: ReadDoc> Record<'_, D> {
                 let opens = time_field(self.doc, self.obj, "opens_at");
                 let closes = time_field(self.doc, self.obj, "closes_at");
                 if opens >= closes {
-                    return Err(Violation::OutOfRange { path: self.path("closes_at") });
+                    return Err(Violation::OutOfRange {
+                        path: self.path("closes_at"),
+                    });
                 }
                 Ok(())
             }
@@ -562,16 +661,22 @@ impl<D: ReadDoc> Record<'_, D> {
             .parse::<RecordId>()
             .ok()
             .and_then(|id| ctx.elections?.election(id))
-            .ok_or_else(|| Violation::UnknownReference { path: self.path.render() })?;
+            .ok_or_else(|| Violation::UnknownReference {
+                path: self.path.render(),
+            })?;
         let cast_at = time_field(self.doc, self.obj, "cast_at").unwrap_or(Millis(i64::MIN));
         if !(election.opens_at <= cast_at && cast_at < election.closes_at) {
-            return Err(Violation::ElectionClosed { path: self.path("cast_at") });
+            return Err(Violation::ElectionClosed {
+                path: self.path("cast_at"),
+            });
         }
         let choices = object_field(self.doc, self.obj, "choices", None).unwrap_or(ROOT);
         let mut seen = BTreeSet::new();
         let count = self.doc.length(&choices);
         if count == 0 || count > usize::try_from(election.max_choices).unwrap_or(0) {
-            return Err(Violation::InvalidChoice { path: self.path("choices") });
+            return Err(Violation::InvalidChoice {
+                path: self.path("choices"),
+            });
         }
         for index in 0..count {
             let choice = match self.doc.get(&choices, index) {
@@ -585,7 +690,9 @@ impl<D: ReadDoc> Record<'_, D> {
                 seen.insert(choice) && election.candidates.iter().any(|c| c.id == choice)
             });
             if !valid {
-                return Err(Violation::InvalidChoice { path: self.path("choices") });
+                return Err(Violation::InvalidChoice {
+                    path: self.path("choices"),
+                });
             }
         }
         Ok(())
@@ -603,12 +710,16 @@ impl<D: ReadDoc> Record<'_, D> {
         for (member, entry) in map_entries(self.doc, &roster) {
             if str_field(self.doc, &entry, "notebook", None) == notebook {
                 if Some(member) == reviewer {
-                    return Err(Violation::SelfReview { path: self.path("reviewer") });
+                    return Err(Violation::SelfReview {
+                        path: self.path("reviewer"),
+                    });
                 }
                 return Ok(());
             }
         }
-        Err(Violation::UnknownReference { path: self.path("record/notebook") })
+        Err(Violation::UnknownReference {
+            path: self.path("record/notebook"),
+        })
     }
 }
 
@@ -630,6 +741,38 @@ fn is_null(value: &Option<automerge::hydrate::Value>) -> bool {
         value,
         None | Some(automerge::hydrate::Value::Scalar(ScalarValue::Null))
     )
+}
+
+/// Whether the value `field` had at `heads` in `old` is still there in `new`: unchanged, or
+/// shown beside a value another device set concurrently (Automerge keeps both as a conflict),
+/// but not overwritten by a change that saw it. Overwriting with an equal value is harmless.
+fn kept<D: ReadDoc>(
+    doc: &D,
+    (old, heads): (&ObjId, &[ChangeHash]),
+    new: &ObjId,
+    field: &str,
+) -> bool {
+    let was = match doc.get_at(old, field, heads) {
+        Ok(Some(was)) => was,
+        Ok(None) => return true,
+        Err(_) => return false,
+    };
+    if matches!(&was.0, Value::Scalar(s) if matches!(s.as_ref(), ScalarValue::Null)) {
+        return true;
+    }
+    let still_there = doc
+        .get_all(new, field)
+        .is_ok_and(|now| now.iter().any(|(_, id)| *id == was.1));
+    match was.0 {
+        Value::Scalar(_) if still_there => true,
+        // An object kept in place may still have been edited inside.
+        Value::Object(_) if still_there => {
+            doc.hydrate(&was.1, Some(heads)).ok() == doc.hydrate(&was.1, None).ok()
+        }
+        Value::Scalar(_) | Value::Object(_) => {
+            field_value(doc, old, field, Some(heads)) == field_value(doc, new, field, None)
+        }
+    }
 }
 
 /// The full value of a field, for comparing before and after.
@@ -777,7 +920,9 @@ fn check_value<D: ReadDoc>(
     let Some((value, id)) = value else {
         return match shape {
             Shape::Optional(_) => Ok(None),
-            _ => Err(Violation::Missing { path: path.render() }),
+            _ => Err(Violation::Missing {
+                path: path.render(),
+            }),
         };
     };
     let scalar = match &value {
@@ -798,7 +943,9 @@ fn check_value<D: ReadDoc>(
             };
             check_length(s, *max, path)?;
             if matches!(shape, Shape::Name { .. }) && s.trim().is_empty() {
-                return Err(Violation::Missing { path: path.render() });
+                return Err(Violation::Missing {
+                    path: path.render(),
+                });
             }
             Ok(None)
         }
@@ -835,7 +982,9 @@ fn check_value<D: ReadDoc>(
             };
             match n {
                 Some(n) if (*min..=*max).contains(&n) => Ok(None),
-                _ => Err(Violation::OutOfRange { path: path.render() }),
+                _ => Err(Violation::OutOfRange {
+                    path: path.render(),
+                }),
             }
         }
         Shape::Float { min, max } => {
@@ -849,7 +998,9 @@ fn check_value<D: ReadDoc>(
             if f >= *min && f <= *max {
                 Ok(None)
             } else {
-                Err(Violation::OutOfRange { path: path.render() })
+                Err(Violation::OutOfRange {
+                    path: path.render(),
+                })
             }
         }
         Shape::Bool => match scalar {
@@ -858,7 +1009,9 @@ fn check_value<D: ReadDoc>(
         },
         Shape::Time => match scalar {
             Some(ScalarValue::Timestamp(t)) if Millis(*t).is_plausible() => Ok(None),
-            Some(ScalarValue::Timestamp(_)) => Err(Violation::OutOfRange { path: path.render() }),
+            Some(ScalarValue::Timestamp(_)) => Err(Violation::OutOfRange {
+                path: path.render(),
+            }),
             _ => Err(wrong(path, "a timestamp")),
         },
         Shape::Date => parsed::<Date>(scalar, path, "a date (YYYY-MM-DD)"),
@@ -894,9 +1047,13 @@ fn check_value<D: ReadDoc>(
             }
             for index in 0..length {
                 path.push(&index.to_string());
-                let got = doc.get(&id, index).map_err(|_| wrong(path, "a list item"))?;
+                let got = doc
+                    .get(&id, index)
+                    .map_err(|_| wrong(path, "a list item"))?;
                 if got.is_none() {
-                    return Err(Violation::Missing { path: path.render() });
+                    return Err(Violation::Missing {
+                        path: path.render(),
+                    });
                 }
                 check_value(doc, got, item, path)?;
                 path.pop();
@@ -923,7 +1080,9 @@ fn check_value<D: ReadDoc>(
             for key in doc.keys(&id) {
                 path.push(&key);
                 if key.parse::<RecordId>().is_err() {
-                    return Err(Violation::BadKey { path: path.render() });
+                    return Err(Violation::BadKey {
+                        path: path.render(),
+                    });
                 }
                 check_field(doc, &id, key.as_str(), item, path)?;
                 path.pop();
@@ -938,7 +1097,9 @@ fn check_object<D: ReadDoc>(doc: &D, obj: &ObjId, fields: &[Field], path: &mut P
     for key in doc.keys(obj) {
         if !fields.iter().any(|f| f.name == key) {
             path.push(&key);
-            return Err(Violation::UnknownKey { path: path.render() });
+            return Err(Violation::UnknownKey {
+                path: path.render(),
+            });
         }
     }
     for field in fields {
@@ -982,7 +1143,7 @@ fn is_media_type(s: &str) -> bool {
     matches!(top, "image" | "audio" | "video")
         && !sub.is_empty()
         && sub.len() <= 64
-        && sub
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'+' | b'-'))
+        && sub.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'+' | b'-')
+        })
 }

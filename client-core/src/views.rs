@@ -1,0 +1,1427 @@
+//! Read-only views of a branch's organisational life, computed from its documents: the review
+//! queue an admin works through, a member's own submissions and how their reviews stand, the
+//! branch feed, how far a month's plan has been carried out, and the figures the branch
+//! reports upward.
+//!
+//! The module owns one rule every view shares: when a member's record counts as approved
+//! (`Reviews::judge`). It does no IO and reads no clock: callers pass the month, the period
+//! or today's date. A view is only as complete as the notebooks it is given (an admin's device
+//! passes the members' notebooks it has synced). No view ranks people: figures are totals for
+//! the branch, because point quotas and leaderboards breed resentment.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::ops::Range;
+
+use autosurgeon::Hydrate;
+use serde::Serialize;
+
+use crate::document::Document;
+use crate::ids::{DocumentId, RecordId, UserId};
+use crate::model::branch::{
+    Decision, FeedItem, Meeting, MeetingKind, Plan, Rectification, Review, RosterEntry, Screening,
+};
+use crate::model::common::{
+    ProgressStatus, RecordRef, ReviewableKind, Submission, SubmissionState,
+};
+use crate::model::notebook::{Lecture, Service, Visit};
+use crate::ops::{Branch, Notebook, Reviewable};
+use crate::schema::{self, Collection};
+use crate::time::{Date, Millis, Month};
+
+/// Where a member's record stands in review.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ReviewState {
+    /// Still being written, or edited since it was last submitted.
+    Draft,
+    /// Submitted, and no admin has reviewed this revision yet.
+    Pending,
+    Approved,
+    /// Sent back to the member, with the admin's reason.
+    Returned {
+        comment: String,
+    },
+}
+
+/// A submitted record waiting for an admin's review.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueueItem {
+    /// Where the record is; its `kind` tells a lecture from a service or a visit.
+    pub record: RecordRef,
+    /// The lecture's or service's title, or the household visited.
+    pub title: String,
+    /// Who recorded it: the owner of the notebook it is in.
+    pub author: UserId,
+    /// When the lecture or service was held, or the visit made.
+    pub at: Millis,
+    /// The revision a review of it must name.
+    pub revision: i64,
+    pub submitted_at: Option<Millis>,
+}
+
+/// One of a member's own records, with how its review stands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SubmissionView {
+    pub record: RecordRef,
+    /// The lecture's or service's title, or the household visited.
+    pub title: String,
+    /// When the lecture or service was held, or the visit made.
+    pub at: Millis,
+    pub revision: i64,
+    pub submitted_at: Option<Millis>,
+    /// Serialised flat, as `state` (and `comment` when returned).
+    #[serde(flatten)]
+    pub review: ReviewState,
+    /// In the branch feed for every member to see.
+    pub published: bool,
+    /// Marked as a fine example (精品), by the approval of its current revision or in the feed.
+    pub fine_example: bool,
+}
+
+/// How far a month's plan (一月一课一片一实践) has been carried out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanProgress {
+    pub month: Month,
+    pub plan: Plan,
+    /// An approved lecture, or a party lecture meeting, fulfils the plan's lecture.
+    pub lecture_done: bool,
+    /// A screening fulfils the plan's film.
+    pub film_done: bool,
+    /// An approved volunteer service fulfils the plan's practice.
+    pub practice_done: bool,
+    /// A themed party day meeting was held in the month.
+    pub theme_day_held: bool,
+    /// The lecture, the film and the practice are all done: the plan's "一课一片一实践". The
+    /// themed party day is reported on its own, since the township follows it separately.
+    pub complete: bool,
+}
+
+/// The figures of one branch over a period, counted from approved records only.
+///
+/// `lecturers` lectured to an `audience` of `member_attendances + villagers`: the seeds'
+/// "N members have given lectures to an audience of M" counts everyone present, members and
+/// villagers (群众) alike, so `audience` is that sum and the two parts are kept for drill-down.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Figures {
+    pub lectures: u64,
+    /// Distinct members who spoke; a guest speaker who is not a member is not counted.
+    pub lecturers: u64,
+    /// Members present at the lectures, summed over lectures.
+    pub member_attendances: u64,
+    /// Villagers present at the lectures, summed over lectures.
+    pub villagers: u64,
+    pub audience: u64,
+    pub services: u64,
+    /// Participants in volunteer services, summed over services.
+    pub volunteer_participants: u64,
+    /// Hours served, each participant's hours counted.
+    pub volunteer_hours: f64,
+    /// Distinct households visited.
+    pub households_visited: u64,
+    /// Film screenings: recorded by admins in the branch document, so they need no review.
+    pub screenings: u64,
+    /// Rectifications not yet done, whatever the period: the list stands as of `today`.
+    pub rectifications_open: u64,
+    /// Rectifications not yet done whose deadline is before `today`.
+    pub rectifications_overdue: u64,
+    /// Rectifications done and awaiting verification.
+    pub rectifications_done: u64,
+    pub rectifications_verified: u64,
+}
+
+/// Every submitted, non-withdrawn lecture, service and visit in the notebooks of the branch's
+/// members that no admin has reviewed in its current revision, oldest submission first.
+pub fn review_queue(branch: &Branch, notebooks: &[&Notebook]) -> Vec<QueueItem> {
+    let mut queue: Vec<QueueItem> = listed(&Records::on_roster(branch, notebooks))
+        .into_iter()
+        .filter(|entry| entry.state == ReviewState::Pending)
+        .map(|entry| QueueItem {
+            record: entry.reference,
+            title: entry.title,
+            author: entry.author,
+            at: entry.at,
+            revision: entry.submission.revision,
+            submitted_at: entry.submission.submitted_at,
+        })
+        .collect();
+    // The record id breaks ties so that every device shows the same order.
+    queue.sort_by_key(|item| (item.submitted_at, item.record.id));
+    queue
+}
+
+/// A member's non-withdrawn lectures, services and visits with how their reviews stand, the
+/// most recent (by when they happened) first. `notebook_id` is the member's notebook, which
+/// the branch's reviews and feed refer to.
+pub fn my_submissions(
+    notebook: &Notebook,
+    notebook_id: DocumentId,
+    branch: &Branch,
+) -> Vec<SubmissionView> {
+    let records = Records {
+        notebooks: vec![(notebook_id, notebook)],
+        reviews: Reviews::of(branch),
+    };
+    // Each published record, and whether the feed shows it as a fine example.
+    let mut published: HashMap<RecordRef, bool> = HashMap::new();
+    for (_, item) in feed(branch) {
+        *published.entry(item.source).or_default() |= item.fine_example;
+    }
+    let mut views: Vec<SubmissionView> = listed(&records)
+        .into_iter()
+        .map(|entry| {
+            let in_feed = published.get(&entry.reference).copied();
+            SubmissionView {
+                record: entry.reference,
+                title: entry.title,
+                at: entry.at,
+                revision: entry.submission.revision,
+                submitted_at: entry.submission.submitted_at,
+                review: entry.state,
+                published: in_feed.is_some(),
+                fine_example: entry.fine_example || in_feed == Some(true),
+            }
+        })
+        .collect();
+    views.sort_by_key(|view| std::cmp::Reverse((view.at, view.record.id)));
+    views
+}
+
+/// The branch feed: published material that has not been withdrawn, newest first.
+pub fn feed(branch: &Branch) -> Vec<(RecordId, FeedItem)> {
+    let mut items: Vec<(RecordId, FeedItem)> = live(branch, &schema::FEED).collect();
+    items.sort_by_key(|(id, item)| std::cmp::Reverse((item.published_at, *id)));
+    items
+}
+
+/// The plan of `month` and how far it has been carried out, or `None` when the month has no
+/// plan (or its plan was withdrawn).
+pub fn plan_progress(
+    branch: &Branch,
+    notebooks: &[&Notebook],
+    month: Month,
+) -> Option<PlanProgress> {
+    let plan = branch.plan(month).filter(|plan| !plan.is_withdrawn())?;
+    let records = Records::on_roster(branch, notebooks);
+    let meetings: Vec<Meeting> = live(branch, &schema::MEETINGS).map(|(_, m)| m).collect();
+    let for_month = |linked: Option<Month>| linked == Some(month);
+
+    // A branch may hold the month's lecture as a formal party lecture (党课) rather than as a
+    // member's micro-lecture; either fulfils the plan.
+    let lecture_done = records
+        .approved::<Lecture>()
+        .any(|lecture| for_month(lecture.plan))
+        || meetings
+            .iter()
+            .any(|m| m.kind == MeetingKind::PartyLecture && for_month(m.plan));
+    let film_done = live::<Screening>(branch, &schema::SCREENINGS).any(|(_, s)| for_month(s.plan));
+    let practice_done = records
+        .approved::<Service>()
+        .any(|service| for_month(service.plan));
+    let theme_day_held = meetings
+        .iter()
+        .any(|m| m.kind == MeetingKind::ThemeDay && month.contains(m.held_at));
+    Some(PlanProgress {
+        month,
+        plan,
+        lecture_done,
+        film_done,
+        practice_done,
+        theme_day_held,
+        complete: lecture_done && film_done && practice_done,
+    })
+}
+
+/// The branch's figures for records that happened in `[from, until)`, and its rectification
+/// list as it stands on `today`.
+pub fn figures(
+    branch: &Branch,
+    notebooks: &[&Notebook],
+    from: Millis,
+    until: Millis,
+    today: Date,
+) -> Figures {
+    let period = from..until;
+    let records = Records::on_roster(branch, notebooks);
+    let lectures: Vec<Lecture> = records.approved_in(&period).collect();
+    let services: Vec<Service> = records.approved_in(&period).collect();
+    let visits: Vec<Visit> = records.approved_in(&period).collect();
+
+    let member_attendances = lectures.iter().map(|l| count(l.attendees.len())).sum();
+    // Validation keeps audiences non-negative; a negative one could only be hostile.
+    let villagers = lectures
+        .iter()
+        .map(|l| u64::try_from(l.audience).unwrap_or(0))
+        .sum();
+    let lecturers: HashSet<UserId> = lectures
+        .iter()
+        .flat_map(|l| l.speakers.iter().copied())
+        .collect();
+    // "张家" and "张家 " are the same household typed twice.
+    let households: HashSet<&str> = visits.iter().map(|v| v.household.trim()).collect();
+    let screenings = live::<Screening>(branch, &schema::SCREENINGS)
+        .filter(|(_, s)| period.contains(&s.held_at))
+        .count();
+    let rectifications = Rectifications::of(branch);
+
+    Figures {
+        lectures: count(lectures.len()),
+        lecturers: count(lecturers.len()),
+        member_attendances,
+        villagers,
+        audience: member_attendances + villagers,
+        services: count(services.len()),
+        volunteer_participants: services.iter().map(|s| count(s.participants.len())).sum(),
+        volunteer_hours: services
+            .iter()
+            .map(|s| s.hours * count(s.participants.len()) as f64)
+            .sum(),
+        households_visited: count(households.len()),
+        screenings: count(screenings),
+        rectifications_open: rectifications.count(RectificationStatus::open),
+        rectifications_overdue: rectifications.count(|r| r.open() && r.deadline < today),
+        rectifications_done: rectifications.count(|r| r.status == ProgressStatus::Done),
+        rectifications_verified: rectifications.count(|r| r.status == ProgressStatus::Verified),
+    }
+}
+
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+// ---- records and how they are judged -------------------------------------------------------
+
+/// A record that can be withdrawn: taken out of use, never shown or counted again.
+trait Withdrawable {
+    fn is_withdrawn(&self) -> bool;
+}
+
+macro_rules! withdrawable {
+    ($($type:ty),+) => {
+        $(impl Withdrawable for $type {
+            fn is_withdrawn(&self) -> bool {
+                self.withdrawn.is_some()
+            }
+        })+
+    };
+}
+
+withdrawable!(
+    Lecture,
+    Service,
+    Visit,
+    Plan,
+    Meeting,
+    Screening,
+    Rectification,
+    FeedItem
+);
+
+/// A kind of member's record that admins review: lectures, services and visits.
+trait MemberRecord: Reviewable + Withdrawable {
+    const KIND: ReviewableKind;
+    /// What lists show as its name.
+    fn title(&self) -> &str;
+    /// When it happened, which decides the period it counts in.
+    fn at(&self) -> Millis;
+    fn recorded_by(&self) -> UserId;
+}
+
+impl MemberRecord for Lecture {
+    const KIND: ReviewableKind = ReviewableKind::Lecture;
+    fn title(&self) -> &str {
+        &self.title
+    }
+    fn at(&self) -> Millis {
+        self.held_at
+    }
+    fn recorded_by(&self) -> UserId {
+        self.recorded_by
+    }
+}
+
+impl MemberRecord for Service {
+    const KIND: ReviewableKind = ReviewableKind::Service;
+    fn title(&self) -> &str {
+        &self.title
+    }
+    fn at(&self) -> Millis {
+        self.held_at
+    }
+    fn recorded_by(&self) -> UserId {
+        self.recorded_by
+    }
+}
+
+impl MemberRecord for Visit {
+    const KIND: ReviewableKind = ReviewableKind::Visit;
+    fn title(&self) -> &str {
+        &self.household
+    }
+    fn at(&self) -> Millis {
+        self.visited_at
+    }
+    fn recorded_by(&self) -> UserId {
+        self.recorded_by
+    }
+}
+
+/// The records of a collection that have not been withdrawn, with their ids.
+fn live<T: Hydrate + Withdrawable>(
+    document: &Document,
+    collection: &Collection,
+) -> impl Iterator<Item = (RecordId, T)> {
+    keyed::<T>(document, collection).filter(|(_, record)| !record.is_withdrawn())
+}
+
+/// The records of a collection keyed by record id. A key that is not one could only come from
+/// a document that was never validated; it is skipped rather than hiding everything else.
+fn keyed<T: Hydrate>(
+    document: &Document,
+    collection: &Collection,
+) -> impl Iterator<Item = (RecordId, T)> {
+    document
+        .records(collection)
+        .into_iter()
+        .filter_map(|(key, record)| Some((key.parse().ok()?, record)))
+}
+
+/// The review that stands on each revision of each record.
+struct Reviews(HashMap<(RecordRef, i64), (RecordId, Review)>);
+
+impl Reviews {
+    fn of(branch: &Branch) -> Self {
+        let mut latest: HashMap<(RecordRef, i64), (RecordId, Review)> = HashMap::new();
+        for (id, review) in keyed::<Review>(branch, &schema::REVIEWS) {
+            let slot = (review.record, review.revision);
+            // Two admins may review the same revision offline: the later decision stands, and
+            // the review id breaks a tie, so that every device reaches the same verdict.
+            let later = latest
+                .get(&slot)
+                .is_none_or(|(other, stored)| (review.at, id) > (stored.at, *other));
+            if later {
+                latest.insert(slot, (id, review));
+            }
+        }
+        Self(latest)
+    }
+
+    /// Where `record` stands in review. This is the one rule for "approved" in every view: the
+    /// record is submitted and the latest review of its current revision approved it. A draft
+    /// stands nowhere, even one approved before: what was approved is no longer what the member
+    /// has, and a re-submission is a new revision that no review has seen yet.
+    fn judge<T: MemberRecord>(&self, reference: RecordRef, record: T) -> Judged<T> {
+        let submission = record.submission();
+        let (state, fine_example) = match submission.state {
+            SubmissionState::Draft => (ReviewState::Draft, false),
+            SubmissionState::Submitted => match self.0.get(&(reference, submission.revision)) {
+                None => (ReviewState::Pending, false),
+                Some((_, review)) => match review.decision {
+                    Decision::Approved => (ReviewState::Approved, review.fine_example),
+                    Decision::Returned => (
+                        ReviewState::Returned {
+                            comment: review.comment.clone(),
+                        },
+                        false,
+                    ),
+                },
+            },
+        };
+        Judged {
+            reference,
+            record,
+            state,
+            fine_example,
+        }
+    }
+}
+
+/// A member's record with where it stands in review.
+struct Judged<T> {
+    reference: RecordRef,
+    record: T,
+    state: ReviewState,
+    fine_example: bool,
+}
+
+/// Members' notebooks, each under the id the branch's reviews know it by, with those reviews.
+struct Records<'a> {
+    notebooks: Vec<(DocumentId, &'a Notebook)>,
+    reviews: Reviews,
+}
+
+impl<'a> Records<'a> {
+    /// The notebooks of members on the branch's roster, which gives each notebook's id. A
+    /// notebook whose owner is not on the roster is not the branch's to count; one passed twice
+    /// is counted once. A member who has left (`left_at`) stays on the roster, and the work
+    /// they did while in the branch still counts for it.
+    fn on_roster(branch: &Branch, notebooks: &[&'a Notebook]) -> Self {
+        let mut seen = BTreeSet::new();
+        let notebooks = notebooks
+            .iter()
+            .filter_map(|&notebook| {
+                let owner = notebook.scope().owner?;
+                let entry: RosterEntry = branch.get(&schema::ROSTER, &owner.to_string()).ok()??;
+                seen.insert(entry.notebook)
+                    .then_some((entry.notebook, notebook))
+            })
+            .collect();
+        Self {
+            notebooks,
+            reviews: Reviews::of(branch),
+        }
+    }
+
+    /// Every non-withdrawn record of kind `T`, judged.
+    fn judged<T: MemberRecord>(&self) -> impl Iterator<Item = Judged<T>> {
+        self.notebooks
+            .iter()
+            .flat_map(move |&(notebook, document)| {
+                live::<T>(document, T::COLLECTION).map(move |(id, record)| {
+                    let reference = RecordRef {
+                        notebook,
+                        kind: T::KIND,
+                        id,
+                    };
+                    self.reviews.judge(reference, record)
+                })
+            })
+    }
+
+    fn approved<T: MemberRecord>(&self) -> impl Iterator<Item = T> {
+        self.judged::<T>()
+            .filter(|judged| judged.state == ReviewState::Approved)
+            .map(|judged| judged.record)
+    }
+
+    fn approved_in<T: MemberRecord>(&self, period: &Range<Millis>) -> impl Iterator<Item = T> {
+        let period = period.clone();
+        self.approved::<T>()
+            .filter(move |record| period.contains(&record.at()))
+    }
+}
+
+/// A judged record of any kind, as lists show it.
+struct Listed {
+    reference: RecordRef,
+    title: String,
+    author: UserId,
+    at: Millis,
+    submission: Submission,
+    state: ReviewState,
+    fine_example: bool,
+}
+
+impl<T: MemberRecord> From<Judged<T>> for Listed {
+    fn from(judged: Judged<T>) -> Self {
+        Self {
+            reference: judged.reference,
+            title: judged.record.title().to_owned(),
+            author: judged.record.recorded_by(),
+            at: judged.record.at(),
+            submission: judged.record.submission().clone(),
+            state: judged.state,
+            fine_example: judged.fine_example,
+        }
+    }
+}
+
+/// Every non-withdrawn lecture, service and visit, judged.
+fn listed(records: &Records<'_>) -> Vec<Listed> {
+    let mut all: Vec<Listed> = records.judged::<Lecture>().map(Listed::from).collect();
+    all.extend(records.judged::<Service>().map(Listed::from));
+    all.extend(records.judged::<Visit>().map(Listed::from));
+    all
+}
+
+/// Where one rectification stands.
+struct RectificationStatus {
+    status: ProgressStatus,
+    deadline: Date,
+}
+
+impl RectificationStatus {
+    /// Not yet done: open or in progress.
+    fn open(&self) -> bool {
+        self.status < ProgressStatus::Done
+    }
+}
+
+/// The branch's non-withdrawn rectifications.
+struct Rectifications(Vec<RectificationStatus>);
+
+impl Rectifications {
+    fn of(branch: &Branch) -> Self {
+        Self(
+            live::<Rectification>(branch, &schema::RECTIFICATIONS)
+                .map(|(_, r)| RectificationStatus {
+                    status: r.progress.status(),
+                    deadline: r.deadline,
+                })
+                .collect(),
+        )
+    }
+
+    fn count(&self, which: impl Fn(&RectificationStatus) -> bool) -> u64 {
+        count(self.0.iter().filter(|r| which(r)).count())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::{Principal, Role};
+    use crate::document::{DocKind, Scope};
+    use crate::ids::{BranchId, TownshipId};
+    use crate::model::branch::BranchRole;
+    use crate::model::common::{Progress, Prose};
+    use crate::model::notebook::{LectureCategory, ServiceKind, Venue};
+    use crate::ops::ReviewDecision;
+
+    /// 2026-10-26 in Beijing: every operation in these tests happens on or after it.
+    const START: Millis = Millis(1_793_000_000_000);
+
+    fn day(year: i32, month: u8, day: u8) -> Date {
+        Date { year, month, day }
+    }
+
+    /// Noon, Beijing time, of a day in 2026.
+    fn noon(month: u8, d: u8) -> Millis {
+        Millis(day(2026, month, d).cst_start().0 + 12 * 3_600_000)
+    }
+
+    fn october() -> Month {
+        Month {
+            year: 2026,
+            month: 10,
+        }
+    }
+
+    /// Someone the operations stamp over: the author of a new record is whoever writes it.
+    fn nobody() -> UserId {
+        UserId::from_uuid(uuid::Uuid::nil())
+    }
+
+    /// A branch with two admins, a clock, and members joining it.
+    struct Village {
+        branch: Branch,
+        branch_id: BranchId,
+        township: TownshipId,
+        secretary: Principal,
+        deputy: Principal,
+        clock: i64,
+    }
+
+    /// A member of the village with their notebook.
+    struct Member {
+        who: Principal,
+        notebook: Notebook,
+        id: DocumentId,
+    }
+
+    impl Village {
+        fn new() -> Self {
+            let branch_id = BranchId::generate().unwrap();
+            let township = TownshipId::generate().unwrap();
+            let admin = |user| Principal {
+                user,
+                role: Role::BranchAdmin,
+                branch: Some(branch_id),
+                township: Some(township),
+            };
+            let scope = Scope {
+                kind: DocKind::Branch,
+                branch: branch_id,
+                township,
+                owner: None,
+            };
+            Self {
+                branch: Branch::create(scope, START).unwrap(),
+                branch_id,
+                township,
+                secretary: admin(UserId::generate().unwrap()),
+                deputy: admin(UserId::generate().unwrap()),
+                clock: START.0,
+            }
+        }
+
+        /// A second later than the last operation.
+        fn now(&mut self) -> Millis {
+            self.clock += 1_000;
+            Millis(self.clock)
+        }
+
+        /// A member with a notebook, not (yet) on the roster.
+        fn stranger(&self) -> Member {
+            let user = UserId::generate().unwrap();
+            let scope = Scope {
+                kind: DocKind::Notebook,
+                branch: self.branch_id,
+                township: self.township,
+                owner: Some(user),
+            };
+            Member {
+                who: Principal {
+                    user,
+                    role: Role::Member,
+                    branch: Some(self.branch_id),
+                    township: Some(self.township),
+                },
+                notebook: Notebook::create(scope, START).unwrap(),
+                id: DocumentId::generate().unwrap(),
+            }
+        }
+
+        fn join(&mut self, name: &str) -> Member {
+            let member = self.stranger();
+            let entry = RosterEntry {
+                name: name.into(),
+                role: BranchRole::Member,
+                notebook: member.id,
+                joined_at: START,
+                left_at: None,
+                silver: false,
+            };
+            let (secretary, now) = (self.secretary.clone(), self.now());
+            self.branch
+                .enrol_member(&secretary, now, member.who.user, entry)
+                .unwrap();
+            member
+        }
+
+        fn review<T: MemberRecord>(
+            &mut self,
+            member: &Member,
+            id: RecordId,
+            revision: i64,
+            decision: Decision,
+            comment: &str,
+        ) -> RecordId {
+            let (secretary, now) = (self.secretary.clone(), self.now());
+            self.branch
+                .review(
+                    &secretary,
+                    now,
+                    ReviewDecision {
+                        record: RecordRef {
+                            notebook: member.id,
+                            kind: T::KIND,
+                            id,
+                        },
+                        revision,
+                        decision,
+                        comment: comment.into(),
+                        publish: false,
+                        fine_example: false,
+                    },
+                )
+                .unwrap()
+        }
+
+        fn submit<T: MemberRecord>(&mut self, member: &mut Member, id: RecordId) -> i64 {
+            let now = self.now();
+            member.notebook.submit::<T>(&member.who, now, id).unwrap()
+        }
+
+        /// Submits the record and approves the revision submitted.
+        fn approve<T: MemberRecord>(&mut self, member: &mut Member, id: RecordId) -> i64 {
+            let revision = self.submit::<T>(member, id);
+            self.review::<T>(member, id, revision, Decision::Approved, "");
+            revision
+        }
+
+        fn send_back<T: MemberRecord>(&mut self, member: &mut Member, id: RecordId, why: &str) {
+            let revision = self.submit::<T>(member, id);
+            self.review::<T>(member, id, revision, Decision::Returned, why);
+        }
+
+        fn lecture(&mut self, member: &mut Member, lecture: Lecture) -> RecordId {
+            let now = self.now();
+            member
+                .notebook
+                .record_lecture(&member.who, now, lecture)
+                .unwrap()
+        }
+
+        fn service(&mut self, member: &mut Member, service: Service) -> RecordId {
+            let now = self.now();
+            member
+                .notebook
+                .record_service(&member.who, now, service)
+                .unwrap()
+        }
+
+        fn visit(&mut self, member: &mut Member, visit: Visit) -> RecordId {
+            let now = self.now();
+            member
+                .notebook
+                .record_visit(&member.who, now, visit)
+                .unwrap()
+        }
+
+        fn withdraw<T: MemberRecord>(&mut self, member: &mut Member, id: RecordId) {
+            let now = self.now();
+            member
+                .notebook
+                .withdraw::<T>(&member.who, now, id, None)
+                .unwrap();
+        }
+
+        fn publish(&mut self, member: &Member, id: RecordId, title: &str, fine: bool) -> RecordId {
+            let (secretary, now) = (self.secretary.clone(), self.now());
+            let item = FeedItem {
+                source: RecordRef {
+                    notebook: member.id,
+                    kind: ReviewableKind::Lecture,
+                    id,
+                },
+                kind: ReviewableKind::Lecture,
+                title: title.into(),
+                body: String::new(),
+                speakers: vec!["李章桂".into()],
+                held_at: noon(10, 10),
+                media: Vec::new(),
+                fine_example: fine,
+                published_by: nobody(),
+                published_at: START,
+                withdrawn: None,
+            };
+            self.branch.publish(&secretary, now, item).unwrap()
+        }
+
+        fn screening(&mut self, held_at: Millis, plan: Option<Month>) -> RecordId {
+            let (secretary, now) = (self.secretary.clone(), self.now());
+            let screening = Screening {
+                film: "榜样".into(),
+                held_at,
+                place: "党员活动室".into(),
+                attendees: Vec::new(),
+                audience: 20,
+                discussion: String::new(),
+                plan,
+                recorded_by: nobody(),
+                created_at: START,
+                withdrawn: None,
+            };
+            self.branch
+                .record_screening(&secretary, now, screening)
+                .unwrap()
+        }
+
+        fn meeting(&mut self, kind: MeetingKind, held_at: Millis, plan: Option<Month>) {
+            let (secretary, now) = (self.secretary.clone(), self.now());
+            let meeting = Meeting {
+                kind,
+                held_at,
+                attendees: Vec::new(),
+                agenda: "学习".into(),
+                minutes: Prose::default(),
+                decisions: Vec::new(),
+                plan,
+                recorded_by: nobody(),
+                created_at: START,
+                withdrawn: None,
+            };
+            self.branch
+                .record_meeting(&secretary, now, meeting)
+                .unwrap();
+        }
+
+        fn rectification(&mut self, deadline: Date, reached: &[ProgressStatus]) -> RecordId {
+            let (secretary, now) = (self.secretary.clone(), self.now());
+            let rectification = Rectification {
+                problem: "村道路灯损坏".into(),
+                measure: "更换路灯".into(),
+                deadline,
+                standard: "全部亮灯".into(),
+                responsible: None,
+                from_visit: None,
+                from_supervision: None,
+                progress: Progress::default(),
+                evidence: Vec::new(),
+                created_by: nobody(),
+                created_at: START,
+                withdrawn: None,
+            };
+            let id = self
+                .branch
+                .open_rectification(&secretary, now, rectification)
+                .unwrap();
+            for status in reached {
+                let now = self.now();
+                self.branch
+                    .advance_rectification(&secretary, now, id, *status, None)
+                    .unwrap();
+            }
+            id
+        }
+    }
+
+    fn lecture(
+        held_at: Millis,
+        speakers: &[UserId],
+        attendees: &[UserId],
+        audience: i64,
+    ) -> Lecture {
+        Lecture {
+            title: "学习二十大精神".into(),
+            category: LectureCategory::PoliticalTheory,
+            venue: Venue::Courtyard,
+            held_at,
+            duration_min: 30,
+            place: "屋场坪".into(),
+            gps: None,
+            speakers: speakers.to_vec(),
+            guest_speaker: None,
+            recorded_by: nobody(),
+            attendees: attendees.to_vec(),
+            audience,
+            summary: String::new(),
+            media: Vec::new(),
+            plan: None,
+            submission: Submission::draft(),
+            created_at: START,
+            withdrawn: None,
+        }
+    }
+
+    fn titled(title: &str, held_at: Millis, speaker: UserId) -> Lecture {
+        Lecture {
+            title: title.into(),
+            ..lecture(held_at, &[speaker], &[], 0)
+        }
+    }
+
+    fn service(held_at: Millis, hours: f64, participants: &[UserId]) -> Service {
+        Service {
+            kind: ServiceKind::Patrol,
+            title: "秸秆禁烧巡逻".into(),
+            held_at,
+            hours,
+            participants: participants.to_vec(),
+            beneficiaries: 0,
+            place: "合益村".into(),
+            notes: String::new(),
+            media: Vec::new(),
+            plan: None,
+            recorded_by: nobody(),
+            submission: Submission::draft(),
+            created_at: START,
+            withdrawn: None,
+        }
+    }
+
+    fn visit(visited_at: Millis, household: &str) -> Visit {
+        Visit {
+            household: household.into(),
+            visitors: Vec::new(),
+            visited_at,
+            needs: String::new(),
+            follow_up: String::new(),
+            media: Vec::new(),
+            recorded_by: nobody(),
+            submission: Submission::draft(),
+            created_at: START,
+            withdrawn: None,
+        }
+    }
+
+    fn plan() -> Plan {
+        Plan {
+            lecture_topic: "乡村振兴".into(),
+            lecture_speaker: None,
+            film_title: "榜样".into(),
+            practice: "卫生清理".into(),
+            theme_day: Some(day(2026, 10, 15)),
+            notes: Prose::default(),
+            created_by: nobody(),
+            created_at: START,
+            withdrawn: None,
+        }
+    }
+
+    #[test]
+    fn the_queue_holds_unreviewed_submissions_oldest_first() {
+        let mut v = Village::new();
+        let mut li = v.join("李章桂");
+        let lz = li.who.user;
+        let mut he = v.join("贺俊爱");
+        let hj = he.who.user;
+
+        let draft = v.lecture(&mut li, titled("草稿", noon(10, 1), lz));
+        let patrol = v.service(&mut he, service(noon(10, 2), 2.0, &[hj]));
+        let patrol_revision = v.submit::<Service>(&mut he, patrol);
+        let fresh = v.lecture(&mut li, titled("新课", noon(10, 3), lz));
+        v.submit::<Lecture>(&mut li, fresh);
+        let approved = v.lecture(&mut li, titled("已批", noon(10, 4), lz));
+        v.approve::<Lecture>(&mut li, approved);
+        let returned = v.lecture(&mut li, titled("退回", noon(10, 5), lz));
+        v.send_back::<Lecture>(&mut li, returned, "请补充照片");
+        let withdrawn = v.lecture(&mut li, titled("撤回", noon(10, 6), lz));
+        v.submit::<Lecture>(&mut li, withdrawn);
+        v.withdraw::<Lecture>(&mut li, withdrawn);
+        // Approved, then edited and handed in again: the new revision waits for review.
+        v.approve::<Lecture>(&mut li, draft);
+        let now = v.now();
+        li.notebook
+            .edit_record::<Lecture>(&li.who, now, draft, |l| l.summary = "补充".into())
+            .unwrap();
+        let second = v.submit::<Lecture>(&mut li, draft);
+        let household = v.visit(&mut he, visit(noon(10, 7), "张家"));
+        v.submit::<Visit>(&mut he, household);
+        // Someone not on the roster: the branch has no notebook id for them.
+        let mut outsider = v.stranger();
+        let stranger = outsider.who.user;
+        let stray = v.lecture(&mut outsider, titled("外人", noon(10, 8), stranger));
+        v.submit::<Lecture>(&mut outsider, stray);
+
+        let queue = review_queue(&v.branch, &[&li.notebook, &he.notebook, &outsider.notebook]);
+
+        let order: Vec<(&str, i64)> = queue
+            .iter()
+            .map(|i| (i.title.as_str(), i.revision))
+            .collect();
+        assert_eq!(
+            order,
+            [("秸秆禁烧巡逻", 1), ("新课", 1), ("草稿", 2), ("张家", 1)]
+        );
+        assert_eq!(second, 2);
+        let first = &queue[0];
+        assert_eq!(
+            first.record,
+            RecordRef {
+                notebook: he.id,
+                kind: ReviewableKind::Service,
+                id: patrol,
+            }
+        );
+        assert_eq!(first.author, he.who.user);
+        assert_eq!(first.at, noon(10, 2));
+        assert_eq!(first.revision, patrol_revision);
+        assert!(
+            queue
+                .windows(2)
+                .all(|w| w[0].submitted_at < w[1].submitted_at)
+        );
+        assert_eq!(queue[3].record.kind, ReviewableKind::Visit);
+    }
+
+    #[test]
+    fn a_member_sees_how_each_of_their_records_stands() {
+        let mut v = Village::new();
+        let mut li = v.join("李章桂");
+        let lz = li.who.user;
+
+        let draft = v.lecture(&mut li, titled("草稿", noon(10, 1), lz));
+        let pending = v.lecture(&mut li, titled("待审", noon(10, 2), lz));
+        v.submit::<Lecture>(&mut li, pending);
+        let returned = v.lecture(&mut li, titled("退回", noon(10, 3), lz));
+        v.send_back::<Lecture>(&mut li, returned, "请补充照片");
+        let approved = v.lecture(&mut li, titled("已批", noon(10, 4), lz));
+        v.approve::<Lecture>(&mut li, approved);
+        v.publish(&li, approved, "已批", true);
+        let withdrawn = v.lecture(&mut li, titled("撤回", noon(10, 5), lz));
+        v.withdraw::<Lecture>(&mut li, withdrawn);
+        let patrol = v.service(&mut li, service(noon(10, 6), 1.0, &[lz]));
+        // Returned, re-recorded, and approved as a fine example in its second revision.
+        v.send_back::<Service>(&mut li, patrol, "时长有误");
+        let now = v.now();
+        li.notebook
+            .edit_record::<Service>(&li.who, now, patrol, |s| s.hours = 2.0)
+            .unwrap();
+        let revision = v.submit::<Service>(&mut li, patrol);
+        let (deputy, now) = (v.deputy.clone(), v.now());
+        v.branch
+            .review(
+                &deputy,
+                now,
+                ReviewDecision {
+                    record: RecordRef {
+                        notebook: li.id,
+                        kind: ReviewableKind::Service,
+                        id: patrol,
+                    },
+                    revision,
+                    decision: Decision::Approved,
+                    comment: String::new(),
+                    publish: false,
+                    fine_example: true,
+                },
+            )
+            .unwrap();
+
+        let mine = my_submissions(&li.notebook, li.id, &v.branch);
+
+        let seen: Vec<(&str, &ReviewState, bool, bool)> = mine
+            .iter()
+            .map(|s| (s.title.as_str(), &s.review, s.published, s.fine_example))
+            .collect();
+        let returned_state = ReviewState::Returned {
+            comment: "请补充照片".into(),
+        };
+        assert_eq!(
+            seen,
+            [
+                ("秸秆禁烧巡逻", &ReviewState::Approved, false, true),
+                ("已批", &ReviewState::Approved, true, true),
+                ("退回", &returned_state, false, false),
+                ("待审", &ReviewState::Pending, false, false),
+                ("草稿", &ReviewState::Draft, false, false),
+            ]
+        );
+        assert_eq!(mine[0].revision, 2);
+        assert_eq!(mine[4].submitted_at, None);
+        assert_eq!(mine[2].record.id, returned);
+        assert_eq!(mine[4].record.id, draft);
+    }
+
+    #[test]
+    fn the_latest_review_of_a_revision_stands_and_ties_go_to_the_greater_id() {
+        let mut v = Village::new();
+        let mut li = v.join("李章桂");
+        let lz = li.who.user;
+        let id = v.lecture(&mut li, titled("课", noon(10, 1), lz));
+        let revision = v.submit::<Lecture>(&mut li, id);
+        // Two admins decide offline at the same instant: one returns, the other approves.
+        let at = v.now();
+        let mut decide = |by: Principal, decision, comment: &str| {
+            v.branch
+                .review(
+                    &by,
+                    at,
+                    ReviewDecision {
+                        record: RecordRef {
+                            notebook: li.id,
+                            kind: ReviewableKind::Lecture,
+                            id,
+                        },
+                        revision,
+                        decision,
+                        comment: comment.into(),
+                        publish: false,
+                        fine_example: false,
+                    },
+                )
+                .unwrap()
+        };
+        let returned = decide(v.secretary.clone(), Decision::Returned, "重录");
+        let approved = decide(v.deputy.clone(), Decision::Approved, "");
+        let expected = if approved > returned {
+            ReviewState::Approved
+        } else {
+            ReviewState::Returned {
+                comment: "重录".into(),
+            }
+        };
+        assert_eq!(
+            my_submissions(&li.notebook, li.id, &v.branch)[0].review,
+            expected
+        );
+
+        // A later decision on the same revision overrides both.
+        v.review::<Lecture>(&li, id, revision, Decision::Returned, "再改");
+        assert_eq!(
+            my_submissions(&li.notebook, li.id, &v.branch)[0].review,
+            ReviewState::Returned {
+                comment: "再改".into()
+            }
+        );
+    }
+
+    #[test]
+    fn review_states_cross_to_javascript_flat() {
+        let mut v = Village::new();
+        let mut li = v.join("李章桂");
+        let lz = li.who.user;
+        let id = v.lecture(&mut li, titled("课", noon(10, 1), lz));
+        v.send_back::<Lecture>(&mut li, id, "请补充照片");
+        let view = &my_submissions(&li.notebook, li.id, &v.branch)[0];
+        let json = serde_json::to_value(view).unwrap();
+        assert_eq!(json["state"], "returned");
+        assert_eq!(json["comment"], "请补充照片");
+        assert_eq!(json["record"]["kind"], "lecture");
+        assert_eq!(
+            serde_json::to_value(ReviewState::Pending).unwrap()["state"],
+            "pending"
+        );
+    }
+
+    #[test]
+    fn the_feed_shows_live_items_newest_first() {
+        let mut v = Village::new();
+        let mut li = v.join("李章桂");
+        let lz = li.who.user;
+        let id = v.lecture(&mut li, titled("课", noon(10, 1), lz));
+        v.approve::<Lecture>(&mut li, id);
+        let first = v.publish(&li, id, "第一", false);
+        let second = v.publish(&li, id, "第二", false);
+        let third = v.publish(&li, id, "第三", true);
+        let (secretary, now) = (v.secretary.clone(), v.now());
+        v.branch
+            .withdraw::<FeedItem>(&secretary, now, second, None)
+            .unwrap();
+
+        let shown: Vec<(RecordId, String)> = feed(&v.branch)
+            .into_iter()
+            .map(|(id, item)| (id, item.title))
+            .collect();
+        assert_eq!(
+            shown,
+            [(third, "第三".to_owned()), (first, "第一".to_owned())]
+        );
+    }
+
+    #[test]
+    fn a_withdrawn_feed_item_no_longer_publishes_its_record() {
+        let mut v = Village::new();
+        let mut li = v.join("李章桂");
+        let lz = li.who.user;
+        let id = v.lecture(&mut li, titled("课", noon(10, 1), lz));
+        v.approve::<Lecture>(&mut li, id);
+        let item = v.publish(&li, id, "课", true);
+        let view = &my_submissions(&li.notebook, li.id, &v.branch)[0];
+        assert!(view.published && view.fine_example);
+
+        let (secretary, now) = (v.secretary.clone(), v.now());
+        v.branch
+            .withdraw::<FeedItem>(&secretary, now, item, None)
+            .unwrap();
+        let view = &my_submissions(&li.notebook, li.id, &v.branch)[0];
+        assert!(!view.published && !view.fine_example);
+    }
+
+    #[test]
+    fn a_month_without_a_plan_has_no_progress() {
+        let v = Village::new();
+        assert_eq!(plan_progress(&v.branch, &[], october()), None);
+    }
+
+    #[test]
+    fn a_plan_is_complete_once_its_lecture_film_and_practice_are_done() {
+        let mut v = Village::new();
+        let mut li = v.join("李章桂");
+        let lz = li.who.user;
+        let (secretary, now) = (v.secretary.clone(), v.now());
+        v.branch
+            .set_plan(&secretary, now, october(), plan())
+            .unwrap();
+        let month = Some(october());
+
+        let progress = plan_progress(&v.branch, &[&li.notebook], october()).unwrap();
+        assert_eq!(progress.plan.lecture_topic, "乡村振兴");
+        assert!(!progress.lecture_done && !progress.film_done && !progress.practice_done);
+        assert!(!progress.theme_day_held && !progress.complete);
+
+        // Work for the month that does not (yet) count: pending, returned, another month's.
+        let pending = v.lecture(
+            &mut li,
+            Lecture {
+                plan: month,
+                ..titled("待审", noon(10, 2), lz)
+            },
+        );
+        v.submit::<Lecture>(&mut li, pending);
+        let practice = v.service(
+            &mut li,
+            Service {
+                plan: month,
+                ..service(noon(10, 3), 2.0, &[lz])
+            },
+        );
+        v.send_back::<Service>(&mut li, practice, "缺少照片");
+        v.screening(
+            noon(9, 20),
+            Some(Month {
+                year: 2026,
+                month: 9,
+            }),
+        );
+        v.meeting(MeetingKind::ThemeDay, noon(11, 1), None);
+        v.meeting(MeetingKind::Committee, noon(10, 15), month);
+        let progress = plan_progress(&v.branch, &[&li.notebook], october()).unwrap();
+        assert!(!progress.lecture_done && !progress.film_done && !progress.practice_done);
+        assert!(!progress.theme_day_held);
+
+        v.review::<Lecture>(&li, pending, 1, Decision::Approved, "");
+        v.screening(noon(10, 12), month);
+        v.meeting(MeetingKind::ThemeDay, day(2026, 10, 1).cst_start(), None);
+        let progress = plan_progress(&v.branch, &[&li.notebook], october()).unwrap();
+        assert!(progress.lecture_done && progress.film_done && progress.theme_day_held);
+        assert!(!progress.practice_done && !progress.complete);
+
+        let now = v.now();
+        li.notebook
+            .edit_record::<Service>(&li.who, now, practice, |s| s.notes = "已补".into())
+            .unwrap();
+        v.approve::<Service>(&mut li, practice);
+        let progress = plan_progress(&v.branch, &[&li.notebook], october()).unwrap();
+        assert!(progress.practice_done && progress.complete);
+        assert_eq!(progress.month, october());
+    }
+
+    #[test]
+    fn a_party_lecture_meeting_fulfils_the_plans_lecture() {
+        let mut v = Village::new();
+        let (secretary, now) = (v.secretary.clone(), v.now());
+        v.branch
+            .set_plan(&secretary, now, october(), plan())
+            .unwrap();
+        v.meeting(MeetingKind::PartyLecture, noon(10, 9), Some(october()));
+        let progress = plan_progress(&v.branch, &[], october()).unwrap();
+        assert!(progress.lecture_done);
+    }
+
+    /// Lectures, services, visits and screenings in and around October 2026; the expected
+    /// figures are worked out by hand beside each record.
+    #[test]
+    fn figures_count_approved_records_of_the_period_only() {
+        let mut v = Village::new();
+        let mut li = v.join("李章桂");
+        let lz = li.who.user;
+        let mut he = v.join("贺俊爱");
+        let hj = he.who.user;
+        let (a, b) = (lz, hj);
+        let (c, d) = (UserId::generate().unwrap(), UserId::generate().unwrap());
+        let from = day(2026, 10, 1).cst_start();
+        let until = day(2026, 11, 1).cst_start();
+
+        // Counted lectures: speakers {a}, {a, b}, {c}, guest only → lecturers {a, b, c} = 3;
+        // attendees 3 + 2 + 0 + 1 = 6; villagers 30 + 12 + 5 + 20 = 67.
+        let counted = [
+            lecture(noon(10, 10), &[a], &[a, b, c], 30),
+            lecture(noon(10, 20), &[a, b], &[b, d], 12),
+            lecture(from, &[c], &[], 5),
+            Lecture {
+                guest_speaker: Some("土专家".into()),
+                ..lecture(noon(10, 21), &[], &[a], 20)
+            },
+        ];
+        for l in counted {
+            let id = v.lecture(&mut he, l);
+            v.approve::<Lecture>(&mut he, id);
+        }
+        // Not counted: held at `until`, returned, withdrawn after approval, re-submitted
+        // after approval, pending, and a draft.
+        let late = v.lecture(&mut li, lecture(until, &[d], &[a], 100));
+        v.approve::<Lecture>(&mut li, late);
+        let returned = v.lecture(&mut li, lecture(noon(10, 11), &[d], &[a], 100));
+        v.send_back::<Lecture>(&mut li, returned, "请补充");
+        let withdrawn = v.lecture(&mut li, lecture(noon(10, 12), &[d], &[a], 100));
+        v.approve::<Lecture>(&mut li, withdrawn);
+        v.withdraw::<Lecture>(&mut li, withdrawn);
+        let resubmitted = v.lecture(&mut li, lecture(noon(10, 13), &[d], &[a], 100));
+        v.approve::<Lecture>(&mut li, resubmitted);
+        let now = v.now();
+        li.notebook
+            .edit_record::<Lecture>(&li.who, now, resubmitted, |l| l.audience = 101)
+            .unwrap();
+        v.submit::<Lecture>(&mut li, resubmitted);
+        let pending = v.lecture(&mut li, lecture(noon(10, 14), &[d], &[a], 100));
+        v.submit::<Lecture>(&mut li, pending);
+        v.lecture(&mut li, lecture(noon(10, 15), &[d], &[a], 100));
+
+        // Services: 2.5 h × 3 + 1 h × 1 = 8.5 h by 4 participants; a returned one and one
+        // held the day before the period are not counted.
+        let counted = [
+            service(noon(10, 5), 2.5, &[a, b, c]),
+            service(noon(10, 6), 1.0, &[d]),
+        ];
+        for s in counted {
+            let id = v.service(&mut li, s);
+            v.approve::<Service>(&mut li, id);
+        }
+        let returned = v.service(&mut li, service(noon(10, 7), 8.0, &[a, b]));
+        v.send_back::<Service>(&mut li, returned, "时长有误");
+        let september = v.service(&mut li, service(Millis(from.0 - 1), 8.0, &[a, b]));
+        v.approve::<Service>(&mut li, september);
+
+        // Visits: 张家 twice (once with a stray space) and 李家 → 2 households; 王家 is a draft.
+        for household in ["张家", "张家 ", "李家"] {
+            let id = v.visit(&mut he, visit(noon(10, 8), household));
+            v.approve::<Visit>(&mut he, id);
+        }
+        v.visit(&mut he, visit(noon(10, 8), "王家"));
+
+        // Screenings: one in the period; one withdrawn; one in November.
+        v.screening(noon(10, 5), None);
+        let withdrawn = v.screening(noon(10, 12), None);
+        let (secretary, now) = (v.secretary.clone(), v.now());
+        v.branch
+            .withdraw::<Screening>(&secretary, now, withdrawn, None)
+            .unwrap();
+        v.screening(noon(11, 2), None);
+
+        let today = day(2026, 10, 26);
+        let figures = figures(&v.branch, &[&li.notebook, &he.notebook], from, until, today);
+
+        assert_eq!(
+            figures,
+            Figures {
+                lectures: 4,
+                lecturers: 3,
+                member_attendances: 6,
+                villagers: 67,
+                audience: 73,
+                services: 2,
+                volunteer_participants: 4,
+                volunteer_hours: 8.5,
+                households_visited: 2,
+                screenings: 1,
+                ..Figures::default()
+            }
+        );
+    }
+
+    #[test]
+    fn figures_count_only_notebooks_on_the_roster() {
+        let mut v = Village::new();
+        let mut li = v.join("李章桂");
+        let mut outsider = v.stranger();
+        for member in [&mut li, &mut outsider] {
+            let speaker = member.who.user;
+            let id = v.lecture(member, lecture(noon(10, 10), &[speaker], &[], 10));
+            v.submit::<Lecture>(member, id);
+        }
+        // The outsider's lecture cannot even be reviewed: the branch does not know the notebook.
+        let id = li.notebook.records::<Lecture>(&schema::LECTURES)[0]
+            .0
+            .parse()
+            .unwrap();
+        v.review::<Lecture>(&li, id, 1, Decision::Approved, "");
+        let notebooks = [&li.notebook, &outsider.notebook, &li.notebook];
+        let from = day(2026, 10, 1).cst_start();
+        let until = day(2026, 11, 1).cst_start();
+        let figures = figures(&v.branch, &notebooks, from, until, day(2026, 10, 26));
+        assert_eq!((figures.lectures, figures.villagers), (1, 10));
+    }
+
+    #[test]
+    fn rectifications_are_counted_as_they_stand_today() {
+        use ProgressStatus::{Done, InProgress, Verified};
+        let mut v = Village::new();
+        let today = day(2026, 10, 26);
+        v.rectification(day(2026, 10, 20), &[]); // open and overdue
+        v.rectification(today, &[InProgress]); // in progress, due today: not overdue
+        v.rectification(day(2026, 12, 31), &[]); // open, not due yet
+        v.rectification(day(2026, 9, 1), &[InProgress, Done]); // late but done
+        v.rectification(day(2026, 9, 1), &[InProgress, Done, Verified]);
+        let withdrawn = v.rectification(day(2026, 9, 1), &[]);
+        let (secretary, now) = (v.secretary.clone(), v.now());
+        v.branch
+            .withdraw::<Rectification>(&secretary, now, withdrawn, None)
+            .unwrap();
+
+        // The period does not matter (this one is empty): the list is what stands that day.
+        let on = |today| figures(&v.branch, &[], START, START, today);
+        let standing = on(today);
+        assert_eq!(
+            (
+                standing.rectifications_open,
+                standing.rectifications_overdue,
+                standing.rectifications_done,
+                standing.rectifications_verified,
+            ),
+            (3, 1, 1, 1)
+        );
+        assert_eq!(on(day(2026, 10, 27)).rectifications_overdue, 2);
+    }
+}

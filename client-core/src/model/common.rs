@@ -162,14 +162,6 @@ impl Progress {
     }
 }
 
-/// A record's id together with its content, as views return them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Keyed<T> {
-    pub id: RecordId,
-    #[serde(flatten)]
-    pub record: T,
-}
-
 /// Free text that several people may edit at once, such as meeting minutes.
 ///
 /// It is stored as an Automerge text object and written by diffing against what the document

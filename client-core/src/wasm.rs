@@ -1,0 +1,743 @@
+//! The JavaScript face of the core, for the PWA: a thin wrapper over [`Documents`], the
+//! operations and the views. Values cross as plain JavaScript objects (serde), documents as
+//! `Uint8Array`s, times as milliseconds since the epoch. Each error becomes a JavaScript
+//! exception whose message starts with a stable code (`denied`, `invalid:too_long`, …) that
+//! the app can map to a message in the reader's language.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::prelude::*;
+
+use crate::access::Principal;
+use crate::document::{DocumentError, OpError};
+use crate::documents::{Documents, HeldError};
+use crate::ids::{DocumentId, IdError, RecordId, UserId};
+use crate::model::branch::{
+    Election, FeedItem, Meeting, Plan, Rectification, RosterEntry, ScheduleEntry, Screening,
+};
+use crate::model::common::{ProgressStatus, ReviewableKind};
+use crate::model::ledger::{Contact, LedgerEntry};
+use crate::model::notebook::{Lecture, Pledge, Service, Visit};
+use crate::model::supervision::{Assessment, Problem, SupervisionNote};
+use crate::ops::{Record, ReviewDecision};
+use crate::schema::Collection;
+use crate::time::{Date, Millis, Month};
+use crate::views;
+
+/// Every failure of an exported function, with the code JavaScript sees.
+#[derive(Debug, thiserror::Error)]
+enum WasmError {
+    #[error("{0}")]
+    Op(#[from] OpError),
+    #[error("{0}")]
+    Held(#[from] HeldError),
+    #[error("{0}")]
+    Document(#[from] DocumentError),
+    #[error("{0}")]
+    Id(#[from] IdError),
+    #[error("{0}")]
+    Input(String),
+}
+
+impl WasmError {
+    fn code(&self) -> String {
+        match self {
+            WasmError::Op(error) => op_code(error),
+            WasmError::Held(HeldError::Op(error)) => op_code(error),
+            WasmError::Held(HeldError::NotOpen(_)) => "not_open".into(),
+            WasmError::Held(HeldError::WrongKind { .. }) => "wrong_kind".into(),
+            WasmError::Held(HeldError::Document(_)) | WasmError::Document(_) => {
+                "bad_document".into()
+            }
+            WasmError::Id(_) | WasmError::Input(_) => "bad_input".into(),
+        }
+    }
+}
+
+fn op_code(error: &OpError) -> String {
+    match error {
+        OpError::Denied(_) => "denied".into(),
+        OpError::Invalid(violation) => format!("invalid:{}", violation.rule()),
+        OpError::NotFound { .. } => "not_found".into(),
+        OpError::NotAllowed(_) => "not_allowed".into(),
+        OpError::Automerge(_) | OpError::Reconcile(_) | OpError::Hydrate(_) | OpError::Id(_) => {
+            "internal".into()
+        }
+    }
+}
+
+impl From<WasmError> for JsValue {
+    fn from(error: WasmError) -> JsValue {
+        JsError::new(&format!("{}: {error}", error.code())).into()
+    }
+}
+
+type Result<T> = std::result::Result<T, WasmError>;
+
+fn input<T: DeserializeOwned>(value: JsValue) -> Result<T> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| WasmError::Input(e.to_string()))
+}
+
+fn output<T: Serialize + ?Sized>(value: &T) -> Result<JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| WasmError::Input(e.to_string()))
+}
+
+fn id(text: &str) -> Result<DocumentId> {
+    Ok(DocumentId::from_url(text)?)
+}
+
+fn record_id(text: &str) -> Result<RecordId> {
+    Ok(text.parse()?)
+}
+
+fn millis(now: f64) -> Millis {
+    // JavaScript times are whole milliseconds well inside i64.
+    Millis(now as i64)
+}
+
+/// The documents open in this app, and everything that can be done with them.
+#[wasm_bindgen]
+#[derive(Debug, Default)]
+pub struct Tianjian {
+    documents: Documents,
+}
+
+#[wasm_bindgen]
+impl Tianjian {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Tianjian {
+        Tianjian::default()
+    }
+
+    /// Opens a document from the bytes stored for it; returns its scope.
+    pub fn open(&mut self, document: &str, bytes: &[u8]) -> std::result::Result<JsValue, JsValue> {
+        let held = self
+            .documents
+            .open(id(document)?, bytes)
+            .map_err(WasmError::from)?;
+        Ok(output(held.document().scope())?)
+    }
+
+    /// The whole document, to store after a sync.
+    pub fn save(&mut self, document: &str) -> std::result::Result<Vec<u8>, JsValue> {
+        let held = self
+            .documents
+            .get_mut(id(document)?)
+            .map_err(WasmError::from)?;
+        Ok(held.document_mut().save())
+    }
+
+    /// What changed since the last save: append it to storage after every edit.
+    #[wasm_bindgen(js_name = saveIncremental)]
+    pub fn save_incremental(&mut self, document: &str) -> std::result::Result<Vec<u8>, JsValue> {
+        let held = self
+            .documents
+            .get_mut(id(document)?)
+            .map_err(WasmError::from)?;
+        Ok(held.document_mut().save_incremental())
+    }
+
+    /// Sets the actor id (hex) this device writes with.
+    #[wasm_bindgen(js_name = setActor)]
+    pub fn set_actor(
+        &mut self,
+        document: &str,
+        actor_hex: &str,
+    ) -> std::result::Result<(), JsValue> {
+        let actor = automerge::ActorId::try_from(actor_hex)
+            .map_err(|e| WasmError::Input(format!("actor id: {e}")))?;
+        let held = self
+            .documents
+            .get_mut(id(document)?)
+            .map_err(WasmError::from)?;
+        held.document_mut().set_actor(actor);
+        Ok(())
+    }
+
+    /// Every record of a collection, as `[{id, record}]`.
+    pub fn records(
+        &self,
+        document: &str,
+        collection: &str,
+    ) -> std::result::Result<JsValue, JsValue> {
+        let held = self.documents.get(id(document)?).map_err(WasmError::from)?;
+        let doc = held.document();
+        let collection = Collection::named(doc.scope().kind, collection)
+            .ok_or_else(|| WasmError::Input(format!("no collection {collection:?}")))?;
+        Ok(read_all(doc, collection)?)
+    }
+
+    // ---- a member's notebook ----------------------------------------------------------
+
+    #[wasm_bindgen(js_name = recordLecture)]
+    pub fn record_lecture(
+        &mut self,
+        notebook: &str,
+        by: JsValue,
+        now: f64,
+        lecture: JsValue,
+    ) -> std::result::Result<String, JsValue> {
+        let (by, lecture): (Principal, Lecture) = (input(by)?, input(lecture)?);
+        let notebook = self
+            .documents
+            .notebook_mut(id(notebook)?)
+            .map_err(WasmError::from)?;
+        Ok(notebook
+            .record_lecture(&by, millis(now), lecture)
+            .map_err(WasmError::from)?
+            .to_string())
+    }
+
+    #[wasm_bindgen(js_name = recordService)]
+    pub fn record_service(
+        &mut self,
+        notebook: &str,
+        by: JsValue,
+        now: f64,
+        service: JsValue,
+    ) -> std::result::Result<String, JsValue> {
+        let (by, service): (Principal, Service) = (input(by)?, input(service)?);
+        let notebook = self
+            .documents
+            .notebook_mut(id(notebook)?)
+            .map_err(WasmError::from)?;
+        Ok(notebook
+            .record_service(&by, millis(now), service)
+            .map_err(WasmError::from)?
+            .to_string())
+    }
+
+    #[wasm_bindgen(js_name = recordVisit)]
+    pub fn record_visit(
+        &mut self,
+        notebook: &str,
+        by: JsValue,
+        now: f64,
+        visit: JsValue,
+    ) -> std::result::Result<String, JsValue> {
+        let (by, visit): (Principal, Visit) = (input(by)?, input(visit)?);
+        let notebook = self
+            .documents
+            .notebook_mut(id(notebook)?)
+            .map_err(WasmError::from)?;
+        Ok(notebook
+            .record_visit(&by, millis(now), visit)
+            .map_err(WasmError::from)?
+            .to_string())
+    }
+
+    #[wasm_bindgen(js_name = makePledge)]
+    pub fn make_pledge(
+        &mut self,
+        notebook: &str,
+        by: JsValue,
+        now: f64,
+        pledge: JsValue,
+    ) -> std::result::Result<String, JsValue> {
+        let (by, pledge): (Principal, Pledge) = (input(by)?, input(pledge)?);
+        let notebook = self
+            .documents
+            .notebook_mut(id(notebook)?)
+            .map_err(WasmError::from)?;
+        Ok(notebook
+            .make_pledge(&by, millis(now), pledge)
+            .map_err(WasmError::from)?
+            .to_string())
+    }
+
+    /// Replaces the content of a lecture, service or visit (`kind`); a submitted record goes
+    /// back to draft.
+    #[wasm_bindgen(js_name = updateRecord)]
+    pub fn update_record(
+        &mut self,
+        notebook: &str,
+        by: JsValue,
+        now: f64,
+        kind: &str,
+        record: &str,
+        content: JsValue,
+    ) -> std::result::Result<(), JsValue> {
+        let by: Principal = input(by)?;
+        let (now, record) = (millis(now), record_id(record)?);
+        let notebook = self
+            .documents
+            .notebook_mut(id(notebook)?)
+            .map_err(WasmError::from)?;
+        let result = match reviewable(kind)? {
+            ReviewableKind::Lecture => {
+                notebook.update_record(&by, now, record, input::<Lecture>(content)?)
+            }
+            ReviewableKind::Service => {
+                notebook.update_record(&by, now, record, input::<Service>(content)?)
+            }
+            ReviewableKind::Visit => {
+                notebook.update_record(&by, now, record, input::<Visit>(content)?)
+            }
+            ReviewableKind::Pledge => {
+                notebook
+                    .document_mut()
+                    .update(&by, now, record, input::<Pledge>(content)?)
+            }
+        };
+        Ok(result.map_err(WasmError::from)?)
+    }
+
+    /// Hands a lecture, service or visit in for review; returns the new revision.
+    pub fn submit(
+        &mut self,
+        notebook: &str,
+        by: JsValue,
+        now: f64,
+        kind: &str,
+        record: &str,
+    ) -> std::result::Result<f64, JsValue> {
+        let by: Principal = input(by)?;
+        let (now, record) = (millis(now), record_id(record)?);
+        let notebook = self
+            .documents
+            .notebook_mut(id(notebook)?)
+            .map_err(WasmError::from)?;
+        let revision = match reviewable(kind)? {
+            ReviewableKind::Lecture => notebook.submit::<Lecture>(&by, now, record),
+            ReviewableKind::Service => notebook.submit::<Service>(&by, now, record),
+            ReviewableKind::Visit => notebook.submit::<Visit>(&by, now, record),
+            ReviewableKind::Pledge => {
+                Err(OpError::NotAllowed("pledges are published, not submitted"))
+            }
+        };
+        Ok(revision.map_err(WasmError::from)? as f64)
+    }
+
+    #[wasm_bindgen(js_name = castBallot)]
+    pub fn cast_ballot(
+        &mut self,
+        notebook: &str,
+        branch: &str,
+        by: JsValue,
+        now: f64,
+        election: &str,
+        choices: JsValue,
+    ) -> std::result::Result<(), JsValue> {
+        let (by, choices): (Principal, Vec<RecordId>) = (input(by)?, input(choices)?);
+        let (notebook, branch, election) = (id(notebook)?, id(branch)?, record_id(election)?);
+        self.documents
+            .cast_ballot(notebook, branch, &by, millis(now), election, choices)
+            .map_err(WasmError::from)?;
+        Ok(())
+    }
+
+    /// Withdraws a record of any collection that allows it.
+    pub fn withdraw(
+        &mut self,
+        document: &str,
+        by: JsValue,
+        now: f64,
+        collection: &str,
+        record: &str,
+        reason: Option<String>,
+    ) -> std::result::Result<(), JsValue> {
+        let by: Principal = input(by)?;
+        let (now, record) = (millis(now), record_id(record)?);
+        let doc = self
+            .documents
+            .get_mut(id(document)?)
+            .map_err(WasmError::from)?
+            .document_mut();
+        let result = match collection {
+            "lectures" => doc.withdraw::<Lecture>(&by, now, record, reason),
+            "services" => doc.withdraw::<Service>(&by, now, record, reason),
+            "visits" => doc.withdraw::<Visit>(&by, now, record, reason),
+            "pledges" => doc.withdraw::<Pledge>(&by, now, record, reason),
+            "plans" => Err(OpError::NotAllowed(
+                "plans are keyed by month; edit the plan instead",
+            )),
+            "schedule" => doc.withdraw::<ScheduleEntry>(&by, now, record, reason),
+            "meetings" => doc.withdraw::<Meeting>(&by, now, record, reason),
+            "screenings" => doc.withdraw::<Screening>(&by, now, record, reason),
+            "elections" => doc.withdraw::<Election>(&by, now, record, reason),
+            "rectifications" => doc.withdraw::<Rectification>(&by, now, record, reason),
+            "feed" => doc.withdraw::<FeedItem>(&by, now, record, reason),
+            "notes" => doc.withdraw::<SupervisionNote>(&by, now, record, reason),
+            "problems" => doc.withdraw::<Problem>(&by, now, record, reason),
+            "assessments" => doc.withdraw::<Assessment>(&by, now, record, reason),
+            _ => Err(OpError::NotAllowed(
+                "this collection has nothing to withdraw",
+            )),
+        };
+        Ok(result.map_err(WasmError::from)?)
+    }
+
+    // ---- a branch admin's branch document --------------------------------------------
+
+    #[wasm_bindgen(js_name = enrolMember)]
+    pub fn enrol_member(
+        &mut self,
+        branch: &str,
+        by: JsValue,
+        now: f64,
+        member: &str,
+        entry: JsValue,
+    ) -> std::result::Result<(), JsValue> {
+        let (by, entry): (Principal, RosterEntry) = (input(by)?, input(entry)?);
+        let member: UserId = member.parse().map_err(WasmError::from)?;
+        let branch = self
+            .documents
+            .branch_mut(id(branch)?)
+            .map_err(WasmError::from)?;
+        Ok(branch
+            .enrol_member(&by, millis(now), member, entry)
+            .map_err(WasmError::from)?)
+    }
+
+    #[wasm_bindgen(js_name = setPlan)]
+    pub fn set_plan(
+        &mut self,
+        branch: &str,
+        by: JsValue,
+        now: f64,
+        month: &str,
+        plan: JsValue,
+    ) -> std::result::Result<(), JsValue> {
+        let (by, plan): (Principal, Plan) = (input(by)?, input(plan)?);
+        let month: Month = month
+            .parse()
+            .map_err(|e: crate::time::CalendarError| WasmError::Input(e.to_string()))?;
+        let branch = self
+            .documents
+            .branch_mut(id(branch)?)
+            .map_err(WasmError::from)?;
+        Ok(branch
+            .set_plan(&by, millis(now), month, plan)
+            .map_err(WasmError::from)?)
+    }
+
+    /// Adds a schedule entry, meeting, screening, rectification, election or feed item
+    /// (`collection`) to the branch document; returns its id.
+    #[wasm_bindgen(js_name = addToBranch)]
+    pub fn add_to_branch(
+        &mut self,
+        branch: &str,
+        by: JsValue,
+        now: f64,
+        collection: &str,
+        record: JsValue,
+    ) -> std::result::Result<String, JsValue> {
+        let by: Principal = input(by)?;
+        let now = millis(now);
+        let doc = self
+            .documents
+            .branch_mut(id(branch)?)
+            .map_err(WasmError::from)?
+            .document_mut();
+        let added = match collection {
+            "schedule" => add::<ScheduleEntry>(doc, &by, now, record),
+            "meetings" => add::<Meeting>(doc, &by, now, record),
+            "screenings" => add::<Screening>(doc, &by, now, record),
+            "rectifications" => add::<Rectification>(doc, &by, now, record),
+            "elections" => add::<Election>(doc, &by, now, record),
+            "feed" => add::<FeedItem>(doc, &by, now, record),
+            _ => Err(WasmError::Input(format!("cannot add to {collection:?}"))),
+        };
+        Ok(added?.to_string())
+    }
+
+    pub fn review(
+        &mut self,
+        branch: &str,
+        by: JsValue,
+        now: f64,
+        decision: JsValue,
+    ) -> std::result::Result<String, JsValue> {
+        let (by, decision): (Principal, ReviewDecision) = (input(by)?, input(decision)?);
+        let branch = self
+            .documents
+            .branch_mut(id(branch)?)
+            .map_err(WasmError::from)?;
+        Ok(branch
+            .review(&by, millis(now), decision)
+            .map_err(WasmError::from)?
+            .to_string())
+    }
+
+    #[wasm_bindgen(js_name = advanceRectification)]
+    pub fn advance_rectification(
+        &mut self,
+        branch: &str,
+        by: JsValue,
+        now: f64,
+        record: &str,
+        status: &str,
+        note: Option<String>,
+    ) -> std::result::Result<(), JsValue> {
+        let by: Principal = input(by)?;
+        let (record, status) = (record_id(record)?, progress_status(status)?);
+        let branch = self
+            .documents
+            .branch_mut(id(branch)?)
+            .map_err(WasmError::from)?;
+        Ok(branch
+            .advance_rectification(&by, millis(now), record, status, note)
+            .map_err(WasmError::from)?)
+    }
+
+    /// Counts a closed election from the ballots in the members' notebooks held here.
+    #[wasm_bindgen(js_name = countElection)]
+    pub fn count_election(
+        &mut self,
+        branch: &str,
+        by: JsValue,
+        now: f64,
+        election: &str,
+    ) -> std::result::Result<JsValue, JsValue> {
+        let by: Principal = input(by)?;
+        let (branch, election) = (id(branch)?, record_id(election)?);
+        let ballots = {
+            let branch_doc = self.documents.branch(branch).map_err(WasmError::from)?;
+            self.documents.ballots(branch_doc, election)
+        };
+        let branch = self.documents.branch_mut(branch).map_err(WasmError::from)?;
+        let result = branch
+            .count_election(&by, millis(now), election, &ballots)
+            .map_err(WasmError::from)?;
+        Ok(output(&result)?)
+    }
+
+    // ---- the ledger and supervision ---------------------------------------------------
+
+    #[wasm_bindgen(js_name = setLedgerEntry)]
+    pub fn set_ledger_entry(
+        &mut self,
+        ledger: &str,
+        by: JsValue,
+        now: f64,
+        member: &str,
+        entry: JsValue,
+    ) -> std::result::Result<(), JsValue> {
+        let (by, entry): (Principal, LedgerEntry) = (input(by)?, input(entry)?);
+        let member: UserId = member.parse().map_err(WasmError::from)?;
+        let ledger = self
+            .documents
+            .ledger_mut(id(ledger)?)
+            .map_err(WasmError::from)?;
+        Ok(ledger
+            .set_entry(&by, millis(now), member, entry)
+            .map_err(WasmError::from)?)
+    }
+
+    #[wasm_bindgen(js_name = logContact)]
+    pub fn log_contact(
+        &mut self,
+        ledger: &str,
+        by: JsValue,
+        now: f64,
+        member: &str,
+        contact: JsValue,
+    ) -> std::result::Result<String, JsValue> {
+        let (by, contact): (Principal, Contact) = (input(by)?, input(contact)?);
+        let member: UserId = member.parse().map_err(WasmError::from)?;
+        let ledger = self
+            .documents
+            .ledger_mut(id(ledger)?)
+            .map_err(WasmError::from)?;
+        Ok(ledger
+            .log_contact(&by, millis(now), member, contact)
+            .map_err(WasmError::from)?
+            .to_string())
+    }
+
+    /// Adds a note, problem or assessment (`collection`) to a supervision document.
+    #[wasm_bindgen(js_name = addToSupervision)]
+    pub fn add_to_supervision(
+        &mut self,
+        supervision: &str,
+        by: JsValue,
+        now: f64,
+        collection: &str,
+        record: JsValue,
+    ) -> std::result::Result<String, JsValue> {
+        let by: Principal = input(by)?;
+        let now = millis(now);
+        let doc = self
+            .documents
+            .supervision_mut(id(supervision)?)
+            .map_err(WasmError::from)?
+            .document_mut();
+        let added = match collection {
+            "notes" => add::<SupervisionNote>(doc, &by, now, record),
+            "problems" => add::<Problem>(doc, &by, now, record),
+            "assessments" => add::<Assessment>(doc, &by, now, record),
+            _ => Err(WasmError::Input(format!("cannot add to {collection:?}"))),
+        };
+        Ok(added?.to_string())
+    }
+
+    #[wasm_bindgen(js_name = advanceProblem)]
+    pub fn advance_problem(
+        &mut self,
+        supervision: &str,
+        by: JsValue,
+        now: f64,
+        record: &str,
+        status: &str,
+        note: Option<String>,
+    ) -> std::result::Result<(), JsValue> {
+        let by: Principal = input(by)?;
+        let (record, status) = (record_id(record)?, progress_status(status)?);
+        let supervision = self
+            .documents
+            .supervision_mut(id(supervision)?)
+            .map_err(WasmError::from)?;
+        Ok(supervision
+            .advance_problem(&by, millis(now), record, status, note)
+            .map_err(WasmError::from)?)
+    }
+
+    // ---- views ----------------------------------------------------------------------------
+
+    #[wasm_bindgen(js_name = reviewQueue)]
+    pub fn review_queue(&self, branch: &str) -> std::result::Result<JsValue, JsValue> {
+        let branch = self
+            .documents
+            .branch(id(branch)?)
+            .map_err(WasmError::from)?;
+        let notebooks = self.documents.notebooks_of(branch);
+        Ok(output(&views::review_queue(branch, &notebooks))?)
+    }
+
+    #[wasm_bindgen(js_name = mySubmissions)]
+    pub fn my_submissions(
+        &self,
+        notebook: &str,
+        branch: &str,
+    ) -> std::result::Result<JsValue, JsValue> {
+        let notebook_id = id(notebook)?;
+        let notebook = self
+            .documents
+            .notebook(notebook_id)
+            .map_err(WasmError::from)?;
+        let branch = self
+            .documents
+            .branch(id(branch)?)
+            .map_err(WasmError::from)?;
+        Ok(output(&views::my_submissions(
+            notebook,
+            notebook_id,
+            branch,
+        ))?)
+    }
+
+    pub fn feed(&self, branch: &str) -> std::result::Result<JsValue, JsValue> {
+        let branch = self
+            .documents
+            .branch(id(branch)?)
+            .map_err(WasmError::from)?;
+        Ok(output(&views::feed(branch))?)
+    }
+
+    #[wasm_bindgen(js_name = planProgress)]
+    pub fn plan_progress(
+        &self,
+        branch: &str,
+        month: &str,
+    ) -> std::result::Result<JsValue, JsValue> {
+        let month: Month = month
+            .parse()
+            .map_err(|e: crate::time::CalendarError| WasmError::Input(e.to_string()))?;
+        let branch = self
+            .documents
+            .branch(id(branch)?)
+            .map_err(WasmError::from)?;
+        let notebooks = self.documents.notebooks_of(branch);
+        Ok(output(&views::plan_progress(branch, &notebooks, month))?)
+    }
+
+    /// The branch's figures for `[from, until)` (milliseconds), with `today` as `YYYY-MM-DD`.
+    pub fn figures(
+        &self,
+        branch: &str,
+        from: f64,
+        until: f64,
+        today: &str,
+    ) -> std::result::Result<JsValue, JsValue> {
+        let today: Date = today
+            .parse()
+            .map_err(|e: crate::time::CalendarError| WasmError::Input(e.to_string()))?;
+        let branch = self
+            .documents
+            .branch(id(branch)?)
+            .map_err(WasmError::from)?;
+        let notebooks = self.documents.notebooks_of(branch);
+        Ok(output(&views::figures(
+            branch,
+            &notebooks,
+            millis(from),
+            millis(until),
+            today,
+        ))?)
+    }
+}
+
+fn add<T: Record + DeserializeOwned>(
+    doc: &mut crate::Document,
+    by: &Principal,
+    now: Millis,
+    record: JsValue,
+) -> Result<RecordId> {
+    Ok(doc.add(by, now, input::<T>(record)?)?)
+}
+
+fn reviewable(kind: &str) -> Result<ReviewableKind> {
+    ReviewableKind::parse(kind).ok_or_else(|| WasmError::Input(format!("no record kind {kind:?}")))
+}
+
+fn progress_status(status: &str) -> Result<ProgressStatus> {
+    ProgressStatus::parse(status).ok_or_else(|| WasmError::Input(format!("no status {status:?}")))
+}
+
+/// One record with its key, as JavaScript sees it.
+#[derive(Serialize)]
+struct Keyed<T> {
+    id: String,
+    record: T,
+}
+
+fn keyed<T: autosurgeon::Hydrate + Serialize>(
+    doc: &crate::Document,
+    collection: &Collection,
+) -> Result<JsValue> {
+    let records: Vec<Keyed<T>> = doc
+        .records::<T>(collection)
+        .into_iter()
+        .map(|(id, record)| Keyed { id, record })
+        .collect();
+    output(&records)
+}
+
+/// Reads a collection with the record type it holds.
+fn read_all(doc: &crate::Document, collection: &Collection) -> Result<JsValue> {
+    use crate::model::branch::Review;
+    use crate::model::notebook::Ballot;
+    match collection.name {
+        "lectures" => keyed::<Lecture>(doc, collection),
+        "services" => keyed::<Service>(doc, collection),
+        "visits" => keyed::<Visit>(doc, collection),
+        "ballots" => keyed::<Ballot>(doc, collection),
+        "pledges" => keyed::<Pledge>(doc, collection),
+        "roster" => keyed::<RosterEntry>(doc, collection),
+        "plans" => keyed::<Plan>(doc, collection),
+        "schedule" => keyed::<ScheduleEntry>(doc, collection),
+        "meetings" => keyed::<Meeting>(doc, collection),
+        "screenings" => keyed::<Screening>(doc, collection),
+        "reviews" => keyed::<Review>(doc, collection),
+        "elections" => keyed::<Election>(doc, collection),
+        "rectifications" => keyed::<Rectification>(doc, collection),
+        "feed" => keyed::<FeedItem>(doc, collection),
+        "entries" => keyed::<LedgerEntry>(doc, collection),
+        "notes" => keyed::<SupervisionNote>(doc, collection),
+        "problems" => keyed::<Problem>(doc, collection),
+        "assessments" => keyed::<Assessment>(doc, collection),
+        other => Err(WasmError::Input(format!("no collection {other:?}"))),
+    }
+}

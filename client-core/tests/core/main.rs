@@ -1,0 +1,7 @@
+//! client-core's integration tests: one binary, one module per area.
+#![allow(clippy::unwrap_used)]
+
+mod convergence; // random operations on replicas, merged in random orders, converge and validate
+mod fixture; // a township with a branch, its people and their documents
+mod hostile; // hand-made hostile documents, patches and bytes are refused, never panic
+mod operations; // each operation: the permitted call succeeds, each forbidden one fails cleanly
