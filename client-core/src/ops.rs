@@ -14,7 +14,8 @@ use crate::model::branch::{
     RosterEntry, ScheduleEntry, Screening, Tally,
 };
 use crate::model::common::{
-    Progress, ProgressStatus, RecordRef, Step, Submission, SubmissionState, Withdrawal,
+    Progress, ProgressStatus, RecordRef, ReviewableKind, Step, Submission, SubmissionState,
+    Withdrawal,
 };
 use crate::model::ledger::{Contact, LedgerEntry};
 use crate::model::notebook::{Ballot, Lecture, Pledge, Service, Visit};
@@ -34,343 +35,135 @@ pub trait Record: Reconcile + Hydrate + Clone + PartialEq {
     fn carry_over(&mut self, stored: &Self);
 
     fn withdrawn_mut(&mut self) -> Option<&mut Option<Withdrawal>>;
+
+    fn withdrawal(&self) -> Option<&Withdrawal>;
+
+    fn is_withdrawn(&self) -> bool {
+        self.withdrawal().is_some()
+    }
 }
 
 /// A record a member submits for review.
 pub trait Reviewable: Record {
+    const KIND: ReviewableKind;
     fn submission(&self) -> &Submission;
     fn submission_mut(&mut self) -> &mut Submission;
+    /// What lists show as its name.
+    fn title(&self) -> &str;
+    /// When it happened, which decides the period it counts in.
+    fn at(&self) -> Millis;
+    fn recorded_by(&self) -> UserId;
 }
 
+/// Declares how a record type is stamped when made and what an edit keeps from the stored
+/// record:
+///
+/// - `author`: set to the acting person when the record is made, never changed after;
+/// - `at`: set to `now` when made, never changed after;
+/// - `kept`: other fields an edit cannot change (they move only through their own operation);
+/// - `fresh`: fields a new record starts with, whatever the caller passed;
+/// - `withdrawable` or `permanent`: whether the record has a `withdrawn` field.
 macro_rules! record {
-    ($type:ty, $collection:path, |$r:ident, $by:ident, $now:ident| $stamp:block, |$new:ident, $old:ident| $carry:block, $withdrawn:ident) => {
+    (
+        $type:ident in $collection:path,
+        author: [$($author:ident)?],
+        at: [$($at:ident)?],
+        kept: [$($kept:ident),*],
+        fresh: [$($fresh:ident = $value:expr),*],
+        $withdrawn:ident
+    ) => {
         impl Record for $type {
             const COLLECTION: &'static Collection = &$collection;
-            fn stamp_new(&mut self, $by: &Principal, $now: Millis) {
-                let $r = self;
-                $stamp
+
+            #[allow(unused_variables)]
+            fn stamp_new(&mut self, by: &Principal, now: Millis) {
+                $(self.$author = by.user;)?
+                $(self.$at = now;)?
+                $(self.$fresh = $value;)*
+                record!(@fresh self, $withdrawn);
             }
-            fn carry_over(&mut self, $old: &Self) {
-                let $new = self;
-                $carry
+
+            #[allow(unused_variables)]
+            fn carry_over(&mut self, stored: &Self) {
+                $(self.$author = stored.$author.clone();)?
+                $(self.$at = stored.$at;)?
+                $(self.$kept = stored.$kept.clone();)*
+                record!(@carry self, stored, $withdrawn);
             }
+
             fn withdrawn_mut(&mut self) -> Option<&mut Option<Withdrawal>> {
-                record!(@withdrawn self, $withdrawn)
+                record!(@slot self, $withdrawn)
+            }
+
+            fn withdrawal(&self) -> Option<&Withdrawal> {
+                record!(@read self, $withdrawn)
             }
         }
     };
-    (@withdrawn $self:ident, withdrawable) => { Some(&mut $self.withdrawn) };
-    (@withdrawn $self:ident, permanent) => { None };
+    (@fresh $self:ident, withdrawable) => { $self.withdrawn = None };
+    (@fresh $self:ident, permanent) => { () };
+    (@carry $self:ident, $stored:ident, withdrawable) => {
+        $self.withdrawn = $stored.withdrawn.clone()
+    };
+    (@carry $self:ident, $stored:ident, permanent) => { () };
+    (@slot $self:ident, withdrawable) => { Some(&mut $self.withdrawn) };
+    (@slot $self:ident, permanent) => { None };
+    (@read $self:ident, withdrawable) => { $self.withdrawn.as_ref() };
+    (@read $self:ident, permanent) => { None };
 }
 
 macro_rules! reviewable {
-    ($type:ty) => {
+    ($($type:ident in $collection:path, title: $title:ident, at: $at:ident);+ $(;)?) => {$(
+        record!($type in $collection, author: [recorded_by], at: [created_at],
+            kept: [submission], fresh: [submission = Submission::draft()], withdrawable);
+
         impl Reviewable for $type {
+            const KIND: ReviewableKind = ReviewableKind::$type;
             fn submission(&self) -> &Submission {
                 &self.submission
             }
             fn submission_mut(&mut self) -> &mut Submission {
                 &mut self.submission
             }
+            fn title(&self) -> &str {
+                &self.$title
+            }
+            fn at(&self) -> Millis {
+                self.$at
+            }
+            fn recorded_by(&self) -> UserId {
+                self.recorded_by
+            }
         }
-    };
+    )+};
 }
 
-record!(
-    Lecture,
-    schema::LECTURES,
-    |r, by, now| {
-        r.recorded_by = by.user;
-        r.created_at = now;
-        r.submission = Submission::draft();
-        r.withdrawn = None;
-    },
-    |new, old| {
-        new.recorded_by = old.recorded_by;
-        new.created_at = old.created_at;
-        new.submission = old.submission.clone();
-        new.withdrawn = old.withdrawn.clone();
-    },
-    withdrawable
+reviewable!(
+    Lecture in schema::LECTURES, title: title, at: held_at;
+    Service in schema::SERVICES, title: title, at: held_at;
+    Visit in schema::VISITS, title: household, at: visited_at;
 );
-reviewable!(Lecture);
-
-record!(
-    Service,
-    schema::SERVICES,
-    |r, by, now| {
-        r.recorded_by = by.user;
-        r.created_at = now;
-        r.submission = Submission::draft();
-        r.withdrawn = None;
-    },
-    |new, old| {
-        new.recorded_by = old.recorded_by;
-        new.created_at = old.created_at;
-        new.submission = old.submission.clone();
-        new.withdrawn = old.withdrawn.clone();
-    },
-    withdrawable
-);
-reviewable!(Service);
-
-record!(
-    Visit,
-    schema::VISITS,
-    |r, by, now| {
-        r.recorded_by = by.user;
-        r.created_at = now;
-        r.submission = Submission::draft();
-        r.withdrawn = None;
-    },
-    |new, old| {
-        new.recorded_by = old.recorded_by;
-        new.created_at = old.created_at;
-        new.submission = old.submission.clone();
-        new.withdrawn = old.withdrawn.clone();
-    },
-    withdrawable
-);
-reviewable!(Visit);
-
-record!(
-    Ballot,
-    schema::BALLOTS,
-    |r, by, now| {
-        r.voter = by.user;
-        r.cast_at = now;
-    },
-    |new, old| {
-        new.voter = old.voter;
-    },
-    permanent
-);
-
-record!(
-    Pledge,
-    schema::PLEDGES,
-    |r, by, now| {
-        r.member = by.user;
-        r.created_at = now;
-        r.withdrawn = None;
-    },
-    |new, old| {
-        new.member = old.member;
-        new.created_at = old.created_at;
-        new.withdrawn = old.withdrawn.clone();
-    },
-    withdrawable
-);
-
-record!(
-    RosterEntry,
-    schema::ROSTER,
-    |r, _by, now| {
-        r.joined_at = now;
-    },
-    |new, old| {
-        new.notebook = old.notebook;
-        new.joined_at = old.joined_at;
-    },
-    permanent
-);
-
-record!(
-    Plan,
-    schema::PLANS,
-    |r, by, now| {
-        r.created_by = by.user;
-        r.created_at = now;
-        r.withdrawn = None;
-    },
-    |new, old| {
-        new.created_by = old.created_by;
-        new.created_at = old.created_at;
-        new.withdrawn = old.withdrawn.clone();
-    },
-    withdrawable
-);
-
-record!(
-    ScheduleEntry,
-    schema::SCHEDULE,
-    |r, by, _now| {
-        r.created_by = by.user;
-        r.withdrawn = None;
-    },
-    |new, old| {
-        new.created_by = old.created_by;
-        new.withdrawn = old.withdrawn.clone();
-    },
-    withdrawable
-);
-
-record!(
-    Meeting,
-    schema::MEETINGS,
-    |r, by, now| {
-        r.recorded_by = by.user;
-        r.created_at = now;
-        r.withdrawn = None;
-    },
-    |new, old| {
-        new.recorded_by = old.recorded_by;
-        new.created_at = old.created_at;
-        new.withdrawn = old.withdrawn.clone();
-    },
-    withdrawable
-);
-
-record!(
-    Screening,
-    schema::SCREENINGS,
-    |r, by, now| {
-        r.recorded_by = by.user;
-        r.created_at = now;
-        r.withdrawn = None;
-    },
-    |new, old| {
-        new.recorded_by = old.recorded_by;
-        new.created_at = old.created_at;
-        new.withdrawn = old.withdrawn.clone();
-    },
-    withdrawable
-);
-
-record!(
-    Review,
-    schema::REVIEWS,
-    |r, by, now| {
-        r.reviewer = by.user;
-        r.at = now;
-    },
-    |new, old| {
-        *new = old.clone();
-    },
-    permanent
-);
-
-record!(
-    Election,
-    schema::ELECTIONS,
-    |r, by, now| {
-        r.created_by = by.user;
-        r.created_at = now;
-        r.result = None;
-        r.withdrawn = None;
-    },
-    |new, old| {
-        new.candidates = old.candidates.clone();
-        new.max_choices = old.max_choices;
-        new.opens_at = old.opens_at;
-        new.closes_at = old.closes_at;
-        new.created_by = old.created_by;
-        new.created_at = old.created_at;
-        new.result = old.result.clone();
-        new.withdrawn = old.withdrawn.clone();
-    },
-    withdrawable
-);
-
-record!(
-    Rectification,
-    schema::RECTIFICATIONS,
-    |r, by, now| {
-        r.created_by = by.user;
-        r.created_at = now;
-        r.progress = Progress::default();
-        r.withdrawn = None;
-    },
-    |new, old| {
-        new.created_by = old.created_by;
-        new.created_at = old.created_at;
-        new.progress = old.progress.clone();
-        new.withdrawn = old.withdrawn.clone();
-    },
-    withdrawable
-);
-
-record!(
-    FeedItem,
-    schema::FEED,
-    |r, by, now| {
-        r.published_by = by.user;
-        r.published_at = now;
-        r.withdrawn = None;
-    },
-    |new, old| {
-        new.source = old.source;
-        new.kind = old.kind;
-        new.published_by = old.published_by;
-        new.published_at = old.published_at;
-        new.withdrawn = old.withdrawn.clone();
-    },
-    withdrawable
-);
-
-record!(
-    LedgerEntry,
-    schema::LEDGER_ENTRIES,
-    |r, by, now| {
-        r.updated_by = by.user;
-        r.updated_at = now;
-        r.withdrawn = None;
-    },
-    |new, old| {
-        new.withdrawn = old.withdrawn.clone();
-    },
-    withdrawable
-);
-
-record!(
-    SupervisionNote,
-    schema::NOTES,
-    |r, by, now| {
-        r.by = by.user;
-        r.at = now;
-        r.withdrawn = None;
-    },
-    |new, old| {
-        new.by = old.by;
-        new.at = old.at;
-        new.withdrawn = old.withdrawn.clone();
-    },
-    withdrawable
-);
-
-record!(
-    Problem,
-    schema::PROBLEMS,
-    |r, by, now| {
-        r.created_by = by.user;
-        r.created_at = now;
-        r.progress = Progress::default();
-        r.withdrawn = None;
-    },
-    |new, old| {
-        new.created_by = old.created_by;
-        new.created_at = old.created_at;
-        new.progress = old.progress.clone();
-        new.withdrawn = old.withdrawn.clone();
-    },
-    withdrawable
-);
-
-record!(
-    Assessment,
-    schema::ASSESSMENTS,
-    |r, by, now| {
-        r.by = by.user;
-        r.at = now;
-        r.withdrawn = None;
-    },
-    |new, old| {
-        new.by = old.by;
-        new.at = old.at;
-        new.withdrawn = old.withdrawn.clone();
-    },
-    withdrawable
-);
+record!(Ballot in schema::BALLOTS, author: [voter], at: [cast_at], kept: [], fresh: [], permanent);
+record!(Pledge in schema::PLEDGES, author: [member], at: [created_at], kept: [], fresh: [], withdrawable);
+record!(RosterEntry in schema::ROSTER, author: [], at: [joined_at], kept: [notebook], fresh: [], permanent);
+record!(Plan in schema::PLANS, author: [created_by], at: [created_at], kept: [], fresh: [], withdrawable);
+record!(ScheduleEntry in schema::SCHEDULE, author: [created_by], at: [], kept: [], fresh: [], withdrawable);
+record!(Meeting in schema::MEETINGS, author: [recorded_by], at: [created_at], kept: [], fresh: [], withdrawable);
+record!(Screening in schema::SCREENINGS, author: [recorded_by], at: [created_at], kept: [], fresh: [], withdrawable);
+record!(Review in schema::REVIEWS, author: [reviewer], at: [at],
+    kept: [record, revision, decision, comment, publish, fine_example], fresh: [], permanent);
+record!(Election in schema::ELECTIONS, author: [created_by], at: [created_at],
+    kept: [candidates, max_choices, opens_at, closes_at, result], fresh: [result = None], withdrawable);
+record!(Rectification in schema::RECTIFICATIONS, author: [created_by], at: [created_at],
+    kept: [progress], fresh: [progress = Progress::default()], withdrawable);
+record!(FeedItem in schema::FEED, author: [published_by], at: [published_at],
+    kept: [source, kind], fresh: [], withdrawable);
+// A ledger entry names whoever updated it last; `Ledger::set_entry` stamps that on every write.
+record!(LedgerEntry in schema::LEDGER_ENTRIES, author: [], at: [], kept: [], fresh: [], withdrawable);
+record!(SupervisionNote in schema::NOTES, author: [by], at: [at], kept: [], fresh: [], withdrawable);
+record!(Problem in schema::PROBLEMS, author: [created_by], at: [created_at],
+    kept: [progress], fresh: [progress = Progress::default()], withdrawable);
+record!(Assessment in schema::ASSESSMENTS, author: [by], at: [at], kept: [], fresh: [], withdrawable);
 
 /// Operations every document kind shares.
 impl Document {
@@ -610,9 +403,10 @@ impl Notebook {
         id: RecordId,
         edit: impl FnOnce(&mut T),
     ) -> Result<(), OpError> {
-        let mut record = self.0.require::<T>(&id.to_string())?;
+        let stored = self.0.require::<T>(&id.to_string())?;
+        let mut record = stored.clone();
         edit(&mut record);
-        self.update_record(by, now, id, record)
+        self.replace_record(by, now, id, &stored, record)
     }
 
     /// Replaces a reviewable record's content (see [`Notebook::edit_record`]).
@@ -621,11 +415,22 @@ impl Notebook {
         by: &Principal,
         now: Millis,
         id: RecordId,
-        mut record: T,
+        record: T,
     ) -> Result<(), OpError> {
         let stored = self.0.require::<T>(&id.to_string())?;
-        record.carry_over(&stored);
-        if record == stored {
+        self.replace_record(by, now, id, &stored, record)
+    }
+
+    fn replace_record<T: Reviewable>(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        id: RecordId,
+        stored: &T,
+        mut record: T,
+    ) -> Result<(), OpError> {
+        record.carry_over(stored);
+        if record == *stored {
             // Unchanged: nothing to write, and no reason to recall a submission.
             return Ok(());
         }

@@ -9,10 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use automerge::{
-    Automerge, ChangeHash, ObjId, ObjType, Patch, PatchAction, Prop, ROOT, ReadDoc, ScalarValue,
-    Value,
-};
+use automerge::{Automerge, ChangeHash, ObjId, ObjType, Prop, ROOT, ReadDoc, ScalarValue, Value};
 
 use crate::access::{self, Principal};
 use crate::document::{DocKind, SCHEMA_VERSION, Scope};
@@ -83,6 +80,8 @@ pub enum Violation {
     ElectionClosed { path: String },
     #[error("{path}: not a valid choice in this election")]
     InvalidChoice { path: String },
+    #[error("changes without a known author are never accepted")]
+    Unattributed,
     #[error("a {role} may not write this {kind} document")]
     WriteDenied { role: access::Role, kind: DocKind },
     #[error("objects nested more than {max} deep")]
@@ -114,6 +113,7 @@ impl Violation {
             Violation::UnknownReference { .. } => "unknown_reference",
             Violation::ElectionClosed { .. } => "election_closed",
             Violation::InvalidChoice { .. } => "invalid_choice",
+            Violation::Unattributed => "unattributed",
             Violation::WriteDenied { .. } => "write_denied",
             Violation::TooDeep { .. } => "too_deep",
             Violation::ChangesTooLarge { .. } => "changes_too_large",
@@ -154,13 +154,14 @@ impl std::fmt::Debug for Context<'_> {
 /// Checks a whole document: its layout, its meta against `ctx.scope`, and every record.
 pub fn validate_document(doc: &Automerge, ctx: &Context<'_>) -> Result {
     check_root(doc, ctx)?;
+    let lookups = Lookups::default();
     for collection in Collection::of_kind(ctx.scope.kind) {
         let Some(obj) = collection_obj(doc, collection, None) else {
             continue;
         };
         check_count(doc, collection, &obj)?;
         for key in doc.keys(&obj) {
-            check_record(doc, None, collection, &key, ctx)?;
+            check_record(doc, None, collection, &key, ctx, &lookups)?;
         }
     }
     Ok(())
@@ -170,6 +171,9 @@ pub fn validate_document(doc: &Automerge, ctx: &Context<'_>) -> Result {
 /// new changes, and every record the changes touched, including how it moved from its old
 /// state. The root layout and meta may never change after creation.
 pub fn validate_changes(doc: &Automerge, before: &[ChangeHash], ctx: &Context<'_>) -> Result {
+    if ctx.authors.is_empty() && doc.get_heads() != before {
+        return Err(Violation::Unattributed);
+    }
     for author in ctx.authors {
         if !access::can_write(author, &ctx.scope) {
             return Err(Violation::WriteDenied {
@@ -186,105 +190,151 @@ pub fn validate_changes(doc: &Automerge, before: &[ChangeHash], ctx: &Context<'_
             max: ctx.limits.max_changes_bytes,
         });
     }
-    // Computing patches costs time proportional to nesting depth for every object; refuse
-    // deep nesting from the raw operations first, so a hostile change cannot make it slow.
-    check_depth(doc, &changes)?;
-    let patches = doc.diff(before, &doc.get_heads());
-    let touched = touched_records(ctx.scope.kind, &patches)?;
+    let touched = touched_records(doc, ctx.scope.kind, &changes)?;
     check_touched(doc, before, &touched, ctx)
-}
-
-/// The deepest any valid document nests objects (root › collection › record › field › item ›
-/// field › …), with room to spare.
-const MAX_DEPTH: usize = 8;
-
-fn check_depth(doc: &Automerge, changes: &[automerge::Change]) -> Result {
-    let mut created: HashMap<String, usize> = HashMap::new();
-    for change in changes {
-        let expanded = change.decode();
-        let start = expanded.start_op.get();
-        for (index, op) in (0u64..).zip(&expanded.operations) {
-            if !matches!(op.action, automerge::legacy::OpType::Make(_)) {
-                continue;
-            }
-            let parent = op.obj.to_string();
-            let depth = 1 + match created.get(&parent) {
-                Some(depth) => *depth,
-                None => existing_depth(doc, &parent),
-            };
-            if depth > MAX_DEPTH {
-                return Err(Violation::TooDeep { max: MAX_DEPTH });
-            }
-            created.insert(format!("{}@{}", start + index, expanded.actor_id), depth);
-        }
-    }
-    Ok(())
-}
-
-/// How deep an object made before these changes lies. Objects that are no longer reachable
-/// produce no patches, so their depth does not matter; they count as shallow.
-fn existing_depth(doc: &Automerge, obj: &str) -> usize {
-    if obj == "_root" {
-        return 0;
-    }
-    doc.import_obj(obj)
-        .ok()
-        .and_then(|id| doc.parents(&id).ok())
-        .map_or(1, |parents| parents.take(MAX_DEPTH + 1).count())
 }
 
 /// A record touched by a change: its collection and key.
 pub(crate) type Touched = BTreeSet<(&'static str, String)>;
 
-/// Finds the records that patches touch. Anything outside a record is refused: the root and
-/// the meta are laid out by the server at creation and never change.
-fn touched_records(kind: DocKind, patches: &[Patch]) -> Result<Touched> {
+/// The deepest any valid document nests objects (root › collection › record › field › item ›
+/// field › …), with room to spare.
+const MAX_DEPTH: usize = 8;
+
+/// Where an object lies in a document's layout.
+#[derive(Debug, Clone)]
+enum Place {
+    Root,
+    /// The `meta` map, written once by the server.
+    Meta,
+    /// A collection map: its keys are records.
+    Collection(&'static str),
+    /// Inside a record, this many levels below the root.
+    Record {
+        collection: &'static str,
+        key: String,
+        depth: usize,
+    },
+    /// Not reachable any more (overwritten or deleted): changes to it are invisible.
+    Detached,
+}
+
+/// Finds the records that new changes touch, reading their operations directly, so the cost
+/// follows the size of the changes, not of the document. Anything outside a record is
+/// refused: the root and the meta are laid out by the server at creation and never change.
+/// Objects nested deeper than any valid record goes are refused before anything else reads
+/// them.
+fn touched_records(
+    doc: &Automerge,
+    kind: DocKind,
+    changes: &[automerge::Change],
+) -> Result<Touched> {
     let mut touched = Touched::new();
-    for patch in patches {
-        let (root_key, record_key) = match patch.path.as_slice() {
-            [] => {
-                return Err(Violation::Immutable {
-                    path: patched_key(&patch.action).unwrap_or_default(),
-                });
-            }
-            [(_, root)] => (prop_name(root), patched_key(&patch.action)),
-            [(_, root), (_, record), ..] => (prop_name(root), Some(prop_name(record))),
-        };
-        let Some(collection) = Collection::named(kind, &root_key) else {
-            return Err(if root_key == "meta" {
-                Violation::MetaMismatch
-            } else {
-                Violation::UnknownKey {
-                    path: truncate(&root_key),
+    let mut places: HashMap<String, Place> = HashMap::new();
+    for change in changes {
+        let expanded = change.decode();
+        let start = expanded.start_op.get();
+        for (index, op) in (0u64..).zip(&expanded.operations) {
+            let obj = op.obj.to_string();
+            let place = match places.get(&obj) {
+                Some(place) => place.clone(),
+                None => {
+                    let place = existing_place(doc, kind, &obj)?;
+                    places.insert(obj, place.clone());
+                    place
                 }
-            });
-        };
-        if let Some(record_key) = record_key {
-            touched.insert((collection.name, record_key));
+            };
+            let key = match &op.key {
+                automerge::legacy::Key::Map(key) => Some(key.to_string()),
+                automerge::legacy::Key::Seq(_) => None,
+            };
+            let child = match (place, key) {
+                (Place::Root, key) => {
+                    return Err(if key.as_deref() == Some("meta") {
+                        Violation::MetaMismatch
+                    } else {
+                        Violation::Immutable {
+                            path: truncate(key.as_deref().unwrap_or_default()),
+                        }
+                    });
+                }
+                (Place::Meta, _) => return Err(Violation::MetaMismatch),
+                (Place::Collection(collection), Some(key)) => {
+                    touched.insert((collection, key.clone()));
+                    Place::Record {
+                        collection,
+                        key,
+                        depth: 2,
+                    }
+                }
+                (Place::Collection(collection), None) => {
+                    return Err(Violation::WrongType {
+                        path: collection.into(),
+                        expected: "a map",
+                    });
+                }
+                (
+                    Place::Record {
+                        collection,
+                        key,
+                        depth,
+                    },
+                    _,
+                ) => {
+                    touched.insert((collection, key.clone()));
+                    if depth + 1 > MAX_DEPTH {
+                        return Err(Violation::TooDeep { max: MAX_DEPTH });
+                    }
+                    Place::Record {
+                        collection,
+                        key,
+                        depth: depth + 1,
+                    }
+                }
+                (Place::Detached, _) => Place::Detached,
+            };
+            if matches!(op.action, automerge::legacy::OpType::Make(_)) {
+                places.insert(format!("{}@{}", start + index, expanded.actor_id), child);
+            }
         }
     }
     Ok(touched)
 }
 
-fn prop_name(prop: &Prop) -> String {
-    match prop {
+/// Where an object that existed before these changes lies.
+fn existing_place(doc: &Automerge, kind: DocKind, obj: &str) -> Result<Place> {
+    if obj == "_root" {
+        return Ok(Place::Root);
+    }
+    let Some(path) = doc
+        .import_obj(obj)
+        .ok()
+        .and_then(|id| doc.parents(&id).ok())
+        .and_then(|parents| parents.visible_path())
+    else {
+        return Ok(Place::Detached);
+    };
+    let name = |prop: &Prop| match prop {
         Prop::Map(key) => key.clone(),
         Prop::Seq(index) => index.to_string(),
-    }
-}
-
-fn patched_key(action: &PatchAction) -> Option<String> {
-    match action {
-        PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => Some(key.clone()),
-        PatchAction::Increment { prop, .. } | PatchAction::Conflict { prop } => {
-            Some(prop_name(prop))
-        }
-        PatchAction::PutSeq { .. }
-        | PatchAction::Insert { .. }
-        | PatchAction::SpliceText { .. }
-        | PatchAction::DeleteSeq { .. }
-        | PatchAction::Mark { .. } => None,
-    }
+    };
+    Ok(match path.as_slice() {
+        [] => Place::Root,
+        [(_, root)] if name(root) == "meta" => Place::Meta,
+        [(_, root)] => match Collection::named(kind, &name(root)) {
+            Some(collection) => Place::Collection(collection.name),
+            None => Place::Detached,
+        },
+        [(_, root), (_, _), ..] if name(root) == "meta" => Place::Meta,
+        [(_, root), (_, record), ..] => match Collection::named(kind, &name(root)) {
+            Some(collection) => Place::Record {
+                collection: collection.name,
+                key: name(record),
+                depth: path.len(),
+            },
+            None => Place::Detached,
+        },
+    })
 }
 
 /// Checks the touched records of a document, against their state at `before`.
@@ -295,6 +345,7 @@ pub(crate) fn check_touched<D: ReadDoc>(
     ctx: &Context<'_>,
 ) -> Result {
     let mut counted: Option<&str> = None;
+    let lookups = Lookups::default();
     for (name, key) in touched {
         let Some(collection) = Collection::named(ctx.scope.kind, name) else {
             return Err(Violation::UnknownKey {
@@ -307,7 +358,7 @@ pub(crate) fn check_touched<D: ReadDoc>(
             }
             counted = Some(collection.name);
         }
-        check_record(doc, Some(before), collection, key, ctx)?;
+        check_record(doc, Some(before), collection, key, ctx, &lookups)?;
     }
     Ok(())
 }
@@ -385,6 +436,7 @@ fn check_record<D: ReadDoc>(
     collection: &'static Collection,
     key: &str,
     ctx: &Context<'_>,
+    lookups: &Lookups,
 ) -> Result {
     let mut path = Path::new(collection.name);
     path.push(key);
@@ -452,6 +504,7 @@ fn check_record<D: ReadDoc>(
         old: old.as_ref().map(|(obj, heads)| (obj, *heads)),
         checking_changes: before.is_some(),
         path: &path,
+        lookups,
     };
     record.check_ownership(ctx)?;
     record.check_history(ctx)?;
@@ -477,6 +530,28 @@ struct Record<'a, D> {
     /// document (where authorship was checked when each change arrived).
     checking_changes: bool,
     path: &'a Path,
+    lookups: &'a Lookups,
+}
+
+/// Indexes built at most once per validation, for rules that look across records.
+#[derive(Debug, Default)]
+struct Lookups {
+    /// The roster's notebooks: notebook id → member.
+    notebook_owners: std::cell::OnceCell<HashMap<String, String>>,
+}
+
+impl Lookups {
+    fn notebook_owners<D: ReadDoc>(&self, doc: &D) -> &HashMap<String, String> {
+        self.notebook_owners.get_or_init(|| {
+            let roster = collection_obj(doc, &schema::ROSTER, None).unwrap_or(ROOT);
+            map_entries(doc, &roster)
+                .into_iter()
+                .filter_map(|(member, entry)| {
+                    Some((str_field(doc, &entry, "notebook", None)?, member))
+                })
+                .collect()
+        })
+    }
 }
 
 /// Fields that may be set once and then never change or disappear.
@@ -704,22 +779,18 @@ impl<D: ReadDoc> Record<'_, D> {
         let Some(record) = object_field(self.doc, self.obj, "record", None) else {
             return Ok(());
         };
-        let notebook = str_field(self.doc, &record, "notebook", None);
-        let reviewer = self.str("reviewer");
-        let roster = collection_obj(self.doc, &schema::ROSTER, None).unwrap_or(ROOT);
-        for (member, entry) in map_entries(self.doc, &roster) {
-            if str_field(self.doc, &entry, "notebook", None) == notebook {
-                if Some(member) == reviewer {
-                    return Err(Violation::SelfReview {
-                        path: self.path("reviewer"),
-                    });
-                }
-                return Ok(());
+        let notebook = str_field(self.doc, &record, "notebook", None).unwrap_or_default();
+        match self.lookups.notebook_owners(self.doc).get(&notebook) {
+            Some(owner) if Some(owner) == self.str("reviewer").as_ref() => {
+                Err(Violation::SelfReview {
+                    path: self.path("reviewer"),
+                })
             }
+            Some(_) => Ok(()),
+            None => Err(Violation::UnknownReference {
+                path: self.path("record/notebook"),
+            }),
         }
-        Err(Violation::UnknownReference {
-            path: self.path("record/notebook"),
-        })
     }
 }
 
@@ -1093,19 +1164,35 @@ fn check_value<D: ReadDoc>(
 }
 
 fn check_object<D: ReadDoc>(doc: &D, obj: &ObjId, fields: &[Field], path: &mut Path) -> Result {
-    // Refuse unknown keys before reading anything else, so nothing hostile is walked into.
-    for key in doc.keys(obj) {
-        if !fields.iter().any(|f| f.name == key) {
-            path.push(&key);
+    // One pass over the map: refuse an unknown key before reading its value, so nothing
+    // hostile is walked into; then make sure every required field was there.
+    let mut present = 0u64;
+    for item in doc.map_range(obj, ..) {
+        let key: &str = &item.key;
+        let Some(index) = fields.iter().position(|f| f.name == key) else {
+            path.push(key);
             return Err(Violation::UnknownKey {
                 path: path.render(),
             });
-        }
-    }
-    for field in fields {
-        path.push(field.name);
-        check_field(doc, obj, field.name, &field.shape, path)?;
+        };
+        present |= 1 << index;
+        path.push(key);
+        let id = item.id();
+        check_value(
+            doc,
+            Some((item.value.into_value(), id)),
+            &fields[index].shape,
+            path,
+        )?;
         path.pop();
+    }
+    for (index, field) in fields.iter().enumerate() {
+        if present & (1 << index) == 0 && !matches!(field.shape, Shape::Optional(_)) {
+            path.push(field.name);
+            return Err(Violation::Missing {
+                path: path.render(),
+            });
+        }
     }
     Ok(())
 }

@@ -20,11 +20,9 @@ use crate::ids::{DocumentId, RecordId, UserId};
 use crate::model::branch::{
     Decision, FeedItem, Meeting, MeetingKind, Plan, Rectification, Review, RosterEntry, Screening,
 };
-use crate::model::common::{
-    ProgressStatus, RecordRef, ReviewableKind, Submission, SubmissionState,
-};
+use crate::model::common::{ProgressStatus, RecordRef, Submission, SubmissionState};
 use crate::model::notebook::{Lecture, Service, Visit};
-use crate::ops::{Branch, Notebook, Reviewable};
+use crate::ops::{Branch, Notebook, Record, Reviewable};
 use crate::schema::{self, Collection};
 use crate::time::{Date, Millis, Month};
 
@@ -290,83 +288,8 @@ fn count(n: usize) -> u64 {
 
 // ---- records and how they are judged -------------------------------------------------------
 
-/// A record that can be withdrawn: taken out of use, never shown or counted again.
-trait Withdrawable {
-    fn is_withdrawn(&self) -> bool;
-}
-
-macro_rules! withdrawable {
-    ($($type:ty),+) => {
-        $(impl Withdrawable for $type {
-            fn is_withdrawn(&self) -> bool {
-                self.withdrawn.is_some()
-            }
-        })+
-    };
-}
-
-withdrawable!(
-    Lecture,
-    Service,
-    Visit,
-    Plan,
-    Meeting,
-    Screening,
-    Rectification,
-    FeedItem
-);
-
-/// A kind of member's record that admins review: lectures, services and visits.
-trait MemberRecord: Reviewable + Withdrawable {
-    const KIND: ReviewableKind;
-    /// What lists show as its name.
-    fn title(&self) -> &str;
-    /// When it happened, which decides the period it counts in.
-    fn at(&self) -> Millis;
-    fn recorded_by(&self) -> UserId;
-}
-
-impl MemberRecord for Lecture {
-    const KIND: ReviewableKind = ReviewableKind::Lecture;
-    fn title(&self) -> &str {
-        &self.title
-    }
-    fn at(&self) -> Millis {
-        self.held_at
-    }
-    fn recorded_by(&self) -> UserId {
-        self.recorded_by
-    }
-}
-
-impl MemberRecord for Service {
-    const KIND: ReviewableKind = ReviewableKind::Service;
-    fn title(&self) -> &str {
-        &self.title
-    }
-    fn at(&self) -> Millis {
-        self.held_at
-    }
-    fn recorded_by(&self) -> UserId {
-        self.recorded_by
-    }
-}
-
-impl MemberRecord for Visit {
-    const KIND: ReviewableKind = ReviewableKind::Visit;
-    fn title(&self) -> &str {
-        &self.household
-    }
-    fn at(&self) -> Millis {
-        self.visited_at
-    }
-    fn recorded_by(&self) -> UserId {
-        self.recorded_by
-    }
-}
-
 /// The records of a collection that have not been withdrawn, with their ids.
-fn live<T: Hydrate + Withdrawable>(
+fn live<T: Hydrate + Record>(
     document: &Document,
     collection: &Collection,
 ) -> impl Iterator<Item = (RecordId, T)> {
@@ -409,7 +332,7 @@ impl Reviews {
     /// record is submitted and the latest review of its current revision approved it. A draft
     /// stands nowhere, even one approved before: what was approved is no longer what the member
     /// has, and a re-submission is a new revision that no review has seen yet.
-    fn judge<T: MemberRecord>(&self, reference: RecordRef, record: T) -> Judged<T> {
+    fn judge<T: Reviewable>(&self, reference: RecordRef, record: T) -> Judged<T> {
         let submission = record.submission();
         let (state, fine_example) = match submission.state {
             SubmissionState::Draft => (ReviewState::Draft, false),
@@ -472,7 +395,7 @@ impl<'a> Records<'a> {
     }
 
     /// Every non-withdrawn record of kind `T`, judged.
-    fn judged<T: MemberRecord>(&self) -> impl Iterator<Item = Judged<T>> {
+    fn judged<T: Reviewable>(&self) -> impl Iterator<Item = Judged<T>> {
         self.notebooks
             .iter()
             .flat_map(move |&(notebook, document)| {
@@ -487,13 +410,13 @@ impl<'a> Records<'a> {
             })
     }
 
-    fn approved<T: MemberRecord>(&self) -> impl Iterator<Item = T> {
+    fn approved<T: Reviewable>(&self) -> impl Iterator<Item = T> {
         self.judged::<T>()
             .filter(|judged| judged.state == ReviewState::Approved)
             .map(|judged| judged.record)
     }
 
-    fn approved_in<T: MemberRecord>(&self, period: &Range<Millis>) -> impl Iterator<Item = T> {
+    fn approved_in<T: Reviewable>(&self, period: &Range<Millis>) -> impl Iterator<Item = T> {
         let period = period.clone();
         self.approved::<T>()
             .filter(move |record| period.contains(&record.at()))
@@ -511,7 +434,7 @@ struct Listed {
     fine_example: bool,
 }
 
-impl<T: MemberRecord> From<Judged<T>> for Listed {
+impl<T: Reviewable> From<Judged<T>> for Listed {
     fn from(judged: Judged<T>) -> Self {
         Self {
             reference: judged.reference,
@@ -573,7 +496,7 @@ mod tests {
     use crate::document::{DocKind, Scope};
     use crate::ids::{BranchId, TownshipId};
     use crate::model::branch::BranchRole;
-    use crate::model::common::{Progress, Prose};
+    use crate::model::common::{Progress, Prose, ReviewableKind};
     use crate::model::notebook::{LectureCategory, ServiceKind, Venue};
     use crate::ops::ReviewDecision;
 
@@ -688,7 +611,7 @@ mod tests {
             member
         }
 
-        fn review<T: MemberRecord>(
+        fn review<T: Reviewable>(
             &mut self,
             member: &Member,
             id: RecordId,
@@ -717,19 +640,19 @@ mod tests {
                 .unwrap()
         }
 
-        fn submit<T: MemberRecord>(&mut self, member: &mut Member, id: RecordId) -> i64 {
+        fn submit<T: Reviewable>(&mut self, member: &mut Member, id: RecordId) -> i64 {
             let now = self.now();
             member.notebook.submit::<T>(&member.who, now, id).unwrap()
         }
 
         /// Submits the record and approves the revision submitted.
-        fn approve<T: MemberRecord>(&mut self, member: &mut Member, id: RecordId) -> i64 {
+        fn approve<T: Reviewable>(&mut self, member: &mut Member, id: RecordId) -> i64 {
             let revision = self.submit::<T>(member, id);
             self.review::<T>(member, id, revision, Decision::Approved, "");
             revision
         }
 
-        fn send_back<T: MemberRecord>(&mut self, member: &mut Member, id: RecordId, why: &str) {
+        fn send_back<T: Reviewable>(&mut self, member: &mut Member, id: RecordId, why: &str) {
             let revision = self.submit::<T>(member, id);
             self.review::<T>(member, id, revision, Decision::Returned, why);
         }
@@ -758,7 +681,7 @@ mod tests {
                 .unwrap()
         }
 
-        fn withdraw<T: MemberRecord>(&mut self, member: &mut Member, id: RecordId) {
+        fn withdraw<T: Reviewable>(&mut self, member: &mut Member, id: RecordId) {
             let now = self.now();
             member
                 .notebook

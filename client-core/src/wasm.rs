@@ -72,6 +72,18 @@ impl From<WasmError> for JsValue {
     }
 }
 
+// Let `?` turn any core error straight into a JavaScript exception.
+macro_rules! into_js {
+    ($($error:ty),+) => {$(
+        impl From<$error> for JsValue {
+            fn from(error: $error) -> JsValue {
+                WasmError::from(error).into()
+            }
+        }
+    )+};
+}
+into_js!(OpError, HeldError, DocumentError, IdError);
+
 type Result<T> = std::result::Result<T, WasmError>;
 
 fn input<T: DeserializeOwned>(value: JsValue) -> Result<T> {
@@ -113,29 +125,20 @@ impl Tianjian {
 
     /// Opens a document from the bytes stored for it; returns its scope.
     pub fn open(&mut self, document: &str, bytes: &[u8]) -> std::result::Result<JsValue, JsValue> {
-        let held = self
-            .documents
-            .open(id(document)?, bytes)
-            .map_err(WasmError::from)?;
+        let held = self.documents.open(id(document)?, bytes)?;
         Ok(output(held.document().scope())?)
     }
 
     /// The whole document, to store after a sync.
     pub fn save(&mut self, document: &str) -> std::result::Result<Vec<u8>, JsValue> {
-        let held = self
-            .documents
-            .get_mut(id(document)?)
-            .map_err(WasmError::from)?;
+        let held = self.documents.get_mut(id(document)?)?;
         Ok(held.document_mut().save())
     }
 
     /// What changed since the last save: append it to storage after every edit.
     #[wasm_bindgen(js_name = saveIncremental)]
     pub fn save_incremental(&mut self, document: &str) -> std::result::Result<Vec<u8>, JsValue> {
-        let held = self
-            .documents
-            .get_mut(id(document)?)
-            .map_err(WasmError::from)?;
+        let held = self.documents.get_mut(id(document)?)?;
         Ok(held.document_mut().save_incremental())
     }
 
@@ -148,10 +151,7 @@ impl Tianjian {
     ) -> std::result::Result<(), JsValue> {
         let actor = automerge::ActorId::try_from(actor_hex)
             .map_err(|e| WasmError::Input(format!("actor id: {e}")))?;
-        let held = self
-            .documents
-            .get_mut(id(document)?)
-            .map_err(WasmError::from)?;
+        let held = self.documents.get_mut(id(document)?)?;
         held.document_mut().set_actor(actor);
         Ok(())
     }
@@ -162,7 +162,7 @@ impl Tianjian {
         document: &str,
         collection: &str,
     ) -> std::result::Result<JsValue, JsValue> {
-        let held = self.documents.get(id(document)?).map_err(WasmError::from)?;
+        let held = self.documents.get(id(document)?)?;
         let doc = held.document();
         let collection = Collection::named(doc.scope().kind, collection)
             .ok_or_else(|| WasmError::Input(format!("no collection {collection:?}")))?;
@@ -171,80 +171,39 @@ impl Tianjian {
 
     // ---- a member's notebook ----------------------------------------------------------
 
-    #[wasm_bindgen(js_name = recordLecture)]
-    pub fn record_lecture(
+    /// Adds a new record to a collection of a document: a lecture, service, visit or pledge
+    /// to a notebook; a schedule entry, meeting, screening, rectification, election or feed
+    /// item to a branch; a note, problem or assessment to a supervision document. Returns the
+    /// new record's id.
+    pub fn add(
         &mut self,
-        notebook: &str,
+        document: &str,
         by: JsValue,
         now: f64,
-        lecture: JsValue,
+        collection: &str,
+        record: JsValue,
     ) -> std::result::Result<String, JsValue> {
-        let (by, lecture): (Principal, Lecture) = (input(by)?, input(lecture)?);
-        let notebook = self
-            .documents
-            .notebook_mut(id(notebook)?)
-            .map_err(WasmError::from)?;
-        Ok(notebook
-            .record_lecture(&by, millis(now), lecture)
-            .map_err(WasmError::from)?
-            .to_string())
-    }
-
-    #[wasm_bindgen(js_name = recordService)]
-    pub fn record_service(
-        &mut self,
-        notebook: &str,
-        by: JsValue,
-        now: f64,
-        service: JsValue,
-    ) -> std::result::Result<String, JsValue> {
-        let (by, service): (Principal, Service) = (input(by)?, input(service)?);
-        let notebook = self
-            .documents
-            .notebook_mut(id(notebook)?)
-            .map_err(WasmError::from)?;
-        Ok(notebook
-            .record_service(&by, millis(now), service)
-            .map_err(WasmError::from)?
-            .to_string())
-    }
-
-    #[wasm_bindgen(js_name = recordVisit)]
-    pub fn record_visit(
-        &mut self,
-        notebook: &str,
-        by: JsValue,
-        now: f64,
-        visit: JsValue,
-    ) -> std::result::Result<String, JsValue> {
-        let (by, visit): (Principal, Visit) = (input(by)?, input(visit)?);
-        let notebook = self
-            .documents
-            .notebook_mut(id(notebook)?)
-            .map_err(WasmError::from)?;
-        Ok(notebook
-            .record_visit(&by, millis(now), visit)
-            .map_err(WasmError::from)?
-            .to_string())
-    }
-
-    #[wasm_bindgen(js_name = makePledge)]
-    pub fn make_pledge(
-        &mut self,
-        notebook: &str,
-        by: JsValue,
-        now: f64,
-        pledge: JsValue,
-    ) -> std::result::Result<String, JsValue> {
-        let (by, pledge): (Principal, Pledge) = (input(by)?, input(pledge)?);
-        let notebook = self
-            .documents
-            .notebook_mut(id(notebook)?)
-            .map_err(WasmError::from)?;
-        Ok(notebook
-            .make_pledge(&by, millis(now), pledge)
-            .map_err(WasmError::from)?
-            .to_string())
+        let by: Principal = input(by)?;
+        let held = self.documents.get_mut(id(document)?)?;
+        let doc = held.document_mut();
+        let now = millis(now);
+        let added = match collection {
+            "lectures" => add::<Lecture>(doc, &by, now, record),
+            "services" => add::<Service>(doc, &by, now, record),
+            "visits" => add::<Visit>(doc, &by, now, record),
+            "pledges" => add::<Pledge>(doc, &by, now, record),
+            "schedule" => add::<ScheduleEntry>(doc, &by, now, record),
+            "meetings" => add::<Meeting>(doc, &by, now, record),
+            "screenings" => add::<Screening>(doc, &by, now, record),
+            "rectifications" => add::<Rectification>(doc, &by, now, record),
+            "elections" => add::<Election>(doc, &by, now, record),
+            "feed" => add::<FeedItem>(doc, &by, now, record),
+            "notes" => add::<SupervisionNote>(doc, &by, now, record),
+            "problems" => add::<Problem>(doc, &by, now, record),
+            "assessments" => add::<Assessment>(doc, &by, now, record),
+            _ => Err(WasmError::Input(format!("cannot add to {collection:?}"))),
+        };
+        Ok(added?.to_string())
     }
 
     /// Replaces the content of a lecture, service or visit (`kind`); a submitted record goes
@@ -261,10 +220,7 @@ impl Tianjian {
     ) -> std::result::Result<(), JsValue> {
         let by: Principal = input(by)?;
         let (now, record) = (millis(now), record_id(record)?);
-        let notebook = self
-            .documents
-            .notebook_mut(id(notebook)?)
-            .map_err(WasmError::from)?;
+        let notebook = self.documents.notebook_mut(id(notebook)?)?;
         let result = match reviewable(kind)? {
             ReviewableKind::Lecture => {
                 notebook.update_record(&by, now, record, input::<Lecture>(content)?)
@@ -281,7 +237,7 @@ impl Tianjian {
                     .update(&by, now, record, input::<Pledge>(content)?)
             }
         };
-        Ok(result.map_err(WasmError::from)?)
+        Ok(result?)
     }
 
     /// Hands a lecture, service or visit in for review; returns the new revision.
@@ -295,10 +251,7 @@ impl Tianjian {
     ) -> std::result::Result<f64, JsValue> {
         let by: Principal = input(by)?;
         let (now, record) = (millis(now), record_id(record)?);
-        let notebook = self
-            .documents
-            .notebook_mut(id(notebook)?)
-            .map_err(WasmError::from)?;
+        let notebook = self.documents.notebook_mut(id(notebook)?)?;
         let revision = match reviewable(kind)? {
             ReviewableKind::Lecture => notebook.submit::<Lecture>(&by, now, record),
             ReviewableKind::Service => notebook.submit::<Service>(&by, now, record),
@@ -307,7 +260,7 @@ impl Tianjian {
                 Err(OpError::NotAllowed("pledges are published, not submitted"))
             }
         };
-        Ok(revision.map_err(WasmError::from)? as f64)
+        Ok(revision? as f64)
     }
 
     #[wasm_bindgen(js_name = castBallot)]
@@ -323,8 +276,7 @@ impl Tianjian {
         let (by, choices): (Principal, Vec<RecordId>) = (input(by)?, input(choices)?);
         let (notebook, branch, election) = (id(notebook)?, id(branch)?, record_id(election)?);
         self.documents
-            .cast_ballot(notebook, branch, &by, millis(now), election, choices)
-            .map_err(WasmError::from)?;
+            .cast_ballot(notebook, branch, &by, millis(now), election, choices)?;
         Ok(())
     }
 
@@ -340,11 +292,7 @@ impl Tianjian {
     ) -> std::result::Result<(), JsValue> {
         let by: Principal = input(by)?;
         let (now, record) = (millis(now), record_id(record)?);
-        let doc = self
-            .documents
-            .get_mut(id(document)?)
-            .map_err(WasmError::from)?
-            .document_mut();
+        let doc = self.documents.get_mut(id(document)?)?.document_mut();
         let result = match collection {
             "lectures" => doc.withdraw::<Lecture>(&by, now, record, reason),
             "services" => doc.withdraw::<Service>(&by, now, record, reason),
@@ -366,7 +314,7 @@ impl Tianjian {
                 "this collection has nothing to withdraw",
             )),
         };
-        Ok(result.map_err(WasmError::from)?)
+        Ok(result?)
     }
 
     // ---- a branch admin's branch document --------------------------------------------
@@ -381,14 +329,9 @@ impl Tianjian {
         entry: JsValue,
     ) -> std::result::Result<(), JsValue> {
         let (by, entry): (Principal, RosterEntry) = (input(by)?, input(entry)?);
-        let member: UserId = member.parse().map_err(WasmError::from)?;
-        let branch = self
-            .documents
-            .branch_mut(id(branch)?)
-            .map_err(WasmError::from)?;
-        Ok(branch
-            .enrol_member(&by, millis(now), member, entry)
-            .map_err(WasmError::from)?)
+        let member: UserId = member.parse()?;
+        let branch = self.documents.branch_mut(id(branch)?)?;
+        Ok(branch.enrol_member(&by, millis(now), member, entry)?)
     }
 
     #[wasm_bindgen(js_name = setPlan)]
@@ -404,43 +347,8 @@ impl Tianjian {
         let month: Month = month
             .parse()
             .map_err(|e: crate::time::CalendarError| WasmError::Input(e.to_string()))?;
-        let branch = self
-            .documents
-            .branch_mut(id(branch)?)
-            .map_err(WasmError::from)?;
-        Ok(branch
-            .set_plan(&by, millis(now), month, plan)
-            .map_err(WasmError::from)?)
-    }
-
-    /// Adds a schedule entry, meeting, screening, rectification, election or feed item
-    /// (`collection`) to the branch document; returns its id.
-    #[wasm_bindgen(js_name = addToBranch)]
-    pub fn add_to_branch(
-        &mut self,
-        branch: &str,
-        by: JsValue,
-        now: f64,
-        collection: &str,
-        record: JsValue,
-    ) -> std::result::Result<String, JsValue> {
-        let by: Principal = input(by)?;
-        let now = millis(now);
-        let doc = self
-            .documents
-            .branch_mut(id(branch)?)
-            .map_err(WasmError::from)?
-            .document_mut();
-        let added = match collection {
-            "schedule" => add::<ScheduleEntry>(doc, &by, now, record),
-            "meetings" => add::<Meeting>(doc, &by, now, record),
-            "screenings" => add::<Screening>(doc, &by, now, record),
-            "rectifications" => add::<Rectification>(doc, &by, now, record),
-            "elections" => add::<Election>(doc, &by, now, record),
-            "feed" => add::<FeedItem>(doc, &by, now, record),
-            _ => Err(WasmError::Input(format!("cannot add to {collection:?}"))),
-        };
-        Ok(added?.to_string())
+        let branch = self.documents.branch_mut(id(branch)?)?;
+        Ok(branch.set_plan(&by, millis(now), month, plan)?)
     }
 
     pub fn review(
@@ -451,14 +359,8 @@ impl Tianjian {
         decision: JsValue,
     ) -> std::result::Result<String, JsValue> {
         let (by, decision): (Principal, ReviewDecision) = (input(by)?, input(decision)?);
-        let branch = self
-            .documents
-            .branch_mut(id(branch)?)
-            .map_err(WasmError::from)?;
-        Ok(branch
-            .review(&by, millis(now), decision)
-            .map_err(WasmError::from)?
-            .to_string())
+        let branch = self.documents.branch_mut(id(branch)?)?;
+        Ok(branch.review(&by, millis(now), decision)?.to_string())
     }
 
     #[wasm_bindgen(js_name = advanceRectification)]
@@ -473,13 +375,8 @@ impl Tianjian {
     ) -> std::result::Result<(), JsValue> {
         let by: Principal = input(by)?;
         let (record, status) = (record_id(record)?, progress_status(status)?);
-        let branch = self
-            .documents
-            .branch_mut(id(branch)?)
-            .map_err(WasmError::from)?;
-        Ok(branch
-            .advance_rectification(&by, millis(now), record, status, note)
-            .map_err(WasmError::from)?)
+        let branch = self.documents.branch_mut(id(branch)?)?;
+        Ok(branch.advance_rectification(&by, millis(now), record, status, note)?)
     }
 
     /// Counts a closed election from the ballots in the members' notebooks held here.
@@ -494,13 +391,11 @@ impl Tianjian {
         let by: Principal = input(by)?;
         let (branch, election) = (id(branch)?, record_id(election)?);
         let ballots = {
-            let branch_doc = self.documents.branch(branch).map_err(WasmError::from)?;
+            let branch_doc = self.documents.branch(branch)?;
             self.documents.ballots(branch_doc, election)
         };
-        let branch = self.documents.branch_mut(branch).map_err(WasmError::from)?;
-        let result = branch
-            .count_election(&by, millis(now), election, &ballots)
-            .map_err(WasmError::from)?;
+        let branch = self.documents.branch_mut(branch)?;
+        let result = branch.count_election(&by, millis(now), election, &ballots)?;
         Ok(output(&result)?)
     }
 
@@ -516,14 +411,9 @@ impl Tianjian {
         entry: JsValue,
     ) -> std::result::Result<(), JsValue> {
         let (by, entry): (Principal, LedgerEntry) = (input(by)?, input(entry)?);
-        let member: UserId = member.parse().map_err(WasmError::from)?;
-        let ledger = self
-            .documents
-            .ledger_mut(id(ledger)?)
-            .map_err(WasmError::from)?;
-        Ok(ledger
-            .set_entry(&by, millis(now), member, entry)
-            .map_err(WasmError::from)?)
+        let member: UserId = member.parse()?;
+        let ledger = self.documents.ledger_mut(id(ledger)?)?;
+        Ok(ledger.set_entry(&by, millis(now), member, entry)?)
     }
 
     #[wasm_bindgen(js_name = logContact)]
@@ -536,41 +426,11 @@ impl Tianjian {
         contact: JsValue,
     ) -> std::result::Result<String, JsValue> {
         let (by, contact): (Principal, Contact) = (input(by)?, input(contact)?);
-        let member: UserId = member.parse().map_err(WasmError::from)?;
-        let ledger = self
-            .documents
-            .ledger_mut(id(ledger)?)
-            .map_err(WasmError::from)?;
+        let member: UserId = member.parse()?;
+        let ledger = self.documents.ledger_mut(id(ledger)?)?;
         Ok(ledger
-            .log_contact(&by, millis(now), member, contact)
-            .map_err(WasmError::from)?
+            .log_contact(&by, millis(now), member, contact)?
             .to_string())
-    }
-
-    /// Adds a note, problem or assessment (`collection`) to a supervision document.
-    #[wasm_bindgen(js_name = addToSupervision)]
-    pub fn add_to_supervision(
-        &mut self,
-        supervision: &str,
-        by: JsValue,
-        now: f64,
-        collection: &str,
-        record: JsValue,
-    ) -> std::result::Result<String, JsValue> {
-        let by: Principal = input(by)?;
-        let now = millis(now);
-        let doc = self
-            .documents
-            .supervision_mut(id(supervision)?)
-            .map_err(WasmError::from)?
-            .document_mut();
-        let added = match collection {
-            "notes" => add::<SupervisionNote>(doc, &by, now, record),
-            "problems" => add::<Problem>(doc, &by, now, record),
-            "assessments" => add::<Assessment>(doc, &by, now, record),
-            _ => Err(WasmError::Input(format!("cannot add to {collection:?}"))),
-        };
-        Ok(added?.to_string())
     }
 
     #[wasm_bindgen(js_name = advanceProblem)]
@@ -585,23 +445,15 @@ impl Tianjian {
     ) -> std::result::Result<(), JsValue> {
         let by: Principal = input(by)?;
         let (record, status) = (record_id(record)?, progress_status(status)?);
-        let supervision = self
-            .documents
-            .supervision_mut(id(supervision)?)
-            .map_err(WasmError::from)?;
-        Ok(supervision
-            .advance_problem(&by, millis(now), record, status, note)
-            .map_err(WasmError::from)?)
+        let supervision = self.documents.supervision_mut(id(supervision)?)?;
+        Ok(supervision.advance_problem(&by, millis(now), record, status, note)?)
     }
 
     // ---- views ----------------------------------------------------------------------------
 
     #[wasm_bindgen(js_name = reviewQueue)]
     pub fn review_queue(&self, branch: &str) -> std::result::Result<JsValue, JsValue> {
-        let branch = self
-            .documents
-            .branch(id(branch)?)
-            .map_err(WasmError::from)?;
+        let branch = self.documents.branch(id(branch)?)?;
         let notebooks = self.documents.notebooks_of(branch);
         Ok(output(&views::review_queue(branch, &notebooks))?)
     }
@@ -613,14 +465,8 @@ impl Tianjian {
         branch: &str,
     ) -> std::result::Result<JsValue, JsValue> {
         let notebook_id = id(notebook)?;
-        let notebook = self
-            .documents
-            .notebook(notebook_id)
-            .map_err(WasmError::from)?;
-        let branch = self
-            .documents
-            .branch(id(branch)?)
-            .map_err(WasmError::from)?;
+        let notebook = self.documents.notebook(notebook_id)?;
+        let branch = self.documents.branch(id(branch)?)?;
         Ok(output(&views::my_submissions(
             notebook,
             notebook_id,
@@ -629,10 +475,7 @@ impl Tianjian {
     }
 
     pub fn feed(&self, branch: &str) -> std::result::Result<JsValue, JsValue> {
-        let branch = self
-            .documents
-            .branch(id(branch)?)
-            .map_err(WasmError::from)?;
+        let branch = self.documents.branch(id(branch)?)?;
         Ok(output(&views::feed(branch))?)
     }
 
@@ -645,10 +488,7 @@ impl Tianjian {
         let month: Month = month
             .parse()
             .map_err(|e: crate::time::CalendarError| WasmError::Input(e.to_string()))?;
-        let branch = self
-            .documents
-            .branch(id(branch)?)
-            .map_err(WasmError::from)?;
+        let branch = self.documents.branch(id(branch)?)?;
         let notebooks = self.documents.notebooks_of(branch);
         Ok(output(&views::plan_progress(branch, &notebooks, month))?)
     }
@@ -664,10 +504,7 @@ impl Tianjian {
         let today: Date = today
             .parse()
             .map_err(|e: crate::time::CalendarError| WasmError::Input(e.to_string()))?;
-        let branch = self
-            .documents
-            .branch(id(branch)?)
-            .map_err(WasmError::from)?;
+        let branch = self.documents.branch(id(branch)?)?;
         let notebooks = self.documents.notebooks_of(branch);
         Ok(output(&views::figures(
             branch,

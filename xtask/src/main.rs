@@ -56,9 +56,10 @@ fn test() -> Result {
         "warnings",
     ])?;
     if has_nextest() {
-        cargo(&["nextest", "run", "--workspace", "--no-fail-fast"])?;
-        // nextest does not run doctests.
+        // nextest does not run doctests; run them first so that the summary of the whole
+        // suite is the last thing printed.
         cargo(&["test", "--workspace", "--doc"])?;
+        cargo(&["nextest", "run", "--workspace", "--no-fail-fast"])?;
     } else {
         cargo(&["test", "--workspace", "--no-fail-fast"])?;
     }

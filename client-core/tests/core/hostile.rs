@@ -228,6 +228,25 @@ fn writes_by_people_who_may_not_write_are_refused() {
         tx.put(&r, "audience", 1_i64).unwrap();
     });
     refused!(result, Violation::WriteDenied { .. });
+
+    // Changes nobody answers for are never accepted.
+    let (mut doc, id) = notebook_with_lecture(&village);
+    let before = doc.get_heads();
+    let mut tx = doc.transaction();
+    let lectures = tx.get(ROOT, "lectures").unwrap().unwrap().1;
+    let record = tx.get(&lectures, id.as_str()).unwrap().unwrap().1;
+    tx.put(&record, "audience", 2_i64).unwrap();
+    tx.commit();
+    let ctx = Context {
+        scope,
+        authors: &[],
+        elections: None,
+        limits: Limits::default(),
+    };
+    refused!(
+        validate::validate_changes(&doc, &before, &ctx),
+        Violation::Unattributed
+    );
 }
 
 #[test]
