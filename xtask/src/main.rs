@@ -106,7 +106,7 @@ fn wasm_size() -> Result {
             "--no-save",
             "--prefix",
             &tools.to_string_lossy(),
-            "binaryen@126",
+            "binaryen@132.0.0",
         ]))?;
     }
     let optimised = built.with_file_name("client_core.opt.wasm");
