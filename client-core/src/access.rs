@@ -4,7 +4,7 @@
 //! belong to its owner, reviews are written by admins and never by the author of what they
 //! review, progress moves only forward, ballots only while the election is open) are checked by
 //! [`crate::validate`], using the per-collection ownership and immutability in
-//! [`crate::schema`] and [`crate::schema::STEP_ROLES`].
+//! [`crate::schema`] and [`STEP_ROLES`].
 
 use serde::{Deserialize, Serialize};
 
@@ -84,6 +84,14 @@ pub static DOCUMENT_RULES: &[DocumentRule] = &[
         read: &[Relation::TownshipAdmin, Relation::BranchAdmin],
         write: &[Relation::TownshipAdmin],
     },
+];
+
+/// Who may record each step of a rectification or problem. `verified` is the step that
+/// closes an item, so it is kept for those who answer for the branch's work.
+pub const STEP_ROLES: &[(&str, &[Role])] = &[
+    ("in_progress", &[Role::BranchAdmin, Role::TownshipAdmin]),
+    ("done", &[Role::BranchAdmin, Role::TownshipAdmin]),
+    ("verified", &[Role::BranchAdmin, Role::TownshipAdmin]),
 ];
 
 /// What someone tried to do to a document.

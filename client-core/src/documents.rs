@@ -200,3 +200,112 @@ impl Documents {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::{Principal, Role};
+    use crate::document::Scope;
+    use crate::ids::{BranchId, RecordId, TownshipId, UserId};
+    use crate::model::branch::{BranchRole, Candidate, Election, RosterEntry};
+    use crate::time::Millis;
+
+    const NOW: Millis = Millis(1_791_770_400_000);
+
+    #[test]
+    fn documents_are_held_by_id_and_typed_by_kind() {
+        let (branch_id, township) = (
+            BranchId::generate().unwrap(),
+            TownshipId::generate().unwrap(),
+        );
+        let admin = Principal {
+            user: UserId::generate().unwrap(),
+            role: Role::BranchAdmin,
+            branch: Some(branch_id),
+            township: Some(township),
+        };
+        let member = Principal {
+            user: UserId::generate().unwrap(),
+            role: Role::Member,
+            ..admin.clone()
+        };
+        let scope = |kind, owner| Scope {
+            kind,
+            branch: branch_id,
+            township,
+            owner,
+        };
+        let (branch_doc, notebook_doc) = (
+            DocumentId::generate().unwrap(),
+            DocumentId::generate().unwrap(),
+        );
+
+        let mut branch = Branch::create(scope(DocKind::Branch, None), NOW).unwrap();
+        let entry = RosterEntry {
+            name: "贺俊爱".into(),
+            role: BranchRole::Member,
+            notebook: notebook_doc,
+            joined_at: NOW,
+            left_at: None,
+            silver: false,
+        };
+        branch
+            .enrol_member(&admin, NOW, member.user, entry)
+            .unwrap();
+        let candidate = RecordId::generate(NOW).unwrap();
+        let election = Election {
+            title: "发展之星".into(),
+            candidates: vec![Candidate {
+                id: candidate,
+                label: "贺俊爱".into(),
+                member: Some(member.user),
+            }],
+            max_choices: 1,
+            opens_at: NOW,
+            closes_at: Millis(NOW.0 + 86_400_000),
+            created_by: admin.user,
+            created_at: NOW,
+            result: None,
+            withdrawn: None,
+        };
+        let election_id = branch.create_election(&admin, NOW, election).unwrap();
+        let mut notebook =
+            Notebook::create(scope(DocKind::Notebook, Some(member.user)), NOW).unwrap();
+
+        let mut documents = Documents::new();
+        documents
+            .open(branch_doc, &branch.document_mut().save())
+            .unwrap();
+        documents
+            .open(notebook_doc, &notebook.document_mut().save())
+            .unwrap();
+        assert!(matches!(
+            documents.notebook(branch_doc),
+            Err(HeldError::WrongKind { .. })
+        ));
+        assert!(matches!(
+            documents.ledger_mut(DocumentId::generate().unwrap()),
+            Err(HeldError::NotOpen(_))
+        ));
+
+        documents
+            .cast_ballot(
+                notebook_doc,
+                branch_doc,
+                &member,
+                Millis(NOW.0 + 60_000),
+                election_id,
+                vec![candidate],
+            )
+            .unwrap();
+        // A refused ballot leaves the notebook in place.
+        assert!(
+            documents
+                .cast_ballot(notebook_doc, branch_doc, &member, NOW, election_id, vec![])
+                .is_err()
+        );
+        let branch = documents.branch(branch_doc).unwrap();
+        assert_eq!(documents.notebooks_of(branch).len(), 1);
+        assert_eq!(documents.ballots(branch, election_id).len(), 1);
+    }
+}

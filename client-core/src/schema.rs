@@ -4,7 +4,6 @@
 //! Keeping the schema as data, apart from the Rust types, lets the server check hostile input
 //! without first building typed values from it, and gives one place to read every limit.
 
-use crate::access::Role;
 use crate::document::DocKind;
 use crate::model::branch::{BranchRole, Decision, MeetingKind};
 use crate::model::common::{ReviewableKind, SubmissionState};
@@ -215,14 +214,6 @@ static PROGRESS: Shape = Shape::Object(&[
     field("done", Shape::Optional(&STEP)),
     field("verified", Shape::Optional(&STEP)),
 ]);
-
-/// Who may record each step of a rectification or problem. `verified` is the step that
-/// closes an item, so it is kept for those who answer for the branch's work.
-pub const STEP_ROLES: &[(&str, &[Role])] = &[
-    ("in_progress", &[Role::BranchAdmin, Role::TownshipAdmin]),
-    ("done", &[Role::BranchAdmin, Role::TownshipAdmin]),
-    ("verified", &[Role::BranchAdmin, Role::TownshipAdmin]),
-];
 
 // ---- meta --------------------------------------------------------------------------------
 

@@ -645,7 +645,7 @@ impl<D: ReadDoc> Record<'_, D> {
         let old_progress = self.old.and_then(|(old, heads)| {
             Some((object_field(self.doc, old, "progress", Some(heads))?, heads))
         });
-        for (step, roles) in schema::STEP_ROLES {
+        for (step, roles) in access::STEP_ROLES {
             if let Some((old, heads)) = &old_progress
                 && !is_null(&field_value(self.doc, old, step, Some(heads)))
             {

@@ -125,8 +125,16 @@ impl<H: Replica> Replicas<H> {
 /// document unchanged, which the final validation and convergence confirm.
 fn ignore_refusal<T>(_: Result<T, client_core::OpError>) {}
 
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    // 24 histories each by default; set PROPTEST_CASES for a longer hunt.
+    #![proptest_config(ProptestConfig { cases: cases(24), ..ProptestConfig::default() })]
 
     #[test]
     fn notebooks_converge(history in steps(3), order in Just(vec![2usize, 0, 1]).prop_shuffle()) {

@@ -145,6 +145,16 @@ fn hostile_patches_to_a_notebook_are_refused() {
         }),
         Violation::NotOwner { .. } | Violation::Immutable { .. }
     );
+    // A new record naming another member, slipped into this member's notebook.
+    refused!(
+        change(&|tx, l, _| {
+            let mut foreign = lecture(&village.member, &[]);
+            foreign.recorded_by = village.member.principal.user;
+            let key = client_core::RecordId::generate(NOW).unwrap().to_string();
+            autosurgeon::reconcile_prop(tx, l, key.as_str(), &foreign).unwrap();
+        }),
+        Violation::NotOwner { .. }
+    );
     // Records are withdrawn, never deleted; and a withdrawal is never undone.
     refused!(
         change(&|tx, l, id| {

@@ -864,3 +864,198 @@ fn two_admins_planning_the_same_month_offline_keep_both_edits() {
     assert!(merged.notes.as_str().contains("副书记:记得带慰问品"));
     phone_a.validate().unwrap();
 }
+
+#[test]
+fn every_admin_operation_is_refused_to_a_member_and_changes_nothing() {
+    let mut village = Village::new();
+    let member = village.li.principal.clone();
+    let secretary = village.secretary.principal.clone();
+    let id = RecordId::generate(NOW).unwrap();
+    let branch = &mut village.branch;
+    let entry = client_core::model::branch::RosterEntry {
+        name: "彭军".into(),
+        role: client_core::model::branch::BranchRole::Member,
+        notebook: DocumentId::generate().unwrap(),
+        joined_at: NOW,
+        left_at: None,
+        silver: false,
+    };
+    assert_refused!(
+        branch,
+        branch.enrol_member(&member, NOW, member.user, entry),
+        OpError::Denied(_)
+    );
+    let schedule = ScheduleEntry {
+        date: Date {
+            year: 2026,
+            month: 11,
+            day: 5,
+        },
+        speaker: member.user,
+        topic: "自荐讲课".into(),
+        venue: client_core::model::notebook::Venue::Field,
+        created_by: member.user,
+        withdrawn: None,
+    };
+    assert_refused!(
+        branch,
+        branch.schedule_lecture(&member, NOW, schedule),
+        OpError::Denied(_)
+    );
+    let screening = Screening {
+        film: "《初心》".into(),
+        held_at: NOW,
+        place: String::new(),
+        attendees: vec![],
+        audience: 0,
+        discussion: String::new(),
+        plan: None,
+        recorded_by: member.user,
+        created_at: NOW,
+        withdrawn: None,
+    };
+    assert_refused!(
+        branch,
+        branch.record_screening(&member, NOW, screening),
+        OpError::Denied(_)
+    );
+    let election = Election {
+        title: "十佳党课".into(),
+        candidates: vec![Candidate {
+            id,
+            label: "党课".into(),
+            member: None,
+        }],
+        max_choices: 1,
+        opens_at: NOW,
+        closes_at: later(60),
+        created_by: member.user,
+        created_at: NOW,
+        result: None,
+        withdrawn: None,
+    };
+    assert_refused!(
+        branch,
+        branch.create_election(&member, NOW, election.clone()),
+        OpError::Denied(_)
+    );
+    let election_id = branch.create_election(&secretary, NOW, election).unwrap();
+    assert_refused!(
+        branch,
+        branch.count_election(&member, later(61), election_id, &[]),
+        OpError::Denied(_)
+    );
+    assert_refused!(
+        branch,
+        branch.advance_rectification(&member, NOW, id, ProgressStatus::Done, None),
+        OpError::NotFound { .. } | OpError::Denied(_)
+    );
+    assert_refused!(
+        branch,
+        branch.withdraw::<Election>(&member, NOW, election_id, None),
+        OpError::Denied(_)
+    );
+
+    let ledger = &mut village.ledger;
+    assert_refused!(
+        ledger,
+        ledger.log_contact(
+            &member,
+            NOW,
+            member.user,
+            Contact {
+                kind: ContactKind::Visit,
+                at: NOW,
+                by: member.user,
+                notes: String::new()
+            }
+        ),
+        OpError::NotFound { .. } | OpError::Denied(_)
+    );
+
+    // The branch's admins read the supervision document but never write it.
+    let supervision = &mut village.supervision;
+    let problem = Problem {
+        problem: "资料不全".into(),
+        measure: String::new(),
+        deadline: "2026-12-01".parse().unwrap(),
+        standard: String::new(),
+        owner: String::new(),
+        progress: Progress::default(),
+        created_by: secretary.user,
+        created_at: NOW,
+        withdrawn: None,
+    };
+    assert_refused!(
+        supervision,
+        supervision.raise_problem(&secretary, NOW, problem.clone()),
+        OpError::Denied(_)
+    );
+    let problem_id = supervision
+        .raise_problem(&village.township_admin, NOW, problem)
+        .unwrap();
+    assert_refused!(
+        supervision,
+        supervision.advance_problem(&secretary, NOW, problem_id, ProgressStatus::Verified, None),
+        OpError::Denied(_)
+    );
+    let assessment = Assessment {
+        year: 2026,
+        grade: Grade::Excellent,
+        summary: "自评".into(),
+        by: secretary.user,
+        at: NOW,
+        withdrawn: None,
+    };
+    assert_refused!(
+        supervision,
+        supervision.assess(&secretary, NOW, assessment),
+        OpError::Denied(_)
+    );
+}
+
+#[test]
+fn a_member_writes_only_his_own_pledges_and_services() {
+    let village = Village::new();
+    let mut notebook = village.notebook_of(&village.li);
+    let other = &village.member.principal;
+    let pledge = Pledge {
+        year: 2026,
+        member: other.user,
+        commitments: vec!["带头致富".into()],
+        created_at: NOW,
+        withdrawn: None,
+    };
+    assert_refused!(
+        notebook,
+        notebook.make_pledge(other, NOW, pledge),
+        OpError::Denied(_)
+    );
+    let service = Service {
+        kind: ServiceKind::Clinic,
+        title: "义诊".into(),
+        held_at: NOW,
+        hours: 2.0,
+        participants: vec![other.user],
+        beneficiaries: 40,
+        place: String::new(),
+        notes: String::new(),
+        media: vec![],
+        plan: None,
+        recorded_by: other.user,
+        submission: Submission::draft(),
+        created_at: NOW,
+        withdrawn: None,
+    };
+    assert_refused!(
+        notebook,
+        notebook.record_service(other, NOW, service),
+        OpError::Denied(_)
+    );
+    let id = RecordId::generate(NOW).unwrap();
+    assert_refused!(
+        notebook,
+        notebook.submit::<Lecture>(&village.li.principal, NOW, id),
+        OpError::NotFound { .. }
+    );
+}
