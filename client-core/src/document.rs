@@ -63,6 +63,8 @@ pub enum DocumentError {
     TooLarge { size: usize, max: usize },
     #[error("not an Automerge document: {0}")]
     Undecodable(#[from] automerge::AutomergeError),
+    #[error("the document could not be written: {0}")]
+    Reconcile(#[from] autosurgeon::ReconcileError),
     #[error("the document has no readable meta: {0}")]
     NoMeta(#[from] autosurgeon::HydrateError),
     #[error("this is a {found} document, not a {expected} one")]
@@ -119,8 +121,7 @@ impl Document {
             created_at: now,
         };
         let mut tx = doc.transaction();
-        autosurgeon::reconcile_prop(&mut tx, ROOT, "meta", &meta)
-            .map_err(|_| automerge::AutomergeError::Fail)?;
+        autosurgeon::reconcile_prop(&mut tx, ROOT, "meta", &meta)?;
         for collection in Collection::of_kind(scope.kind) {
             tx.put_object(ROOT, collection.name, ObjType::Map)?;
         }

@@ -382,7 +382,9 @@ fn check_root<D: ReadDoc>(doc: &D, ctx: &Context<'_>) -> Result {
         && str_field(doc, &meta, "branch", None) == Some(scope.branch.to_string())
         && str_field(doc, &meta, "township", None) == Some(scope.township.to_string())
         && str_field(doc, &meta, "owner", None) == scope.owner.map(|o| o.to_string());
-    if !matches {
+    // A notebook belongs to one member; no other kind belongs to anyone.
+    let owned_as_it_should = (scope.kind == DocKind::Notebook) == scope.owner.is_some();
+    if !matches || !owned_as_it_should {
         return Err(Violation::MetaMismatch);
     }
     for collection in Collection::of_kind(scope.kind) {

@@ -352,6 +352,15 @@ fn whole_documents_that_do_not_match_their_scope_are_refused() {
         Violation::Missing { .. }
     );
 
+    let ownerless = client_core::Scope {
+        owner: None,
+        ..village.notebook_scope(&village.li)
+    };
+    assert!(matches!(
+        client_core::Notebook::create(ownerless, NOW),
+        Err(client_core::DocumentError::Invalid(Violation::MetaMismatch))
+    ));
+
     let too_small = Limits {
         max_document_bytes: 16,
         ..Limits::default()
