@@ -13,6 +13,7 @@ pub mod ids;
 pub mod model;
 pub mod ops;
 pub mod schema;
+pub mod sync;
 pub mod time;
 pub mod validate;
 pub mod views;
