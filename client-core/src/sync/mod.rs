@@ -4,4 +4,5 @@
 //! [`message`] encodes and decodes the CBOR frames. The engine that drives one automerge
 //! `sync::State` per peer and document, taking events and returning effects, builds on it.
 
+pub mod engine;
 pub mod message;

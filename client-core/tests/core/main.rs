@@ -5,3 +5,4 @@ mod convergence; // random operations on replicas, merged in random orders, conv
 mod fixture; // a township with a branch, its people and their documents
 mod hostile; // hand-made hostile documents, patches and bytes are refused, never panic
 mod operations; // each operation: the permitted call succeeds, each forbidden one fails cleanly
+mod sync; // the sync engine on a deterministic in-memory network

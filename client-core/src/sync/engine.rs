@@ -1,0 +1,867 @@
+//! The sans-IO sync engine: one automerge `sync::State` per peer and document, driven by
+//! [`Event`]s and answering with [`Effect`]s. It does no IO: the server and each device run
+//! the same engine and carry out its effects (send a frame, load or persist a document, save a
+//! sync state) with their own sockets and storage, telling it the outcome as new events.
+//!
+//! Two rules shape it. Nothing is acknowledged or relayed before it is durable: after
+//! accepting changes the engine asks for them to be persisted and holds every reply and relay
+//! until [`Event::Persisted`] arrives. And nothing unchecked is kept: changes go through the
+//! [`Gate`] (on the server, read permission and client-core's validation); a refused change
+//! drops the in-memory document, so the next use reloads it from storage as it was.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use automerge::sync::{self as am_sync, SyncDoc};
+use automerge::{Automerge, ChangeHash};
+
+use super::message::{DocumentMessage, Message, PROTOCOL_VERSION, PeerId, PeerMetadata, StorageId};
+use crate::ids::DocumentId;
+
+/// A transport connection, numbered by whoever drives the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnectionId(pub u64);
+
+/// Which end of a connection this engine is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Waits for `join`, answers `peer`, serves documents from storage.
+    Server,
+    /// Sends `join` when connected, asks for the documents it opens.
+    Client,
+}
+
+/// Why a change or a request was refused, for the answer and the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// A stable code, such as client-core's violation rules.
+    pub rule: String,
+    pub message: String,
+}
+
+/// The policy an engine enforces: who may see a document, and whether changes may stay.
+pub trait Gate {
+    /// Who is on the other end of a connection, as the transport authenticated them.
+    type Identity: Clone + std::fmt::Debug;
+
+    fn can_read(&self, who: &Self::Identity, document: DocumentId) -> bool;
+
+    /// Checks the changes a peer brought to `doc` since `before`.
+    fn check_changes(
+        &self,
+        who: &Self::Identity,
+        document: DocumentId,
+        doc: &Automerge,
+        before: &[ChangeHash],
+    ) -> Result<(), Refusal>;
+}
+
+/// A gate that lets everything through: for devices, whose only peer is the server that
+/// already checked what it sends.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Trusting;
+
+impl Gate for Trusting {
+    type Identity = ();
+
+    fn can_read(&self, _: &(), _: DocumentId) -> bool {
+        true
+    }
+
+    fn check_changes(
+        &self,
+        _: &(),
+        _: DocumentId,
+        _: &Automerge,
+        _: &[ChangeHash],
+    ) -> Result<(), Refusal> {
+        Ok(())
+    }
+}
+
+/// Something that happened, for the engine to act on.
+#[derive(Debug)]
+pub enum Event<I> {
+    /// A transport connection opened; `identity` is who the transport authenticated.
+    Connected {
+        connection: ConnectionId,
+        identity: I,
+    },
+    Frame {
+        connection: ConnectionId,
+        bytes: Vec<u8>,
+    },
+    Disconnected {
+        connection: ConnectionId,
+    },
+    /// The answer to [`Effect::Load`]: the stored document, or `None` if there is none.
+    Loaded {
+        document: DocumentId,
+        bytes: Option<Vec<u8>>,
+    },
+    /// The answer to [`Effect::LoadSyncState`].
+    SyncStateLoaded {
+        storage: StorageId,
+        document: DocumentId,
+        bytes: Option<Vec<u8>>,
+    },
+    /// The changes of [`Effect::Persist`] with this ticket are durable.
+    Persisted {
+        ticket: u64,
+    },
+    /// A device wants `document` kept in sync (it may not have it yet).
+    Open {
+        document: DocumentId,
+    },
+    /// The app changed `document` through [`Engine::document_mut`].
+    LocalChange {
+        document: DocumentId,
+    },
+}
+
+/// Something the engine needs done.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Send {
+        connection: ConnectionId,
+        bytes: Vec<u8>,
+    },
+    Close {
+        connection: ConnectionId,
+        reason: String,
+    },
+    Load {
+        document: DocumentId,
+    },
+    LoadSyncState {
+        storage: StorageId,
+        document: DocumentId,
+    },
+    /// Make these changes (raw bytes, each loadable with `load_incremental`) durable, then
+    /// answer with [`Event::Persisted`].
+    Persist {
+        ticket: u64,
+        document: DocumentId,
+        changes: Vec<Vec<u8>>,
+    },
+    SaveSyncState {
+        storage: StorageId,
+        document: DocumentId,
+        bytes: Vec<u8>,
+    },
+    /// For the audit log: a frame or change from `connection` was refused.
+    Refused {
+        connection: ConnectionId,
+        document: Option<DocumentId>,
+        refusal: Refusal,
+    },
+    /// A document the device opened is not available (missing, or not readable).
+    Unavailable {
+        document: DocumentId,
+    },
+    /// New changes arrived for a document and are persisted.
+    Changed {
+        document: DocumentId,
+    },
+}
+
+#[derive(Debug)]
+struct Connection<I> {
+    identity: I,
+    /// Set once the handshake is done.
+    remote: Option<Remote>,
+}
+
+#[derive(Debug, Clone)]
+struct Remote {
+    peer: PeerId,
+    storage: Option<StorageId>,
+}
+
+#[derive(Debug)]
+enum Stored {
+    Loading,
+    // Boxed: an Automerge document is large, and most entries of the map are ready.
+    Ready(Box<Automerge>),
+    Missing,
+}
+
+/// A peer's sync with one document.
+#[derive(Debug)]
+struct PeerSync {
+    state: am_sync::State,
+    /// Whether the persisted state (if the peer has storage) has been loaded.
+    ready: bool,
+    /// Messages from the peer waiting for the document or the sync state to load.
+    inbox: VecDeque<Vec<u8>>,
+}
+
+#[derive(Debug)]
+struct Doc {
+    stored: Stored,
+    peers: BTreeMap<ConnectionId, PeerSync>,
+    /// Persist tickets not yet answered: replies and relays wait for them.
+    unpersisted: BTreeSet<u64>,
+}
+
+/// One automerge-repo protocol engine.
+#[derive(Debug)]
+pub struct Engine<G: Gate> {
+    me: PeerId,
+    metadata: PeerMetadata,
+    side: Side,
+    gate: G,
+    connections: BTreeMap<ConnectionId, Connection<G::Identity>>,
+    documents: BTreeMap<DocumentId, Doc>,
+    /// Documents a device keeps in sync with every peer.
+    open: BTreeSet<DocumentId>,
+    next_ticket: u64,
+    effects: Vec<Effect>,
+}
+
+impl<G: Gate> Engine<G> {
+    pub fn new(me: PeerId, metadata: PeerMetadata, side: Side, gate: G) -> Self {
+        Self {
+            me,
+            metadata,
+            side,
+            gate,
+            connections: BTreeMap::new(),
+            documents: BTreeMap::new(),
+            open: BTreeSet::new(),
+            next_ticket: 1,
+            effects: Vec::new(),
+        }
+    }
+
+    /// The document as this engine holds it, if loaded.
+    pub fn document(&self, document: DocumentId) -> Option<&Automerge> {
+        match &self.documents.get(&document)?.stored {
+            Stored::Ready(doc) => Some(doc),
+            Stored::Loading | Stored::Missing => None,
+        }
+    }
+
+    /// For a device: edit a loaded document, then report [`Event::LocalChange`].
+    pub fn document_mut(&mut self, document: DocumentId) -> Option<&mut Automerge> {
+        match &mut self.documents.get_mut(&document)?.stored {
+            Stored::Ready(doc) => Some(doc),
+            Stored::Loading | Stored::Missing => None,
+        }
+    }
+
+    /// How many documents are held in memory.
+    pub fn loaded_documents(&self) -> usize {
+        self.documents.len()
+    }
+
+    /// Handles one event and returns what must be done, in order.
+    pub fn handle(&mut self, event: Event<G::Identity>) -> Vec<Effect> {
+        match event {
+            Event::Connected {
+                connection,
+                identity,
+            } => self.connected(connection, identity),
+            Event::Frame { connection, bytes } => self.frame(connection, bytes),
+            Event::Disconnected { connection } => self.disconnected(connection),
+            Event::Loaded { document, bytes } => self.loaded(document, bytes),
+            Event::SyncStateLoaded {
+                storage,
+                document,
+                bytes,
+            } => self.sync_state_loaded(storage, document, bytes),
+            Event::Persisted { ticket } => self.persisted(ticket),
+            Event::Open { document } => self.open_document(document),
+            Event::LocalChange { document } => self.sync_all(document),
+        }
+        std::mem::take(&mut self.effects)
+    }
+
+    fn send(&mut self, connection: ConnectionId, message: &Message) {
+        match message.encode() {
+            Ok(bytes) => self.effects.push(Effect::Send { connection, bytes }),
+            Err(error) => self.effects.push(Effect::Refused {
+                connection,
+                document: None,
+                refusal: Refusal {
+                    rule: "encode".into(),
+                    message: error.to_string(),
+                },
+            }),
+        }
+    }
+
+    fn refuse(
+        &mut self,
+        connection: ConnectionId,
+        document: Option<DocumentId>,
+        refusal: Refusal,
+        close: bool,
+    ) {
+        if close {
+            let target_id = self
+                .connections
+                .get(&connection)
+                .and_then(|c| c.remote.as_ref())
+                .map(|r| r.peer.clone());
+            self.send(
+                connection,
+                &Message::Error {
+                    sender_id: self.me.clone(),
+                    target_id,
+                    message: format!("{}: {}", refusal.rule, refusal.message),
+                },
+            );
+            self.effects.push(Effect::Close {
+                connection,
+                reason: refusal.rule.clone(),
+            });
+            self.drop_connection(connection);
+        }
+        self.effects.push(Effect::Refused {
+            connection,
+            document,
+            refusal,
+        });
+    }
+
+    fn connected(&mut self, connection: ConnectionId, identity: G::Identity) {
+        self.connections.insert(
+            connection,
+            Connection {
+                identity,
+                remote: None,
+            },
+        );
+        if self.side == Side::Client {
+            self.send(
+                connection,
+                &Message::Join {
+                    sender_id: self.me.clone(),
+                    peer_metadata: self.metadata.clone(),
+                    supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
+                },
+            );
+        }
+    }
+
+    fn disconnected(&mut self, connection: ConnectionId) {
+        self.drop_connection(connection);
+    }
+
+    fn drop_connection(&mut self, connection: ConnectionId) {
+        self.connections.remove(&connection);
+        for doc in self.documents.values_mut() {
+            doc.peers.remove(&connection);
+        }
+        self.evict_idle();
+    }
+
+    /// Keeps memory bounded by the documents in use: on a server, a document nobody is
+    /// syncing and with nothing left to persist is dropped; it is reloaded on demand.
+    fn evict_idle(&mut self) {
+        if self.side == Side::Server {
+            self.documents.retain(|_, doc| {
+                !doc.peers.is_empty()
+                    || !doc.unpersisted.is_empty()
+                    || matches!(doc.stored, Stored::Loading)
+            });
+        }
+    }
+
+    fn frame(&mut self, connection: ConnectionId, bytes: Vec<u8>) {
+        if !self.connections.contains_key(&connection) {
+            return;
+        }
+        let message = match Message::decode(&bytes) {
+            Ok(message) => message,
+            Err(error) => {
+                let refusal = Refusal {
+                    rule: "bad_frame".into(),
+                    message: error.to_string(),
+                };
+                return self.refuse(connection, None, refusal, true);
+            }
+        };
+        let handshaken = self
+            .connections
+            .get(&connection)
+            .is_some_and(|c| c.remote.is_some());
+        match message {
+            Message::Join {
+                sender_id,
+                peer_metadata,
+                supported_protocol_versions,
+            } if self.side == Side::Server => {
+                if !supported_protocol_versions
+                    .iter()
+                    .any(|v| v == PROTOCOL_VERSION)
+                {
+                    let refusal = Refusal {
+                        rule: "unsupported_protocol".into(),
+                        message: format!("this server speaks protocol version {PROTOCOL_VERSION}"),
+                    };
+                    return self.refuse(connection, None, refusal, true);
+                }
+                self.handshake(connection, sender_id.clone(), peer_metadata);
+                self.send(
+                    connection,
+                    &Message::Peer {
+                        sender_id: self.me.clone(),
+                        target_id: sender_id,
+                        peer_metadata: self.metadata.clone(),
+                        selected_protocol_version: PROTOCOL_VERSION.into(),
+                    },
+                );
+            }
+            Message::Peer {
+                sender_id,
+                peer_metadata,
+                ..
+            } if self.side == Side::Client => {
+                self.handshake(connection, sender_id, peer_metadata);
+                let open: Vec<DocumentId> = self.open.iter().copied().collect();
+                for document in open {
+                    self.start_sync(connection, document);
+                }
+            }
+            Message::Request(body) | Message::Sync(body) if handshaken => {
+                self.document_message(connection, body)
+            }
+            Message::DocUnavailable { document_id, .. } if handshaken => {
+                if let Some(doc) = self.documents.get_mut(&document_id) {
+                    doc.peers.remove(&connection);
+                }
+                self.effects.push(Effect::Unavailable {
+                    document: document_id,
+                });
+            }
+            Message::Ephemeral { document_id, .. } if handshaken => {
+                // Presence is relayed to the other peers of the document, never stored.
+                if self.gate_allows_read(connection, document_id) {
+                    self.relay_ephemeral(connection, document_id, &bytes);
+                }
+            }
+            Message::Leave { .. } => {
+                self.effects.push(Effect::Close {
+                    connection,
+                    reason: "leave".into(),
+                });
+                self.drop_connection(connection);
+            }
+            Message::Error { message, .. } => {
+                self.effects.push(Effect::Close {
+                    connection,
+                    reason: message,
+                });
+                self.drop_connection(connection);
+            }
+            // Heads gossip and subscriptions between storage peers are optional; a peer that
+            // ignores them still syncs correctly. Unknown types come from newer peers.
+            Message::RemoteHeadsChanged { .. }
+            | Message::RemoteSubscriptionChange { .. }
+            | Message::Unknown { .. }
+                if handshaken => {}
+            other => {
+                let refusal = Refusal {
+                    rule: "unexpected_frame".into(),
+                    message: format!("`{}` is not expected here", other.type_name()),
+                };
+                self.refuse(connection, None, refusal, true);
+            }
+        }
+    }
+
+    fn handshake(&mut self, connection: ConnectionId, peer: PeerId, metadata: PeerMetadata) {
+        // An ephemeral peer keeps no storage, so its sync states are not worth keeping.
+        let storage = match metadata.is_ephemeral {
+            Some(true) => None,
+            Some(false) | None => metadata.storage_id,
+        };
+        if let Some(c) = self.connections.get_mut(&connection) {
+            c.remote = Some(Remote { peer, storage });
+        }
+    }
+
+    fn gate_allows_read(&self, connection: ConnectionId, document: DocumentId) -> bool {
+        self.connections
+            .get(&connection)
+            .is_some_and(|c| self.gate.can_read(&c.identity, document))
+    }
+
+    fn relay_ephemeral(&mut self, from: ConnectionId, document: DocumentId, bytes: &[u8]) {
+        let Some(doc) = self.documents.get(&document) else {
+            return;
+        };
+        let targets: Vec<ConnectionId> = doc.peers.keys().copied().filter(|c| *c != from).collect();
+        for connection in targets {
+            self.effects.push(Effect::Send {
+                connection,
+                bytes: bytes.to_vec(),
+            });
+        }
+    }
+
+    /// A `request` or `sync` from a peer: check it may read, make sure the document and the
+    /// peer's sync state are loaded, then process it (or queue it until they are).
+    fn document_message(&mut self, connection: ConnectionId, body: DocumentMessage) {
+        let document = body.document_id;
+        if !self.gate_allows_read(connection, document) {
+            let refusal = Refusal {
+                rule: "read_denied".into(),
+                message: format!("{document}"),
+            };
+            self.effects.push(Effect::Refused {
+                connection,
+                document: Some(document),
+                refusal,
+            });
+            return self.unavailable(connection, document);
+        }
+        self.ensure_loaded(document);
+        let storage = self.remote(connection).and_then(|r| r.storage);
+        let Some(doc) = self.documents.get_mut(&document) else {
+            return;
+        };
+        let peer = doc.peers.entry(connection).or_insert_with(|| PeerSync {
+            state: am_sync::State::new(),
+            ready: storage.is_none(),
+            inbox: VecDeque::new(),
+        });
+        peer.inbox.push_back(body.data);
+        let first_for_peer = !peer.ready && peer.inbox.len() == 1;
+        if first_for_peer && let Some(storage) = storage {
+            self.effects
+                .push(Effect::LoadSyncState { storage, document });
+        }
+        self.drain(document);
+    }
+
+    fn remote(&self, connection: ConnectionId) -> Option<Remote> {
+        self.connections
+            .get(&connection)
+            .and_then(|c| c.remote.clone())
+    }
+
+    fn ensure_loaded(&mut self, document: DocumentId) {
+        if let std::collections::btree_map::Entry::Vacant(entry) = self.documents.entry(document) {
+            entry.insert(Doc {
+                stored: Stored::Loading,
+                peers: BTreeMap::new(),
+                unpersisted: BTreeSet::new(),
+            });
+            self.effects.push(Effect::Load { document });
+        }
+    }
+
+    fn unavailable(&mut self, connection: ConnectionId, document: DocumentId) {
+        let Some(remote) = self.remote(connection) else {
+            return;
+        };
+        self.send(
+            connection,
+            &Message::DocUnavailable {
+                sender_id: self.me.clone(),
+                target_id: remote.peer,
+                document_id: document,
+            },
+        );
+    }
+
+    fn loaded(&mut self, document: DocumentId, bytes: Option<Vec<u8>>) {
+        let Some(doc) = self.documents.get_mut(&document) else {
+            return;
+        };
+        if !matches!(doc.stored, Stored::Loading) {
+            return;
+        }
+        doc.stored = match bytes.map(|b| Automerge::load(&b)) {
+            Some(Ok(loaded)) => Stored::Ready(Box::new(loaded)),
+            // A device may open a document it has not received yet; a server never invents one.
+            None if self.side == Side::Client => Stored::Ready(Box::default()),
+            None | Some(Err(_)) => Stored::Missing,
+        };
+        if matches!(doc.stored, Stored::Missing) {
+            let waiting: Vec<ConnectionId> = doc.peers.keys().copied().collect();
+            self.documents.remove(&document);
+            for connection in waiting {
+                self.unavailable(connection, document);
+            }
+            if self.side == Side::Client {
+                self.effects.push(Effect::Unavailable { document });
+            }
+            return;
+        }
+        if self.side == Side::Client && self.open.contains(&document) {
+            let connections: Vec<ConnectionId> = self
+                .connections
+                .iter()
+                .filter(|(_, c)| c.remote.is_some())
+                .map(|(id, _)| *id)
+                .collect();
+            for connection in connections {
+                self.start_sync(connection, document);
+            }
+        }
+        self.drain(document);
+    }
+
+    fn sync_state_loaded(
+        &mut self,
+        storage: StorageId,
+        document: DocumentId,
+        bytes: Option<Vec<u8>>,
+    ) {
+        let connections: Vec<ConnectionId> = self
+            .connections
+            .iter()
+            .filter(|(_, c)| c.remote.as_ref().and_then(|r| r.storage.as_ref()) == Some(&storage))
+            .map(|(id, _)| *id)
+            .collect();
+        let Some(doc) = self.documents.get_mut(&document) else {
+            return;
+        };
+        let mut ready = Vec::new();
+        for connection in connections {
+            if let Some(peer) = doc.peers.get_mut(&connection)
+                && !peer.ready
+            {
+                if let Some(state) = bytes
+                    .as_deref()
+                    .and_then(|b| am_sync::State::decode(b).ok())
+                {
+                    peer.state = state;
+                }
+                peer.ready = true;
+                ready.push(connection);
+            }
+        }
+        self.drain(document);
+        if self.side == Side::Client {
+            for connection in ready {
+                self.reply(connection, document);
+            }
+        }
+    }
+
+    /// Processes every queued message of `document` whose peer is ready.
+    fn drain(&mut self, document: DocumentId) {
+        loop {
+            let Some(doc) = self.documents.get_mut(&document) else {
+                return;
+            };
+            if !matches!(doc.stored, Stored::Ready(_)) {
+                return;
+            }
+            let next = doc
+                .peers
+                .iter_mut()
+                .find(|(_, p)| p.ready && !p.inbox.is_empty())
+                .and_then(|(c, p)| Some((*c, p.inbox.pop_front()?)));
+            let Some((connection, data)) = next else {
+                return;
+            };
+            self.receive(connection, document, &data);
+        }
+    }
+
+    /// Applies one automerge sync message from a peer, through the gate.
+    fn receive(&mut self, connection: ConnectionId, document: DocumentId, data: &[u8]) {
+        let message = match am_sync::Message::decode(data) {
+            Ok(message) => message,
+            Err(error) => {
+                let refusal = Refusal {
+                    rule: "bad_sync_message".into(),
+                    message: error.to_string(),
+                };
+                return self.refuse(connection, Some(document), refusal, true);
+            }
+        };
+        let Some(identity) = self
+            .connections
+            .get(&connection)
+            .map(|c| c.identity.clone())
+        else {
+            return;
+        };
+        let Some(doc) = self.documents.get_mut(&document) else {
+            return;
+        };
+        let (Stored::Ready(automerge), Some(peer)) =
+            (&mut doc.stored, doc.peers.get_mut(&connection))
+        else {
+            return;
+        };
+        let before = automerge.get_heads();
+        if let Err(error) = automerge.receive_sync_message(&mut peer.state, message) {
+            let refusal = Refusal {
+                rule: "bad_sync_message".into(),
+                message: error.to_string(),
+            };
+            self.forget(document);
+            return self.refuse(connection, Some(document), refusal, true);
+        }
+        let after = automerge.get_heads();
+        if before != after {
+            if let Err(refusal) = self
+                .gate
+                .check_changes(&identity, document, automerge, &before)
+            {
+                // Drop what was applied: the document is reloaded from storage on next use.
+                self.forget(document);
+                return self.refuse(connection, Some(document), refusal, true);
+            }
+            let changes = automerge
+                .get_changes(&before)
+                .iter()
+                .map(|c| c.raw_bytes().to_vec())
+                .collect();
+            let ticket = self.next_ticket;
+            self.next_ticket += 1;
+            doc.unpersisted.insert(ticket);
+            self.effects.push(Effect::Persist {
+                ticket,
+                document,
+                changes,
+            });
+            // Replies and relays wait for `Persisted`; the sync state may be saved now,
+            // since it only records what this peer has.
+            self.save_sync_state(connection, document);
+            return;
+        }
+        self.save_sync_state(connection, document);
+        self.reply(connection, document);
+    }
+
+    /// Drops a document from memory, and every peer's sync with it: they start over.
+    fn forget(&mut self, document: DocumentId) {
+        self.documents.remove(&document);
+    }
+
+    fn persisted(&mut self, ticket: u64) {
+        let Some((&document, doc)) = self
+            .documents
+            .iter_mut()
+            .find(|(_, d)| d.unpersisted.contains(&ticket))
+        else {
+            return;
+        };
+        doc.unpersisted.remove(&ticket);
+        if doc.unpersisted.is_empty() {
+            self.effects.push(Effect::Changed { document });
+            self.sync_all(document);
+        }
+        self.evict_idle();
+    }
+
+    fn save_sync_state(&mut self, connection: ConnectionId, document: DocumentId) {
+        let Some(storage) = self.remote(connection).and_then(|r| r.storage) else {
+            return;
+        };
+        let Some(peer) = self
+            .documents
+            .get(&document)
+            .and_then(|d| d.peers.get(&connection))
+        else {
+            return;
+        };
+        let bytes = peer.state.encode();
+        self.effects.push(Effect::SaveSyncState {
+            storage,
+            document,
+            bytes,
+        });
+    }
+
+    /// Sends a peer what it lacks of a document, if anything, unless changes are still
+    /// waiting to be persisted.
+    fn reply(&mut self, connection: ConnectionId, document: DocumentId) {
+        let Some(remote) = self.remote(connection) else {
+            return;
+        };
+        let Some(doc) = self.documents.get_mut(&document) else {
+            return;
+        };
+        if !doc.unpersisted.is_empty() {
+            return;
+        }
+        let (Stored::Ready(automerge), Some(peer)) = (&doc.stored, doc.peers.get_mut(&connection))
+        else {
+            return;
+        };
+        let Some(message) = automerge.generate_sync_message(&mut peer.state) else {
+            return;
+        };
+        // A device that has nothing of the document asks for it; otherwise it syncs.
+        let asking = self.side == Side::Client && automerge.get_heads().is_empty();
+        let body = DocumentMessage {
+            sender_id: self.me.clone(),
+            target_id: remote.peer,
+            document_id: document,
+            data: message.encode(),
+        };
+        self.send(
+            connection,
+            &if asking {
+                Message::Request(body)
+            } else {
+                Message::Sync(body)
+            },
+        );
+    }
+
+    /// Offers `document` to every peer syncing it (and, on a device, to every peer).
+    fn sync_all(&mut self, document: DocumentId) {
+        if self.side == Side::Client {
+            let connections: Vec<ConnectionId> = self
+                .connections
+                .iter()
+                .filter(|(_, c)| c.remote.is_some())
+                .map(|(id, _)| *id)
+                .collect();
+            for connection in connections {
+                self.start_sync(connection, document);
+            }
+            return;
+        }
+        let peers: Vec<ConnectionId> = self
+            .documents
+            .get(&document)
+            .map(|d| d.peers.keys().copied().collect())
+            .unwrap_or_default();
+        for connection in peers {
+            self.reply(connection, document);
+        }
+    }
+
+    /// A device begins (or continues) syncing a document with a peer.
+    fn start_sync(&mut self, connection: ConnectionId, document: DocumentId) {
+        let storage = self.remote(connection).and_then(|r| r.storage);
+        let Some(doc) = self.documents.get_mut(&document) else {
+            return;
+        };
+        if let std::collections::btree_map::Entry::Vacant(entry) = doc.peers.entry(connection) {
+            entry.insert(PeerSync {
+                state: am_sync::State::new(),
+                ready: storage.is_none(),
+                inbox: VecDeque::new(),
+            });
+            // What this device last shared with that server is worth loading first: the
+            // exchange then starts from there instead of from nothing.
+            if let Some(storage) = storage {
+                self.effects
+                    .push(Effect::LoadSyncState { storage, document });
+                return;
+            }
+        }
+        self.reply(connection, document);
+    }
+
+    fn open_document(&mut self, document: DocumentId) {
+        self.open.insert(document);
+        if self.documents.contains_key(&document) {
+            self.sync_all(document);
+        } else {
+            self.ensure_loaded(document);
+        }
+    }
+}

@@ -1,0 +1,737 @@
+//! The sync engine on a deterministic in-memory network: a server engine with storage and a
+//! gate built on client-core's validation, and devices with the trusting gate. No sockets, no
+//! sleeps: effects are carried out in order until nothing is left to do.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use automerge::{Automerge, ChangeHash, ReadDoc};
+use client_core::model::notebook::Lecture;
+use client_core::sync::engine::{
+    ConnectionId, Effect, Engine, Event, Gate, Refusal, Side, Trusting,
+};
+use client_core::sync::message::{PeerId, PeerMetadata, StorageId};
+use client_core::validate::{self, Context, Limits};
+use client_core::{DocumentId, Notebook, Principal, Scope, access, schema};
+
+use crate::fixture::{NOW, Village, later, lecture};
+
+/// The server's policy: read rules from `access`, changes checked by `validate_changes`.
+struct ServerGate {
+    catalogue: BTreeMap<DocumentId, Scope>,
+}
+
+impl Gate for ServerGate {
+    type Identity = Principal;
+
+    fn can_read(&self, who: &Principal, document: DocumentId) -> bool {
+        self.catalogue
+            .get(&document)
+            .is_some_and(|scope| access::can_read(who, scope))
+    }
+
+    fn check_changes(
+        &self,
+        who: &Principal,
+        document: DocumentId,
+        doc: &Automerge,
+        before: &[ChangeHash],
+    ) -> Result<(), Refusal> {
+        let scope = *self.catalogue.get(&document).ok_or(Refusal {
+            rule: "unknown".into(),
+            message: String::new(),
+        })?;
+        let ctx = Context {
+            scope,
+            authors: std::slice::from_ref(who),
+            elections: None,
+            limits: Limits::default(),
+        };
+        validate::validate_changes(doc, before, &ctx).map_err(|v| Refusal {
+            rule: v.rule().into(),
+            message: v.to_string(),
+        })
+    }
+}
+
+/// Storage of one node: append-only bytes per document, sync states per peer storage.
+#[derive(Default)]
+struct Storage {
+    documents: BTreeMap<DocumentId, Vec<u8>>,
+    sync_states: BTreeMap<(StorageId, DocumentId), Vec<u8>>,
+}
+
+struct Node<G: Gate> {
+    engine: Engine<G>,
+    storage: Storage,
+    /// Persist tickets held back to test that nothing is acknowledged before it is durable.
+    hold_persists: bool,
+    held: Vec<u64>,
+    log: Vec<Effect>,
+}
+
+impl<G: Gate> Node<G> {
+    fn new(engine: Engine<G>) -> Self {
+        Self {
+            engine,
+            storage: Storage::default(),
+            hold_persists: false,
+            held: Vec::new(),
+            log: Vec::new(),
+        }
+    }
+}
+
+/// Where a frame goes: to the server on a connection, or to a device.
+#[derive(Debug, Clone, Copy)]
+enum To {
+    Server(ConnectionId),
+    Device(usize),
+}
+
+struct Net {
+    server: Node<ServerGate>,
+    devices: Vec<Node<Trusting>>,
+    /// Device index → the server-side connection id of its link, while connected.
+    links: BTreeMap<usize, ConnectionId>,
+    next_connection: u64,
+    bytes_to_server: usize,
+    bytes_to_devices: usize,
+}
+
+const DEVICE_SIDE: ConnectionId = ConnectionId(0);
+
+impl Net {
+    fn new(catalogue: BTreeMap<DocumentId, Scope>, stored: Vec<(DocumentId, Vec<u8>)>) -> Self {
+        let server = Engine::new(
+            PeerId("server".into()),
+            PeerMetadata {
+                storage_id: Some(StorageId("server-storage".into())),
+                is_ephemeral: Some(false),
+            },
+            Side::Server,
+            ServerGate { catalogue },
+        );
+        let mut server = Node::new(server);
+        server.storage.documents.extend(stored);
+        Self {
+            server,
+            devices: Vec::new(),
+            links: BTreeMap::new(),
+            next_connection: 1,
+            bytes_to_server: 0,
+            bytes_to_devices: 0,
+        }
+    }
+
+    fn add_device(&mut self, name: &str) -> usize {
+        let metadata = PeerMetadata {
+            storage_id: Some(StorageId(format!("{name}-storage"))),
+            is_ephemeral: Some(false),
+        };
+        self.devices.push(Node::new(Engine::new(
+            PeerId(name.into()),
+            metadata,
+            Side::Client,
+            Trusting,
+        )));
+        self.devices.len() - 1
+    }
+
+    fn connect(&mut self, device: usize, who: &Principal) {
+        let connection = ConnectionId(self.next_connection);
+        self.next_connection += 1;
+        self.links.insert(device, connection);
+        let effects = self.server.engine.handle(Event::Connected {
+            connection,
+            identity: who.clone(),
+        });
+        self.run_server(effects);
+        let effects = self.devices[device].engine.handle(Event::Connected {
+            connection: DEVICE_SIDE,
+            identity: (),
+        });
+        self.run_device(device, effects);
+    }
+
+    fn disconnect(&mut self, device: usize) {
+        if let Some(connection) = self.links.remove(&device) {
+            let effects = self
+                .server
+                .engine
+                .handle(Event::Disconnected { connection });
+            self.run_server(effects);
+            let effects = self.devices[device].engine.handle(Event::Disconnected {
+                connection: DEVICE_SIDE,
+            });
+            self.run_device(device, effects);
+        }
+    }
+
+    fn device_event(&mut self, device: usize, event: Event<()>) {
+        let effects = self.devices[device].engine.handle(event);
+        self.run_device(device, effects);
+    }
+
+    fn run_server(&mut self, effects: Vec<Effect>) {
+        let mut queue: VecDeque<Effect> = effects.into();
+        while let Some(effect) = queue.pop_front() {
+            let follow = match &effect {
+                Effect::Send { connection, bytes } => {
+                    self.bytes_to_devices += bytes.len();
+                    let device = self
+                        .links
+                        .iter()
+                        .find(|(_, c)| *c == connection)
+                        .map(|(d, _)| *d);
+                    if let Some(device) = device {
+                        self.deliver(To::Device(device), bytes.clone());
+                    }
+                    Vec::new()
+                }
+                Effect::Close { connection, .. } => {
+                    let device = self
+                        .links
+                        .iter()
+                        .find(|(_, c)| *c == connection)
+                        .map(|(d, _)| *d);
+                    if let Some(device) = device {
+                        self.links.remove(&device);
+                        let effects = self.devices[device].engine.handle(Event::Disconnected {
+                            connection: DEVICE_SIDE,
+                        });
+                        self.run_device(device, effects);
+                    }
+                    Vec::new()
+                }
+                other => answer(&mut self.server, other),
+            };
+            self.server.log.push(effect);
+            queue.extend(follow);
+        }
+    }
+
+    fn run_device(&mut self, device: usize, effects: Vec<Effect>) {
+        let mut queue: VecDeque<Effect> = effects.into();
+        while let Some(effect) = queue.pop_front() {
+            let follow = match &effect {
+                Effect::Send { bytes, .. } => {
+                    self.bytes_to_server += bytes.len();
+                    if let Some(connection) = self.links.get(&device).copied() {
+                        self.deliver(To::Server(connection), bytes.clone());
+                    }
+                    Vec::new()
+                }
+                Effect::Close { .. } => {
+                    if let Some(connection) = self.links.remove(&device) {
+                        let effects = self
+                            .server
+                            .engine
+                            .handle(Event::Disconnected { connection });
+                        self.run_server(effects);
+                    }
+                    Vec::new()
+                }
+                other => answer(&mut self.devices[device], other),
+            };
+            self.devices[device].log.push(effect);
+            queue.extend(follow);
+        }
+    }
+
+    fn deliver(&mut self, to: To, bytes: Vec<u8>) {
+        match to {
+            To::Server(connection) => {
+                let effects = self
+                    .server
+                    .engine
+                    .handle(Event::Frame { connection, bytes });
+                self.run_server(effects);
+            }
+            To::Device(device) => {
+                let effects = self.devices[device].engine.handle(Event::Frame {
+                    connection: DEVICE_SIDE,
+                    bytes,
+                });
+                self.run_device(device, effects);
+            }
+        }
+    }
+
+    fn release_persists(&mut self) {
+        let held = std::mem::take(&mut self.server.held);
+        for ticket in held {
+            let effects = self.server.engine.handle(Event::Persisted { ticket });
+            self.run_server(effects);
+        }
+    }
+
+    fn refusals(&self) -> Vec<String> {
+        self.server
+            .log
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Refused { refusal, .. } => Some(refusal.rule.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Carries out a storage effect and returns the effects of the answer.
+fn answer<G: Gate>(node: &mut Node<G>, effect: &Effect) -> Vec<Effect> {
+    match effect {
+        Effect::Load { document } => {
+            let bytes = node.storage.documents.get(document).cloned();
+            node.engine.handle(Event::Loaded {
+                document: *document,
+                bytes,
+            })
+        }
+        Effect::LoadSyncState { storage, document } => {
+            let bytes = node
+                .storage
+                .sync_states
+                .get(&(storage.clone(), *document))
+                .cloned();
+            node.engine.handle(Event::SyncStateLoaded {
+                storage: storage.clone(),
+                document: *document,
+                bytes,
+            })
+        }
+        Effect::Persist {
+            ticket,
+            document,
+            changes,
+        } => {
+            let stored = node.storage.documents.entry(*document).or_default();
+            for change in changes {
+                stored.extend_from_slice(change);
+            }
+            if node.hold_persists {
+                node.held.push(*ticket);
+                Vec::new()
+            } else {
+                node.engine.handle(Event::Persisted { ticket: *ticket })
+            }
+        }
+        Effect::SaveSyncState {
+            storage,
+            document,
+            bytes,
+        } => {
+            node.storage
+                .sync_states
+                .insert((storage.clone(), *document), bytes.clone());
+            Vec::new()
+        }
+        Effect::Send { .. }
+        | Effect::Close { .. }
+        | Effect::Refused { .. }
+        | Effect::Unavailable { .. }
+        | Effect::Changed { .. } => Vec::new(),
+    }
+}
+
+/// A village whose documents the server has stored, with the catalogue of their scopes.
+struct World {
+    village: Village,
+    branch_id: DocumentId,
+    li_notebook: DocumentId,
+    net: Net,
+}
+
+fn world() -> World {
+    let mut village = Village::new();
+    let li_notebook = village.li.notebook_id;
+    let branch_id = DocumentId::generate().unwrap();
+    let mut notebook = village.notebook_of(&village.li);
+    let catalogue: BTreeMap<DocumentId, Scope> = [
+        (branch_id, *village.branch.scope()),
+        (li_notebook, *notebook.scope()),
+    ]
+    .into_iter()
+    .collect();
+    let stored = vec![
+        (branch_id, village.branch.document_mut().save()),
+        (li_notebook, notebook.document_mut().save()),
+    ];
+    World {
+        village,
+        branch_id,
+        li_notebook,
+        net: Net::new(catalogue, stored),
+    }
+}
+
+/// The device opens a document it already holds (saved from an earlier session).
+fn give(net: &mut Net, device: usize, document: DocumentId, bytes: Vec<u8>) {
+    net.devices[device]
+        .storage
+        .documents
+        .insert(document, bytes);
+    net.device_event(device, Event::Open { document });
+}
+
+fn stored_lectures(net: &Net, document: DocumentId) -> Vec<Lecture> {
+    let bytes = net.server.storage.documents.get(&document).unwrap();
+    Notebook::load(bytes, Limits::default())
+        .unwrap()
+        .records::<Lecture>(&schema::LECTURES)
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect()
+}
+
+#[test]
+fn an_offline_lecture_reaches_the_server_and_another_device() {
+    let World {
+        village,
+        li_notebook,
+        mut net,
+        ..
+    } = world();
+    let li_phone = net.add_device("li-phone");
+    // 李章桂's phone holds his notebook from an earlier sync and records a lecture offline.
+    let server_copy = net.server.storage.documents[&li_notebook].clone();
+    give(&mut net, li_phone, li_notebook, server_copy);
+    let mut notebook = Notebook::load(
+        &net.devices[li_phone]
+            .engine
+            .document(li_notebook)
+            .unwrap()
+            .save(),
+        Limits::default(),
+    )
+    .unwrap();
+    notebook
+        .record_lecture(
+            &village.li.principal,
+            later(5),
+            lecture(&village.li, &[village.member.principal.user]),
+        )
+        .unwrap();
+    let changes = notebook.automerge().save();
+    net.devices[li_phone]
+        .engine
+        .document_mut(li_notebook)
+        .unwrap()
+        .load_incremental(&changes)
+        .unwrap();
+    net.device_event(
+        li_phone,
+        Event::LocalChange {
+            document: li_notebook,
+        },
+    );
+    assert!(
+        stored_lectures(&net, li_notebook).is_empty(),
+        "nothing moves while offline"
+    );
+
+    net.connect(li_phone, &village.li.principal);
+    assert_eq!(stored_lectures(&net, li_notebook).len(), 1);
+    assert!(net.refusals().is_empty(), "{:?}", net.refusals());
+
+    // The secretary's phone has never seen the notebook: it asks, and receives the lecture.
+    let secretary_phone = net.add_device("secretary-phone");
+    net.connect(secretary_phone, &village.secretary.principal);
+    net.device_event(
+        secretary_phone,
+        Event::Open {
+            document: li_notebook,
+        },
+    );
+    let received = net.devices[secretary_phone]
+        .engine
+        .document(li_notebook)
+        .unwrap();
+    let lectures = Notebook::load(&received.save(), Limits::default())
+        .unwrap()
+        .records::<Lecture>(&schema::LECTURES);
+    assert_eq!(lectures.len(), 1);
+    assert_eq!(
+        received.get_heads(),
+        net.devices[li_phone]
+            .engine
+            .document(li_notebook)
+            .unwrap()
+            .get_heads()
+    );
+}
+
+#[test]
+fn documents_one_may_not_read_are_unavailable_like_missing_ones() {
+    let World {
+        village,
+        branch_id,
+        mut net,
+        ..
+    } = world();
+    let phone = net.add_device("outsider");
+    let mut outsider = village.li.principal.clone();
+    outsider.branch = Some(client_core::BranchId::generate().unwrap());
+    net.connect(phone, &outsider);
+    let before = net.server.storage.documents.clone();
+    net.device_event(
+        phone,
+        Event::Open {
+            document: branch_id,
+        },
+    );
+    let missing = DocumentId::generate().unwrap();
+    net.device_event(phone, Event::Open { document: missing });
+    let unavailable: Vec<DocumentId> = net.devices[phone]
+        .log
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Unavailable { document } => Some(*document),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(unavailable, vec![branch_id, missing]);
+    // Audited alike too: the server cannot tell a curious member from a mistaken id.
+    assert_eq!(
+        net.refusals(),
+        vec!["read_denied".to_string(), "read_denied".to_string()]
+    );
+    assert_eq!(net.server.storage.documents, before);
+}
+
+#[test]
+fn a_change_that_breaks_the_schema_is_refused_and_nothing_is_stored() {
+    let World {
+        village,
+        li_notebook,
+        mut net,
+        ..
+    } = world();
+    let phone = net.add_device("li-phone");
+    let server_copy = net.server.storage.documents[&li_notebook].clone();
+    give(&mut net, phone, li_notebook, server_copy);
+    net.connect(phone, &village.li.principal);
+    let before = net.server.storage.clone_documents();
+
+    // A tampered client writes a record naming another member into li's notebook.
+    let doc = net.devices[phone].engine.document_mut(li_notebook).unwrap();
+    let mut tx = doc.transaction();
+    let lectures = tx.get(automerge::ROOT, "lectures").unwrap().unwrap().1;
+    let foreign = lecture(&village.member, &[]);
+    autosurgeon::reconcile_prop(
+        &mut tx,
+        &lectures,
+        client_core::RecordId::generate(NOW)
+            .unwrap()
+            .to_string()
+            .as_str(),
+        &foreign,
+    )
+    .unwrap();
+    tx.commit();
+    net.device_event(
+        phone,
+        Event::LocalChange {
+            document: li_notebook,
+        },
+    );
+
+    assert_eq!(net.refusals(), vec!["not_owner".to_string()]);
+    assert!(!net.links.contains_key(&phone), "the session is closed");
+    assert_eq!(
+        net.server.storage.clone_documents(),
+        before,
+        "storage is byte-for-byte unchanged"
+    );
+    assert_eq!(
+        net.server.engine.loaded_documents(),
+        0,
+        "the tainted copy was dropped"
+    );
+}
+
+#[test]
+fn nothing_is_acknowledged_or_relayed_before_it_is_durable() {
+    let World {
+        village,
+        li_notebook,
+        mut net,
+        ..
+    } = world();
+    let li_phone = net.add_device("li-phone");
+    let secretary_phone = net.add_device("secretary-phone");
+    net.connect(secretary_phone, &village.secretary.principal);
+    net.device_event(
+        secretary_phone,
+        Event::Open {
+            document: li_notebook,
+        },
+    );
+    let server_copy = net.server.storage.documents[&li_notebook].clone();
+    give(&mut net, li_phone, li_notebook, server_copy);
+    net.connect(li_phone, &village.li.principal);
+
+    net.server.hold_persists = true;
+    let mut notebook = Notebook::load(
+        &net.devices[li_phone]
+            .engine
+            .document(li_notebook)
+            .unwrap()
+            .save(),
+        Limits::default(),
+    )
+    .unwrap();
+    notebook
+        .record_lecture(&village.li.principal, later(1), lecture(&village.li, &[]))
+        .unwrap();
+    net.devices[li_phone]
+        .engine
+        .document_mut(li_notebook)
+        .unwrap()
+        .load_incremental(&notebook.automerge().save())
+        .unwrap();
+    let sent_before = net.bytes_to_devices;
+    net.device_event(
+        li_phone,
+        Event::LocalChange {
+            document: li_notebook,
+        },
+    );
+    assert_eq!(
+        net.bytes_to_devices, sent_before,
+        "no reply and no relay while the write is not durable"
+    );
+    assert_eq!(
+        net.devices[secretary_phone]
+            .engine
+            .document(li_notebook)
+            .unwrap()
+            .get_heads()
+            .len(),
+        1
+    );
+
+    net.server.hold_persists = false;
+    net.release_persists();
+    let heads = net.devices[li_phone]
+        .engine
+        .document(li_notebook)
+        .unwrap()
+        .get_heads();
+    assert_eq!(
+        net.devices[secretary_phone]
+            .engine
+            .document(li_notebook)
+            .unwrap()
+            .get_heads(),
+        heads
+    );
+}
+
+#[test]
+fn a_reconnecting_device_exchanges_only_what_is_new() {
+    let World {
+        village,
+        li_notebook,
+        mut net,
+        ..
+    } = world();
+    let phone = net.add_device("li-phone");
+    let server_copy = net.server.storage.documents[&li_notebook].clone();
+    give(&mut net, phone, li_notebook, server_copy);
+    let record = |net: &mut Net, minutes: i64| {
+        let mut notebook = Notebook::load(
+            &net.devices[phone]
+                .engine
+                .document(li_notebook)
+                .unwrap()
+                .save(),
+            Limits::default(),
+        )
+        .unwrap();
+        for i in 0..10 {
+            notebook
+                .record_lecture(
+                    &village.li.principal,
+                    later(minutes + i),
+                    lecture(&village.li, &[]),
+                )
+                .unwrap();
+        }
+        net.devices[phone]
+            .engine
+            .document_mut(li_notebook)
+            .unwrap()
+            .load_incremental(&notebook.automerge().save())
+            .unwrap();
+    };
+    record(&mut net, 0);
+    net.connect(phone, &village.li.principal);
+    let first = net.bytes_to_server + net.bytes_to_devices;
+    net.disconnect(phone);
+    // The server remembers, under the phone's storage id, what they share.
+    let key = (StorageId("li-phone-storage".into()), li_notebook);
+    let state = automerge::sync::State::decode(&net.server.storage.sync_states[&key]).unwrap();
+    let heads = net.devices[phone]
+        .engine
+        .document(li_notebook)
+        .unwrap()
+        .get_heads();
+    assert_eq!(state.shared_heads, heads);
+
+    // One more lecture offline; the server kept this phone's sync state by its storage id.
+    let mut notebook = Notebook::load(
+        &net.devices[phone]
+            .engine
+            .document(li_notebook)
+            .unwrap()
+            .save(),
+        Limits::default(),
+    )
+    .unwrap();
+    notebook
+        .record_lecture(&village.li.principal, later(100), lecture(&village.li, &[]))
+        .unwrap();
+    let one_lecture = notebook
+        .automerge()
+        .save_after(
+            &net.devices[phone]
+                .engine
+                .document(li_notebook)
+                .unwrap()
+                .get_heads(),
+        )
+        .len();
+    net.devices[phone]
+        .engine
+        .document_mut(li_notebook)
+        .unwrap()
+        .load_incremental(&notebook.automerge().save())
+        .unwrap();
+    let (to_server, to_devices) = (net.bytes_to_server, net.bytes_to_devices);
+    net.connect(phone, &village.li.principal);
+    let up = net.bytes_to_server - to_server;
+    let down = net.bytes_to_devices - to_devices;
+    assert_eq!(stored_lectures(&net, li_notebook).len(), 11);
+    // The new lecture goes up once, with the handshake and sync bookkeeping (heads, a bloom
+    // filter): nothing of the ten lectures the server already had.
+    assert!(
+        up < one_lecture + 1_000,
+        "sent {up} bytes up for a {one_lecture}-byte change"
+    );
+    assert!(down < 1_000, "sent {down} bytes down");
+    assert!(
+        up + down < first,
+        "reconnect {} bytes, first sync {first}",
+        up + down
+    );
+}
+
+trait CloneDocuments {
+    fn clone_documents(&self) -> BTreeMap<DocumentId, Vec<u8>>;
+}
+
+impl CloneDocuments for Storage {
+    fn clone_documents(&self) -> BTreeMap<DocumentId, Vec<u8>> {
+        self.documents.clone()
+    }
+}
