@@ -162,6 +162,12 @@ pub enum Effect {
     Changed {
         document: DocumentId,
     },
+    /// A device received presence or another ephemeral message for the app.
+    Ephemeral {
+        document: DocumentId,
+        sender: PeerId,
+        data: Vec<u8>,
+    },
 }
 
 #[derive(Debug)]
@@ -435,11 +441,9 @@ impl<G: Gate> Engine<G> {
                     document: document_id,
                 });
             }
-            Message::Ephemeral { document_id, .. } if handshaken => {
+            message @ Message::Ephemeral { .. } if handshaken => {
                 // Presence is relayed to the other peers of the document, never stored.
-                if self.gate_allows_read(connection, document_id) {
-                    self.relay_ephemeral(connection, document_id, &bytes);
-                }
+                self.relay_ephemeral(connection, message);
             }
             Message::Leave { .. } => {
                 self.effects.push(Effect::Close {
@@ -488,16 +492,50 @@ impl<G: Gate> Engine<G> {
             .is_some_and(|c| self.gate.can_read(&c.identity, document))
     }
 
-    fn relay_ephemeral(&mut self, from: ConnectionId, document: DocumentId, bytes: &[u8]) {
-        let Some(doc) = self.documents.get(&document) else {
+    /// Forwards an ephemeral message to the other peers syncing its document, as the
+    /// JavaScript implementation does: unchanged but for `targetId`.
+    fn relay_ephemeral(&mut self, from: ConnectionId, message: Message) {
+        let Message::Ephemeral {
+            sender_id,
+            document_id,
+            count,
+            session_id,
+            data,
+            ..
+        } = message
+        else {
+            return;
+        };
+        if !self.gate_allows_read(from, document_id) {
+            return;
+        }
+        if self.side == Side::Client {
+            self.effects.push(Effect::Ephemeral {
+                document: document_id,
+                sender: sender_id,
+                data,
+            });
+            return;
+        }
+        let Some(doc) = self.documents.get(&document_id) else {
             return;
         };
         let targets: Vec<ConnectionId> = doc.peers.keys().copied().filter(|c| *c != from).collect();
         for connection in targets {
-            self.effects.push(Effect::Send {
+            let Some(remote) = self.remote(connection) else {
+                continue;
+            };
+            self.send(
                 connection,
-                bytes: bytes.to_vec(),
-            });
+                &Message::Ephemeral {
+                    sender_id: sender_id.clone(),
+                    target_id: remote.peer,
+                    document_id,
+                    count,
+                    session_id: session_id.clone(),
+                    data: data.clone(),
+                },
+            );
         }
     }
 

@@ -41,9 +41,43 @@ pub struct PeerMetadata {
 /// Heads a peer reports for a document in one storage, with when it saw them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RemoteHeads {
-    /// Change hashes, hex-encoded.
+    /// Change hashes, base58check-encoded.
+    #[serde(default, deserialize_with = "lenient::list")]
     pub heads: Vec<String>,
+    /// Milliseconds since the epoch. Written as a float, as JavaScript peers expect: a CBOR
+    /// 64-bit integer would reach them as a `BigInt`.
+    #[serde(deserialize_with = "lenient::float")]
     pub timestamp: f64,
+}
+
+/// Readers for what different implementations write differently: JavaScript writes absent
+/// values as `undefined` and large numbers as floats; others write integers.
+mod lenient {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn float<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+        let value = ciborium::Value::deserialize(deserializer)?;
+        match value {
+            ciborium::Value::Float(f) => Ok(f),
+            ciborium::Value::Integer(i) => Ok(i128::from(i) as f64),
+            _ => Err(serde::de::Error::custom("expected a number")),
+        }
+    }
+
+    pub fn count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+        let number = float(deserializer)?;
+        if number >= 0.0 && number.fract() == 0.0 && number < 9.0e15 {
+            Ok(number as u64)
+        } else {
+            Err(serde::de::Error::custom("expected a count"))
+        }
+    }
+
+    pub fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<T>, D::Error> {
+        Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+    }
 }
 
 /// One frame of the protocol.
@@ -147,7 +181,7 @@ mod wire {
         pub sender_id: PeerId,
         #[serde(default)]
         pub peer_metadata: PeerMetadata,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "super::lenient::list")]
         pub supported_protocol_versions: Vec<String>,
     }
 
@@ -193,6 +227,7 @@ mod wire {
         pub sender_id: PeerId,
         pub target_id: PeerId,
         pub document_id: String,
+        #[serde(deserialize_with = "super::lenient::count")]
         pub count: u64,
         pub session_id: String,
         #[serde(with = "serde_bytes")]
@@ -217,9 +252,17 @@ mod wire {
         pub kind: String,
         pub sender_id: PeerId,
         pub target_id: PeerId,
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "Vec::is_empty",
+            deserialize_with = "super::lenient::list"
+        )]
         pub add: Vec<StorageId>,
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "Vec::is_empty",
+            deserialize_with = "super::lenient::list"
+        )]
         pub remove: Vec<StorageId>,
     }
 
@@ -510,6 +553,99 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    fn hex(text: &str) -> Vec<u8> {
+        let text: String = text.split_whitespace().collect();
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn frames_written_by_the_javascript_implementation_decode() {
+        // `join` from an automerge-repo 2.x client without storage: its `storageId` is CBOR
+        // `undefined`, which must read as absent.
+        let join = hex(
+            "b900046474797065646a6f696e6873656e64657249646b636c69656e742d706565726c706565724d65746164617461b900026973746f726167654964f76b6973457068656d6572616cf57819737570706f7274656450726f746f636f6c56657273696f6e73816131",
+        );
+        assert_eq!(
+            Message::decode(&join).unwrap(),
+            Message::Join {
+                sender_id: peer("client-peer"),
+                peer_metadata: PeerMetadata {
+                    storage_id: None,
+                    is_ephemeral: Some(true)
+                },
+                supported_protocol_versions: vec!["1".into()],
+            }
+        );
+        // `request` for a document the client does not have yet.
+        let request = hex(
+            "b9000564747970656772657175657374687461726765744964687365727665722d316a646f63756d656e744964781c344e4d4e6e6b4d684c386a5872644a396a616d53353850415664587564646174614a420000010000000202846873656e64657249646b706565722d616263313233",
+        );
+        match Message::decode(&request).unwrap() {
+            Message::Request(body) => {
+                assert_eq!(body.document_id.to_string(), "4NMNnkMhL8jXrdJ9jamS58PAVdXu");
+                assert_eq!(body.sender_id, peer("peer-abc123"));
+                assert_eq!(body.target_id, peer("server-1"));
+                assert!(automerge::sync::Message::decode(&body.data).is_ok());
+            }
+            other => panic!("decoded as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn numbers_may_be_integers_or_floats_and_lists_may_be_undefined() {
+        let text = |s: &str| ciborium::Value::Text(s.to_owned());
+        let encode = |value: ciborium::Value| {
+            let mut bytes = Vec::new();
+            ciborium::ser::into_writer(&value, &mut bytes).unwrap();
+            bytes
+        };
+        let document_id = DocumentId::from_bytes([5; 16]).to_string();
+        let heads = ciborium::Value::Map(vec![(
+            text("storage-1"),
+            ciborium::Value::Map(vec![
+                (text("heads"), ciborium::Value::Array(vec![])),
+                (
+                    text("timestamp"),
+                    ciborium::Value::Integer(1_791_770_400_000_u64.into()),
+                ),
+            ]),
+        )]);
+        let frame = encode(ciborium::Value::Map(vec![
+            (text("type"), text("remote-heads-changed")),
+            (text("senderId"), text("a")),
+            (text("targetId"), text("b")),
+            (text("documentId"), text(&document_id)),
+            (text("newHeads"), heads),
+        ]));
+        assert!(matches!(
+            Message::decode(&frame),
+            Ok(Message::RemoteHeadsChanged { .. })
+        ));
+        let frame = encode(ciborium::Value::Map(vec![
+            (text("type"), text("ephemeral")),
+            (text("senderId"), text("a")),
+            (text("targetId"), text("b")),
+            (text("documentId"), text(&document_id)),
+            (text("count"), ciborium::Value::Float(3.0)),
+            (text("sessionId"), text("s")),
+            (text("data"), ciborium::Value::Bytes(vec![])),
+        ]));
+        assert!(matches!(
+            Message::decode(&frame),
+            Ok(Message::Ephemeral { count: 3, .. })
+        ));
+        let frame = hex(
+            "a4 6474797065 781a72656d6f74652d737562736372697074696f6e2d6368616e6765 6873656e6465724964 6161 687461726765744964 6162 6672656d6f7665 f7",
+        );
+        assert!(matches!(
+            Message::decode(&frame),
+            Ok(Message::RemoteSubscriptionChange { ref remove, .. }) if remove.is_empty()
+        ));
+    }
 
     fn peer(name: &str) -> PeerId {
         PeerId(name.to_owned())

@@ -329,7 +329,8 @@ fn answer<G: Gate>(node: &mut Node<G>, effect: &Effect) -> Vec<Effect> {
         | Effect::Close { .. }
         | Effect::Refused { .. }
         | Effect::Unavailable { .. }
-        | Effect::Changed { .. } => Vec::new(),
+        | Effect::Changed { .. }
+        | Effect::Ephemeral { .. } => Vec::new(),
     }
 }
 
@@ -724,6 +725,61 @@ fn a_reconnecting_device_exchanges_only_what_is_new() {
         "reconnect {} bytes, first sync {first}",
         up + down
     );
+}
+
+#[test]
+fn presence_is_relayed_to_the_other_peers_of_a_document_and_never_stored() {
+    use client_core::sync::message::Message;
+    let World {
+        village,
+        li_notebook,
+        mut net,
+        ..
+    } = world();
+    let li_phone = net.add_device("li-phone");
+    let secretary_phone = net.add_device("secretary-phone");
+    for (phone, who) in [
+        (li_phone, &village.li.principal),
+        (secretary_phone, &village.secretary.principal),
+    ] {
+        net.connect(phone, who);
+        net.device_event(
+            phone,
+            Event::Open {
+                document: li_notebook,
+            },
+        );
+    }
+    let before = net.server.storage.clone_documents();
+    let presence = Message::Ephemeral {
+        sender_id: PeerId("li-phone".into()),
+        target_id: PeerId("server".into()),
+        document_id: li_notebook,
+        count: 1,
+        session_id: "s1".into(),
+        data: b"typing".to_vec(),
+    };
+    let connection = net.links[&li_phone];
+    net.deliver(To::Server(connection), presence.encode().unwrap());
+    let received: Vec<(PeerId, Vec<u8>)> = net.devices[secretary_phone]
+        .log
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Ephemeral { sender, data, .. } => Some((sender.clone(), data.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        received,
+        vec![(PeerId("li-phone".into()), b"typing".to_vec())]
+    );
+    assert!(
+        net.devices[li_phone]
+            .log
+            .iter()
+            .all(|e| !matches!(e, Effect::Ephemeral { .. }))
+    );
+    assert_eq!(net.server.storage.clone_documents(), before);
 }
 
 trait CloneDocuments {
