@@ -9,6 +9,8 @@ use std::future::Future;
 use axum::{Router, routing::get};
 use tokio::net::TcpListener;
 
+pub mod store;
+
 /// Everything a request handler may need. Empty for now; storage and keys join it later.
 #[derive(Clone, Debug, Default)]
 pub struct AppState {}

@@ -1,0 +1,374 @@
+//! Durable storage in SQLite, on a thread of its own.
+//!
+//! rusqlite is synchronous, so it never runs on the async executor: callers send jobs over a
+//! bounded queue to one storage thread and await the answer. Documents are stored as an
+//! append-only log of changes keyed by (document, change hash). Appends commute, so a
+//! change stored twice is stored once, and several writers converge. The database runs in
+//! WAL mode with `synchronous = FULL`: when an append returns, the changes are on disk.
+
+use std::path::Path;
+
+use client_core::sync::message::StorageId;
+use client_core::{BranchId, DocKind, DocumentId, Scope, TownshipId, UserId};
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::{mpsc, oneshot};
+
+/// How many storage jobs may wait before callers are slowed down.
+const QUEUE: usize = 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the storage thread has stopped")]
+    Stopped,
+    #[error("not a change: {0}")]
+    BadChange(String),
+    #[error("document {0} already exists")]
+    Exists(DocumentId),
+    #[error("the database holds a value this version cannot read: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// A handle to the storage thread; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    jobs: mpsc::Sender<Job>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    branch TEXT NOT NULL,
+    township TEXT NOT NULL,
+    owner TEXT,
+    created_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    document TEXT NOT NULL REFERENCES documents(id),
+    hash BLOB NOT NULL,
+    bytes BLOB NOT NULL,
+    UNIQUE (document, hash)
+) STRICT;
+CREATE INDEX IF NOT EXISTS changes_by_document ON changes(document, seq);
+CREATE TABLE IF NOT EXISTS sync_states (
+    storage_id TEXT NOT NULL,
+    document TEXT NOT NULL REFERENCES documents(id),
+    bytes BLOB NOT NULL,
+    PRIMARY KEY (storage_id, document)
+) STRICT;
+";
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and starts the storage thread.
+    pub fn open(path: &Path) -> Result<Store> {
+        let mut connection = Connection::open(path)?;
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        connection.pragma_update(None, "foreign_keys", "ON")?;
+        connection.execute_batch(SCHEMA)?;
+        let (jobs, mut queue) = mpsc::channel::<Job>(QUEUE);
+        std::thread::Builder::new()
+            .name("storage".into())
+            .spawn(move || {
+                while let Some(job) = queue.blocking_recv() {
+                    job(&mut connection);
+                }
+            })
+            .map_err(|e| StoreError::Corrupt(format!("cannot start the storage thread: {e}")))?;
+        Ok(Store { jobs })
+    }
+
+    /// Runs `work` on the storage thread and returns its result.
+    async fn call<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |connection| {
+            let _ = reply.send(work(connection));
+        });
+        self.jobs.send(job).await.map_err(|_| StoreError::Stopped)?;
+        answer.await.map_err(|_| StoreError::Stopped)?
+    }
+
+    /// Stores a new document made by the server, with its first changes.
+    pub async fn create_document(
+        &self,
+        id: DocumentId,
+        scope: Scope,
+        created_at: i64,
+        bytes: Vec<u8>,
+    ) -> Result<()> {
+        self.call(move |connection| {
+            let tx = connection.transaction()?;
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO documents (id, kind, branch, township, owner, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    id.to_string(),
+                    scope.kind.as_str(),
+                    scope.branch.to_string(),
+                    scope.township.to_string(),
+                    scope.owner.map(|o| o.to_string()),
+                    created_at
+                ],
+            )?;
+            if inserted == 0 {
+                return Err(StoreError::Exists(id));
+            }
+            append(&tx, id, &changes_of(&bytes)?)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The stored document: every change, in the order stored, concatenated so that
+    /// `Automerge::load` reads it whole. `None` if there is no such document.
+    pub async fn load_document(&self, id: DocumentId) -> Result<Option<Vec<u8>>> {
+        self.call(move |connection| {
+            let exists: Option<String> = connection
+                .query_row(
+                    "SELECT id FROM documents WHERE id = ?1",
+                    [id.to_string()],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if exists.is_none() {
+                return Ok(None);
+            }
+            let mut statement = connection
+                .prepare_cached("SELECT bytes FROM changes WHERE document = ?1 ORDER BY seq")?;
+            let mut rows = statement.query([id.to_string()])?;
+            let mut bytes = Vec::new();
+            while let Some(row) = rows.next()? {
+                let change: Vec<u8> = row.get(0)?;
+                bytes.extend_from_slice(&change);
+            }
+            Ok(Some(bytes))
+        })
+        .await
+    }
+
+    /// Appends changes to a document's log in one transaction; returns once they are durable.
+    pub async fn append_changes(&self, id: DocumentId, changes: Vec<Vec<u8>>) -> Result<()> {
+        self.call(move |connection| {
+            let changes = changes
+                .iter()
+                .map(|bytes| {
+                    automerge::Change::from_bytes(bytes.clone())
+                        .map(|change| (change.hash(), bytes.clone()))
+                        .map_err(|e| StoreError::BadChange(e.to_string()))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let tx = connection.transaction()?;
+            append(&tx, id, &changes)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn save_sync_state(
+        &self,
+        storage: StorageId,
+        document: DocumentId,
+        bytes: Vec<u8>,
+    ) -> Result<()> {
+        self.call(move |connection| {
+            connection.execute(
+                "INSERT INTO sync_states (storage_id, document, bytes) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (storage_id, document) DO UPDATE SET bytes = excluded.bytes",
+                params![storage.0, document.to_string(), bytes],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn load_sync_state(
+        &self,
+        storage: StorageId,
+        document: DocumentId,
+    ) -> Result<Option<Vec<u8>>> {
+        self.call(move |connection| {
+            Ok(connection
+                .query_row(
+                    "SELECT bytes FROM sync_states WHERE storage_id = ?1 AND document = ?2",
+                    params![storage.0, document.to_string()],
+                    |row| row.get(0),
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    /// Every document and its scope: what the server consults to decide who may read what.
+    pub async fn catalogue(&self) -> Result<Vec<(DocumentId, Scope)>> {
+        self.call(|connection| {
+            let mut statement =
+                connection.prepare("SELECT id, kind, branch, township, owner FROM documents")?;
+            let rows = statement.query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, Option<String>>(4)?,
+                ))
+            })?;
+            let mut catalogue = Vec::new();
+            for row in rows {
+                let (id, kind, branch, township, owner) = row?;
+                catalogue.push(read_scope(
+                    &id,
+                    &kind,
+                    &branch,
+                    &township,
+                    owner.as_deref(),
+                )?);
+            }
+            Ok(catalogue)
+        })
+        .await
+    }
+}
+
+fn read_scope(
+    id: &str,
+    kind: &str,
+    branch: &str,
+    township: &str,
+    owner: Option<&str>,
+) -> Result<(DocumentId, Scope)> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("{what} of document {id}"));
+    let scope = Scope {
+        kind: DocKind::parse(kind).ok_or_else(|| corrupt("kind"))?,
+        branch: branch.parse::<BranchId>().map_err(|_| corrupt("branch"))?,
+        township: township
+            .parse::<TownshipId>()
+            .map_err(|_| corrupt("township"))?,
+        owner: owner
+            .map(|o| o.parse::<UserId>())
+            .transpose()
+            .map_err(|_| corrupt("owner"))?,
+    };
+    Ok((id.parse().map_err(|_| corrupt("id"))?, scope))
+}
+
+/// The changes a saved document holds, with their hashes.
+fn changes_of(bytes: &[u8]) -> Result<Vec<(automerge::ChangeHash, Vec<u8>)>> {
+    let doc =
+        automerge::Automerge::load(bytes).map_err(|e| StoreError::BadChange(e.to_string()))?;
+    Ok(doc
+        .get_changes(&[])
+        .into_iter()
+        .map(|change| (change.hash(), change.raw_bytes().to_vec()))
+        .collect())
+}
+
+fn append(
+    tx: &rusqlite::Transaction<'_>,
+    id: DocumentId,
+    changes: &[(automerge::ChangeHash, Vec<u8>)],
+) -> Result<()> {
+    let mut statement = tx.prepare_cached(
+        "INSERT OR IGNORE INTO changes (document, hash, bytes) VALUES (?1, ?2, ?3)",
+    )?;
+    for (hash, bytes) in changes {
+        statement.execute(params![id.to_string(), hash.as_ref(), bytes])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::ReadDoc;
+    use automerge::transaction::Transactable;
+    use client_core::{Document, Millis};
+
+    use super::*;
+
+    fn scope() -> Scope {
+        Scope {
+            kind: DocKind::Branch,
+            branch: BranchId::generate().unwrap(),
+            township: TownshipId::generate().unwrap(),
+            owner: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn documents_are_an_append_only_log_that_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tianjian.sqlite3");
+        let store = Store::open(&path).unwrap();
+        let scope = scope();
+        let id = DocumentId::generate().unwrap();
+        let mut document = Document::create(scope, Millis(1_791_770_400_000)).unwrap();
+        store
+            .create_document(id, scope, 1_791_770_400_000, document.save())
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.create_document(id, scope, 0, document.save()).await,
+            Err(StoreError::Exists(_))
+        ));
+
+        // A second replica adds a change; appending it twice stores it once.
+        let mut replica =
+            automerge::Automerge::load(&store.load_document(id).await.unwrap().unwrap()).unwrap();
+        let before = replica.get_heads();
+        let mut tx = replica.transaction();
+        let roster = tx.get(automerge::ROOT, "roster").unwrap().unwrap().1;
+        tx.put(&roster, "note", "x").unwrap();
+        tx.commit();
+        let changes: Vec<Vec<u8>> = replica
+            .get_changes(&before)
+            .iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect();
+        store.append_changes(id, changes.clone()).await.unwrap();
+        store.append_changes(id, changes).await.unwrap();
+        assert!(matches!(
+            store.append_changes(id, vec![vec![1, 2, 3]]).await,
+            Err(StoreError::BadChange(_))
+        ));
+
+        store
+            .save_sync_state(StorageId("phone".into()), id, vec![9, 9])
+            .await
+            .unwrap();
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        let loaded =
+            automerge::Automerge::load(&store.load_document(id).await.unwrap().unwrap()).unwrap();
+        assert_eq!(loaded.get_heads(), replica.get_heads());
+        assert_eq!(
+            loaded.get_changes(&[]).len(),
+            replica.get_changes(&[]).len()
+        );
+        assert_eq!(
+            store
+                .load_sync_state(StorageId("phone".into()), id)
+                .await
+                .unwrap(),
+            Some(vec![9, 9])
+        );
+        assert_eq!(
+            store
+                .load_document(DocumentId::generate().unwrap())
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(store.catalogue().await.unwrap(), vec![(id, scope)]);
+    }
+}
