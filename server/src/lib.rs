@@ -9,16 +9,38 @@ use std::future::Future;
 use axum::{Router, routing::get};
 use tokio::net::TcpListener;
 
+pub mod auth;
 pub mod store;
+pub mod sync;
 
-/// Everything a request handler may need. Empty for now; storage and keys join it later.
+/// Everything a request handler may need.
 #[derive(Clone, Debug, Default)]
-pub struct AppState {}
+pub struct AppState {
+    /// The sync service; absent in a server started without storage.
+    pub hub: Option<sync::Hub>,
+    pub keys: Option<auth::Keys>,
+}
+
+impl AppState {
+    /// A server over the database at `store`, signing tokens with `secret`.
+    pub async fn open(store: store::Store, secret: &[u8]) -> Result<AppState, store::StoreError> {
+        let known = store.catalogue().await?;
+        let catalogue: sync::Catalogue = Default::default();
+        if let Ok(mut map) = catalogue.write() {
+            map.extend(known);
+        }
+        Ok(AppState {
+            hub: Some(sync::Hub::start(store, catalogue)),
+            keys: Some(auth::Keys::from_secret(secret)),
+        })
+    }
+}
 
 /// The HTTP routes of the server, without binding a socket, so tests can drive it directly.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/sync", get(sync::endpoint))
         .with_state(state)
 }
 

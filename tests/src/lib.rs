@@ -1,4 +1,7 @@
-//! Helpers shared by the end-to-end tests: a real server on a loopback port.
+//! Helpers shared by the end-to-end tests: a real server on a loopback port, and native
+//! devices that sync with it.
+
+pub mod device;
 
 use std::net::SocketAddr;
 
@@ -19,10 +22,15 @@ pub struct TestServer {
 impl TestServer {
     /// Binds `127.0.0.1:0` and serves until [`TestServer::stop`] or drop.
     pub async fn start() -> std::io::Result<Self> {
+        Self::start_with(AppState::default()).await
+    }
+
+    /// The same, with a given state (storage, keys).
+    pub async fn start_with(state: AppState) -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(AppState::default(), listener, async move {
+        let task = tokio::spawn(serve(state, listener, async move {
             // Either an explicit stop or the sender being dropped ends the server.
             let _ = stopped.await;
         }));

@@ -1,3 +1,5 @@
 //! End-to-end tests: one binary, one module per area.
+#![allow(clippy::unwrap_used)]
 
 mod health; // the server starts on a loopback port and answers /healthz
+mod sync; // devices sync through a real server and SQLite file over WebSocket

@@ -1,0 +1,203 @@
+//! A native device for tests and benchmarks: client-core's sync engine over a real WebSocket,
+//! with storage in memory. Many can run in one process.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use automerge::Automerge;
+use client_core::DocumentId;
+use client_core::sync::engine::{ConnectionId, Effect, Engine, Event, Side, Trusting};
+use client_core::sync::message::{PeerId, PeerMetadata, StorageId};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+const LINK: ConnectionId = ConnectionId(1);
+
+/// One simulated phone.
+pub struct Device {
+    engine: Engine<Trusting>,
+    storage: BTreeMap<DocumentId, Vec<u8>>,
+    sync_states: BTreeMap<(StorageId, DocumentId), Vec<u8>>,
+    socket: Option<Socket>,
+    /// Everything the engine reported, for tests to inspect.
+    pub log: Vec<Effect>,
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Device")
+            .field("connected", &self.socket.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+impl Device {
+    /// A device with persistent storage named `name`.
+    pub fn new(name: &str) -> Device {
+        let metadata = PeerMetadata {
+            storage_id: Some(StorageId(format!("{name}-storage"))),
+            is_ephemeral: Some(false),
+        };
+        Device {
+            engine: Engine::new(PeerId(name.to_owned()), metadata, Side::Client, Trusting),
+            storage: BTreeMap::new(),
+            sync_states: BTreeMap::new(),
+            socket: None,
+            log: Vec::new(),
+        }
+    }
+
+    /// Puts a document in the device's storage, as an earlier session left it.
+    pub fn hold(&mut self, document: DocumentId, bytes: Vec<u8>) {
+        self.storage.insert(document, bytes);
+    }
+
+    pub fn document(&self, document: DocumentId) -> Option<&Automerge> {
+        self.engine.document(document)
+    }
+
+    /// Changes a document locally, saves it, and offers it to the server if connected.
+    pub async fn edit(
+        &mut self,
+        document: DocumentId,
+        edit: impl FnOnce(&mut Automerge),
+    ) -> Result<(), Error> {
+        let doc = self
+            .engine
+            .document_mut(document)
+            .ok_or("document not open")?;
+        edit(doc);
+        let bytes = doc.save();
+        self.storage.insert(document, bytes);
+        self.handle(Event::LocalChange { document }).await
+    }
+
+    /// Opens a WebSocket to the server's `/sync` with an access token.
+    pub async fn connect(&mut self, addr: SocketAddr, token: &str) -> Result<(), Error> {
+        let mut request = format!("ws://{addr}/sync").into_client_request()?;
+        request
+            .headers_mut()
+            .insert("Authorization", format!("Bearer {token}").parse()?);
+        let (socket, _) = tokio_tungstenite::connect_async(request).await?;
+        self.socket = Some(socket);
+        self.handle(Event::Connected {
+            connection: LINK,
+            identity: (),
+        })
+        .await
+    }
+
+    pub async fn disconnect(&mut self) -> Result<(), Error> {
+        if let Some(mut socket) = self.socket.take() {
+            let _ = socket.close(None).await;
+        }
+        self.handle(Event::Disconnected { connection: LINK }).await
+    }
+
+    pub async fn open(&mut self, document: DocumentId) -> Result<(), Error> {
+        self.handle(Event::Open { document }).await
+    }
+
+    /// Receives frames until `done` holds or `limit` passes; returns whether it held.
+    pub async fn sync_until<F, Fut>(&mut self, limit: Duration, mut done: F) -> Result<bool, Error>
+    where
+        F: FnMut(&Device) -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if done(self).await {
+                return Ok(true);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            let Some(socket) = self.socket.as_mut() else {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            };
+            match tokio::time::timeout(Duration::from_millis(50), socket.next()).await {
+                Ok(Some(Ok(WsMessage::Binary(bytes)))) => {
+                    self.handle(Event::Frame {
+                        connection: LINK,
+                        bytes: bytes.to_vec(),
+                    })
+                    .await?;
+                }
+                Ok(Some(Ok(WsMessage::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => {
+                    self.socket = None;
+                    self.handle(Event::Disconnected { connection: LINK })
+                        .await?;
+                }
+                Ok(Some(Ok(_))) | Err(_) => {}
+            }
+        }
+    }
+
+    /// Runs an event through the engine and carries out every effect, including those of the
+    /// answers it gives.
+    async fn handle(&mut self, event: Event<()>) -> Result<(), Error> {
+        let mut pending = vec![event];
+        while let Some(event) = pending.pop() {
+            for effect in self.engine.handle(event) {
+                match &effect {
+                    Effect::Send { bytes, .. } => {
+                        if let Some(socket) = self.socket.as_mut() {
+                            socket.send(WsMessage::Binary(bytes.clone().into())).await?;
+                        }
+                    }
+                    Effect::Close { .. } => {
+                        if let Some(mut socket) = self.socket.take() {
+                            let _ = socket.close(None).await;
+                        }
+                    }
+                    Effect::Load { document } => pending.push(Event::Loaded {
+                        document: *document,
+                        bytes: self.storage.get(document).cloned(),
+                    }),
+                    Effect::LoadSyncState { storage, document } => {
+                        pending.push(Event::SyncStateLoaded {
+                            storage: storage.clone(),
+                            document: *document,
+                            bytes: self.sync_states.get(&(storage.clone(), *document)).cloned(),
+                        })
+                    }
+                    Effect::Persist {
+                        ticket,
+                        document,
+                        changes,
+                    } => {
+                        let stored = self.storage.entry(*document).or_default();
+                        for change in changes {
+                            stored.extend_from_slice(change);
+                        }
+                        pending.push(Event::Persisted { ticket: *ticket });
+                    }
+                    Effect::SaveSyncState {
+                        storage,
+                        document,
+                        bytes,
+                    } => {
+                        self.sync_states
+                            .insert((storage.clone(), *document), bytes.clone());
+                    }
+                    Effect::Refused { .. }
+                    | Effect::Unavailable { .. }
+                    | Effect::Changed { .. }
+                    | Effect::Ephemeral { .. } => {}
+                }
+                self.log.push(effect);
+            }
+        }
+        Ok(())
+    }
+}
