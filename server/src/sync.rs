@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use automerge::{Automerge, ChangeHash};
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -263,16 +263,30 @@ fn carry_out(
     }
 }
 
-/// `GET /sync`: authenticates, then upgrades to the protocol.
+/// The query of `GET /sync`: browsers cannot set headers on a WebSocket, so they pass a
+/// short-lived ticket instead.
+#[derive(Debug, serde::Deserialize)]
+pub struct SyncQuery {
+    ticket: Option<String>,
+}
+
+/// `GET /sync`: authenticates (`Authorization: Bearer`, or `?ticket=`), then upgrades to the
+/// protocol. Until single-use tickets exist (identity issue), a ticket is a short-lived
+/// access token.
 pub async fn endpoint(
     State(state): State<AppState>,
+    Query(query): Query<SyncQuery>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let (Some(hub), Some(keys)) = (state.hub.clone(), state.keys.clone()) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let claims = match keys.verify_header(&headers) {
+    let verified = match &query.ticket {
+        Some(ticket) => keys.verify(ticket),
+        None => keys.verify_header(&headers),
+    };
+    let claims = match verified {
         Ok(claims) => claims,
         Err(error) => return (StatusCode::UNAUTHORIZED, error.to_string()).into_response(),
     };
