@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use automerge::{Automerge, ChangeHash};
-use axum::extract::{Query, State};
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use client_core::sync::engine::{ConnectionId, Effect, Engine, Event, Gate, Refusal, Side};

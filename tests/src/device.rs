@@ -103,6 +103,17 @@ impl Device {
         self.handle(Event::Disconnected { connection: LINK }).await
     }
 
+    /// Sends bytes as they are, bypassing the engine: for tests of hostile input.
+    pub async fn send_raw(&mut self, bytes: Vec<u8>) -> Result<(), Error> {
+        let socket = self.socket.as_mut().ok_or("not connected")?;
+        socket.send(WsMessage::Binary(bytes.into())).await?;
+        Ok(())
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.socket.is_some()
+    }
+
     pub async fn open(&mut self, document: DocumentId) -> Result<(), Error> {
         self.handle(Event::Open { document }).await
     }

@@ -199,6 +199,8 @@ struct PeerSync {
     ready: bool,
     /// Messages from the peer waiting for the document or the sync state to load.
     inbox: VecDeque<Vec<u8>>,
+    /// Whether `state` changed since it was last saved.
+    dirty: bool,
 }
 
 #[derive(Debug)]
@@ -351,6 +353,15 @@ impl<G: Gate> Engine<G> {
     }
 
     fn disconnected(&mut self, connection: ConnectionId) {
+        let documents: Vec<DocumentId> = self
+            .documents
+            .iter()
+            .filter(|(_, doc)| doc.peers.contains_key(&connection))
+            .map(|(id, _)| *id)
+            .collect();
+        for document in documents {
+            self.flush_sync_state(connection, document);
+        }
         self.drop_connection(connection);
     }
 
@@ -564,6 +575,7 @@ impl<G: Gate> Engine<G> {
             state: am_sync::State::new(),
             ready: storage.is_none(),
             inbox: VecDeque::new(),
+            dirty: false,
         });
         peer.inbox.push_back(body.data);
         let first_for_peer = !peer.ready && peer.inbox.len() == 1;
@@ -761,12 +773,11 @@ impl<G: Gate> Engine<G> {
                 document,
                 changes,
             });
-            // Replies and relays wait for `Persisted`; the sync state may be saved now,
-            // since it only records what this peer has.
-            self.save_sync_state(connection, document);
+            // Replies, relays and the sync state wait for `Persisted`.
+            self.mark_dirty(connection, document);
             return;
         }
-        self.save_sync_state(connection, document);
+        self.mark_dirty(connection, document);
         self.reply(connection, document);
     }
 
@@ -786,22 +797,42 @@ impl<G: Gate> Engine<G> {
         doc.unpersisted.remove(&ticket);
         if doc.unpersisted.is_empty() {
             self.effects.push(Effect::Changed { document });
+            let peers: Vec<ConnectionId> = doc.peers.keys().copied().collect();
+            for connection in peers {
+                self.flush_sync_state(connection, document);
+            }
             self.sync_all(document);
         }
         self.evict_idle();
     }
 
-    fn save_sync_state(&mut self, connection: ConnectionId, document: DocumentId) {
+    fn mark_dirty(&mut self, connection: ConnectionId, document: DocumentId) {
+        if let Some(peer) = self
+            .documents
+            .get_mut(&document)
+            .and_then(|d| d.peers.get_mut(&connection))
+        {
+            peer.dirty = true;
+        }
+    }
+
+    /// Saves what a peer and this engine share of a document, if it changed. Sync states are
+    /// saved only at durable points (changes persisted, a session ending normally), so a
+    /// session that ends in a refusal writes nothing at all.
+    fn flush_sync_state(&mut self, connection: ConnectionId, document: DocumentId) {
         let Some(storage) = self.remote(connection).and_then(|r| r.storage) else {
             return;
         };
         let Some(peer) = self
             .documents
-            .get(&document)
-            .and_then(|d| d.peers.get(&connection))
+            .get_mut(&document)
+            .and_then(|d| d.peers.get_mut(&connection))
         else {
             return;
         };
+        if !std::mem::take(&mut peer.dirty) {
+            return;
+        }
         let bytes = peer.state.encode();
         self.effects.push(Effect::SaveSyncState {
             storage,
@@ -882,6 +913,7 @@ impl<G: Gate> Engine<G> {
                 state: am_sync::State::new(),
                 ready: storage.is_none(),
                 inbox: VecDeque::new(),
+                dirty: false,
             });
             // What this device last shared with that server is worth loading first: the
             // exchange then starts from there instead of from nothing.

@@ -257,3 +257,92 @@ async fn another_branchs_document_is_unavailable_and_bad_tokens_are_refused() {
     assert!(forged.connect(server.addr, "not-a-token").await.is_err());
     server.stop().await.unwrap();
 }
+
+/// The database file and its write-ahead log, byte for byte.
+fn database_bytes(path: &std::path::Path) -> (Vec<u8>, Vec<u8>) {
+    let wal = path.with_extension("sqlite3-wal");
+    (
+        std::fs::read(path).unwrap(),
+        std::fs::read(wal).unwrap_or_default(),
+    )
+}
+
+#[tokio::test]
+async fn garbage_oversized_frames_and_hostile_changes_leave_storage_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tianjian.sqlite3");
+    let store = Store::open(&path).unwrap();
+    let v = village(&store).await;
+    let keys = Keys::from_secret(SECRET);
+    let server = TestServer::start_with(AppState::open(store.clone(), SECRET).await.unwrap())
+        .await
+        .unwrap();
+    let before = database_bytes(&path);
+    let closed = |d: &Device| {
+        let closed = !d.is_connected();
+        async move { closed }
+    };
+
+    // Garbage instead of a frame: the session ends.
+    let mut phone = Device::new("li-phone");
+    phone
+        .connect(server.addr, &token(&keys, &v.li))
+        .await
+        .unwrap();
+    phone.send_raw(vec![0xff, 0x00, 0x13, 0x37]).await.unwrap();
+    assert!(
+        phone.sync_until(LIMIT, closed).await.unwrap(),
+        "garbage must end the session"
+    );
+
+    // A frame over the size limit: refused before it is read.
+    let mut phone = Device::new("li-phone");
+    phone
+        .connect(server.addr, &token(&keys, &v.li))
+        .await
+        .unwrap();
+    let _ = phone
+        .send_raw(vec![0u8; tianjian_server::sync::MAX_FRAME_BYTES + 1])
+        .await;
+    assert!(
+        phone.sync_until(LIMIT, closed).await.unwrap(),
+        "an oversized frame must end the session"
+    );
+
+    // A tampered phone writes a lecture naming someone else into li's notebook.
+    let mut phone = Device::new("li-phone");
+    phone.hold(v.notebook, v.notebook_bytes.clone());
+    phone.open(v.notebook).await.unwrap();
+    let stranger = v.outsider.clone();
+    phone
+        .edit(v.notebook, |doc| {
+            use automerge::ReadDoc;
+            let mut tx = doc.transaction();
+            let lectures = tx.get(automerge::ROOT, "lectures").unwrap().unwrap().1;
+            let key = client_core::RecordId::generate(NOW).unwrap().to_string();
+            autosurgeon::reconcile_prop(&mut tx, &lectures, key.as_str(), lecture(&stranger))
+                .unwrap();
+            tx.commit();
+        })
+        .await
+        .unwrap();
+    phone
+        .connect(server.addr, &token(&keys, &v.li))
+        .await
+        .unwrap();
+    assert!(
+        phone.sync_until(LIMIT, closed).await.unwrap(),
+        "a hostile change must end the session"
+    );
+
+    // A member of another branch cannot write into li's notebook either: it is not even there.
+    assert!(
+        database_bytes(&path) == before,
+        "storage must be byte-for-byte unchanged"
+    );
+    assert_eq!(
+        lectures_in(&store.load_document(v.notebook).await.unwrap().unwrap()),
+        0
+    );
+    server.stop().await.unwrap();
+}
