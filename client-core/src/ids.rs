@@ -118,6 +118,10 @@ impl RecordId {
 }
 
 impl UserId {
+    /// The server itself, when it writes on an organisation's behalf (enrolling a member it
+    /// has just created, for instance). No account has this id.
+    pub const SYSTEM: UserId = UserId(Uuid::nil());
+
     /// A random id; used by the server when it creates accounts and by tests.
     pub fn generate() -> Result<Self, IdError> {
         random_uuid().map(Self)

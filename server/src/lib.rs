@@ -9,6 +9,7 @@ use std::future::Future;
 use axum::{Router, routing::get};
 use tokio::net::TcpListener;
 
+pub mod admin;
 pub mod auth;
 pub mod store;
 pub mod sync;
@@ -24,11 +25,16 @@ pub struct AppState {
 impl AppState {
     /// A server over the database at `store`, signing tokens with `secret`.
     pub async fn open(store: store::Store, secret: &[u8]) -> Result<AppState, store::StoreError> {
-        let known = store.catalogue().await?;
+        let (known, last) = store.catalogue_since(0).await?;
         let catalogue: sync::Catalogue = Default::default();
         if let Ok(mut map) = catalogue.write() {
             map.extend(known);
         }
+        tokio::spawn(sync::follow_catalogue(
+            store.clone(),
+            catalogue.clone(),
+            last,
+        ));
         Ok(AppState {
             hub: Some(sync::Hub::start(store, catalogue)),
             keys: Some(auth::Keys::from_secret(secret)),

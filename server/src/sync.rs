@@ -32,6 +32,25 @@ pub const MAX_FRAME_BYTES: usize = 17 << 20;
 /// claim about itself.
 pub type Catalogue = Arc<RwLock<HashMap<DocumentId, Scope>>>;
 
+/// Adds documents created since row `last` (by the command line, say) to the catalogue,
+/// every two seconds.
+pub async fn follow_catalogue(store: Store, catalogue: Catalogue, mut last: i64) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        match store.catalogue_since(last).await {
+            Ok((new, newest)) => {
+                if let Ok(mut map) = catalogue.write() {
+                    map.extend(new);
+                }
+                last = newest;
+            }
+            Err(crate::store::StoreError::Stopped) => return,
+            Err(error) => tracing::warn!(%error, "cannot refresh the catalogue"),
+        }
+    }
+}
+
 /// The server's policy: read rules from client-core's access table; changes checked by
 /// client-core's validation, with the connection's principal as their author.
 #[derive(Debug, Clone)]

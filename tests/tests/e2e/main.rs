@@ -2,4 +2,5 @@
 #![allow(clippy::unwrap_used)]
 
 mod health; // the server starts on a loopback port and answers /healthz
+mod javascript; // a stock automerge-repo client in Node syncs with our server
 mod sync; // devices sync through a real server and SQLite file over WebSocket
