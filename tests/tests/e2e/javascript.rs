@@ -14,98 +14,23 @@ use std::time::{Duration, Instant};
 
 use client_core::model::common::{MediaRef, Submission};
 use client_core::model::notebook::{Lecture, LectureCategory, Venue};
-use client_core::{
-    BranchId, DocKind, DocumentId, Limits, Millis, Notebook, Principal, RecordId, Role, Scope,
-    TownshipId, UserId, schema,
-};
+use client_core::{Limits, Millis, Notebook, Principal, RecordId, UserId, schema};
 use tianjian_server::AppState;
-use tianjian_server::auth::{Claims, Keys};
+use tianjian_server::auth::Keys;
 use tianjian_server::store::Store;
 use tianjian_tests::TestServer;
 use tianjian_tests::device::Device;
 
-const NOW: Millis = Millis(1_791_770_400_000);
-const SECRET: &[u8] = b"test signing key, not a real one";
+use crate::fixture::{NOW, SECRET, lecture, lectures_in, token, village};
+
 /// How long anything may take before the test gives up (the script gives up after `SCRIPT`).
 const LIMIT: Duration = Duration::from_secs(30);
 const SCRIPT: Duration = Duration::from_secs(20);
 const NPM_LIMIT: Duration = Duration::from_secs(300);
 
-/// 李章桂 of one branch, his notebook on the server, and a member of another branch.
-struct Village {
-    li: Principal,
-    outsider: Principal,
-    notebook: DocumentId,
-    notebook_bytes: Vec<u8>,
-}
-
-async fn village(store: &Store) -> Village {
-    let township = TownshipId::generate().unwrap();
-    let member = |branch| Principal {
-        user: UserId::generate().unwrap(),
-        role: Role::Member,
-        branch: Some(branch),
-        township: Some(township),
-    };
-    let li = member(BranchId::generate().unwrap());
-    let outsider = member(BranchId::generate().unwrap());
-    let scope = Scope {
-        kind: DocKind::Notebook,
-        branch: li.branch.unwrap(),
-        township,
-        owner: Some(li.user),
-    };
-    let notebook = DocumentId::generate().unwrap();
-    let notebook_bytes = Notebook::create(scope, NOW).unwrap().document_mut().save();
-    store
-        .create_document(notebook, scope, NOW.0, notebook_bytes.clone())
-        .await
-        .unwrap();
-    Village {
-        li,
-        outsider,
-        notebook,
-        notebook_bytes,
-    }
-}
-
-fn token(keys: &Keys, who: &Principal) -> String {
-    let claims = Claims {
-        sub: who.user,
-        role: who.role,
-        branch: who.branch,
-        township: who.township,
-        exp: 4_102_444_800,
-    };
-    keys.issue(&claims).unwrap()
-}
-
 /// The URL a browser opens: it cannot set headers on a WebSocket, so the token rides along.
 fn sync_url(server: &TestServer, token: &str) -> String {
     format!("ws://{}/sync?ticket={token}", server.addr)
-}
-
-fn courtyard_lecture(li: &Principal) -> Lecture {
-    Lecture {
-        title: "忆扶贫故事、做合格党员、推乡村振兴".into(),
-        category: LectureCategory::PoliticalTheory,
-        venue: Venue::Courtyard,
-        held_at: NOW,
-        duration_min: 25,
-        place: "合益村屋场坪".into(),
-        gps: None,
-        speakers: vec![li.user],
-        guest_speaker: None,
-        recorded_by: li.user,
-        attendees: vec![],
-        audience: 30,
-        summary: "屋场坪上讲党课".into(),
-        media: vec![],
-        plan: None,
-        submission: Submission::draft(),
-        created_at: NOW,
-        withdrawn: None,
-    }
 }
 
 /// The lecture the browser records: other values and shapes than the native one (a guest
@@ -214,12 +139,6 @@ fn json_string(s: &str) -> String {
     }
     out.push('"');
     out
-}
-
-fn lectures_in(bytes: &[u8]) -> usize {
-    Notebook::load(bytes, Limits::default())
-        .map(|n| n.records::<Lecture>(&schema::LECTURES).len())
-        .unwrap_or(0)
 }
 
 // ---- running Node ------------------------------------------------------------------------
@@ -393,11 +312,7 @@ async fn a_stock_automerge_repo_client_receives_a_notebook_and_adds_a_lecture() 
     li_phone
         .edit(v.notebook, |doc| {
             let mut notebook = Notebook::load(&doc.save(), Limits::default()).unwrap();
-            seeded = Some(
-                notebook
-                    .record_lecture(&li, NOW, courtyard_lecture(&li))
-                    .unwrap(),
-            );
+            seeded = Some(notebook.record_lecture(&li, NOW, lecture(&li)).unwrap());
             doc.load_incremental(&notebook.automerge().save()).unwrap();
         })
         .await
@@ -443,7 +358,7 @@ async fn a_stock_automerge_repo_client_receives_a_notebook_and_adds_a_lecture() 
     ])
     .await;
     assert_eq!(run.status, Some(0), "the JavaScript client failed:\n{run}");
-    let shown = format!("LECTURE {seeded} {}", courtyard_lecture(&v.li).title);
+    let shown = format!("LECTURE {seeded} {}", lecture(&v.li).title);
     assert!(
         run.stdout.lines().any(|line| line == shown),
         "the JavaScript client did not receive the server's lecture ({shown:?}):\n{run}"
