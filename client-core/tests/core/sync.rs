@@ -11,9 +11,9 @@ use client_core::sync::engine::{
 };
 use client_core::sync::message::{PeerId, PeerMetadata, StorageId};
 use client_core::validate::{self, Context, Limits};
-use client_core::{DocumentId, Notebook, Principal, Scope, access, schema};
+use client_core::{DocumentId, Millis, Notebook, Principal, Scope, access, schema};
 
-use crate::fixture::{NOW, Village, later, lecture};
+use crate::fixture::{NOW, Person, Village, later, lecture};
 
 /// The server's policy: read rules from `access`, changes checked by `validate_changes`.
 struct ServerGate {
@@ -365,13 +365,43 @@ fn world() -> World {
     }
 }
 
-/// The device opens a document it already holds (saved from an earlier session).
-fn give(net: &mut Net, device: usize, document: DocumentId, bytes: Vec<u8>) {
+/// A device holding `document` as the server has it, left by an earlier session, and open.
+fn phone_holding(net: &mut Net, name: &str, document: DocumentId) -> usize {
+    let device = net.add_device(name);
+    let bytes = net.server.storage.documents[&document].clone();
     net.devices[device]
         .storage
         .documents
         .insert(document, bytes);
     net.device_event(device, Event::Open { document });
+    device
+}
+
+/// Records lectures on a device's copy of a notebook, as the app does offline, and returns
+/// the size of the new changes.
+fn record_on(
+    net: &mut Net,
+    device: usize,
+    document: DocumentId,
+    who: &Person,
+    at: &[Millis],
+) -> usize {
+    let engine = &mut net.devices[device].engine;
+    let held = engine.document(document).unwrap();
+    let before = held.get_heads();
+    let mut notebook = Notebook::load(&held.save(), Limits::default()).unwrap();
+    for &at in at {
+        notebook
+            .record_lecture(&who.principal, at, lecture(who, &[]))
+            .unwrap();
+    }
+    let changes = notebook.automerge().save_after(&before);
+    engine
+        .document_mut(document)
+        .unwrap()
+        .load_incremental(&changes)
+        .unwrap();
+    changes.len()
 }
 
 fn stored_lectures(net: &Net, document: DocumentId) -> Vec<Lecture> {
@@ -392,33 +422,9 @@ fn an_offline_lecture_reaches_the_server_and_another_device() {
         mut net,
         ..
     } = world();
-    let li_phone = net.add_device("li-phone");
     // 李章桂's phone holds his notebook from an earlier sync and records a lecture offline.
-    let server_copy = net.server.storage.documents[&li_notebook].clone();
-    give(&mut net, li_phone, li_notebook, server_copy);
-    let mut notebook = Notebook::load(
-        &net.devices[li_phone]
-            .engine
-            .document(li_notebook)
-            .unwrap()
-            .save(),
-        Limits::default(),
-    )
-    .unwrap();
-    notebook
-        .record_lecture(
-            &village.li.principal,
-            later(5),
-            lecture(&village.li, &[village.member.principal.user]),
-        )
-        .unwrap();
-    let changes = notebook.automerge().save();
-    net.devices[li_phone]
-        .engine
-        .document_mut(li_notebook)
-        .unwrap()
-        .load_incremental(&changes)
-        .unwrap();
+    let li_phone = phone_holding(&mut net, "li-phone", li_notebook);
+    record_on(&mut net, li_phone, li_notebook, &village.li, &[later(5)]);
     net.device_event(
         li_phone,
         Event::LocalChange {
@@ -507,9 +513,7 @@ fn a_change_that_breaks_the_schema_is_refused_and_nothing_is_stored() {
         mut net,
         ..
     } = world();
-    let phone = net.add_device("li-phone");
-    let server_copy = net.server.storage.documents[&li_notebook].clone();
-    give(&mut net, phone, li_notebook, server_copy);
+    let phone = phone_holding(&mut net, "li-phone", li_notebook);
     net.connect(phone, &village.li.principal);
     let before = net.server.storage.clone_documents();
 
@@ -558,7 +562,6 @@ fn nothing_is_acknowledged_or_relayed_before_it_is_durable() {
         mut net,
         ..
     } = world();
-    let li_phone = net.add_device("li-phone");
     let secretary_phone = net.add_device("secretary-phone");
     net.connect(secretary_phone, &village.secretary.principal);
     net.device_event(
@@ -567,29 +570,11 @@ fn nothing_is_acknowledged_or_relayed_before_it_is_durable() {
             document: li_notebook,
         },
     );
-    let server_copy = net.server.storage.documents[&li_notebook].clone();
-    give(&mut net, li_phone, li_notebook, server_copy);
+    let li_phone = phone_holding(&mut net, "li-phone", li_notebook);
     net.connect(li_phone, &village.li.principal);
 
     net.server.hold_persists = true;
-    let mut notebook = Notebook::load(
-        &net.devices[li_phone]
-            .engine
-            .document(li_notebook)
-            .unwrap()
-            .save(),
-        Limits::default(),
-    )
-    .unwrap();
-    notebook
-        .record_lecture(&village.li.principal, later(1), lecture(&village.li, &[]))
-        .unwrap();
-    net.devices[li_phone]
-        .engine
-        .document_mut(li_notebook)
-        .unwrap()
-        .load_incremental(&notebook.automerge().save())
-        .unwrap();
+    record_on(&mut net, li_phone, li_notebook, &village.li, &[later(1)]);
     let sent_before = net.bytes_to_devices;
     net.device_event(
         li_phone,
@@ -636,36 +621,9 @@ fn a_reconnecting_device_exchanges_only_what_is_new() {
         mut net,
         ..
     } = world();
-    let phone = net.add_device("li-phone");
-    let server_copy = net.server.storage.documents[&li_notebook].clone();
-    give(&mut net, phone, li_notebook, server_copy);
-    let record = |net: &mut Net, minutes: i64| {
-        let mut notebook = Notebook::load(
-            &net.devices[phone]
-                .engine
-                .document(li_notebook)
-                .unwrap()
-                .save(),
-            Limits::default(),
-        )
-        .unwrap();
-        for i in 0..10 {
-            notebook
-                .record_lecture(
-                    &village.li.principal,
-                    later(minutes + i),
-                    lecture(&village.li, &[]),
-                )
-                .unwrap();
-        }
-        net.devices[phone]
-            .engine
-            .document_mut(li_notebook)
-            .unwrap()
-            .load_incremental(&notebook.automerge().save())
-            .unwrap();
-    };
-    record(&mut net, 0);
+    let phone = phone_holding(&mut net, "li-phone", li_notebook);
+    let ten: Vec<Millis> = (0..10).map(later).collect();
+    record_on(&mut net, phone, li_notebook, &village.li, &ten);
     net.connect(phone, &village.li.principal);
     let first = net.bytes_to_server + net.bytes_to_devices;
     net.disconnect(phone);
@@ -680,34 +638,7 @@ fn a_reconnecting_device_exchanges_only_what_is_new() {
     assert_eq!(state.shared_heads, heads);
 
     // One more lecture offline; the server kept this phone's sync state by its storage id.
-    let mut notebook = Notebook::load(
-        &net.devices[phone]
-            .engine
-            .document(li_notebook)
-            .unwrap()
-            .save(),
-        Limits::default(),
-    )
-    .unwrap();
-    notebook
-        .record_lecture(&village.li.principal, later(100), lecture(&village.li, &[]))
-        .unwrap();
-    let one_lecture = notebook
-        .automerge()
-        .save_after(
-            &net.devices[phone]
-                .engine
-                .document(li_notebook)
-                .unwrap()
-                .get_heads(),
-        )
-        .len();
-    net.devices[phone]
-        .engine
-        .document_mut(li_notebook)
-        .unwrap()
-        .load_incremental(&notebook.automerge().save())
-        .unwrap();
+    let one_lecture = record_on(&mut net, phone, li_notebook, &village.li, &[later(100)]);
     let (to_server, to_devices) = (net.bytes_to_server, net.bytes_to_devices);
     net.connect(phone, &village.li.principal);
     let up = net.bytes_to_server - to_server;
