@@ -155,41 +155,14 @@ fn bench_notebook(rng: &mut Rng, lectures: usize) {
         .submit::<Lecture>(&me, Millis(now.0 + 60_000), id)
         .unwrap();
     let changes = second.automerge().get_changes(&old_heads);
-    let mut server = Automerge::load(&bytes).unwrap();
-    let before = server.get_heads();
-    server.apply_changes(changes).unwrap();
-    let authors = std::slice::from_ref(&me);
-    let ctx = Context {
+    measure_validation(
+        &name,
+        "validate_changes (1 lecture)",
+        &bytes,
+        changes,
         scope,
-        authors,
-        elections: None,
-        limits: Limits::default(),
-    };
-    validate::validate_changes(&server, &before, &ctx).unwrap();
-    measure(&name, "validate_changes (1 lecture)", || {
-        let start = Instant::now();
-        black_box(validate::validate_changes(
-            black_box(&server),
-            &before,
-            &ctx,
-        ))
-        .unwrap();
-        start.elapsed()
-    });
-
-    // 5. The whole document.
-    let whole = Context {
-        scope,
-        authors: &[],
-        elections: None,
-        limits: Limits::default(),
-    };
-    validate::validate_document(&server, &whole).unwrap();
-    measure(&name, "validate_document", || {
-        let start = Instant::now();
-        black_box(validate::validate_document(black_box(&server), &whole)).unwrap();
-        start.elapsed()
-    });
+        &me,
+    );
 }
 
 fn lecture(rng: &mut Rng, owner: UserId, members: &[UserId], now: Millis) -> Lecture {
@@ -349,18 +322,37 @@ fn bench_branch(rng: &mut Rng, reviews: usize) {
         .review(by, Millis(now.0 + 600_000), decision)
         .unwrap();
     let changes = second.automerge().get_changes(&old_heads);
-    let mut server = Automerge::load(&bytes).unwrap();
+    measure_validation(
+        &name,
+        "validate_changes (1 review)",
+        &bytes,
+        changes,
+        scope,
+        by,
+    );
+}
+
+/// 4 and 5: the server applying `changes` to the saved document and validating them, then
+/// validating the whole document.
+fn measure_validation(
+    name: &str,
+    label: &str,
+    saved: &[u8],
+    changes: Vec<automerge::Change>,
+    scope: Scope,
+    author: &Principal,
+) {
+    let mut server = Automerge::load(saved).unwrap();
     let before = server.get_heads();
     server.apply_changes(changes).unwrap();
-    let authors = std::slice::from_ref(by);
     let ctx = Context {
         scope,
-        authors,
+        authors: std::slice::from_ref(author),
         elections: None,
         limits: Limits::default(),
     };
     validate::validate_changes(&server, &before, &ctx).unwrap();
-    measure(&name, "validate_changes (1 review)", || {
+    measure(name, label, || {
         let start = Instant::now();
         black_box(validate::validate_changes(
             black_box(&server),
@@ -379,7 +371,7 @@ fn bench_branch(rng: &mut Rng, reviews: usize) {
         limits: Limits::default(),
     };
     validate::validate_document(&server, &whole).unwrap();
-    measure(&name, "validate_document", || {
+    measure(name, "validate_document", || {
         let start = Instant::now();
         black_box(validate::validate_document(black_box(&server), &whole)).unwrap();
         start.elapsed()

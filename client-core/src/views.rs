@@ -657,27 +657,13 @@ mod tests {
             self.review::<T>(member, id, revision, Decision::Returned, why);
         }
 
-        fn lecture(&mut self, member: &mut Member, lecture: Lecture) -> RecordId {
+        /// Records a lecture, service or visit in the member's notebook.
+        fn record<T: Record>(&mut self, member: &mut Member, record: T) -> RecordId {
             let now = self.now();
             member
                 .notebook
-                .record_lecture(&member.who, now, lecture)
-                .unwrap()
-        }
-
-        fn service(&mut self, member: &mut Member, service: Service) -> RecordId {
-            let now = self.now();
-            member
-                .notebook
-                .record_service(&member.who, now, service)
-                .unwrap()
-        }
-
-        fn visit(&mut self, member: &mut Member, visit: Visit) -> RecordId {
-            let now = self.now();
-            member
-                .notebook
-                .record_visit(&member.who, now, visit)
+                .document_mut()
+                .add(&member.who, now, record)
                 .unwrap()
         }
 
@@ -870,16 +856,16 @@ mod tests {
         let mut he = v.join("贺俊爱");
         let hj = he.who.user;
 
-        let draft = v.lecture(&mut li, titled("草稿", noon(10, 1), lz));
-        let patrol = v.service(&mut he, service(noon(10, 2), 2.0, &[hj]));
+        let draft = v.record(&mut li, titled("草稿", noon(10, 1), lz));
+        let patrol = v.record(&mut he, service(noon(10, 2), 2.0, &[hj]));
         let patrol_revision = v.submit::<Service>(&mut he, patrol);
-        let fresh = v.lecture(&mut li, titled("新课", noon(10, 3), lz));
+        let fresh = v.record(&mut li, titled("新课", noon(10, 3), lz));
         v.submit::<Lecture>(&mut li, fresh);
-        let approved = v.lecture(&mut li, titled("已批", noon(10, 4), lz));
+        let approved = v.record(&mut li, titled("已批", noon(10, 4), lz));
         v.approve::<Lecture>(&mut li, approved);
-        let returned = v.lecture(&mut li, titled("退回", noon(10, 5), lz));
+        let returned = v.record(&mut li, titled("退回", noon(10, 5), lz));
         v.send_back::<Lecture>(&mut li, returned, "请补充照片");
-        let withdrawn = v.lecture(&mut li, titled("撤回", noon(10, 6), lz));
+        let withdrawn = v.record(&mut li, titled("撤回", noon(10, 6), lz));
         v.submit::<Lecture>(&mut li, withdrawn);
         v.withdraw::<Lecture>(&mut li, withdrawn);
         // Approved, then edited and handed in again: the new revision waits for review.
@@ -889,12 +875,12 @@ mod tests {
             .edit_record::<Lecture>(&li.who, now, draft, |l| l.summary = "补充".into())
             .unwrap();
         let second = v.submit::<Lecture>(&mut li, draft);
-        let household = v.visit(&mut he, visit(noon(10, 7), "张家"));
+        let household = v.record(&mut he, visit(noon(10, 7), "张家"));
         v.submit::<Visit>(&mut he, household);
         // Someone not on the roster: the branch has no notebook id for them.
         let mut outsider = v.stranger();
         let stranger = outsider.who.user;
-        let stray = v.lecture(&mut outsider, titled("外人", noon(10, 8), stranger));
+        let stray = v.record(&mut outsider, titled("外人", noon(10, 8), stranger));
         v.submit::<Lecture>(&mut outsider, stray);
 
         let queue = review_queue(&v.branch, &[&li.notebook, &he.notebook, &outsider.notebook]);
@@ -934,17 +920,17 @@ mod tests {
         let mut li = v.join("李章桂");
         let lz = li.who.user;
 
-        let draft = v.lecture(&mut li, titled("草稿", noon(10, 1), lz));
-        let pending = v.lecture(&mut li, titled("待审", noon(10, 2), lz));
+        let draft = v.record(&mut li, titled("草稿", noon(10, 1), lz));
+        let pending = v.record(&mut li, titled("待审", noon(10, 2), lz));
         v.submit::<Lecture>(&mut li, pending);
-        let returned = v.lecture(&mut li, titled("退回", noon(10, 3), lz));
+        let returned = v.record(&mut li, titled("退回", noon(10, 3), lz));
         v.send_back::<Lecture>(&mut li, returned, "请补充照片");
-        let approved = v.lecture(&mut li, titled("已批", noon(10, 4), lz));
+        let approved = v.record(&mut li, titled("已批", noon(10, 4), lz));
         v.approve::<Lecture>(&mut li, approved);
         v.publish(&li, approved, "已批", true);
-        let withdrawn = v.lecture(&mut li, titled("撤回", noon(10, 5), lz));
+        let withdrawn = v.record(&mut li, titled("撤回", noon(10, 5), lz));
         v.withdraw::<Lecture>(&mut li, withdrawn);
-        let patrol = v.service(&mut li, service(noon(10, 6), 1.0, &[lz]));
+        let patrol = v.record(&mut li, service(noon(10, 6), 1.0, &[lz]));
         // Returned, re-recorded, and approved as a fine example in its second revision.
         v.send_back::<Service>(&mut li, patrol, "时长有误");
         let now = v.now();
@@ -1002,7 +988,7 @@ mod tests {
         let mut v = Village::new();
         let mut li = v.join("李章桂");
         let lz = li.who.user;
-        let id = v.lecture(&mut li, titled("课", noon(10, 1), lz));
+        let id = v.record(&mut li, titled("课", noon(10, 1), lz));
         let revision = v.submit::<Lecture>(&mut li, id);
         // Two admins decide offline at the same instant: one returns, the other approves.
         let at = v.now();
@@ -1055,7 +1041,7 @@ mod tests {
         let mut v = Village::new();
         let mut li = v.join("李章桂");
         let lz = li.who.user;
-        let id = v.lecture(&mut li, titled("课", noon(10, 1), lz));
+        let id = v.record(&mut li, titled("课", noon(10, 1), lz));
         v.send_back::<Lecture>(&mut li, id, "请补充照片");
         let view = &my_submissions(&li.notebook, li.id, &v.branch)[0];
         let json = serde_json::to_value(view).unwrap();
@@ -1073,7 +1059,7 @@ mod tests {
         let mut v = Village::new();
         let mut li = v.join("李章桂");
         let lz = li.who.user;
-        let id = v.lecture(&mut li, titled("课", noon(10, 1), lz));
+        let id = v.record(&mut li, titled("课", noon(10, 1), lz));
         v.approve::<Lecture>(&mut li, id);
         let first = v.publish(&li, id, "第一", false);
         let second = v.publish(&li, id, "第二", false);
@@ -1098,7 +1084,7 @@ mod tests {
         let mut v = Village::new();
         let mut li = v.join("李章桂");
         let lz = li.who.user;
-        let id = v.lecture(&mut li, titled("课", noon(10, 1), lz));
+        let id = v.record(&mut li, titled("课", noon(10, 1), lz));
         v.approve::<Lecture>(&mut li, id);
         let item = v.publish(&li, id, "课", true);
         let view = &my_submissions(&li.notebook, li.id, &v.branch)[0];
@@ -1135,7 +1121,7 @@ mod tests {
         assert!(!progress.theme_day_held && !progress.complete);
 
         // Work for the month that does not (yet) count: pending, returned, another month's.
-        let pending = v.lecture(
+        let pending = v.record(
             &mut li,
             Lecture {
                 plan: month,
@@ -1143,7 +1129,7 @@ mod tests {
             },
         );
         v.submit::<Lecture>(&mut li, pending);
-        let practice = v.service(
+        let practice = v.record(
             &mut li,
             Service {
                 plan: month,
@@ -1219,28 +1205,28 @@ mod tests {
             },
         ];
         for l in counted {
-            let id = v.lecture(&mut he, l);
+            let id = v.record(&mut he, l);
             v.approve::<Lecture>(&mut he, id);
         }
         // Not counted: held at `until`, returned, withdrawn after approval, re-submitted
         // after approval, pending, and a draft.
-        let late = v.lecture(&mut li, lecture(until, &[d], &[a], 100));
+        let late = v.record(&mut li, lecture(until, &[d], &[a], 100));
         v.approve::<Lecture>(&mut li, late);
-        let returned = v.lecture(&mut li, lecture(noon(10, 11), &[d], &[a], 100));
+        let returned = v.record(&mut li, lecture(noon(10, 11), &[d], &[a], 100));
         v.send_back::<Lecture>(&mut li, returned, "请补充");
-        let withdrawn = v.lecture(&mut li, lecture(noon(10, 12), &[d], &[a], 100));
+        let withdrawn = v.record(&mut li, lecture(noon(10, 12), &[d], &[a], 100));
         v.approve::<Lecture>(&mut li, withdrawn);
         v.withdraw::<Lecture>(&mut li, withdrawn);
-        let resubmitted = v.lecture(&mut li, lecture(noon(10, 13), &[d], &[a], 100));
+        let resubmitted = v.record(&mut li, lecture(noon(10, 13), &[d], &[a], 100));
         v.approve::<Lecture>(&mut li, resubmitted);
         let now = v.now();
         li.notebook
             .edit_record::<Lecture>(&li.who, now, resubmitted, |l| l.audience = 101)
             .unwrap();
         v.submit::<Lecture>(&mut li, resubmitted);
-        let pending = v.lecture(&mut li, lecture(noon(10, 14), &[d], &[a], 100));
+        let pending = v.record(&mut li, lecture(noon(10, 14), &[d], &[a], 100));
         v.submit::<Lecture>(&mut li, pending);
-        v.lecture(&mut li, lecture(noon(10, 15), &[d], &[a], 100));
+        v.record(&mut li, lecture(noon(10, 15), &[d], &[a], 100));
 
         // Services: 2.5 h × 3 + 1 h × 1 = 8.5 h by 4 participants; a returned one and one
         // held the day before the period are not counted.
@@ -1249,20 +1235,20 @@ mod tests {
             service(noon(10, 6), 1.0, &[d]),
         ];
         for s in counted {
-            let id = v.service(&mut li, s);
+            let id = v.record(&mut li, s);
             v.approve::<Service>(&mut li, id);
         }
-        let returned = v.service(&mut li, service(noon(10, 7), 8.0, &[a, b]));
+        let returned = v.record(&mut li, service(noon(10, 7), 8.0, &[a, b]));
         v.send_back::<Service>(&mut li, returned, "时长有误");
-        let september = v.service(&mut li, service(Millis(from.0 - 1), 8.0, &[a, b]));
+        let september = v.record(&mut li, service(Millis(from.0 - 1), 8.0, &[a, b]));
         v.approve::<Service>(&mut li, september);
 
         // Visits: 张家 twice (once with a stray space) and 李家 → 2 households; 王家 is a draft.
         for household in ["张家", "张家 ", "李家"] {
-            let id = v.visit(&mut he, visit(noon(10, 8), household));
+            let id = v.record(&mut he, visit(noon(10, 8), household));
             v.approve::<Visit>(&mut he, id);
         }
-        v.visit(&mut he, visit(noon(10, 8), "王家"));
+        v.record(&mut he, visit(noon(10, 8), "王家"));
 
         // Screenings: one in the period; one withdrawn; one in November.
         v.screening(noon(10, 5), None);
@@ -1301,7 +1287,7 @@ mod tests {
         let mut outsider = v.stranger();
         for member in [&mut li, &mut outsider] {
             let speaker = member.who.user;
-            let id = v.lecture(member, lecture(noon(10, 10), &[speaker], &[], 10));
+            let id = v.record(member, lecture(noon(10, 10), &[speaker], &[], 10));
             v.submit::<Lecture>(member, id);
         }
         // The outsider's lecture cannot even be reviewed: the branch does not know the notebook.
