@@ -208,12 +208,6 @@ impl Document {
         Ok(())
     }
 
-    /// Applies raw saved bytes or changes from another replica.
-    pub fn apply_bytes(&mut self, bytes: &[u8]) -> Result<(), DocumentError> {
-        self.doc.load_incremental(bytes)?;
-        Ok(())
-    }
-
     pub fn heads(&self) -> Vec<ChangeHash> {
         self.doc.get_heads()
     }

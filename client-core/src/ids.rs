@@ -10,6 +10,7 @@ use autosurgeon::{Hydrate, HydrateError, Reconcile, Reconciler};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::quote;
 use crate::time::Millis;
 
 /// Why a string is not an identifier.
@@ -149,17 +150,12 @@ fn random_uuid() -> Result<Uuid, IdError> {
 /// Only the canonical lower-case hyphenated form is accepted, so one id has one spelling and
 /// map keys cannot alias each other.
 fn parse_uuid(s: &str) -> Result<Uuid, IdError> {
-    let uuid = Uuid::try_parse(s).map_err(|_| IdError::NotUuid(truncate(s)))?;
+    let uuid = Uuid::try_parse(s).map_err(|_| IdError::NotUuid(quote(s)))?;
     if uuid.hyphenated().to_string() == s {
         Ok(uuid)
     } else {
-        Err(IdError::NotUuid(truncate(s)))
+        Err(IdError::NotUuid(quote(s)))
     }
-}
-
-/// Error messages quote hostile input; never quote more than a few characters of it.
-fn truncate(s: &str) -> String {
-    s.chars().take(40).collect()
 }
 
 /// A document id in automerge-repo's form: 16 random bytes, written as base58check.
@@ -199,15 +195,15 @@ impl FromStr for DocumentId {
         // A 16-byte id with its 4-byte checksum is at most 28 base58 digits; refuse to decode
         // anything longer rather than spend time on it.
         if s.len() > 32 {
-            return Err(IdError::NotDocumentId(truncate(s)));
+            return Err(IdError::NotDocumentId(quote(s)));
         }
         let bytes = bs58::decode(s)
             .with_check(None)
             .into_vec()
-            .map_err(|_| IdError::NotDocumentId(truncate(s)))?;
+            .map_err(|_| IdError::NotDocumentId(quote(s)))?;
         let bytes: [u8; 16] = bytes
             .try_into()
-            .map_err(|_| IdError::NotDocumentId(truncate(s)))?;
+            .map_err(|_| IdError::NotDocumentId(quote(s)))?;
         Ok(Self(bytes))
     }
 }
@@ -247,7 +243,7 @@ impl Reconcile for DocumentId {
 impl Hydrate for DocumentId {
     fn hydrate_string(s: &'_ str) -> Result<Self, HydrateError> {
         s.parse()
-            .map_err(|_| HydrateError::unexpected("a document id", truncate(s)))
+            .map_err(|_| HydrateError::unexpected("a document id", quote(s)))
     }
 }
 

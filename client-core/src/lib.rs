@@ -27,3 +27,15 @@ pub use ids::{BranchId, DocumentId, RecordId, TownshipId, UserId};
 pub use ops::{Branch, Ledger, Notebook, Supervision};
 pub use time::{Date, Millis, Month};
 pub use validate::{Limits, Violation};
+
+/// Error messages quote hostile input: never more than a few characters of it.
+pub(crate) fn quote(s: &str) -> String {
+    const MAX: usize = 40;
+    if s.chars().count() <= MAX {
+        s.to_owned()
+    } else {
+        let mut short: String = s.chars().take(MAX).collect();
+        short.push('…');
+        short
+    }
+}

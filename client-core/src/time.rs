@@ -136,7 +136,7 @@ impl FromStr for Date {
     fn from_str(s: &str) -> Result<Self, CalendarError> {
         let error = || CalendarError {
             expected: "date (YYYY-MM-DD)",
-            found: s.chars().take(20).collect(),
+            found: crate::quote(s),
         };
         let mut parts = s.split('-');
         let (Some(year), Some(month), Some(day), None) =
@@ -211,7 +211,7 @@ impl FromStr for Month {
     fn from_str(s: &str) -> Result<Self, CalendarError> {
         let error = || CalendarError {
             expected: "month (YYYY-MM)",
-            found: s.chars().take(20).collect(),
+            found: crate::quote(s),
         };
         let (year, month) = s.split_once('-').ok_or_else(error)?;
         let year: i32 = parse_number(year, 4).ok_or_else(error)?;

@@ -15,6 +15,7 @@ use crate::access::{self, Principal};
 use crate::document::{DocKind, SCHEMA_VERSION, Scope};
 use crate::ids::{DocumentId, RecordId, UserId};
 use crate::model::branch::Election;
+use crate::quote;
 use crate::schema::{self, Collection, Field, KeyShape, Ownership, Shape};
 use crate::time::{Date, Millis, Month};
 
@@ -254,7 +255,7 @@ fn touched_records(
                         Violation::MetaMismatch
                     } else {
                         Violation::Immutable {
-                            path: truncate(key.as_deref().unwrap_or_default()),
+                            path: quote(key.as_deref().unwrap_or_default()),
                         }
                     });
                 }
@@ -348,9 +349,7 @@ pub(crate) fn check_touched<D: ReadDoc>(
     let lookups = Lookups::default();
     for (name, key) in touched {
         let Some(collection) = Collection::named(ctx.scope.kind, name) else {
-            return Err(Violation::UnknownKey {
-                path: truncate(name),
-            });
+            return Err(Violation::UnknownKey { path: quote(name) });
         };
         if counted != Some(collection.name) {
             if let Some(obj) = collection_obj(doc, collection, None) {
@@ -366,9 +365,7 @@ pub(crate) fn check_touched<D: ReadDoc>(
 fn check_root<D: ReadDoc>(doc: &D, ctx: &Context<'_>) -> Result {
     for key in doc.keys(ROOT) {
         if key != "meta" && Collection::named(ctx.scope.kind, &key).is_none() {
-            return Err(Violation::UnknownKey {
-                path: truncate(&key),
-            });
+            return Err(Violation::UnknownKey { path: quote(&key) });
         }
     }
     let mut path = Path::new("meta");
@@ -411,13 +408,9 @@ fn collection_obj<D: ReadDoc>(
     collection: &Collection,
     heads: Option<&[ChangeHash]>,
 ) -> Option<ObjId> {
-    let got = match heads {
-        Some(heads) => doc.get_at(ROOT, collection.name, heads),
-        None => doc.get(ROOT, collection.name),
-    };
-    match got {
-        Ok(Some((Value::Object(ObjType::Map), obj))) => Some(obj),
-        Ok(_) | Err(_) => None,
+    match read(doc, &ROOT, collection.name, heads)? {
+        (Value::Object(ObjType::Map), obj) => Some(obj),
+        (Value::Object(_) | Value::Scalar(_), _) => None,
     }
 }
 
@@ -848,6 +841,20 @@ fn kept<D: ReadDoc>(
     }
 }
 
+/// Reads `obj[prop]` now, or as it was at `heads`.
+fn read<'a, D: ReadDoc>(
+    doc: &'a D,
+    obj: &ObjId,
+    prop: &str,
+    heads: Option<&[ChangeHash]>,
+) -> Option<(Value<'a>, ObjId)> {
+    let got = match heads {
+        Some(heads) => doc.get_at(obj, prop, heads),
+        None => doc.get(obj, prop),
+    };
+    got.ok().flatten()
+}
+
 /// The full value of a field, for comparing before and after.
 fn field_value<D: ReadDoc>(
     doc: &D,
@@ -855,11 +862,7 @@ fn field_value<D: ReadDoc>(
     field: &str,
     heads: Option<&[ChangeHash]>,
 ) -> Option<automerge::hydrate::Value> {
-    let got = match heads {
-        Some(heads) => doc.get_at(obj, field, heads),
-        None => doc.get(obj, field),
-    };
-    match got.ok()?? {
+    match read(doc, obj, field, heads)? {
         (Value::Scalar(s), _) => Some(automerge::hydrate::Value::Scalar(s.into_owned())),
         (Value::Object(_), id) => doc.hydrate(&id, heads).ok(),
     }
@@ -871,11 +874,7 @@ fn object_field<D: ReadDoc>(
     field: &str,
     heads: Option<&[ChangeHash]>,
 ) -> Option<ObjId> {
-    let got = match heads {
-        Some(heads) => doc.get_at(obj, field, heads),
-        None => doc.get(obj, field),
-    };
-    match got.ok()?? {
+    match read(doc, obj, field, heads)? {
         (Value::Object(_), id) => Some(id),
         (Value::Scalar(_), _) => None,
     }
@@ -887,11 +886,7 @@ fn str_field<D: ReadDoc>(
     field: &str,
     heads: Option<&[ChangeHash]>,
 ) -> Option<String> {
-    let got = match heads {
-        Some(heads) => doc.get_at(obj, field, heads),
-        None => doc.get(obj, field),
-    };
-    match got.ok()?? {
+    match read(doc, obj, field, heads)? {
         (Value::Scalar(s), _) => match s.as_ref() {
             ScalarValue::Str(s) => Some(s.to_string()),
             _ => None,
@@ -906,11 +901,7 @@ fn int_field<D: ReadDoc>(
     field: &str,
     heads: Option<&[ChangeHash]>,
 ) -> Option<i64> {
-    let got = match heads {
-        Some(heads) => doc.get_at(obj, field, heads),
-        None => doc.get(obj, field),
-    };
-    match got.ok()?? {
+    match read(doc, obj, field, heads)? {
         (Value::Scalar(s), _) => match s.as_ref() {
             ScalarValue::Int(i) => Some(*i),
             ScalarValue::Uint(u) => i64::try_from(*u).ok(),
@@ -940,7 +931,7 @@ impl Path {
     }
 
     fn push(&mut self, segment: &str) {
-        self.0.push(truncate(segment));
+        self.0.push(quote(segment));
     }
 
     fn pop(&mut self) {
@@ -949,18 +940,6 @@ impl Path {
 
     fn render(&self) -> String {
         self.0.join("/")
-    }
-}
-
-/// Error messages quote hostile input; never more than a few characters of it.
-fn truncate(s: &str) -> String {
-    const MAX: usize = 40;
-    if s.chars().count() <= MAX {
-        s.to_owned()
-    } else {
-        let mut short: String = s.chars().take(MAX).collect();
-        short.push('…');
-        short
     }
 }
 
@@ -1043,7 +1022,7 @@ fn check_value<D: ReadDoc>(
             } else {
                 Err(Violation::NotAllowed {
                     path: path.render(),
-                    value: truncate(s),
+                    value: quote(s),
                 })
             }
         }
@@ -1103,7 +1082,7 @@ fn check_value<D: ReadDoc>(
             Some(ScalarValue::Str(s)) if is_media_type(s) => Ok(None),
             Some(ScalarValue::Str(s)) => Err(Violation::NotAllowed {
                 path: path.render(),
-                value: truncate(s),
+                value: quote(s),
             }),
             _ => Err(wrong(path, "a media type")),
         },

@@ -76,7 +76,7 @@ macro_rules! domain_enum {
                 $name::parse(s).ok_or_else(|| {
                     autosurgeon::HydrateError::unexpected(
                         stringify!($name),
-                        s.chars().take(40).collect(),
+                        $crate::quote(s),
                     )
                 })
             }

@@ -642,15 +642,7 @@ impl<G: Gate> Engine<G> {
             return;
         }
         if self.side == Side::Client && self.open.contains(&document) {
-            let connections: Vec<ConnectionId> = self
-                .connections
-                .iter()
-                .filter(|(_, c)| c.remote.is_some())
-                .map(|(id, _)| *id)
-                .collect();
-            for connection in connections {
-                self.start_sync(connection, document);
-            }
+            self.sync_all(document);
         }
         self.drain(document);
     }

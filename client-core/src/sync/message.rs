@@ -447,7 +447,7 @@ impl Message {
             .ok_or(FrameError::NoType)?
             .to_owned();
         let malformed = |reason: String| FrameError::Malformed {
-            kind: kind.chars().take(40).collect(),
+            kind: crate::quote(&kind),
             reason,
         };
         let document =
