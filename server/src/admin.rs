@@ -8,7 +8,7 @@ use client_core::{
     Supervision, TownshipId, UserId,
 };
 
-use crate::store::{BranchRecord, Store, StoreError, UserRecord};
+use crate::store::{BranchRecord, Store, StoreError, UserRecord, Write};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -154,7 +154,12 @@ pub async fn create_user(
             .map(|c| c.raw_bytes().to_vec())
             .collect();
         store
-            .append_changes(branch_record.branch_document, changes)
+            .append_changes(Write {
+                document: branch_record.branch_document,
+                changes,
+                actors: vec![(branch_doc.automerge().get_actor().clone(), UserId::SYSTEM)],
+                at: now,
+            })
             .await?;
         user.notebook_document = Some(notebook_id);
     }

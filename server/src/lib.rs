@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 
 pub mod admin;
 pub mod auth;
+pub mod directory;
 pub mod store;
 pub mod sync;
 
@@ -25,18 +26,10 @@ pub struct AppState {
 impl AppState {
     /// A server over the database at `store`, signing tokens with `secret`.
     pub async fn open(store: store::Store, secret: &[u8]) -> Result<AppState, store::StoreError> {
-        let (known, last) = store.catalogue_since(0).await?;
-        let catalogue: sync::Catalogue = Default::default();
-        if let Ok(mut map) = catalogue.write() {
-            map.extend(known);
-        }
-        tokio::spawn(sync::follow_catalogue(
-            store.clone(),
-            catalogue.clone(),
-            last,
-        ));
+        let (directory, watermark) = directory::Directory::load(&store).await?;
+        tokio::spawn(directory.clone().follow(store.clone(), watermark));
         Ok(AppState {
-            hub: Some(sync::Hub::start(store, catalogue)),
+            hub: Some(sync::Hub::start(store, directory)),
             keys: Some(auth::Keys::from_secret(secret)),
         })
     }
@@ -61,6 +54,14 @@ pub async fn serve(
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// The server's clock, as an Automerge timestamp.
+pub fn now() -> client_core::Millis {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    client_core::Millis(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Process liveness: answers as long as the process can serve HTTP at all.

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use client_core::{BranchId, Millis, Role, UserId};
+use client_core::{BranchId, Role, UserId};
 use tianjian_server::auth::{Claims, Keys};
 use tianjian_server::store::Store;
-use tianjian_server::{AppState, admin, serve};
+use tianjian_server::{AppState, admin, now, serve};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -80,13 +80,6 @@ fn secret() -> anyhow::Result<Vec<u8>> {
         "TIANJIAN_SECRET must be at least 32 characters"
     );
     Ok(secret.into_bytes())
-}
-
-fn now() -> Millis {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Millis(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[tokio::main]

@@ -8,8 +8,9 @@
 
 use std::path::Path;
 
+use automerge::ActorId;
 use client_core::sync::message::StorageId;
-use client_core::{BranchId, DocKind, DocumentId, Scope, TownshipId, UserId};
+use client_core::{BranchId, DocKind, DocumentId, Millis, Principal, Scope, TownshipId, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 
@@ -77,6 +78,23 @@ CREATE TABLE IF NOT EXISTS users (
     township TEXT NOT NULL REFERENCES townships(id),
     notebook_document TEXT REFERENCES documents(id)
 ) STRICT;
+-- Which person each Automerge actor writes for: bound the first time a signed-in device
+-- writes with it, and never rebound.
+CREATE TABLE IF NOT EXISTS actors (
+    actor BLOB PRIMARY KEY,
+    user TEXT NOT NULL,
+    bound_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    user TEXT,
+    document TEXT,
+    rule TEXT,
+    detail TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit(at);
 CREATE TABLE IF NOT EXISTS sync_states (
     storage_id TEXT NOT NULL,
     document TEXT NOT NULL REFERENCES documents(id),
@@ -143,7 +161,11 @@ impl Store {
             if inserted == 0 {
                 return Err(StoreError::Exists(id));
             }
-            append(&tx, id, &changes_of(&bytes)?)?;
+            let (changes, actors) = changes_of(&bytes)?;
+            append(&tx, id, &changes)?;
+            // What the server writes is the server's: nobody else may write as it.
+            let system: Vec<_> = actors.into_iter().map(|a| (a, UserId::SYSTEM)).collect();
+            bind_actors(&tx, &system, Millis(created_at))?;
             tx.commit()?;
             Ok(())
         })
@@ -177,10 +199,12 @@ impl Store {
         .await
     }
 
-    /// Appends changes to a document's log in one transaction; returns once they are durable.
-    pub async fn append_changes(&self, id: DocumentId, changes: Vec<Vec<u8>>) -> Result<()> {
+    /// Appends changes to a document's log, with the bindings of the actors that wrote them,
+    /// in one transaction; returns once they are durable.
+    pub async fn append_changes(&self, write: Write) -> Result<()> {
         self.call(move |connection| {
-            let changes = changes
+            let changes = write
+                .changes
                 .iter()
                 .map(|bytes| {
                     automerge::Change::from_bytes(bytes.clone())
@@ -189,9 +213,113 @@ impl Store {
                 })
                 .collect::<Result<Vec<_>>>()?;
             let tx = connection.transaction()?;
-            append(&tx, id, &changes)?;
+            append(&tx, write.document, &changes)?;
+            bind_actors(&tx, &write.actors, write.at)?;
             tx.commit()?;
             Ok(())
+        })
+        .await
+    }
+
+    /// Every actor binding, for the directory.
+    pub async fn actor_bindings(&self) -> Result<Vec<(ActorId, UserId)>> {
+        self.call(|connection| {
+            let mut statement = connection.prepare("SELECT actor, user FROM actors")?;
+            let rows = statement.query_map([], |row| {
+                Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?))
+            })?;
+            let mut bindings = Vec::new();
+            for row in rows {
+                let (actor, user) = row?;
+                bindings.push((ActorId::from(actor), parse(&user, "actor's user")?));
+            }
+            Ok(bindings)
+        })
+        .await
+    }
+
+    /// The people created after row `since`, as principals, and the last row read.
+    pub async fn people_since(&self, since: i64) -> Result<(Vec<Principal>, i64)> {
+        self.call(move |connection| {
+            let mut statement = connection.prepare(
+                "SELECT rowid, id, role, branch, township FROM users WHERE rowid > ?1 ORDER BY rowid",
+            )?;
+            let rows = statement.query_map([since], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, Option<String>>(3)?,
+                    row.get::<_, String>(4)?,
+                ))
+            })?;
+            let mut people = Vec::new();
+            let mut last = since;
+            for row in rows {
+                let (rowid, id, role, branch, township) = row?;
+                people.push(Principal {
+                    user: parse(&id, "user id")?,
+                    role: client_core::Role::parse(&role)
+                        .ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+                    branch: branch.map(|b| parse(&b, "user branch")).transpose()?,
+                    township: Some(parse(&township, "user township")?),
+                });
+                last = rowid;
+            }
+            Ok((people, last))
+        })
+        .await
+    }
+
+    /// Records something for the audit log.
+    pub async fn audit(&self, event: AuditEvent) -> Result<()> {
+        self.call(move |connection| {
+            connection.execute(
+                "INSERT INTO audit (at, event, user, document, rule, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    event.at.0,
+                    event.event,
+                    event.user.map(|u| u.to_string()),
+                    event.document.map(|d| d.to_string()),
+                    event.rule,
+                    event.detail
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The audit log from `since` on, oldest first.
+    pub async fn audit_since(&self, since: Millis) -> Result<Vec<AuditEvent>> {
+        self.call(move |connection| {
+            let mut statement = connection.prepare(
+                "SELECT at, event, user, document, rule, detail FROM audit WHERE at >= ?1 ORDER BY id",
+            )?;
+            let rows = statement.query_map([since.0], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                    row.get::<_, Option<String>>(3)?,
+                    row.get::<_, Option<String>>(4)?,
+                    row.get::<_, String>(5)?,
+                ))
+            })?;
+            let mut events = Vec::new();
+            for row in rows {
+                let (at, event, user, document, rule, detail) = row?;
+                events.push(AuditEvent {
+                    at: Millis(at),
+                    event,
+                    user: user.map(|u| parse(&u, "audited user")).transpose()?,
+                    document: document.map(|d| parse(&d, "audited document")).transpose()?,
+                    rule,
+                    detail,
+                });
+            }
+            Ok(events)
         })
         .await
     }
@@ -263,6 +391,30 @@ impl Store {
         })
         .await
     }
+}
+
+/// New changes to one document, stored together with what they imply.
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub document: DocumentId,
+    /// Raw Automerge changes.
+    pub changes: Vec<Vec<u8>>,
+    /// Actors written with for the first time, and whom they write for.
+    pub actors: Vec<(ActorId, UserId)>,
+    pub at: Millis,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub at: Millis,
+    /// What happened: `refusal`, and in time logins, reviews, revocations.
+    pub event: String,
+    pub user: Option<UserId>,
+    pub document: Option<DocumentId>,
+    /// For refusals, the rule that refused.
+    pub rule: Option<String>,
+    pub detail: String,
 }
 
 /// A branch and the documents the server made for it.
@@ -445,15 +597,34 @@ fn read_scope(
     Ok((id.parse().map_err(|_| corrupt("id"))?, scope))
 }
 
-/// The changes a saved document holds, with their hashes.
-fn changes_of(bytes: &[u8]) -> Result<Vec<(automerge::ChangeHash, Vec<u8>)>> {
+/// The changes a saved document holds, with their hashes, and the actors that wrote them.
+type Changes = Vec<(automerge::ChangeHash, Vec<u8>)>;
+fn changes_of(bytes: &[u8]) -> Result<(Changes, Vec<ActorId>)> {
     let doc =
         automerge::Automerge::load(bytes).map_err(|e| StoreError::BadChange(e.to_string()))?;
-    Ok(doc
-        .get_changes(&[])
+    let changes = doc.get_changes(&[]);
+    let mut actors: Vec<ActorId> = changes.iter().map(|c| c.actor_id().clone()).collect();
+    actors.sort();
+    actors.dedup();
+    let changes = changes
         .into_iter()
         .map(|change| (change.hash(), change.raw_bytes().to_vec()))
-        .collect())
+        .collect();
+    Ok((changes, actors))
+}
+
+fn bind_actors(
+    tx: &rusqlite::Transaction<'_>,
+    actors: &[(ActorId, UserId)],
+    at: Millis,
+) -> Result<()> {
+    let mut statement = tx.prepare_cached(
+        "INSERT OR IGNORE INTO actors (actor, user, bound_at) VALUES (?1, ?2, ?3)",
+    )?;
+    for (actor, user) in actors {
+        statement.execute(params![actor.to_bytes(), user.to_string(), at.0])?;
+    }
+    Ok(())
 }
 
 fn append(
@@ -517,10 +688,19 @@ mod tests {
             .iter()
             .map(|c| c.raw_bytes().to_vec())
             .collect();
-        store.append_changes(id, changes.clone()).await.unwrap();
-        store.append_changes(id, changes).await.unwrap();
+        let write = |changes| Write {
+            document: id,
+            changes,
+            actors: vec![(replica.get_actor().clone(), UserId::SYSTEM)],
+            at: Millis(1_791_770_400_000),
+        };
+        store.append_changes(write(changes.clone())).await.unwrap();
+        store.append_changes(write(changes)).await.unwrap();
+        let bindings = store.actor_bindings().await.unwrap();
+        assert!(bindings.contains(&(replica.get_actor().clone(), UserId::SYSTEM)));
+        assert_eq!(bindings.len(), 2, "the creating actor and the replica's");
         assert!(matches!(
-            store.append_changes(id, vec![vec![1, 2, 3]]).await,
+            store.append_changes(write(vec![vec![1, 2, 3]])).await,
             Err(StoreError::BadChange(_))
         ));
 

@@ -6,10 +6,11 @@
 //! and relays until the store says the changes are durable.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 
-use automerge::{Automerge, ChangeHash};
+use automerge::{ActorId, Automerge, ChangeHash};
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -17,58 +18,31 @@ use axum::response::{IntoResponse, Response};
 use client_core::sync::engine::{ConnectionId, Effect, Engine, Event, Gate, Refusal, Side};
 use client_core::sync::message::{PeerId, PeerMetadata, StorageId};
 use client_core::validate::{self, Context, Limits};
-use client_core::{DocumentId, Principal, Scope, access};
+use client_core::{DocumentId, Principal, access};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
-use crate::AppState;
-use crate::store::Store;
+use crate::directory::Directory;
+use crate::store::{AuditEvent, Store, Write};
+use crate::{AppState, now};
 
 /// The largest frame accepted: a batch of changes is limited to 16 MiB by validation, and a
 /// frame carries at most one batch.
 pub const MAX_FRAME_BYTES: usize = 17 << 20;
 
-/// Which documents exist and what they are: the server's catalogue, never a document's own
-/// claim about itself.
-pub type Catalogue = Arc<RwLock<HashMap<DocumentId, Scope>>>;
-
-/// Adds documents created since row `last` (by the command line, say) to the catalogue,
-/// every two seconds.
-pub async fn follow_catalogue(store: Store, catalogue: Catalogue, mut last: i64) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
-    loop {
-        tick.tick().await;
-        match store.catalogue_since(last).await {
-            Ok((new, newest)) => {
-                if let Ok(mut map) = catalogue.write() {
-                    map.extend(new);
-                }
-                last = newest;
-            }
-            Err(crate::store::StoreError::Stopped) => return,
-            Err(error) => tracing::warn!(%error, "cannot refresh the catalogue"),
-        }
-    }
-}
-
-/// The server's policy: read rules from client-core's access table; changes checked by
-/// client-core's validation, with the connection's principal as their author.
+/// The server's policy: read rules from client-core's access table; new changes checked by
+/// client-core's validation, each attributed to the person its actor is bound to.
 #[derive(Debug, Clone)]
 pub struct ServerGate {
-    catalogue: Catalogue,
-}
-
-impl ServerGate {
-    fn scope(&self, document: DocumentId) -> Option<Scope> {
-        self.catalogue.read().ok()?.get(&document).copied()
-    }
+    directory: Directory,
 }
 
 impl Gate for ServerGate {
     type Identity = Principal;
 
     fn can_read(&self, who: &Principal, document: DocumentId) -> bool {
-        self.scope(document)
+        self.directory
+            .scope(document)
             .is_some_and(|scope| access::can_read(who, &scope))
     }
 
@@ -79,20 +53,50 @@ impl Gate for ServerGate {
         doc: &Automerge,
         before: &[ChangeHash],
     ) -> Result<(), Refusal> {
-        let scope = self.scope(document).ok_or_else(|| Refusal {
+        let scope = self.directory.scope(document).ok_or_else(|| Refusal {
             rule: "unknown_document".into(),
             message: document.to_string(),
         })?;
+        let mut actors: Vec<ActorId> = doc
+            .get_changes(before)
+            .iter()
+            .map(|change| change.actor_id().clone())
+            .collect();
+        actors.sort();
+        actors.dedup();
+        let authorship = self
+            .directory
+            .authorship(who, actors)
+            .map_err(|error| Refusal {
+                rule: "unknown_author".into(),
+                message: error.to_string(),
+            })?;
+        // Passing on another person's changes is allowed only where that person may write.
+        if let Some(other) = authorship
+            .authors
+            .iter()
+            .find(|author| author.user != who.user && !access::can_write(author, &scope))
+        {
+            return Err(Refusal {
+                rule: "foreign_actor".into(),
+                message: format!(
+                    "changes written with an actor of {}, who may not write this {} document",
+                    other.user, scope.kind
+                ),
+            });
+        }
         let ctx = Context {
             scope,
-            authors: std::slice::from_ref(who),
+            authors: &authorship.authors,
             elections: None,
             limits: Limits::default(),
         };
         validate::validate_changes(doc, before, &ctx).map_err(|violation| Refusal {
             rule: violation.rule().into(),
             message: violation.to_string(),
-        })
+        })?;
+        self.directory.bind(&authorship.new_actors, who.user);
+        Ok(())
     }
 }
 
@@ -105,6 +109,12 @@ enum HubInput {
         outbox: mpsc::Sender<Outbound>,
     },
     Event(Event<Principal>),
+    /// The transport broke the rules below the protocol (a frame over the size limit, bad
+    /// WebSocket framing): the session ends, and the audit log says why.
+    Broken {
+        connection: ConnectionId,
+        detail: String,
+    },
 }
 
 /// What a connection's writer is told.
@@ -123,7 +133,7 @@ pub struct Hub {
 
 impl Hub {
     /// Starts the hub task.
-    pub fn start(store: Store, catalogue: Catalogue) -> Hub {
+    pub fn start(store: Store, directory: Directory) -> Hub {
         let (inputs, queue) = mpsc::channel(4096);
         let engine = Engine::new(
             PeerId(format!("tianjian-server-{}", std::process::id())),
@@ -132,9 +142,18 @@ impl Hub {
                 is_ephemeral: Some(false),
             },
             Side::Server,
-            ServerGate { catalogue },
+            ServerGate {
+                directory: directory.clone(),
+            },
         );
-        tokio::spawn(run_hub(engine, store, queue, inputs.clone()));
+        let hub = HubTask {
+            engine,
+            store,
+            directory,
+            inputs: inputs.clone(),
+            sessions: HashMap::new(),
+        };
+        tokio::spawn(hub.run(queue));
         Hub {
             inputs,
             next_connection: Arc::new(AtomicU64::new(1)),
@@ -142,85 +161,107 @@ impl Hub {
     }
 }
 
-async fn run_hub(
-    mut engine: Engine<ServerGate>,
-    store: Store,
-    mut queue: mpsc::Receiver<HubInput>,
-    inputs: mpsc::Sender<HubInput>,
-) {
-    let mut outboxes: HashMap<ConnectionId, mpsc::Sender<Outbound>> = HashMap::new();
-    while let Some(input) = queue.recv().await {
-        let effects = match input {
-            HubInput::Connected {
-                connection,
-                identity,
-                outbox,
-            } => {
-                outboxes.insert(connection, outbox);
-                engine.handle(Event::Connected {
-                    connection,
-                    identity,
-                })
-            }
-            HubInput::Event(event) => {
-                if let Event::Disconnected { connection } = &event {
-                    outboxes.remove(connection);
-                }
-                engine.handle(event)
-            }
-        };
-        for effect in effects {
-            carry_out(effect, &mut outboxes, &store, &inputs);
-        }
-    }
+/// A connected session as the hub sees it.
+#[derive(Debug)]
+struct Session {
+    identity: Principal,
+    outbox: mpsc::Sender<Outbound>,
 }
 
-/// Carries out one effect. Storage work runs on the store's thread; its outcome returns to
-/// the hub as an event, so the engine's state changes only here.
-fn carry_out(
-    effect: Effect,
-    outboxes: &mut HashMap<ConnectionId, mpsc::Sender<Outbound>>,
-    store: &Store,
-    inputs: &mpsc::Sender<HubInput>,
-) {
-    let back = |inputs: &mpsc::Sender<HubInput>, event: Event<Principal>| {
-        let inputs = inputs.clone();
-        async move {
-            let _ = inputs.send(HubInput::Event(event)).await;
-        }
-    };
-    match effect {
-        Effect::Send { connection, bytes } => {
-            // A connection too slow to take its frames is closed rather than waited for.
-            if let Some(outbox) = outboxes.get(&connection)
-                && outbox.try_send(Outbound::Frame(bytes)).is_err()
-            {
-                let _ = outbox.try_send(Outbound::Close);
-                outboxes.remove(&connection);
-            }
-        }
-        Effect::Close { connection, reason } => {
-            tracing::info!(connection = connection.0, %reason, "closing sync session");
-            if let Some(outbox) = outboxes.remove(&connection) {
-                let _ = outbox.try_send(Outbound::Close);
-            }
-        }
-        Effect::Load { document } => {
-            let (store, inputs) = (store.clone(), inputs.clone());
-            tokio::spawn(async move {
-                let bytes = match store.load_document(document).await {
-                    Ok(bytes) => bytes,
-                    Err(error) => {
-                        tracing::error!(%document, %error, "cannot load document");
-                        None
+/// The hub task: the only owner of the engine.
+struct HubTask {
+    engine: Engine<ServerGate>,
+    store: Store,
+    directory: Directory,
+    /// Where storage outcomes come back as events.
+    inputs: mpsc::Sender<HubInput>,
+    sessions: HashMap<ConnectionId, Session>,
+}
+
+impl HubTask {
+    async fn run(mut self, mut queue: mpsc::Receiver<HubInput>) {
+        while let Some(input) = queue.recv().await {
+            let effects = match input {
+                HubInput::Connected {
+                    connection,
+                    identity,
+                    outbox,
+                } => {
+                    let session = Session {
+                        identity: identity.clone(),
+                        outbox,
+                    };
+                    self.sessions.insert(connection, session);
+                    self.engine.handle(Event::Connected {
+                        connection,
+                        identity,
+                    })
+                }
+                HubInput::Event(event) => {
+                    if let Event::Disconnected { connection } = &event {
+                        self.sessions.remove(connection);
                     }
-                };
-                back(&inputs, Event::Loaded { document, bytes }).await;
-            });
+                    self.engine.handle(event)
+                }
+                HubInput::Broken { connection, detail } => {
+                    let refusal = Refusal {
+                        rule: "bad_transport".into(),
+                        message: detail,
+                    };
+                    vec![Effect::Refused {
+                        connection,
+                        document: None,
+                        refusal,
+                    }]
+                }
+            };
+            for effect in effects {
+                self.carry_out(effect);
+            }
         }
-        Effect::LoadSyncState { storage, document } => {
-            let (store, inputs) = (store.clone(), inputs.clone());
-            tokio::spawn(async move {
+    }
+
+    /// Runs `work` off the hub and hands the event it yields back to the hub, so the
+    /// engine's state changes only in [`HubTask::run`].
+    fn spawn_then<F>(&self, work: F)
+    where
+        F: Future<Output = Option<Event<Principal>>> + Send + 'static,
+    {
+        let inputs = self.inputs.clone();
+        tokio::spawn(async move {
+            if let Some(event) = work.await {
+                let _ = inputs.send(HubInput::Event(event)).await;
+            }
+        });
+    }
+
+    /// Carries out one effect. Storage work runs on the store's thread.
+    fn carry_out(&mut self, effect: Effect) {
+        let store = self.store.clone();
+        match effect {
+            Effect::Send { connection, bytes } => {
+                // A connection too slow to take its frames is closed rather than waited for.
+                if let Some(session) = self.sessions.get(&connection)
+                    && session.outbox.try_send(Outbound::Frame(bytes)).is_err()
+                {
+                    let _ = session.outbox.try_send(Outbound::Close);
+                    self.sessions.remove(&connection);
+                }
+            }
+            Effect::Close { connection, reason } => {
+                tracing::info!(connection = connection.0, %reason, "closing sync session");
+                if let Some(session) = self.sessions.remove(&connection) {
+                    let _ = session.outbox.try_send(Outbound::Close);
+                }
+            }
+            Effect::Load { document } => self.spawn_then(async move {
+                let bytes = store.load_document(document).await.unwrap_or_else(|error| {
+                    tracing::error!(%document, %error, "cannot load document");
+                    None
+                });
+                Some(Event::Loaded { document, bytes })
+            }),
+            Effect::LoadSyncState { storage, document } => self.spawn_then(async move {
                 let bytes = store
                     .load_sync_state(storage.clone(), document)
                     .await
@@ -228,57 +269,92 @@ fn carry_out(
                         tracing::error!(%document, %error, "cannot load sync state");
                         None
                     });
-                back(
-                    &inputs,
-                    Event::SyncStateLoaded {
-                        storage,
-                        document,
-                        bytes,
-                    },
-                )
-                .await;
-            });
-        }
-        Effect::Persist {
-            ticket,
-            document,
-            changes,
-        } => {
-            let (store, inputs) = (store.clone(), inputs.clone());
-            tokio::spawn(async move {
-                match store.append_changes(document, changes).await {
-                    Ok(()) => back(&inputs, Event::Persisted { ticket }).await,
-                    // Never acknowledged: the peer keeps its changes and sends them again.
-                    Err(error) => tracing::error!(%document, %error, "cannot persist changes"),
-                }
-            });
-        }
-        Effect::SaveSyncState {
-            storage,
-            document,
-            bytes,
-        } => {
-            let store = store.clone();
-            tokio::spawn(async move {
+                Some(Event::SyncStateLoaded {
+                    storage,
+                    document,
+                    bytes,
+                })
+            }),
+            Effect::Persist {
+                ticket,
+                document,
+                changes,
+            } => {
+                let write = self.write(document, changes);
+                self.spawn_then(async move {
+                    match store.append_changes(write).await {
+                        Ok(()) => Some(Event::Persisted { ticket }),
+                        // Never acknowledged: the peer keeps its changes and sends them again.
+                        Err(error) => {
+                            tracing::error!(%document, %error, "cannot persist changes");
+                            None
+                        }
+                    }
+                });
+            }
+            Effect::SaveSyncState {
+                storage,
+                document,
+                bytes,
+            } => self.spawn_then(async move {
                 if let Err(error) = store.save_sync_state(storage, document, bytes).await {
                     tracing::warn!(%document, %error, "cannot save sync state");
                 }
-            });
+                None
+            }),
+            Effect::Refused {
+                connection,
+                document,
+                refusal,
+            } => {
+                let user = self.sessions.get(&connection).map(|s| s.identity.user);
+                tracing::warn!(
+                    connection = connection.0,
+                    user = ?user,
+                    document = ?document,
+                    rule = %refusal.rule,
+                    message = %refusal.message,
+                    "refused"
+                );
+                let event = AuditEvent {
+                    at: now(),
+                    event: "refusal".into(),
+                    user,
+                    document,
+                    rule: Some(refusal.rule),
+                    detail: refusal.message,
+                };
+                self.spawn_then(async move {
+                    if let Err(error) = store.audit(event).await {
+                        tracing::error!(%error, "cannot write the audit log");
+                    }
+                    None
+                });
+            }
+            Effect::Unavailable { .. } | Effect::Changed { .. } | Effect::Ephemeral { .. } => {}
         }
-        Effect::Refused {
-            connection,
+    }
+
+    /// What storing accepted changes involves: the changes, and the binding of each actor
+    /// written with for the first time (the gate bound them in memory when it accepted them).
+    fn write(&self, document: DocumentId, changes: Vec<Vec<u8>>) -> Write {
+        let mut actors = Vec::new();
+        for bytes in &changes {
+            if let Ok(change) = automerge::Change::from_bytes(bytes.clone()) {
+                let actor = change.actor_id().clone();
+                if let Some(user) = self.directory.author_of(&actor)
+                    && !actors.iter().any(|(a, _)| *a == actor)
+                {
+                    actors.push((actor, user));
+                }
+            }
+        }
+        Write {
             document,
-            refusal,
-        } => {
-            tracing::warn!(
-                connection = connection.0,
-                document = ?document,
-                rule = %refusal.rule,
-                message = %refusal.message,
-                "refused"
-            );
+            changes,
+            actors,
+            at: now(),
         }
-        Effect::Unavailable { .. } | Effect::Changed { .. } | Effect::Ephemeral { .. } => {}
     }
 }
 
@@ -348,7 +424,18 @@ async fn session(socket: WebSocket, hub: Hub, identity: Principal) {
             }
         }
     });
-    while let Some(Ok(message)) = stream.next().await {
+    while let Some(received) = stream.next().await {
+        let message = match received {
+            Ok(message) => message,
+            Err(error) => {
+                let detail = error.to_string();
+                let _ = hub
+                    .inputs
+                    .send(HubInput::Broken { connection, detail })
+                    .await;
+                break;
+            }
+        };
         let bytes = match message {
             WsMessage::Binary(bytes) => bytes.to_vec(),
             // The protocol is binary; a text frame is garbage like any other.

@@ -1,15 +1,14 @@
-//! The village every end-to-end test starts from: 合益村's branch document and 李章桂's
-//! notebook on a fresh server database, the people who use them, and their tokens.
+//! The village every end-to-end test starts from, made by the server's own administration
+//! code on a fresh database: 周官桥乡 with 合益村 (李章桂, a member; 赵杰辉 and 贺俊爱, its
+//! branch admins) and 双桥村 (刘岳云, a member of another branch).
 
-use client_core::model::branch::{BranchRole, RosterEntry};
-use client_core::model::common::{MediaRef, Submission};
+use client_core::model::branch::Plan;
+use client_core::model::common::{MediaRef, Prose, Submission};
 use client_core::model::notebook::{Lecture, LectureCategory, Venue};
-use client_core::{
-    Branch, BranchId, DocKind, DocumentId, Limits, Millis, Notebook, Principal, Role, Scope,
-    TownshipId, UserId, schema,
-};
+use client_core::{DocumentId, Limits, Millis, Month, Notebook, Principal, Role, schema};
+use tianjian_server::admin;
 use tianjian_server::auth::{Claims, Keys};
-use tianjian_server::store::Store;
+use tianjian_server::store::{Store, UserRecord};
 
 pub const NOW: Millis = Millis(1_791_770_400_000);
 pub const SECRET: &[u8] = b"test signing key, not a real one";
@@ -17,78 +16,49 @@ pub const SECRET: &[u8] = b"test signing key, not a real one";
 pub struct Village {
     pub li: Principal,
     pub secretary: Principal,
+    pub deputy: Principal,
     pub outsider: Principal,
     pub branch: DocumentId,
     pub notebook: DocumentId,
     pub notebook_bytes: Vec<u8>,
 }
 
-/// A server database with 合益村's branch document and 李章桂's notebook.
+/// A server database with 合益村's documents and people, and a member of 双桥村.
 pub async fn village(store: &Store) -> Village {
-    let (township, branch_id) = (
-        TownshipId::generate().unwrap(),
-        BranchId::generate().unwrap(),
-    );
-    let person = |role| Principal {
-        user: UserId::generate().unwrap(),
-        role,
-        branch: Some(branch_id),
-        township: Some(township),
-    };
-    let (li, secretary) = (person(Role::Member), person(Role::BranchAdmin));
-    let outsider = Principal {
-        branch: Some(BranchId::generate().unwrap()),
-        ..person(Role::Member)
-    };
-    let (branch, notebook) = (
-        DocumentId::generate().unwrap(),
-        DocumentId::generate().unwrap(),
-    );
-    let scope = |kind, owner| Scope {
-        kind,
-        branch: branch_id,
-        township,
-        owner,
-    };
-    let mut branch_doc = Branch::create(scope(DocKind::Branch, None), NOW).unwrap();
-    let entry = RosterEntry {
-        name: "李章桂".into(),
-        role: BranchRole::Member,
-        notebook,
-        joined_at: NOW,
-        left_at: None,
-        silver: false,
-    };
-    branch_doc
-        .enrol_member(&secretary, NOW, li.user, entry)
-        .unwrap();
-    let mut notebook_doc = Notebook::create(scope(DocKind::Notebook, Some(li.user)), NOW).unwrap();
-    let notebook_bytes = notebook_doc.document_mut().save();
-    store
-        .create_document(
-            branch,
-            *branch_doc.scope(),
-            NOW.0,
-            branch_doc.document_mut().save(),
-        )
+    let township = admin::township(store, "周官桥乡").await.unwrap();
+    let heyi = admin::create_branch(store, township, "合益村", NOW)
         .await
         .unwrap();
-    store
-        .create_document(
-            notebook,
-            *notebook_doc.scope(),
-            NOW.0,
-            notebook_bytes.clone(),
-        )
+    let shuangqiao = admin::create_branch(store, township, "双桥村", NOW)
         .await
         .unwrap();
+    let person = |branch, name: &'static str, role| async move {
+        admin::create_user(store, township, Some(branch), name, role, NOW)
+            .await
+            .unwrap()
+    };
+    let li = person(heyi.id, "李章桂", Role::Member).await;
+    let secretary = person(heyi.id, "赵杰辉", Role::BranchAdmin).await;
+    let deputy = person(heyi.id, "贺俊爱", Role::BranchAdmin).await;
+    let outsider = person(shuangqiao.id, "刘岳云", Role::Member).await;
+    let notebook = li.notebook_document.unwrap();
     Village {
-        li,
-        secretary,
-        outsider,
-        branch,
+        li: principal(&li),
+        secretary: principal(&secretary),
+        deputy: principal(&deputy),
+        outsider: principal(&outsider),
+        branch: heyi.branch_document,
         notebook,
-        notebook_bytes,
+        notebook_bytes: store.load_document(notebook).await.unwrap().unwrap(),
+    }
+}
+
+fn principal(user: &UserRecord) -> Principal {
+    Principal {
+        user: user.id,
+        role: user.role,
+        branch: user.branch,
+        township: Some(user.township),
     }
 }
 
@@ -136,4 +106,23 @@ pub fn lectures_in(bytes: &[u8]) -> usize {
     Notebook::load(bytes, Limits::default())
         .map(|n| n.records::<Lecture>(&schema::LECTURES).len())
         .unwrap_or(0)
+}
+
+/// November's plan for 合益村, as `admin` writes it.
+pub fn plan_of(admin: &Principal) -> Plan {
+    Plan {
+        lecture_topic: "忆扶贫故事、做合格党员、推乡村振兴".into(),
+        lecture_speaker: None,
+        film_title: "《初心》".into(),
+        practice: "屋场坪环境整治".into(),
+        theme_day: None,
+        notes: Prose::default(),
+        created_by: admin.user,
+        created_at: NOW,
+        withdrawn: None,
+    }
+}
+
+pub fn november() -> Month {
+    "2026-11".parse().unwrap()
 }

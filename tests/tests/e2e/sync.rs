@@ -8,7 +8,7 @@ use tianjian_server::store::Store;
 use tianjian_tests::TestServer;
 use tianjian_tests::device::Device;
 
-use crate::fixture::{NOW, SECRET, lecture, lectures_in, token, village};
+use crate::fixture::{NOW, SECRET, lecture, lectures_in, november, plan_of, token, village};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -128,17 +128,54 @@ async fn another_branchs_document_is_unavailable_and_bad_tokens_are_refused() {
     server.stop().await.unwrap();
 }
 
-/// The database file and its write-ahead log, byte for byte.
-fn database_bytes(path: &std::path::Path) -> (Vec<u8>, Vec<u8>) {
-    let wal = path.with_extension("sqlite3-wal");
-    (
-        std::fs::read(path).unwrap(),
-        std::fs::read(wal).unwrap_or_default(),
-    )
+/// Everything the server stores about documents, table by table, but the audit log: what a
+/// refusal must leave exactly as it was.
+fn stored_state(path: &std::path::Path) -> Vec<String> {
+    let db =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let tables: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('audit', 'sqlite_sequence') ORDER BY name")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut rows = Vec::new();
+    for table in tables {
+        let mut statement = db
+            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+            .unwrap();
+        let columns = statement.column_count();
+        let mut found = statement.query([]).unwrap();
+        while let Some(row) = found.next().unwrap() {
+            let values: Vec<String> = (0..columns)
+                .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
+                .collect();
+            rows.push(format!("{table}: {}", values.join(" | ")));
+        }
+    }
+    rows
+}
+
+/// Waits until the audit log names `rule`, and returns how many refusals name it.
+async fn audited(store: &Store, rule: &str) -> usize {
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    loop {
+        let events = store.audit_since(client_core::Millis(0)).await.unwrap();
+        let count = events
+            .iter()
+            .filter(|e| e.event == "refusal" && e.rule.as_deref() == Some(rule))
+            .count();
+        if count > 0 || tokio::time::Instant::now() >= deadline {
+            return count;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
-async fn garbage_oversized_frames_and_hostile_changes_leave_storage_untouched() {
+async fn garbage_oversized_frames_and_hostile_changes_are_audited_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tianjian.sqlite3");
     let store = Store::open(&path).unwrap();
@@ -147,7 +184,7 @@ async fn garbage_oversized_frames_and_hostile_changes_leave_storage_untouched() 
     let server = TestServer::start_with(AppState::open(store.clone(), SECRET).await.unwrap())
         .await
         .unwrap();
-    let before = database_bytes(&path);
+    let before = stored_state(&path);
     let closed = |d: &Device| {
         let closed = !d.is_connected();
         async move { closed }
@@ -164,6 +201,7 @@ async fn garbage_oversized_frames_and_hostile_changes_leave_storage_untouched() 
         phone.sync_until(LIMIT, closed).await.unwrap(),
         "garbage must end the session"
     );
+    assert_eq!(audited(&store, "bad_frame").await, 1);
 
     // A frame over the size limit: refused before it is read.
     let mut phone = Device::new("li-phone");
@@ -178,6 +216,7 @@ async fn garbage_oversized_frames_and_hostile_changes_leave_storage_untouched() 
         phone.sync_until(LIMIT, closed).await.unwrap(),
         "an oversized frame must end the session"
     );
+    assert_eq!(audited(&store, "bad_transport").await, 1);
 
     // A tampered phone writes a lecture naming someone else into li's notebook.
     let mut phone = Device::new("li-phone");
@@ -204,15 +243,158 @@ async fn garbage_oversized_frames_and_hostile_changes_leave_storage_untouched() 
         phone.sync_until(LIMIT, closed).await.unwrap(),
         "a hostile change must end the session"
     );
+    assert_eq!(audited(&store, "not_owner").await, 1);
 
-    // A member of another branch cannot write into li's notebook either: it is not even there.
+    // The secretary may read li's notebook but not write it.
+    let mut phone = Device::new("secretary-phone");
+    phone.hold(v.notebook, v.notebook_bytes.clone());
+    phone.open(v.notebook).await.unwrap();
+    let secretary = v.secretary.clone();
+    phone
+        .edit(v.notebook, |doc| {
+            let mut notebook = Notebook::load(&doc.save(), Limits::default()).unwrap();
+            let written = notebook.record_lecture(&secretary, NOW, lecture(&secretary));
+            assert!(written.is_err(), "client-core refuses it on the device too");
+            // A tampered app skips the device's own check and writes anyway.
+            use automerge::transaction::Transactable;
+            let mut tx = doc.transaction();
+            tx.put(automerge::ROOT, "graffiti", "x").unwrap();
+            tx.commit();
+        })
+        .await
+        .unwrap();
+    phone
+        .connect(server.addr, &token(&keys, &v.secretary))
+        .await
+        .unwrap();
+    assert!(phone.sync_until(LIMIT, closed).await.unwrap());
+    assert_eq!(audited(&store, "write_denied").await, 1);
+
+    // A member of another branch cannot even see li's notebook.
+    let mut phone = Device::new("outsider-phone");
+    phone
+        .connect(server.addr, &token(&keys, &v.outsider))
+        .await
+        .unwrap();
+    phone.open(v.notebook).await.unwrap();
+    let notebook = v.notebook;
+    let unavailable = phone
+        .sync_until(LIMIT, |d| {
+            let seen = d
+                .log
+                .iter()
+                .any(|e| matches!(e, Effect::Unavailable { document } if *document == notebook));
+            async move { seen }
+        })
+        .await
+        .unwrap();
+    assert!(unavailable);
+    assert!(audited(&store, "read_denied").await >= 1);
+
     assert!(
-        database_bytes(&path) == before,
-        "storage must be byte-for-byte unchanged"
+        stored_state(&path) == before,
+        "storage must be unchanged but for the audit log"
     );
     assert_eq!(
         lectures_in(&store.load_document(v.notebook).await.unwrap().unwrap()),
         0
     );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_change_written_with_another_persons_actor_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tianjian.sqlite3");
+    let store = Store::open(&path).unwrap();
+    let v = village(&store).await;
+    let keys = Keys::from_secret(SECRET);
+    let server = TestServer::start_with(AppState::open(store.clone(), SECRET).await.unwrap())
+        .await
+        .unwrap();
+
+    // li writes in his notebook; the server binds his phone's actor to him.
+    let li_actor = automerge::ActorId::random();
+    let mut li_phone = Device::new("li-phone");
+    li_phone.hold(v.notebook, v.notebook_bytes.clone());
+    li_phone.open(v.notebook).await.unwrap();
+    let (li, actor) = (v.li.clone(), li_actor.clone());
+    li_phone
+        .edit(v.notebook, |doc| {
+            let mut notebook = Notebook::load(&doc.save(), Limits::default()).unwrap();
+            notebook.document_mut().set_actor(actor);
+            notebook.record_lecture(&li, NOW, lecture(&li)).unwrap();
+            doc.load_incremental(&notebook.automerge().save()).unwrap();
+        })
+        .await
+        .unwrap();
+    li_phone
+        .connect(server.addr, &token(&keys, &v.li))
+        .await
+        .unwrap();
+    let (store_view, notebook) = (store.clone(), v.notebook);
+    assert!(
+        li_phone
+            .sync_until(LIMIT, |_| {
+                let store = store_view.clone();
+                async move {
+                    store
+                        .load_document(notebook)
+                        .await
+                        .unwrap()
+                        .is_some_and(|b| lectures_in(&b) == 1)
+                }
+            })
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .actor_bindings()
+            .await
+            .unwrap()
+            .contains(&(li_actor.clone(), v.li.user))
+    );
+
+    // The deputy's phone writes the branch document with li's actor: the change claims to
+    // be li's, and li may not write the branch document.
+    let before = stored_state(&path);
+    let mut deputy_phone = Device::new("deputy-phone");
+    deputy_phone.open(v.branch).await.unwrap();
+    deputy_phone
+        .connect(server.addr, &token(&keys, &v.deputy))
+        .await
+        .unwrap();
+    let branch = v.branch;
+    assert!(
+        deputy_phone
+            .sync_until(LIMIT, |d| {
+                let loaded = d
+                    .document(branch)
+                    .is_some_and(|doc| !doc.get_heads().is_empty());
+                async move { loaded }
+            })
+            .await
+            .unwrap()
+    );
+    let (deputy, actor) = (v.deputy.clone(), li_actor.clone());
+    deputy_phone
+        .edit(v.branch, |doc| {
+            let mut branch = client_core::Branch::load(&doc.save(), Limits::default()).unwrap();
+            branch.document_mut().set_actor(actor);
+            branch
+                .set_plan(&deputy, NOW, november(), plan_of(&deputy))
+                .unwrap();
+            doc.load_incremental(&branch.automerge().save()).unwrap();
+        })
+        .await
+        .unwrap();
+    let closed = |d: &Device| {
+        let closed = !d.is_connected();
+        async move { closed }
+    };
+    assert!(deputy_phone.sync_until(LIMIT, closed).await.unwrap());
+    assert_eq!(audited(&store, "foreign_actor").await, 1);
+    assert!(stored_state(&path) == before);
     server.stop().await.unwrap();
 }

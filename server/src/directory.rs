@@ -1,0 +1,144 @@
+//! What the server knows about documents, people and the actors they write with, held in
+//! memory for the sync hub's decisions and kept in step with the database.
+//!
+//! Every entry is the server's own record, never a document's claim about itself: a
+//! document's scope comes from the catalogue the server wrote when it created it, a person's
+//! role from the users table, and an actor's author from the binding made the first time a
+//! signed-in person's device wrote with it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use automerge::ActorId;
+use client_core::{DocumentId, Principal, Scope, UserId};
+
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, Default)]
+struct Entries {
+    documents: HashMap<DocumentId, Scope>,
+    people: HashMap<UserId, Principal>,
+    actors: HashMap<ActorId, UserId>,
+}
+
+/// The server's directory; cheap to clone, shared by the hub and the refresher.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    entries: Arc<RwLock<Entries>>,
+}
+
+/// Where the directory has read the database up to, so a refresh reads only what is new.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Watermark {
+    documents: i64,
+    people: i64,
+}
+
+/// Who wrote a batch of new changes, as the actor bindings say.
+#[derive(Debug, Default)]
+pub struct Authorship {
+    /// Every distinct author, as the server knows them.
+    pub authors: Vec<Principal>,
+    /// Actors seen for the first time, to be bound to the person who sent them once the
+    /// changes are accepted.
+    pub new_actors: Vec<ActorId>,
+}
+
+/// Why the authors of changes could not be established.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthorshipError {
+    #[error("actor {actor} writes for someone who has no account")]
+    UnknownAuthor { actor: String },
+}
+
+impl Directory {
+    /// Reads everything the database knows.
+    pub async fn load(store: &Store) -> Result<(Directory, Watermark), StoreError> {
+        let directory = Directory::default();
+        let actors = store.actor_bindings().await?;
+        if let Ok(mut entries) = directory.entries.write() {
+            entries.actors.extend(actors);
+        }
+        let watermark = directory.refresh(store, Watermark::default()).await?;
+        Ok((directory, watermark))
+    }
+
+    /// Adds documents and people created since `since` (by the command line, say).
+    pub async fn refresh(&self, store: &Store, since: Watermark) -> Result<Watermark, StoreError> {
+        let (documents, last_document) = store.catalogue_since(since.documents).await?;
+        let (people, last_person) = store.people_since(since.people).await?;
+        if let Ok(mut entries) = self.entries.write() {
+            entries.documents.extend(documents);
+            entries
+                .people
+                .extend(people.into_iter().map(|p| (p.user, p)));
+        }
+        Ok(Watermark {
+            documents: last_document,
+            people: last_person,
+        })
+    }
+
+    /// Refreshes every two seconds until the store stops.
+    pub async fn follow(self, store: Store, mut since: Watermark) {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            match self.refresh(&store, since).await {
+                Ok(next) => since = next,
+                Err(StoreError::Stopped) => return,
+                Err(error) => tracing::warn!(%error, "cannot refresh the directory"),
+            }
+        }
+    }
+
+    pub fn scope(&self, document: DocumentId) -> Option<Scope> {
+        self.entries.read().ok()?.documents.get(&document).copied()
+    }
+
+    pub fn author_of(&self, actor: &ActorId) -> Option<UserId> {
+        self.entries.read().ok()?.actors.get(actor).copied()
+    }
+
+    /// The authors of changes by `actors`, sent by `sender`. An actor nobody has written
+    /// with before becomes the sender's; an actor bound to someone else stays theirs, so a
+    /// device may pass on another person's changes only if that person may write them.
+    pub fn authorship(
+        &self,
+        sender: &Principal,
+        actors: impl IntoIterator<Item = ActorId>,
+    ) -> Result<Authorship, AuthorshipError> {
+        let Ok(entries) = self.entries.read() else {
+            return Ok(Authorship::default());
+        };
+        let mut authorship = Authorship::default();
+        for actor in actors {
+            let principal = match entries.actors.get(&actor) {
+                None => {
+                    authorship.new_actors.push(actor);
+                    sender.clone()
+                }
+                Some(user) if *user == sender.user => sender.clone(),
+                Some(user) => entries.people.get(user).cloned().ok_or_else(|| {
+                    AuthorshipError::UnknownAuthor {
+                        actor: actor.to_hex_string(),
+                    }
+                })?,
+            };
+            if !authorship.authors.contains(&principal) {
+                authorship.authors.push(principal);
+            }
+        }
+        Ok(authorship)
+    }
+
+    /// Binds actors to the person who first wrote with them. The caller persists the
+    /// binding with the changes.
+    pub fn bind(&self, actors: &[ActorId], user: UserId) {
+        if let Ok(mut entries) = self.entries.write() {
+            for actor in actors {
+                entries.actors.entry(actor.clone()).or_insert(user);
+            }
+        }
+    }
+}
