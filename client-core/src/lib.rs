@@ -12,6 +12,7 @@ pub mod documents;
 pub mod ids;
 pub mod model;
 pub mod ops;
+pub mod projection;
 pub mod schema;
 pub mod sync;
 pub mod time;

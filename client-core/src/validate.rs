@@ -225,7 +225,7 @@ enum Place {
 /// refused: the root and the meta are laid out by the server at creation and never change.
 /// Objects nested deeper than any valid record goes are refused before anything else reads
 /// them.
-fn touched_records(
+pub(crate) fn touched_records(
     doc: &Automerge,
     kind: DocKind,
     changes: &[automerge::Change],
@@ -403,7 +403,7 @@ fn check_root<D: ReadDoc>(doc: &D, ctx: &Context<'_>) -> Result {
     Ok(())
 }
 
-fn collection_obj<D: ReadDoc>(
+pub(crate) fn collection_obj<D: ReadDoc>(
     doc: &D,
     collection: &Collection,
     heads: Option<&[ChangeHash]>,
@@ -868,7 +868,7 @@ fn field_value<D: ReadDoc>(
     }
 }
 
-fn object_field<D: ReadDoc>(
+pub(crate) fn object_field<D: ReadDoc>(
     doc: &D,
     obj: &ObjId,
     field: &str,
@@ -880,7 +880,7 @@ fn object_field<D: ReadDoc>(
     }
 }
 
-fn str_field<D: ReadDoc>(
+pub(crate) fn str_field<D: ReadDoc>(
     doc: &D,
     obj: &ObjId,
     field: &str,
@@ -895,7 +895,7 @@ fn str_field<D: ReadDoc>(
     }
 }
 
-fn int_field<D: ReadDoc>(
+pub(crate) fn int_field<D: ReadDoc>(
     doc: &D,
     obj: &ObjId,
     field: &str,
@@ -911,7 +911,7 @@ fn int_field<D: ReadDoc>(
     }
 }
 
-fn time_field<D: ReadDoc>(doc: &D, obj: &ObjId, field: &str) -> Option<Millis> {
+pub(crate) fn time_field<D: ReadDoc>(doc: &D, obj: &ObjId, field: &str) -> Option<Millis> {
     match doc.get(obj, field).ok()?? {
         (Value::Scalar(s), _) => match s.as_ref() {
             ScalarValue::Timestamp(t) => Some(Millis(*t)),

@@ -3,6 +3,7 @@
 //! branch's behalf, through client-core's operations and validation like any other change.
 
 use client_core::model::branch::{BranchRole, RosterEntry};
+use client_core::projection;
 use client_core::{
     Branch, BranchId, DocKind, DocumentId, Ledger, Millis, Notebook, Principal, Role, Scope,
     Supervision, TownshipId, UserId,
@@ -147,17 +148,17 @@ pub async fn create_user(
         branch_doc
             .enrol_member(&acting, now, id, entry)
             .map_err(document_error)?;
-        let changes = branch_doc
-            .automerge()
-            .get_changes(&before)
-            .iter()
-            .map(|c| c.raw_bytes().to_vec())
-            .collect();
+        let changes = branch_doc.automerge().get_changes(&before);
         store
             .append_changes(Write {
                 document: branch_record.branch_document,
-                changes,
+                changes: changes.iter().map(|c| c.raw_bytes().to_vec()).collect(),
                 actors: vec![(branch_doc.automerge().get_actor().clone(), UserId::SYSTEM)],
+                projection: projection::project_changes(
+                    branch_doc.automerge(),
+                    DocKind::Branch,
+                    &changes,
+                ),
                 at: now,
             })
             .await?;
@@ -165,6 +166,17 @@ pub async fn create_user(
     }
     store.create_user(user.clone()).await?;
     Ok(user)
+}
+
+/// Rebuilds the projections of every document from the documents; returns how many
+/// documents and records it went through.
+pub async fn rebuild_projections(store: &Store) -> Result<(usize, usize)> {
+    let documents = store.catalogue().await?;
+    let mut records = 0;
+    for (document, _) in &documents {
+        records += store.rebuild_projection(*document).await?;
+    }
+    Ok((documents.len(), records))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 
 pub mod admin;
 pub mod auth;
+pub mod cli;
 pub mod directory;
 pub mod store;
 pub mod sync;

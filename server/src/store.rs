@@ -9,6 +9,7 @@
 use std::path::Path;
 
 use automerge::ActorId;
+use client_core::projection::{self, Projection};
 use client_core::sync::message::StorageId;
 use client_core::{BranchId, DocKind, DocumentId, Millis, Principal, Scope, TownshipId, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -95,6 +96,42 @@ CREATE TABLE IF NOT EXISTS audit (
     detail TEXT NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit(at);
+-- Projections: views of the documents for SQL queries, kept in the same transaction as the
+-- changes they come from, and rebuilt from the documents on demand.
+CREATE TABLE IF NOT EXISTS records (
+    document TEXT NOT NULL REFERENCES documents(id),
+    collection TEXT NOT NULL,
+    key TEXT NOT NULL,
+    branch TEXT NOT NULL,
+    owner TEXT,
+    occurred_at INTEGER,
+    status TEXT NOT NULL,
+    revision INTEGER,
+    subject TEXT,
+    PRIMARY KEY (document, collection, key)
+) STRICT;
+CREATE INDEX IF NOT EXISTS records_by_branch ON records(branch, collection, occurred_at);
+CREATE INDEX IF NOT EXISTS records_by_subject ON records(subject);
+CREATE TABLE IF NOT EXISTS record_people (
+    document TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    key TEXT NOT NULL,
+    field TEXT NOT NULL,
+    person TEXT NOT NULL,
+    PRIMARY KEY (document, collection, key, field, person)
+) STRICT;
+CREATE INDEX IF NOT EXISTS record_people_by_person ON record_people(person);
+CREATE TABLE IF NOT EXISTS record_media (
+    document TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    key TEXT NOT NULL,
+    field TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (document, collection, key, field, sha256)
+) STRICT;
+CREATE INDEX IF NOT EXISTS record_media_by_hash ON record_media(sha256);
 CREATE TABLE IF NOT EXISTS sync_states (
     storage_id TEXT NOT NULL,
     document TEXT NOT NULL REFERENCES documents(id),
@@ -161,8 +198,11 @@ impl Store {
             if inserted == 0 {
                 return Err(StoreError::Exists(id));
             }
-            let (changes, actors) = changes_of(&bytes)?;
+            let doc = automerge::Automerge::load(&bytes)
+                .map_err(|e| StoreError::BadChange(e.to_string()))?;
+            let (changes, actors) = changes_of(&doc);
             append(&tx, id, &changes)?;
+            project(&tx, id, &projection::project_all(&doc, scope.kind))?;
             // What the server writes is the server's: nobody else may write as it.
             let system: Vec<_> = actors.into_iter().map(|a| (a, UserId::SYSTEM)).collect();
             bind_actors(&tx, &system, Millis(created_at))?;
@@ -186,15 +226,7 @@ impl Store {
             if exists.is_none() {
                 return Ok(None);
             }
-            let mut statement = connection
-                .prepare_cached("SELECT bytes FROM changes WHERE document = ?1 ORDER BY seq")?;
-            let mut rows = statement.query([id.to_string()])?;
-            let mut bytes = Vec::new();
-            while let Some(row) = rows.next()? {
-                let change: Vec<u8> = row.get(0)?;
-                bytes.extend_from_slice(&change);
-            }
-            Ok(Some(bytes))
+            Ok(Some(stored_bytes(connection, id)?))
         })
         .await
     }
@@ -215,8 +247,39 @@ impl Store {
             let tx = connection.transaction()?;
             append(&tx, write.document, &changes)?;
             bind_actors(&tx, &write.actors, write.at)?;
+            project(&tx, write.document, &write.projection)?;
             tx.commit()?;
             Ok(())
+        })
+        .await
+    }
+
+    /// Rebuilds every projected row of `document` from the document itself, in one
+    /// transaction on the storage thread, so no write can slip in between the read and the
+    /// rebuilt rows. Returns how many records it holds.
+    pub async fn rebuild_projection(&self, document: DocumentId) -> Result<usize> {
+        self.call(move |connection| {
+            let tx = connection.transaction()?;
+            let kind: String = tx.query_row(
+                "SELECT kind FROM documents WHERE id = ?1",
+                [document.to_string()],
+                |row| row.get(0),
+            )?;
+            let kind = DocKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("kind of document {document}")))?;
+            let bytes = stored_bytes(&tx, document)?;
+            let doc = automerge::Automerge::load(&bytes)
+                .map_err(|e| StoreError::BadChange(e.to_string()))?;
+            let projection = projection::project_all(&doc, kind);
+            for table in ["records", "record_people", "record_media"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE document = ?1"),
+                    [document.to_string()],
+                )?;
+            }
+            project(&tx, document, &projection)?;
+            tx.commit()?;
+            Ok(projection.records.len())
         })
         .await
     }
@@ -401,6 +464,8 @@ pub struct Write {
     pub changes: Vec<Vec<u8>>,
     /// Actors written with for the first time, and whom they write for.
     pub actors: Vec<(ActorId, UserId)>,
+    /// The rows of the records the changes touched.
+    pub projection: Projection,
     pub at: Millis,
 }
 
@@ -599,9 +664,7 @@ fn read_scope(
 
 /// The changes a saved document holds, with their hashes, and the actors that wrote them.
 type Changes = Vec<(automerge::ChangeHash, Vec<u8>)>;
-fn changes_of(bytes: &[u8]) -> Result<(Changes, Vec<ActorId>)> {
-    let doc =
-        automerge::Automerge::load(bytes).map_err(|e| StoreError::BadChange(e.to_string()))?;
+fn changes_of(doc: &automerge::Automerge) -> (Changes, Vec<ActorId>) {
     let changes = doc.get_changes(&[]);
     let mut actors: Vec<ActorId> = changes.iter().map(|c| c.actor_id().clone()).collect();
     actors.sort();
@@ -610,7 +673,76 @@ fn changes_of(bytes: &[u8]) -> Result<(Changes, Vec<ActorId>)> {
         .into_iter()
         .map(|change| (change.hash(), change.raw_bytes().to_vec()))
         .collect();
-    Ok((changes, actors))
+    (changes, actors)
+}
+
+/// Every change of a document, in the order stored, concatenated: loadable as a whole.
+fn stored_bytes(connection: &Connection, id: DocumentId) -> Result<Vec<u8>> {
+    let mut statement =
+        connection.prepare_cached("SELECT bytes FROM changes WHERE document = ?1 ORDER BY seq")?;
+    let mut rows = statement.query([id.to_string()])?;
+    let mut bytes = Vec::new();
+    while let Some(row) = rows.next()? {
+        let change: Vec<u8> = row.get(0)?;
+        bytes.extend_from_slice(&change);
+    }
+    Ok(bytes)
+}
+
+/// Replaces the rows of the records `projection` touched.
+fn project(
+    tx: &rusqlite::Transaction<'_>,
+    document: DocumentId,
+    projection: &Projection,
+) -> Result<()> {
+    let id = document.to_string();
+    for table in ["records", "record_people", "record_media"] {
+        let mut clear = tx.prepare_cached(&format!(
+            "DELETE FROM {table} WHERE document = ?1 AND collection = ?2 AND key = ?3"
+        ))?;
+        for (collection, key) in &projection.touched {
+            clear.execute(params![id, collection, key])?;
+        }
+    }
+    let mut record = tx.prepare_cached(
+        "INSERT INTO records (document, collection, key, branch, owner, occurred_at, status, revision, subject)
+         SELECT ?1, ?2, ?3, branch, ?4, ?5, ?6, ?7, ?8 FROM documents WHERE id = ?1",
+    )?;
+    for row in &projection.records {
+        record.execute(params![
+            id,
+            row.collection,
+            row.key,
+            row.owner,
+            row.occurred_at,
+            row.status,
+            row.revision,
+            row.subject
+        ])?;
+    }
+    let mut person = tx.prepare_cached(
+        "INSERT OR IGNORE INTO record_people (document, collection, key, field, person)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for row in &projection.people {
+        person.execute(params![id, row.collection, row.key, row.field, row.person])?;
+    }
+    let mut media = tx.prepare_cached(
+        "INSERT OR IGNORE INTO record_media (document, collection, key, field, sha256, media_type, size)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for row in &projection.media {
+        media.execute(params![
+            id,
+            row.collection,
+            row.key,
+            row.field,
+            row.sha256,
+            row.media_type,
+            row.size
+        ])?;
+    }
+    Ok(())
 }
 
 fn bind_actors(
@@ -692,6 +824,7 @@ mod tests {
             document: id,
             changes,
             actors: vec![(replica.get_actor().clone(), UserId::SYSTEM)],
+            projection: Projection::default(),
             at: Millis(1_791_770_400_000),
         };
         store.append_changes(write(changes.clone())).await.unwrap();

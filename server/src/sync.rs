@@ -15,10 +15,11 @@ use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use client_core::projection::{self, Projection};
 use client_core::sync::engine::{ConnectionId, Effect, Engine, Event, Gate, Refusal, Side};
 use client_core::sync::message::{PeerId, PeerMetadata, StorageId};
 use client_core::validate::{self, Context, Limits};
-use client_core::{DocumentId, Principal, access};
+use client_core::{DocumentId, Principal, UserId, access};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
@@ -335,24 +336,35 @@ impl HubTask {
         }
     }
 
-    /// What storing accepted changes involves: the changes, and the binding of each actor
-    /// written with for the first time (the gate bound them in memory when it accepted them).
-    fn write(&self, document: DocumentId, changes: Vec<Vec<u8>>) -> Write {
-        let mut actors = Vec::new();
-        for bytes in &changes {
-            if let Ok(change) = automerge::Change::from_bytes(bytes.clone()) {
-                let actor = change.actor_id().clone();
-                if let Some(user) = self.directory.author_of(&actor)
-                    && !actors.iter().any(|(a, _)| *a == actor)
-                {
-                    actors.push((actor, user));
-                }
+    /// What storing accepted changes involves: the changes, the binding of each actor written
+    /// with for the first time (the gate bound them in memory when it accepted them), and the
+    /// projection of the records they touched, read from the document they were applied to.
+    fn write(&self, document: DocumentId, raw: Vec<Vec<u8>>) -> Write {
+        let changes: Vec<automerge::Change> = raw
+            .iter()
+            .filter_map(|bytes| automerge::Change::from_bytes(bytes.clone()).ok())
+            .collect();
+        let mut actors: Vec<(ActorId, UserId)> = Vec::new();
+        for change in &changes {
+            let actor = change.actor_id();
+            if !actors.iter().any(|(a, _)| a == actor)
+                && let Some(user) = self.directory.author_of(actor)
+            {
+                actors.push((actor.clone(), user));
             }
         }
+        let projection = match (
+            self.engine.document(document),
+            self.directory.scope(document),
+        ) {
+            (Some(doc), Some(scope)) => projection::project_changes(doc, scope.kind, &changes),
+            _ => Projection::default(),
+        };
         Write {
             document,
-            changes,
+            changes: raw,
             actors,
+            projection,
             at: now(),
         }
     }

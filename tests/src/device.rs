@@ -65,6 +65,11 @@ impl Device {
         self.engine.document(document)
     }
 
+    /// Whether the server has said it keeps everything this device has of `document`.
+    pub fn acknowledged(&self, document: DocumentId) -> bool {
+        self.engine.acknowledged(document)
+    }
+
     /// Changes a document locally, saves it, and offers it to the server if connected.
     pub async fn edit(
         &mut self,

@@ -257,6 +257,29 @@ impl<G: Gate> Engine<G> {
         }
     }
 
+    /// Whether a connected peer has said it holds everything this engine has of `document`.
+    /// A server answers only once what it received is durable, so for a device this means
+    /// "the server has kept it".
+    pub fn acknowledged(&self, document: DocumentId) -> bool {
+        let Some(doc) = self.documents.get(&document) else {
+            return false;
+        };
+        let Stored::Ready(automerge) = &doc.stored else {
+            return false;
+        };
+        let heads = automerge.get_heads();
+        doc.peers.values().any(|peer| {
+            heads.iter().all(|head| {
+                peer.state.shared_heads.contains(head)
+                    || peer
+                        .state
+                        .their_heads
+                        .as_ref()
+                        .is_some_and(|theirs| theirs.contains(head))
+            })
+        })
+    }
+
     /// How many documents are held in memory.
     pub fn loaded_documents(&self) -> usize {
         self.documents.len()

@@ -5,7 +5,11 @@
 use client_core::model::branch::Plan;
 use client_core::model::common::{MediaRef, Prose, Submission};
 use client_core::model::notebook::{Lecture, LectureCategory, Venue};
-use client_core::{DocumentId, Limits, Millis, Month, Notebook, Principal, Role, schema};
+use std::path::Path;
+
+use automerge::Automerge;
+use client_core::{Document, DocumentId, Limits, Millis, Month, Notebook, Principal, Role, schema};
+use rusqlite::types::ValueRef;
 use tianjian_server::admin;
 use tianjian_server::auth::{Claims, Keys};
 use tianjian_server::store::{Store, UserRecord};
@@ -126,3 +130,63 @@ pub fn plan_of(admin: &Principal) -> Plan {
 pub fn november() -> Month {
     "2026-11".parse().unwrap()
 }
+
+/// Runs client-core operations on a device's copy of a document, as the app does: through
+/// the typed handle, which checks them before they are written.
+pub fn operate<H, E>(
+    doc: &mut Automerge,
+    load: fn(&[u8], Limits) -> Result<H, E>,
+    op: impl FnOnce(&mut H),
+) where
+    H: std::ops::Deref<Target = Document>,
+    E: std::fmt::Debug,
+{
+    let mut handle = load(&doc.save(), Limits::default()).unwrap();
+    op(&mut handle);
+    doc.load_incremental(&handle.automerge().save()).unwrap();
+}
+
+/// The rows of `tables` in the database at `path`, each as one line, in a stable order.
+pub fn table_rows(path: &Path, tables: &[&str]) -> Vec<String> {
+    let db =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut rows = Vec::new();
+    for table in tables {
+        let mut statement = db.prepare(&format!("SELECT * FROM {table}")).unwrap();
+        let columns = statement.column_count();
+        let mut found = statement.query([]).unwrap();
+        while let Some(row) = found.next().unwrap() {
+            let values: Vec<String> = (0..columns)
+                .map(|i| match row.get_ref(i).unwrap() {
+                    ValueRef::Null => "NULL".to_owned(),
+                    ValueRef::Integer(i) => i.to_string(),
+                    ValueRef::Real(r) => r.to_string(),
+                    ValueRef::Text(t) => format!("'{}'", String::from_utf8_lossy(t)),
+                    ValueRef::Blob(b) => b.iter().map(|byte| format!("{byte:02x}")).collect(),
+                })
+                .collect();
+            rows.push(format!("{table}: {}", values.join(" | ")));
+        }
+    }
+    rows.sort();
+    rows
+}
+
+/// The tables that hold documents and everything derived from them: what a refusal must
+/// leave exactly as it was (the audit log, which records the refusal, is not among them).
+pub const STORAGE: &[&str] = &[
+    "documents",
+    "changes",
+    "sync_states",
+    "actors",
+    "records",
+    "record_people",
+    "record_media",
+    "townships",
+    "branches",
+    "users",
+];
+
+/// The projection tables.
+pub const PROJECTIONS: &[&str] = &["records", "record_people", "record_media"];

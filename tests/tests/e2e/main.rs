@@ -1,6 +1,7 @@
 //! End-to-end tests: one binary, one module per area.
 #![allow(clippy::unwrap_used)]
 
+mod convergence; // three devices reconnect in every order; projections match a rebuild
 mod fixture; // the village every test starts from: documents, people, tokens
 mod health; // the server starts on a loopback port and answers /healthz
 mod javascript; // a stock automerge-repo client in Node syncs with our server

@@ -8,7 +8,9 @@ use tianjian_server::store::Store;
 use tianjian_tests::TestServer;
 use tianjian_tests::device::Device;
 
-use crate::fixture::{NOW, SECRET, lecture, lectures_in, november, plan_of, token, village};
+use crate::fixture::{
+    NOW, SECRET, STORAGE, lecture, lectures_in, november, plan_of, table_rows, token, village,
+};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -128,34 +130,8 @@ async fn another_branchs_document_is_unavailable_and_bad_tokens_are_refused() {
     server.stop().await.unwrap();
 }
 
-/// Everything the server stores about documents, table by table, but the audit log: what a
-/// refusal must leave exactly as it was.
 fn stored_state(path: &std::path::Path) -> Vec<String> {
-    let db =
-        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap();
-    let tables: Vec<String> = db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('audit', 'sqlite_sequence') ORDER BY name")
-        .unwrap()
-        .query_map([], |row| row.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let mut rows = Vec::new();
-    for table in tables {
-        let mut statement = db
-            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
-            .unwrap();
-        let columns = statement.column_count();
-        let mut found = statement.query([]).unwrap();
-        while let Some(row) = found.next().unwrap() {
-            let values: Vec<String> = (0..columns)
-                .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
-                .collect();
-            rows.push(format!("{table}: {}", values.join(" | ")));
-        }
-    }
-    rows
+    table_rows(path, STORAGE)
 }
 
 /// Waits until the audit log names `rule`, and returns how many refusals name it.

@@ -1,0 +1,244 @@
+//! What the server's SQL tables hold about each record, read from a document: one row per
+//! record (its collection, owner, time, status), the people a record names (attendees,
+//! participants, speakers, visitors) and the media it references.
+//!
+//! Documents are the truth; a projection is a view of them that statistics, review queues,
+//! exports and media permissions can query without loading documents. It is computed here,
+//! from the schema, so that the rows are the same whether the server maintains them change by
+//! change or rebuilds them from scratch.
+
+use automerge::{Automerge, Change, ObjId, ReadDoc, ScalarValue, Value};
+
+use crate::document::DocKind;
+use crate::schema::{Collection, Field, Ownership, Shape};
+use crate::validate::{
+    self, Touched, collection_obj, int_field, object_field, str_field, time_field,
+};
+
+/// One record.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RecordRow {
+    /// The collection, which is the record's type: `lectures`, `reviews`, `rectifications`.
+    pub collection: &'static str,
+    pub key: String,
+    /// The person the record belongs to: its recorder, author, voter or (for the roster and
+    /// the ledger) the member it describes.
+    pub owner: Option<String>,
+    /// When it happened (held, visited, written), as an Automerge timestamp.
+    pub occurred_at: Option<i64>,
+    /// `withdrawn`; else the submission state (`draft`, `submitted`), the progress
+    /// (`open`, `in_progress`, `done`, `verified`), a review's decision, or `recorded`.
+    pub status: String,
+    /// The submitted revision, or the revision a review saw.
+    pub revision: Option<i64>,
+    /// The record this one is about: a review's record, a feed item's source.
+    pub subject: Option<String>,
+}
+
+/// A person named by a record, in one of its fields (`attendees`, `speakers`, …).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PersonRow {
+    pub collection: &'static str,
+    pub key: String,
+    pub field: &'static str,
+    pub person: String,
+}
+
+/// A blob a record references.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MediaRow {
+    pub collection: &'static str,
+    pub key: String,
+    pub field: &'static str,
+    pub sha256: String,
+    pub media_type: String,
+    pub size: i64,
+}
+
+/// The rows of some records of one document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Projection {
+    /// The records projected: their old rows are replaced by these.
+    pub touched: Vec<(&'static str, String)>,
+    pub records: Vec<RecordRow>,
+    pub people: Vec<PersonRow>,
+    pub media: Vec<MediaRow>,
+}
+
+/// The rows of every record in `doc`.
+pub fn project_all(doc: &Automerge, kind: DocKind) -> Projection {
+    let mut touched = Vec::new();
+    for collection in Collection::of_kind(kind) {
+        if let Some(obj) = collection_obj(doc, collection, None) {
+            touched.extend(doc.keys(&obj).map(|key| (collection.name, key)));
+        }
+    }
+    project(doc, kind, touched)
+}
+
+/// The rows of the records that `changes` (already applied to `doc`) touched.
+pub fn project_changes(doc: &Automerge, kind: DocKind, changes: &[Change]) -> Projection {
+    // Accepted changes always lie inside records; anything else touches no row.
+    let touched: Touched = validate::touched_records(doc, kind, changes).unwrap_or_default();
+    project(doc, kind, touched.into_iter().collect())
+}
+
+fn project(doc: &Automerge, kind: DocKind, touched: Vec<(&'static str, String)>) -> Projection {
+    let mut projection = Projection::default();
+    for (name, key) in &touched {
+        let Some(collection) = Collection::named(kind, name) else {
+            continue;
+        };
+        let Some(obj) = collection_obj(doc, collection, None)
+            .and_then(|records| object_field(doc, &records, key, None))
+        else {
+            continue;
+        };
+        project_record(doc, collection, key, &obj, &mut projection);
+    }
+    projection.touched = touched;
+    projection
+}
+
+/// The time fields that say when a record happened, most telling first.
+const OCCURRED: &[&str] = &[
+    "held_at",
+    "visited_at",
+    "at",
+    "published_at",
+    "opens_at",
+    "created_at",
+    "updated_at",
+];
+
+/// The fields that point at the record a record is about.
+const SUBJECT: &[&str] = &["record", "source", "from_visit"];
+
+fn project_record(
+    doc: &Automerge,
+    collection: &'static Collection,
+    key: &str,
+    obj: &ObjId,
+    projection: &mut Projection,
+) {
+    let owner = match collection.ownership {
+        Ownership::NotebookOwner { field } | Ownership::Author { field } => {
+            str_field(doc, obj, field, None)
+        }
+        Ownership::None => Some(key.to_owned()),
+    };
+    let submission = object_field(doc, obj, "submission", None);
+    let revision = submission
+        .as_ref()
+        .and_then(|s| int_field(doc, s, "revision", None))
+        .or_else(|| int_field(doc, obj, "revision", None));
+    projection.records.push(RecordRow {
+        collection: collection.name,
+        key: key.to_owned(),
+        owner,
+        occurred_at: OCCURRED
+            .iter()
+            .find_map(|field| time_field(doc, obj, field))
+            .map(|t| t.0),
+        status: status(doc, obj, submission.as_ref()),
+        revision,
+        subject: SUBJECT.iter().find_map(|field| {
+            let reference = object_field(doc, obj, field, None)?;
+            str_field(doc, &reference, "id", None)
+        }),
+    });
+    for field in collection.record {
+        match list_item(&field.shape) {
+            Some(Shape::Uuid) => {
+                for person in list_strings(doc, obj, field) {
+                    projection.people.push(PersonRow {
+                        collection: collection.name,
+                        key: key.to_owned(),
+                        field: field.name,
+                        person,
+                    });
+                }
+            }
+            Some(Shape::Object(fields)) if fields.iter().any(|f| f.name == "sha256") => {
+                for item in list_objects(doc, obj, field) {
+                    let (Some(sha256), Some(media_type)) = (
+                        str_field(doc, &item, "sha256", None),
+                        str_field(doc, &item, "media_type", None),
+                    ) else {
+                        continue;
+                    };
+                    projection.media.push(MediaRow {
+                        collection: collection.name,
+                        key: key.to_owned(),
+                        field: field.name,
+                        sha256,
+                        media_type,
+                        size: int_field(doc, &item, "size", None).unwrap_or(0),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn status(doc: &Automerge, obj: &ObjId, submission: Option<&ObjId>) -> String {
+    let withdrawn = doc.get(obj, "withdrawn").ok().flatten().is_some_and(
+        |(value, _)| !matches!(value, Value::Scalar(s) if matches!(s.as_ref(), ScalarValue::Null)),
+    );
+    if withdrawn {
+        return "withdrawn".into();
+    }
+    if let Some(state) = submission.and_then(|s| str_field(doc, s, "state", None)) {
+        return state;
+    }
+    if let Some(progress) = object_field(doc, obj, "progress", None) {
+        let reached = ["verified", "done", "in_progress"]
+            .into_iter()
+            .find(|step| object_field(doc, &progress, step, None).is_some());
+        return reached.unwrap_or("open").into();
+    }
+    if let Some(decision) = str_field(doc, obj, "decision", None) {
+        return decision;
+    }
+    "recorded".into()
+}
+
+/// The item shape of a list field, looking through shared shapes.
+fn list_item(shape: &'static Shape) -> Option<&'static Shape> {
+    match shape {
+        Shape::Shared(inner) => list_item(inner),
+        Shape::List { item, .. } => Some(match item {
+            Shape::Shared(inner) => inner,
+            other => other,
+        }),
+        _ => None,
+    }
+}
+
+fn list_strings(doc: &Automerge, obj: &ObjId, field: &Field) -> Vec<String> {
+    let Some(list) = object_field(doc, obj, field.name, None) else {
+        return Vec::new();
+    };
+    (0..doc.length(&list))
+        .filter_map(|i| match doc.get(&list, i).ok()?? {
+            (Value::Scalar(s), _) => match s.as_ref() {
+                ScalarValue::Str(s) => Some(s.to_string()),
+                _ => None,
+            },
+            (Value::Object(_), _) => None,
+        })
+        .collect()
+}
+
+fn list_objects(doc: &Automerge, obj: &ObjId, field: &Field) -> Vec<ObjId> {
+    let Some(list) = object_field(doc, obj, field.name, None) else {
+        return Vec::new();
+    };
+    (0..doc.length(&list))
+        .filter_map(|i| match doc.get(&list, i).ok()?? {
+            (Value::Object(_), id) => Some(id),
+            (Value::Scalar(_), _) => None,
+        })
+        .collect()
+}
