@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod convergence; // three devices reconnect in every order; projections match a rebuild
+mod durability; // the server process is killed mid-storm; nothing acknowledged is lost
 mod fixture; // the village every test starts from: documents, people, tokens
 mod health; // the server starts on a loopback port and answers /healthz
 mod javascript; // a stock automerge-repo client in Node syncs with our server

@@ -1,0 +1,193 @@
+//! The server process is killed (SIGKILL) in the middle of a storm of writes: every change it
+//! acknowledged is on disk when it comes back, and the devices, which kept everything, bring
+//! the rest.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use client_core::model::branch::ScheduleEntry;
+use client_core::model::notebook::{Lecture, Venue};
+use client_core::{Branch, Limits, Notebook, schema};
+use tianjian_server::auth::Keys;
+use tianjian_server::store::Store;
+use tianjian_tests::device::Device;
+
+use crate::fixture::{NOW, SECRET, lecture, operate, token, village};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// The `tianjian` command running as a process of its own; killed when dropped.
+struct ServerProcess {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl ServerProcess {
+    fn start(data: &Path) -> ServerProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tianjian-under-test"))
+            .args(["--data", data.to_str().unwrap(), "serve", "--listen"])
+            .arg("127.0.0.1:0")
+            .env("TIANJIAN_SECRET", std::str::from_utf8(SECRET).unwrap())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .parse()
+            .unwrap();
+        ServerProcess { child, addr }
+    }
+
+    /// SIGKILL: no shutdown, no flush, nothing.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn acknowledged_changes_survive_the_server_being_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("tianjian.sqlite3");
+    let (v, branch_bytes) = {
+        let store = Store::open(&database).unwrap();
+        let v = village(&store).await;
+        let branch = store.load_document(v.branch).await.unwrap().unwrap();
+        (v, branch)
+    };
+    let keys = Keys::from_secret(SECRET);
+    let server = ServerProcess::start(dir.path());
+
+    let mut li_phone = Device::new("li-phone");
+    li_phone.hold(v.notebook, v.notebook_bytes.clone());
+    li_phone.open(v.notebook).await.unwrap();
+    li_phone
+        .connect(server.addr, &token(&keys, &v.li))
+        .await
+        .unwrap();
+    let mut secretary_phone = Device::new("secretary-phone");
+    secretary_phone.hold(v.branch, branch_bytes);
+    secretary_phone.open(v.branch).await.unwrap();
+    secretary_phone
+        .connect(server.addr, &token(&keys, &v.secretary))
+        .await
+        .unwrap();
+
+    // Both write as fast as they can; every few writes they wait for the server to say it
+    // kept them. The server is killed right after a pair of writes, without waiting.
+    let (li, secretary) = (v.li.clone(), v.secretary.clone());
+    let (mut acknowledged_lectures, mut acknowledged_entries) = (0, 0);
+    for round in 1..=24 {
+        li_phone
+            .edit(v.notebook, |doc| {
+                operate(doc, Notebook::load, |notebook| {
+                    let lecture = Lecture {
+                        title: format!("第{round}讲"),
+                        ..lecture(&li)
+                    };
+                    notebook.record_lecture(&li, NOW, lecture).unwrap();
+                });
+            })
+            .await
+            .unwrap();
+        secretary_phone
+            .edit(v.branch, |doc| {
+                operate(doc, Branch::load, |branch| {
+                    let entry = ScheduleEntry {
+                        date: "2026-11-20".parse().unwrap(),
+                        speaker: li.user,
+                        topic: format!("第{round}讲"),
+                        venue: Venue::Courtyard,
+                        created_by: secretary.user,
+                        withdrawn: None,
+                    };
+                    branch.schedule_lecture(&secretary, NOW, entry).unwrap();
+                });
+            })
+            .await
+            .unwrap();
+        if round == 24 {
+            break;
+        }
+        if round % 4 == 0 {
+            for (phone, document) in [
+                (&mut li_phone, v.notebook),
+                (&mut secretary_phone, v.branch),
+            ] {
+                let kept = phone
+                    .sync_until(LIMIT, |d| {
+                        let kept = d.acknowledged(document);
+                        async move { kept }
+                    })
+                    .await
+                    .unwrap();
+                assert!(kept, "round {round} was never acknowledged");
+            }
+            (acknowledged_lectures, acknowledged_entries) = (round, round);
+        }
+    }
+    server.kill();
+    assert_eq!(acknowledged_lectures, 20);
+
+    // Everything acknowledged is on disk, read straight from the database file.
+    let lectures_stored = |store: Store| async move {
+        let bytes = store.load_document(v.notebook).await.unwrap().unwrap();
+        let notebook = Notebook::load(&bytes, Limits::default()).unwrap();
+        notebook.records::<Lecture>(&schema::LECTURES).len()
+    };
+    let entries_stored = |store: Store| async move {
+        let bytes = store.load_document(v.branch).await.unwrap().unwrap();
+        let branch = Branch::load(&bytes, Limits::default()).unwrap();
+        branch.records::<ScheduleEntry>(&schema::SCHEDULE).len()
+    };
+    {
+        let store = Store::open(&database).unwrap();
+        assert!(lectures_stored(store.clone()).await >= acknowledged_lectures);
+        assert!(entries_stored(store).await >= acknowledged_entries);
+    }
+
+    // The server comes back; the phones reconnect and bring what it never acknowledged.
+    let server = ServerProcess::start(dir.path());
+    li_phone.disconnect().await.unwrap();
+    secretary_phone.disconnect().await.unwrap();
+    for (phone, document, who) in [
+        (&mut li_phone, v.notebook, &v.li),
+        (&mut secretary_phone, v.branch, &v.secretary),
+    ] {
+        phone
+            .connect(server.addr, &token(&keys, who))
+            .await
+            .unwrap();
+        let kept = phone
+            .sync_until(LIMIT, |d| {
+                let kept = d.acknowledged(document);
+                async move { kept }
+            })
+            .await
+            .unwrap();
+        assert!(
+            kept,
+            "the phone's remaining changes never reached the server"
+        );
+    }
+    server.kill();
+    let store = Store::open(&database).unwrap();
+    assert_eq!(lectures_stored(store.clone()).await, 24);
+    assert_eq!(entries_stored(store).await, 24);
+}
