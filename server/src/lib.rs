@@ -29,6 +29,11 @@ impl AppState {
     pub async fn open(store: store::Store, secret: &[u8]) -> Result<AppState, store::StoreError> {
         let (directory, watermark) = directory::Directory::load(&store).await?;
         tokio::spawn(directory.clone().follow(store.clone(), watermark));
+        tokio::spawn(
+            store
+                .clone()
+                .keep_compacting(std::time::Duration::from_secs(60)),
+        );
         Ok(AppState {
             hub: Some(sync::Hub::start(store, directory)),
             keys: Some(auth::Keys::from_secret(secret)),

@@ -18,6 +18,10 @@ use tokio::sync::{mpsc, oneshot};
 /// How many storage jobs may wait before callers are slowed down.
 const QUEUE: usize = 1024;
 
+/// A change log longer than this is folded into its document's snapshot: loading one saved
+/// document is much faster than applying hundreds of small changes.
+pub const COMPACT_AFTER: usize = 100;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("storage: {0}")]
@@ -59,6 +63,13 @@ CREATE TABLE IF NOT EXISTS changes (
     UNIQUE (document, hash)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS changes_by_document ON changes(document, seq);
+-- A compacted document: every change up to row `through_seq` of the log, saved as one
+-- Automerge document, and those rows gone from `changes`.
+CREATE TABLE IF NOT EXISTS snapshots (
+    document TEXT PRIMARY KEY REFERENCES documents(id),
+    bytes BLOB NOT NULL,
+    through_seq INTEGER NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS townships (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL
@@ -282,6 +293,46 @@ impl Store {
             Ok(projection.records.len())
         })
         .await
+    }
+
+    /// Compacts up to `limit` documents whose change log has grown past `threshold` rows;
+    /// returns how many it compacted. Each is compacted on the storage thread in a
+    /// transaction of its own, so writes wait for one document at most.
+    pub async fn compact_logs(&self, threshold: usize, limit: usize) -> Result<usize> {
+        let due: Vec<String> = self
+            .call(move |connection| {
+                let mut statement = connection.prepare(
+                    "SELECT document FROM changes GROUP BY document HAVING COUNT(*) > ?1 LIMIT ?2",
+                )?;
+                let rows = statement.query_map(
+                    params![
+                        i64::try_from(threshold).unwrap_or(i64::MAX),
+                        i64::try_from(limit).unwrap_or(i64::MAX)
+                    ],
+                    |row| row.get(0),
+                )?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await?;
+        for document in &due {
+            let id: DocumentId = parse(document, "logged document")?;
+            self.call(move |connection| compact(connection, id)).await?;
+        }
+        Ok(due.len())
+    }
+
+    /// Compacts change logs every `every`, until the store stops.
+    pub async fn keep_compacting(self, every: std::time::Duration) {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match self.compact_logs(COMPACT_AFTER, 64).await {
+                Ok(0) => {}
+                Ok(count) => tracing::debug!(count, "compacted change logs"),
+                Err(StoreError::Stopped) => return,
+                Err(error) => tracing::warn!(%error, "cannot compact change logs"),
+            }
+        }
     }
 
     /// Every actor binding, for the directory.
@@ -676,17 +727,52 @@ fn changes_of(doc: &automerge::Automerge) -> (Changes, Vec<ActorId>) {
     (changes, actors)
 }
 
-/// Every change of a document, in the order stored, concatenated: loadable as a whole.
+/// A document as stored: its snapshot, if compacted, then every change logged since, in the
+/// order stored. Automerge loads the concatenation as one document.
 fn stored_bytes(connection: &Connection, id: DocumentId) -> Result<Vec<u8>> {
+    let mut bytes: Vec<u8> = connection
+        .query_row(
+            "SELECT bytes FROM snapshots WHERE document = ?1",
+            [id.to_string()],
+            |row| row.get(0),
+        )
+        .optional()?
+        .unwrap_or_default();
     let mut statement =
         connection.prepare_cached("SELECT bytes FROM changes WHERE document = ?1 ORDER BY seq")?;
     let mut rows = statement.query([id.to_string()])?;
-    let mut bytes = Vec::new();
     while let Some(row) = rows.next()? {
         let change: Vec<u8> = row.get(0)?;
         bytes.extend_from_slice(&change);
     }
     Ok(bytes)
+}
+
+/// Folds a document's change log into its snapshot, in one transaction: the snapshot holds
+/// every change the log held, so nothing is lost if it stops half-way.
+fn compact(connection: &mut Connection, id: DocumentId) -> Result<()> {
+    let tx = connection.transaction()?;
+    let through: Option<i64> = tx.query_row(
+        "SELECT MAX(seq) FROM changes WHERE document = ?1",
+        [id.to_string()],
+        |row| row.get(0),
+    )?;
+    let Some(through) = through else {
+        return Ok(());
+    };
+    let doc = automerge::Automerge::load(&stored_bytes(&tx, id)?)
+        .map_err(|e| StoreError::Corrupt(format!("document {id} does not load: {e}")))?;
+    tx.execute(
+        "INSERT INTO snapshots (document, bytes, through_seq) VALUES (?1, ?2, ?3)
+         ON CONFLICT (document) DO UPDATE SET bytes = excluded.bytes, through_seq = excluded.through_seq",
+        params![id.to_string(), doc.save(), through],
+    )?;
+    tx.execute(
+        "DELETE FROM changes WHERE document = ?1 AND seq <= ?2",
+        params![id.to_string(), through],
+    )?;
+    tx.commit()?;
+    Ok(())
 }
 
 /// Replaces the rows of the records `projection` touched.
@@ -865,5 +951,59 @@ mod tests {
             None
         );
         assert_eq!(store.catalogue().await.unwrap(), vec![(id, scope)]);
+    }
+
+    #[tokio::test]
+    async fn a_long_change_log_is_folded_into_a_snapshot_that_loads_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("tianjian.sqlite3")).unwrap();
+        let scope = scope();
+        let id = DocumentId::generate().unwrap();
+        let mut document = Document::create(scope, Millis(1_791_770_400_000)).unwrap();
+        store
+            .create_document(id, scope, 1_791_770_400_000, document.save())
+            .await
+            .unwrap();
+        let mut replica =
+            automerge::Automerge::load(&store.load_document(id).await.unwrap().unwrap()).unwrap();
+        let roster = replica.get(automerge::ROOT, "roster").unwrap().unwrap().1;
+        let change = |replica: &mut automerge::Automerge, value: usize| {
+            let before = replica.get_heads();
+            let mut tx = replica.transaction();
+            tx.put(&roster, "note", value as i64).unwrap();
+            tx.commit();
+            Write {
+                document: id,
+                changes: vec![replica.get_changes(&before)[0].raw_bytes().to_vec()],
+                actors: Vec::new(),
+                projection: Projection::default(),
+                at: Millis(1_791_770_400_000),
+            }
+        };
+        let mut first = None;
+        for value in 0..=COMPACT_AFTER {
+            let write = change(&mut replica, value);
+            first.get_or_insert_with(|| write.clone());
+            store.append_changes(write).await.unwrap();
+        }
+        assert_eq!(store.compact_logs(COMPACT_AFTER, 10).await.unwrap(), 1);
+        assert_eq!(store.compact_logs(COMPACT_AFTER, 10).await.unwrap(), 0);
+        let loaded =
+            automerge::Automerge::load(&store.load_document(id).await.unwrap().unwrap()).unwrap();
+        assert_eq!(loaded.get_heads(), replica.get_heads());
+
+        // After compaction the log goes on, and a change sent again changes nothing.
+        store
+            .append_changes(change(&mut replica, 1_000))
+            .await
+            .unwrap();
+        store.append_changes(first.unwrap()).await.unwrap();
+        let loaded =
+            automerge::Automerge::load(&store.load_document(id).await.unwrap().unwrap()).unwrap();
+        assert_eq!(loaded.get_heads(), replica.get_heads());
+        assert_eq!(
+            loaded.get(&roster, "note").unwrap().unwrap().0.as_i64(),
+            Some(1_000)
+        );
     }
 }

@@ -16,7 +16,7 @@
 // WebSockets are accepted on the path /sync only (any query string, e.g. ?ticket=..., is
 // ignored); other paths get HTTP 400, plain HTTP requests 426.
 //
-// Stdout carries exactly one line, `listening <port>`, once everything is ready; everything else
+// Stdout carries exactly one line, `listening on 127.0.0.1:<port>`, once everything is ready; everything else
 // (including what automerge-repo itself prints with console.log) goes to stderr. SIGTERM or
 // SIGINT disconnects the clients, flushes every document to storage and exits 0.
 //
@@ -127,7 +127,7 @@ try {
   fatal(error?.stack ?? error);
 }
 httpServer.on("error", (error) => console.error("http server error:", error));
-printReady(`listening ${httpServer.address().port}`);
+printReady(`listening on 127.0.0.1:${httpServer.address().port}`);
 
 let stopping = false;
 async function stop(signal) {

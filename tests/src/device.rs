@@ -28,6 +28,9 @@ pub struct Device {
     socket: Option<Socket>,
     /// Everything the engine reported, for tests to inspect.
     pub log: Vec<Effect>,
+    /// WebSocket payload bytes sent and received, for benchmarks.
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
 }
 
 impl std::fmt::Debug for Device {
@@ -53,6 +56,8 @@ impl Device {
             sync_states: BTreeMap::new(),
             socket: None,
             log: Vec::new(),
+            bytes_sent: 0,
+            bytes_received: 0,
         }
     }
 
@@ -143,6 +148,7 @@ impl Device {
             };
             match tokio::time::timeout(Duration::from_millis(50), socket.next()).await {
                 Ok(Some(Ok(WsMessage::Binary(bytes)))) => {
+                    self.bytes_received += bytes.len() as u64;
                     self.handle(Event::Frame {
                         connection: LINK,
                         bytes: bytes.to_vec(),
@@ -167,6 +173,7 @@ impl Device {
             for effect in self.engine.handle(event) {
                 match &effect {
                     Effect::Send { bytes, .. } => {
+                        self.bytes_sent += bytes.len() as u64;
                         if let Some(socket) = self.socket.as_mut() {
                             socket.send(WsMessage::Binary(bytes.clone().into())).await?;
                         }

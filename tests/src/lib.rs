@@ -2,6 +2,9 @@
 //! devices that sync with it.
 
 pub mod device;
+pub mod fixture;
+pub mod node;
+pub mod process;
 
 use std::net::SocketAddr;
 

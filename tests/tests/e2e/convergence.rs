@@ -14,7 +14,7 @@ use tianjian_server::store::Store;
 use tianjian_tests::TestServer;
 use tianjian_tests::device::Device;
 
-use crate::fixture::{
+use tianjian_tests::fixture::{
     NOW, PROJECTIONS, SECRET, lecture, november, operate, plan_of, table_rows, token, village,
 };
 

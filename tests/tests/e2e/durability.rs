@@ -2,10 +2,8 @@
 //! acknowledged is on disk when it comes back, and the devices, which kept everything, bring
 //! the rest.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use client_core::model::branch::ScheduleEntry;
@@ -14,51 +12,21 @@ use client_core::{Branch, Limits, Notebook, schema};
 use tianjian_server::auth::Keys;
 use tianjian_server::store::Store;
 use tianjian_tests::device::Device;
+use tianjian_tests::process::ServerProcess;
 
-use crate::fixture::{NOW, SECRET, lecture, operate, token, village};
+use tianjian_tests::fixture::{NOW, SECRET, lecture, operate, token, village};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-/// The `tianjian` command running as a process of its own; killed when dropped.
-struct ServerProcess {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl ServerProcess {
-    fn start(data: &Path) -> ServerProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tianjian-under-test"))
-            .args(["--data", data.to_str().unwrap(), "serve", "--listen"])
-            .arg("127.0.0.1:0")
-            .env("TIANJIAN_SECRET", std::str::from_utf8(SECRET).unwrap())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .unwrap();
-        ServerProcess { child, addr }
-    }
-
-    /// SIGKILL: no shutdown, no flush, nothing.
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The `tianjian` command serving `data` on a free loopback port.
+fn start_server(data: &Path) -> ServerProcess {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tianjian-under-test"));
+    command
+        .args(["--data", data.to_str().unwrap(), "serve", "--listen"])
+        .arg("127.0.0.1:0")
+        .env("TIANJIAN_SECRET", std::str::from_utf8(SECRET).unwrap())
+        .env("RUST_LOG", "warn");
+    ServerProcess::start(command).unwrap()
 }
 
 #[tokio::test]
@@ -72,7 +40,7 @@ async fn acknowledged_changes_survive_the_server_being_killed() {
         (v, branch)
     };
     let keys = Keys::from_secret(SECRET);
-    let server = ServerProcess::start(dir.path());
+    let server = start_server(dir.path());
 
     let mut li_phone = Device::new("li-phone");
     li_phone.hold(v.notebook, v.notebook_bytes.clone());
@@ -142,7 +110,7 @@ async fn acknowledged_changes_survive_the_server_being_killed() {
             (acknowledged_lectures, acknowledged_entries) = (round, round);
         }
     }
-    server.kill();
+    server.kill().unwrap();
     assert_eq!(acknowledged_lectures, 20);
 
     // Everything acknowledged is on disk, read straight from the database file.
@@ -163,7 +131,7 @@ async fn acknowledged_changes_survive_the_server_being_killed() {
     }
 
     // The server comes back; the phones reconnect and bring what it never acknowledged.
-    let server = ServerProcess::start(dir.path());
+    let server = start_server(dir.path());
     li_phone.disconnect().await.unwrap();
     secretary_phone.disconnect().await.unwrap();
     for (phone, document, who) in [
@@ -186,7 +154,7 @@ async fn acknowledged_changes_survive_the_server_being_killed() {
             "the phone's remaining changes never reached the server"
         );
     }
-    server.kill();
+    server.kill().unwrap();
     let store = Store::open(&database).unwrap();
     assert_eq!(lectures_stored(store.clone()).await, 24);
     assert_eq!(entries_stored(store).await, 24);

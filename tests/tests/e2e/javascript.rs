@@ -6,10 +6,7 @@
 //! packages pinned in `tests/js/package-lock.json` are installed the first time.
 
 use std::fmt::Write as _;
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::Mutex;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use client_core::model::common::{MediaRef, Submission};
@@ -20,13 +17,13 @@ use tianjian_server::auth::Keys;
 use tianjian_server::store::Store;
 use tianjian_tests::TestServer;
 use tianjian_tests::device::Device;
+use tianjian_tests::node::{Run, js_dir, prepare_node, run_blocking};
 
-use crate::fixture::{NOW, SECRET, lecture, lectures_in, token, village};
+use tianjian_tests::fixture::{NOW, SECRET, lecture, lectures_in, token, village};
 
 /// How long anything may take before the test gives up (the script gives up after `SCRIPT`).
 const LIMIT: Duration = Duration::from_secs(30);
 const SCRIPT: Duration = Duration::from_secs(20);
-const NPM_LIMIT: Duration = Duration::from_secs(300);
 
 /// The URL a browser opens: it cannot set headers on a WebSocket, so the token rides along.
 fn sync_url(server: &TestServer, token: &str) -> String {
@@ -142,135 +139,6 @@ fn json_string(s: &str) -> String {
 }
 
 // ---- running Node ------------------------------------------------------------------------
-
-fn js_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("js")
-}
-
-/// How a child process ended.
-#[derive(Debug)]
-struct Run {
-    /// `None` if it was killed for taking longer than its limit.
-    status: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Display for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.status {
-            Some(code) => writeln!(f, "exit status {code}")?,
-            None => writeln!(f, "killed: still running after its time limit")?,
-        }
-        write!(
-            f,
-            "--- stdout ---\n{}--- stderr ---\n{}",
-            self.stdout, self.stderr
-        )
-    }
-}
-
-/// Runs a command to completion, or kills it after `limit`. Blocking: call it through
-/// [`blocking`].
-fn run_blocking(mut command: Command, limit: Duration) -> Run {
-    let program = command.get_program().to_string_lossy().into_owned();
-    let mut child = match command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => panic!(
-            "`{program}` is not installed or not on PATH: the JavaScript interoperability tests \
-             need Node.js 20+ and npm"
-        ),
-        Err(error) => panic!("cannot start `{program}`: {error}"),
-    };
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            if let Some(mut pipe) = pipe {
-                let mut bytes = Vec::new();
-                let _ = pipe.read_to_end(&mut bytes);
-                text = String::from_utf8_lossy(&bytes).into_owned();
-            }
-            text
-        })
-    };
-    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
-    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status.code().unwrap_or(-1)),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            Ok(None) | Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-        }
-    };
-    Run {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    }
-}
-
-/// Checks Node and installs the pinned packages once per checkout.
-fn prepare_node() {
-    static PREPARED: Mutex<bool> = Mutex::new(false);
-    let mut prepared = PREPARED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if *prepared {
-        return;
-    }
-    let mut version = Command::new("node");
-    version.arg("--version");
-    let run = run_blocking(version, LIMIT);
-    let major = run
-        .stdout
-        .trim()
-        .strip_prefix('v')
-        .and_then(|v| v.split('.').next())
-        .and_then(|major| major.parse::<u32>().ok());
-    assert!(
-        run.status == Some(0) && major.is_some_and(|major| major >= 20),
-        "the JavaScript interoperability tests need Node.js 20+; `node --version` gave:\n{run}"
-    );
-
-    let dir = js_dir();
-    let installed = ["automerge-repo", "automerge-repo-network-websocket"]
-        .iter()
-        .all(|package| {
-            dir.join("node_modules/@automerge")
-                .join(package)
-                .join("package.json")
-                .is_file()
-        });
-    if !installed {
-        // Not `npm ci`: it refuses a lock file that lacks cbor-extract's optional platform
-        // packages (@cbor-extract/*), and a lock made against a registry mirror without them
-        // lacks them. `npm install` installs the locked versions just the same, and with
-        // `--no-save` never rewrites the lock.
-        let mut npm = Command::new("npm");
-        npm.arg("install");
-        if dir.join("package-lock.json").is_file() {
-            npm.arg("--no-save");
-        }
-        npm.args(["--no-audit", "--no-fund"]).current_dir(&dir);
-        let run = run_blocking(npm, NPM_LIMIT);
-        assert_eq!(
-            run.status,
-            Some(0),
-            "installing tests/js's packages with npm failed:\n{run}"
-        );
-    }
-    *prepared = true;
-}
 
 /// Runs blocking work off the test's runtime, which keeps serving meanwhile; a panic in it
 /// fails the test with its own message.

@@ -8,7 +8,7 @@ use tianjian_server::store::Store;
 use tianjian_tests::TestServer;
 use tianjian_tests::device::Device;
 
-use crate::fixture::{
+use tianjian_tests::fixture::{
     NOW, SECRET, STORAGE, lecture, lectures_in, november, plan_of, table_rows, token, village,
 };
 

@@ -2,12 +2,15 @@
 //! code on a fresh database: 周官桥乡 with 合益村 (李章桂, a member; 赵杰辉 and 贺俊爱, its
 //! branch admins) and 双桥村 (刘岳云, a member of another branch).
 
-use client_core::model::branch::Plan;
-use client_core::model::common::{MediaRef, Prose, Submission};
-use client_core::model::notebook::{Lecture, LectureCategory, Venue};
+// A fixture that cannot be set up is a failed test: panicking says where.
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 
 use automerge::Automerge;
+use client_core::model::branch::Plan;
+use client_core::model::common::{MediaRef, Prose, Submission};
+use client_core::model::notebook::{Lecture, LectureCategory, Venue};
 use client_core::{Document, DocumentId, Limits, Millis, Month, Notebook, Principal, Role, schema};
 use rusqlite::types::ValueRef;
 use tianjian_server::admin;
@@ -17,12 +20,15 @@ use tianjian_server::store::{Store, UserRecord};
 pub const NOW: Millis = Millis(1_791_770_400_000);
 pub const SECRET: &[u8] = b"test signing key, not a real one";
 
+#[derive(Debug)]
 pub struct Village {
     pub li: Principal,
     pub secretary: Principal,
     pub deputy: Principal,
     pub outsider: Principal,
     pub branch: DocumentId,
+    /// 双桥村's branch document, which nobody of 合益村 may read.
+    pub branch_of_outsider: DocumentId,
     pub notebook: DocumentId,
     pub notebook_bytes: Vec<u8>,
 }
@@ -52,6 +58,7 @@ pub async fn village(store: &Store) -> Village {
         deputy: principal(&deputy),
         outsider: principal(&outsider),
         branch: heyi.branch_document,
+        branch_of_outsider: shuangqiao.branch_document,
         notebook,
         notebook_bytes: store.load_document(notebook).await.unwrap().unwrap(),
     }

@@ -1,0 +1,308 @@
+//! The reconnect storm: a township's phones, each with records written offline, come back
+//! into signal at the same moment. Measures the time until every phone's records are kept by
+//! the server, the server's peak memory, and the bytes on the wire per record against the
+//! size of the Automerge changes themselves.
+//!
+//! The same native devices run the same workload against our server (the `tianjian`
+//! command, SQLite on disk) and against the stock automerge-repo sync server in Node
+//! (`tests/js/sync-server.mjs`), one after the other in the same run, so the two can be
+//! compared as a ratio.
+//!
+//!     cargo bench -p tianjian-tests --bench storm -- [--devices 1000] [--branches 50]
+//!                                                    [--records 20] [--only ours|node]
+
+// A benchmark that cannot set itself up has nothing to report: panicking says why.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use client_core::{DocumentId, Limits, Notebook, Principal, Role};
+use tianjian_server::admin;
+use tianjian_server::auth::Keys;
+use tianjian_server::store::Store;
+use tianjian_tests::device::Device;
+use tianjian_tests::fixture::{NOW, SECRET, lecture, token};
+use tianjian_tests::node::{js_dir, prepare_node};
+use tianjian_tests::process::ServerProcess;
+use tokio::task::JoinSet;
+
+/// How long the whole storm may take before the benchmark gives up.
+const LIMIT: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Clone, Copy)]
+struct Options {
+    devices: usize,
+    branches: usize,
+    records: usize,
+    ours: bool,
+    node: bool,
+}
+
+impl Options {
+    fn parse() -> Options {
+        let mut options = Options {
+            devices: 1000,
+            branches: 50,
+            records: 20,
+            ours: true,
+            node: true,
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            let mut number = || args.next().and_then(|n| n.parse().ok()).unwrap();
+            match arg.as_str() {
+                "--devices" => options.devices = number(),
+                "--branches" => options.branches = number(),
+                "--records" => options.records = number(),
+                "--only" => match args.next().as_deref() {
+                    Some("ours") => options.node = false,
+                    Some("node") => options.ours = false,
+                    other => panic!("--only ours|node, not {other:?}"),
+                },
+                // `cargo bench` passes `--bench`; anything else is a mistake worth hearing of.
+                "--bench" => {}
+                other => panic!("unknown argument {other:?}"),
+            }
+        }
+        options
+    }
+}
+
+/// One phone as it comes back into signal: its person, the documents it holds, and the
+/// notebook with the records it wrote offline.
+#[derive(Clone)]
+struct Phone {
+    who: Principal,
+    notebook: DocumentId,
+    notebook_bytes: Vec<u8>,
+    branch: DocumentId,
+    branch_bytes: Vec<u8>,
+}
+
+/// The township as the server knows it before the storm, and the phones' offline work.
+struct Township {
+    phones: Vec<Phone>,
+    /// Every document, as the server stored it: for seeding the Node server.
+    documents: Vec<(DocumentId, Vec<u8>)>,
+    /// The size of the Automerge changes the phones wrote offline, all together.
+    change_bytes: u64,
+}
+
+async fn township(store: &Store, options: Options) -> Township {
+    let township = admin::township(store, "周官桥乡").await.unwrap();
+    let per_branch = options.devices.div_ceil(options.branches);
+    let mut phones = Vec::with_capacity(options.devices);
+    let mut documents = Vec::new();
+    let mut change_bytes = 0;
+    for b in 0..options.branches {
+        let branch = admin::create_branch(store, township, &format!("第{b}村"), NOW)
+            .await
+            .unwrap();
+        let mut members = Vec::new();
+        for m in 0..per_branch.min(options.devices - phones.len() - members.len()) {
+            let user = admin::create_user(
+                store,
+                township,
+                Some(branch.id),
+                &format!("党员{b}-{m}"),
+                Role::Member,
+                NOW,
+            )
+            .await
+            .unwrap();
+            members.push(user);
+        }
+        let branch_bytes = store
+            .load_document(branch.branch_document)
+            .await
+            .unwrap()
+            .unwrap();
+        documents.push((branch.branch_document, branch_bytes.clone()));
+        for user in members {
+            let notebook = user.notebook_document.unwrap();
+            let stored = store.load_document(notebook).await.unwrap().unwrap();
+            documents.push((notebook, stored.clone()));
+            let who = Principal {
+                user: user.id,
+                role: user.role,
+                branch: user.branch,
+                township: Some(user.township),
+            };
+            let mut offline = Notebook::load(&stored, Limits::default()).unwrap();
+            let before = offline.heads();
+            for r in 0..options.records {
+                let lecture = client_core::model::notebook::Lecture {
+                    title: format!("第{r}讲"),
+                    ..lecture(&who)
+                };
+                offline.record_lecture(&who, NOW, lecture).unwrap();
+            }
+            change_bytes += offline
+                .automerge()
+                .get_changes(&before)
+                .iter()
+                .map(|c| c.raw_bytes().len() as u64)
+                .sum::<u64>();
+            phones.push(Phone {
+                who,
+                notebook,
+                notebook_bytes: offline.document_mut().save(),
+                branch: branch.branch_document,
+                branch_bytes: branch_bytes.clone(),
+            });
+        }
+    }
+    Township {
+        phones,
+        documents,
+        change_bytes,
+    }
+}
+
+/// What one storm measured.
+struct Outcome {
+    converged: Duration,
+    peak_memory_kib: Option<u64>,
+    wire_bytes: u64,
+}
+
+/// Every phone connects at once and syncs until the server holds all its records.
+async fn storm(server: &ServerProcess, phones: &[Phone], keys: &Keys) -> Outcome {
+    let addr = server.addr;
+    let started = Instant::now();
+    let mut running = JoinSet::new();
+    for (index, phone) in phones.iter().cloned().enumerate() {
+        let token = token(keys, &phone.who);
+        running.spawn(async move {
+            let mut device = Device::new(&format!("phone-{index}"));
+            device.hold(phone.notebook, phone.notebook_bytes);
+            device.hold(phone.branch, phone.branch_bytes);
+            device.open(phone.notebook).await.unwrap();
+            device.open(phone.branch).await.unwrap();
+            // A refused connection (a full accept queue) is retried, as a phone would.
+            while let Err(error) = device.connect(addr, &token).await {
+                eprintln!("phone {index}: {error}; retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            let (notebook, branch) = (phone.notebook, phone.branch);
+            let kept = device
+                .sync_until(LIMIT, |d| {
+                    let kept = d.acknowledged(notebook) && d.acknowledged(branch);
+                    async move { kept }
+                })
+                .await
+                .unwrap();
+            assert!(kept, "phone {index} was not acknowledged in time");
+            device.bytes_sent + device.bytes_received
+        });
+    }
+    let mut wire_bytes = 0;
+    while let Some(done) = running.join_next().await {
+        wire_bytes += done.unwrap();
+    }
+    Outcome {
+        converged: started.elapsed(),
+        peak_memory_kib: server.peak_memory_kib(),
+        wire_bytes,
+    }
+}
+
+fn ours(data: &Path) -> ServerProcess {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tianjian-under-test"));
+    command
+        .arg("--data")
+        .arg(data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("TIANJIAN_SECRET", std::str::from_utf8(SECRET).unwrap())
+        .env("RUST_LOG", "warn");
+    ServerProcess::start(command).unwrap()
+}
+
+/// The stock Node server, seeded with the same documents under the same ids.
+fn node(dir: &Path, documents: &[(DocumentId, Vec<u8>)]) -> ServerProcess {
+    let seeds = dir.join("seeds");
+    std::fs::create_dir_all(&seeds).unwrap();
+    let mut list = Vec::new();
+    for (id, bytes) in documents {
+        let file = seeds.join(id.to_string());
+        std::fs::write(&file, bytes).unwrap();
+        list.push(format!(
+            "{{\"id\":\"{id}\",\"file\":\"{}\"}}",
+            file.display()
+        ));
+    }
+    let seed = dir.join("seed.json");
+    std::fs::write(&seed, format!("[{}]", list.join(","))).unwrap();
+    let mut command = Command::new("node");
+    command
+        .arg(js_dir().join("sync-server.mjs"))
+        .arg("--dir")
+        .arg(dir.join("repo"))
+        .arg("--seed")
+        .arg(&seed);
+    ServerProcess::start(command).unwrap()
+}
+
+fn report(name: &str, outcome: &Outcome, records: usize, change_bytes: u64) {
+    let per_record = outcome.wire_bytes as f64 / records as f64;
+    println!(
+        "{name:<22} converged in {:>7.2} s   peak memory {:>9}   wire {:>8.0} B/record ({:.2}× the changes)",
+        outcome.converged.as_secs_f64(),
+        outcome
+            .peak_memory_kib
+            .map_or("?".into(), |kib| format!("{:.1} MiB", kib as f64 / 1024.0)),
+        per_record,
+        outcome.wire_bytes as f64 / change_bytes as f64,
+    );
+}
+
+fn main() {
+    let options = Options::parse();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = Keys::from_secret(SECRET);
+        let setup = Instant::now();
+        let township = {
+            let store = Store::open(&dir.path().join("tianjian.sqlite3")).unwrap();
+            township(&store, options).await
+        };
+        let records = township.phones.len() * options.records;
+        println!(
+            "{} phones in {} branches, {} offline records ({} bytes of changes, {:.0} B/record); set up in {:.1} s",
+            township.phones.len(),
+            options.branches,
+            records,
+            township.change_bytes,
+            township.change_bytes as f64 / records as f64,
+            setup.elapsed().as_secs_f64()
+        );
+        let mut results = Vec::new();
+        if options.ours {
+            let server = ours(dir.path());
+            let outcome = storm(&server, &township.phones, &keys).await;
+            report("tianjian (SQLite)", &outcome, records, township.change_bytes);
+            results.push(outcome);
+        }
+        if options.node {
+            tokio::task::spawn_blocking(prepare_node).await.unwrap();
+            let server = node(&dir.path().join("node"), &township.documents);
+            let outcome = storm(&server, &township.phones, &keys).await;
+            report("automerge-repo (Node)", &outcome, records, township.change_bytes);
+            results.push(outcome);
+        }
+        if let [ours, node] = results.as_slice() {
+            println!(
+                "ratio tianjian / Node: time {:.2}, peak memory {}, wire bytes {:.2}",
+                ours.converged.as_secs_f64() / node.converged.as_secs_f64(),
+                match (ours.peak_memory_kib, node.peak_memory_kib) {
+                    (Some(a), Some(b)) => format!("{:.2}", a as f64 / b as f64),
+                    _ => "?".into(),
+                },
+                ours.wire_bytes as f64 / node.wire_bytes as f64
+            );
+        }
+    });
+}

@@ -1,0 +1,74 @@
+//! A sync server running as a process of its own: ours (the `tianjian` command) or the
+//! automerge-repo Node server, started on port 0, killed when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+
+/// A running server process.
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+/// Why a server process did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot start the server: {0}")]
+    Spawn(#[from] std::io::Error),
+    #[error("the server's first line was {0:?}, not `listening on ADDRESS`")]
+    Greeting(String),
+}
+
+impl ServerProcess {
+    /// Starts `command`, which must print `listening on ADDRESS` as its first line on
+    /// stdout once it accepts connections.
+    pub fn start(mut command: Command) -> Result<ServerProcess, StartError> {
+        let mut child = command.stdout(Stdio::piped()).spawn()?;
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            BufReader::new(stdout).read_line(&mut line)?;
+        }
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|addr| addr.parse().ok());
+        match addr {
+            Some(addr) => Ok(ServerProcess { child, addr }),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(StartError::Greeting(line))
+            }
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The most memory the process has held so far (its peak resident set), in KiB, as
+    /// Linux reports it; `None` elsewhere.
+    pub fn peak_memory_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
+    /// SIGKILL: no shutdown, no flush, nothing.
+    pub fn kill(mut self) -> std::io::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
