@@ -141,7 +141,7 @@ impl TownshipId {
     }
 }
 
-fn random_uuid() -> Result<Uuid, IdError> {
+pub(crate) fn random_uuid() -> Result<Uuid, IdError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|_| IdError::NoEntropy)?;
     Ok(uuid::Builder::from_random_bytes(bytes).into_uuid())

@@ -28,6 +28,7 @@ impl AppState {
     /// A server over the database at `store`, signing tokens with `secret`.
     pub async fn open(store: store::Store, secret: &[u8]) -> Result<AppState, store::StoreError> {
         let (directory, watermark) = directory::Directory::load(&store).await?;
+        let storage = store.storage_id().await?;
         tokio::spawn(directory.clone().follow(store.clone(), watermark));
         tokio::spawn(
             store
@@ -35,7 +36,7 @@ impl AppState {
                 .keep_compacting(std::time::Duration::from_secs(60)),
         );
         Ok(AppState {
-            hub: Some(sync::Hub::start(store, directory)),
+            hub: Some(sync::Hub::start(store, directory, storage)),
             keys: Some(auth::Keys::from_secret(secret)),
         })
     }

@@ -34,6 +34,8 @@ pub enum StoreError {
     Exists(DocumentId),
     #[error("the database holds a value this version cannot read: {0}")]
     Corrupt(String),
+    #[error("cannot make an id: {0}")]
+    Id(#[from] client_core::ids::IdError),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -47,6 +49,11 @@ pub struct Store {
 }
 
 const SCHEMA: &str = "
+-- Facts about this database itself, such as the storage id peers know it by.
+CREATE TABLE IF NOT EXISTS settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -333,6 +340,26 @@ impl Store {
                 Err(error) => tracing::warn!(%error, "cannot compact change logs"),
             }
         }
+    }
+
+    /// The storage id this database goes by in the sync protocol, made once when the database
+    /// is new. Peers key their sync states by it: a server whose data is replaced (restored,
+    /// or started afresh) gets a new id, so no peer trusts a sync state made with the old
+    /// data.
+    pub async fn storage_id(&self) -> Result<StorageId> {
+        let fresh = StorageId::generate()?;
+        self.call(|connection| {
+            connection.execute(
+                "INSERT OR IGNORE INTO settings (name, value) VALUES ('storage_id', ?1)",
+                [fresh.0],
+            )?;
+            Ok(StorageId(connection.query_row(
+                "SELECT value FROM settings WHERE name = 'storage_id'",
+                [],
+                |row| row.get(0),
+            )?))
+        })
+        .await
     }
 
     /// Every actor binding, for the directory.

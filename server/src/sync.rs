@@ -134,12 +134,12 @@ pub struct Hub {
 
 impl Hub {
     /// Starts the hub task.
-    pub fn start(store: Store, directory: Directory) -> Hub {
+    pub fn start(store: Store, directory: Directory, storage: StorageId) -> Hub {
         let (inputs, queue) = mpsc::channel(4096);
         let engine = Engine::new(
             PeerId(format!("tianjian-server-{}", std::process::id())),
             PeerMetadata {
-                storage_id: Some(StorageId("tianjian-server".into())),
+                storage_id: Some(storage),
                 is_ephemeral: Some(false),
             },
             Side::Server,

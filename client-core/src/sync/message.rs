@@ -28,6 +28,13 @@ pub struct PeerId(pub String);
 #[serde(transparent)]
 pub struct StorageId(pub String);
 
+impl StorageId {
+    /// A new random storage id, as automerge-repo makes them: a UUID.
+    pub fn generate() -> Result<StorageId, crate::ids::IdError> {
+        crate::ids::random_uuid().map(|uuid| StorageId(uuid.to_string()))
+    }
+}
+
 /// What a peer says about itself in `join` and `peer`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
