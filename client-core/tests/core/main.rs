@@ -5,4 +5,5 @@ mod convergence; // random operations on replicas, merged in random orders, conv
 mod fixture; // a township with a branch, its people and their documents
 mod hostile; // hand-made hostile documents, patches and bytes are refused, never panic
 mod operations; // each operation: the permitted call succeeds, each forbidden one fails cleanly
+mod projection; // what the server's SQL tables hold about each record
 mod sync; // the sync engine on a deterministic in-memory network

@@ -659,6 +659,37 @@ fn a_reconnecting_device_exchanges_only_what_is_new() {
 }
 
 #[test]
+fn documents_are_held_while_synced_and_dropped_when_idle() {
+    let World {
+        village,
+        branch_id,
+        li_notebook,
+        mut net,
+    } = world();
+    let phone = phone_holding(&mut net, "li-phone", li_notebook);
+    net.device_event(
+        phone,
+        Event::Open {
+            document: branch_id,
+        },
+    );
+    record_on(&mut net, phone, li_notebook, &village.li, &[later(1)]);
+    net.connect(phone, &village.li.principal);
+    assert_eq!(net.server.engine.loaded_documents(), 2, "both are in use");
+
+    // Once nobody syncs them, the server holds nothing: memory follows the documents in use,
+    // not the documents ever touched.
+    net.disconnect(phone);
+    assert_eq!(net.server.engine.loaded_documents(), 0);
+
+    // They come back from storage on demand.
+    record_on(&mut net, phone, li_notebook, &village.li, &[later(2)]);
+    net.connect(phone, &village.li.principal);
+    assert_eq!(stored_lectures(&net, li_notebook).len(), 2);
+    assert_eq!(net.server.engine.loaded_documents(), 2);
+}
+
+#[test]
 fn presence_is_relayed_to_the_other_peers_of_a_document_and_never_stored() {
     use client_core::sync::message::Message;
     let World {
