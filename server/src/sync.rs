@@ -114,6 +114,7 @@ enum HubInput {
     /// WebSocket framing): the session ends, and the audit log says why.
     Broken {
         connection: ConnectionId,
+        rule: &'static str,
         detail: String,
     },
 }
@@ -204,9 +205,13 @@ impl HubTask {
                     }
                     self.engine.handle(event)
                 }
-                HubInput::Broken { connection, detail } => {
+                HubInput::Broken {
+                    connection,
+                    rule,
+                    detail,
+                } => {
                     let refusal = Refusal {
-                        rule: "bad_transport".into(),
+                        rule: rule.into(),
                         message: detail,
                     };
                     vec![Effect::Refused {
@@ -441,10 +446,17 @@ async fn session(socket: WebSocket, hub: Hub, identity: Principal) {
             Ok(message) => message,
             Err(error) => {
                 let detail = error.to_string();
-                let _ = hub
-                    .inputs
-                    .send(HubInput::Broken { connection, detail })
-                    .await;
+                match violation(error) {
+                    Some(rule) => {
+                        let broken = HubInput::Broken {
+                            connection,
+                            rule,
+                            detail,
+                        };
+                        let _ = hub.inputs.send(broken).await;
+                    }
+                    None => tracing::debug!(connection = connection.0, %detail, "connection lost"),
+                }
                 break;
             }
         };
@@ -465,4 +477,24 @@ async fn session(socket: WebSocket, hub: Hub, identity: Principal) {
         .send(HubInput::Event(Event::Disconnected { connection }))
         .await;
     writer.abort();
+}
+
+/// The rule a WebSocket error broke, or `None` if the connection was merely lost: a phone
+/// walking out of signal drops its connection without a closing handshake every day, and
+/// that is no one's fault.
+fn violation(error: axum::Error) -> Option<&'static str> {
+    use tungstenite::Error;
+    use tungstenite::error::ProtocolError;
+    let Ok(error) = error.into_inner().downcast::<Error>() else {
+        return Some("bad_transport");
+    };
+    match *error {
+        Error::ConnectionClosed
+        | Error::AlreadyClosed
+        | Error::Io(_)
+        | Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
+        Error::Capacity(_) => Some("frame_too_large"),
+        // Every other failure is the peer not speaking WebSocket properly.
+        _ => Some("bad_transport"),
+    }
 }

@@ -192,7 +192,7 @@ async fn garbage_oversized_frames_and_hostile_changes_are_audited_and_change_not
         phone.sync_until(LIMIT, closed).await.unwrap(),
         "an oversized frame must end the session"
     );
-    assert_eq!(audited(&store, "bad_transport").await, 1);
+    assert_eq!(audited(&store, "frame_too_large").await, 1);
 
     // A tampered phone writes a lecture naming someone else into li's notebook.
     let mut phone = Device::new("li-phone");
