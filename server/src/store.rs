@@ -6,6 +6,7 @@
 //! change stored twice is stored once, and several writers converge. The database runs in
 //! WAL mode with `synchronous = FULL`: when an append returns, the changes are on disk.
 
+use std::collections::VecDeque;
 use std::path::Path;
 
 use automerge::ActorId;
@@ -34,13 +35,106 @@ pub enum StoreError {
     Exists(DocumentId),
     #[error("the database holds a value this version cannot read: {0}")]
     Corrupt(String),
+    #[error("storage: the transaction this write shared failed: {0}")]
+    Group(String),
     #[error("cannot make an id: {0}")]
     Id(#[from] client_core::ids::IdError),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+/// Work for the storage thread.
+enum Job {
+    /// Runs alone, with the connection to itself.
+    Alone(Box<dyn FnOnce(&mut Connection) + Send>),
+    /// A write that may share one transaction, and so one flush to disk, with the writes
+    /// queued beside it (group commit). It is answered only once that transaction is
+    /// committed: an answer still means "on disk".
+    Grouped(GroupedWork, oneshot::Sender<Result<()>>),
+}
+
+/// A write that runs inside a shared transaction.
+type GroupedWork = Box<dyn FnOnce(&Connection) -> Result<()> + Send>;
+
+/// The most writes committed together.
+const MOST_GROUPED: usize = 256;
+
+/// The storage thread: runs jobs in the order they came, committing each run of grouped
+/// writes in one transaction.
+fn run_jobs(mut connection: Connection, mut queue: mpsc::Receiver<Job>) {
+    let mut pending: VecDeque<Job> = VecDeque::new();
+    loop {
+        if pending.is_empty() {
+            match queue.blocking_recv() {
+                Some(job) => pending.push_back(job),
+                None => return,
+            }
+        }
+        while pending.len() < MOST_GROUPED
+            && let Ok(job) = queue.try_recv()
+        {
+            pending.push_back(job);
+        }
+        match pending.pop_front() {
+            Some(Job::Alone(work)) => work(&mut connection),
+            Some(Job::Grouped(work, reply)) => {
+                let mut group = vec![(work, reply)];
+                while group.len() < MOST_GROUPED
+                    && matches!(pending.front(), Some(Job::Grouped(..)))
+                {
+                    if let Some(Job::Grouped(work, reply)) = pending.pop_front() {
+                        group.push((work, reply));
+                    }
+                }
+                commit_group(&mut connection, group);
+            }
+            None => {}
+        }
+    }
+}
+
+type Grouped = (GroupedWork, oneshot::Sender<Result<()>>);
+
+/// Runs writes in one transaction, each in a savepoint of its own so that one that fails is
+/// undone alone, and answers each once the transaction is committed.
+fn commit_group(connection: &mut Connection, group: Vec<Grouped>) {
+    let mut tx = match connection.transaction() {
+        Ok(tx) => tx,
+        Err(error) => {
+            let message = error.to_string();
+            for (_, reply) in group {
+                let _ = reply.send(Err(StoreError::Group(message.clone())));
+            }
+            return;
+        }
+    };
+    let mut outcomes = Vec::with_capacity(group.len());
+    for (work, reply) in group {
+        let outcome = tx
+            .savepoint()
+            .map_err(StoreError::from)
+            .and_then(|savepoint| {
+                work(&savepoint)?;
+                savepoint.commit()?;
+                Ok(())
+            });
+        outcomes.push((reply, outcome));
+    }
+    match tx.commit() {
+        Ok(()) => {
+            for (reply, outcome) in outcomes {
+                let _ = reply.send(outcome);
+            }
+        }
+        Err(error) => {
+            // Nothing of the group is on disk: every write hears so, even those that ran.
+            let message = error.to_string();
+            for (reply, _) in outcomes {
+                let _ = reply.send(Err(StoreError::Group(message.clone())));
+            }
+        }
+    }
+}
 
 /// A handle to the storage thread; cheap to clone.
 #[derive(Clone, Debug)]
@@ -161,19 +255,15 @@ CREATE TABLE IF NOT EXISTS sync_states (
 impl Store {
     /// Opens (creating if needed) the database at `path` and starts the storage thread.
     pub fn open(path: &Path) -> Result<Store> {
-        let mut connection = Connection::open(path)?;
+        let connection = Connection::open(path)?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
         connection.execute_batch(SCHEMA)?;
-        let (jobs, mut queue) = mpsc::channel::<Job>(QUEUE);
+        let (jobs, queue) = mpsc::channel::<Job>(QUEUE);
         std::thread::Builder::new()
             .name("storage".into())
-            .spawn(move || {
-                while let Some(job) = queue.blocking_recv() {
-                    job(&mut connection);
-                }
-            })
+            .spawn(move || run_jobs(connection, queue))
             .map_err(|e| StoreError::Corrupt(format!("cannot start the storage thread: {e}")))?;
         Ok(Store { jobs })
     }
@@ -184,9 +274,21 @@ impl Store {
         work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move |connection| {
+        let job = Job::Alone(Box::new(move |connection| {
             let _ = reply.send(work(connection));
-        });
+        }));
+        self.jobs.send(job).await.map_err(|_| StoreError::Stopped)?;
+        answer.await.map_err(|_| StoreError::Stopped)?
+    }
+
+    /// Runs `work` on the storage thread as part of a group commit; returns once it is
+    /// committed.
+    async fn write(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<()> + Send + 'static,
+    ) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job::Grouped(Box::new(work), reply);
         self.jobs.send(job).await.map_err(|_| StoreError::Stopped)?;
         answer.await.map_err(|_| StoreError::Stopped)?
     }
@@ -252,22 +354,20 @@ impl Store {
     /// Appends changes to a document's log, with the bindings of the actors that wrote them,
     /// in one transaction; returns once they are durable.
     pub async fn append_changes(&self, write: Write) -> Result<()> {
-        self.call(move |connection| {
-            let changes = write
-                .changes
-                .iter()
-                .map(|bytes| {
-                    automerge::Change::from_bytes(bytes.clone())
-                        .map(|change| (change.hash(), bytes.clone()))
-                        .map_err(|e| StoreError::BadChange(e.to_string()))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let tx = connection.transaction()?;
-            append(&tx, write.document, &changes)?;
-            bind_actors(&tx, &write.actors, write.at)?;
-            project(&tx, write.document, &write.projection)?;
-            tx.commit()?;
-            Ok(())
+        // Parsed here, off the storage thread, which only writes.
+        let changes = write
+            .changes
+            .iter()
+            .map(|bytes| {
+                automerge::Change::from_bytes(bytes.clone())
+                    .map(|change| (change.hash(), bytes.clone()))
+                    .map_err(|e| StoreError::BadChange(e.to_string()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.write(move |connection| {
+            append(connection, write.document, &changes)?;
+            bind_actors(connection, &write.actors, write.at)?;
+            project(connection, write.document, &write.projection)
         })
         .await
     }
@@ -471,7 +571,7 @@ impl Store {
         document: DocumentId,
         bytes: Vec<u8>,
     ) -> Result<()> {
-        self.call(move |connection| {
+        self.write(move |connection| {
             connection.execute(
                 "INSERT INTO sync_states (storage_id, document, bytes) VALUES (?1, ?2, ?3)
                  ON CONFLICT (storage_id, document) DO UPDATE SET bytes = excluded.bytes",
@@ -803,11 +903,7 @@ fn compact(connection: &mut Connection, id: DocumentId) -> Result<()> {
 }
 
 /// Replaces the rows of the records `projection` touched.
-fn project(
-    tx: &rusqlite::Transaction<'_>,
-    document: DocumentId,
-    projection: &Projection,
-) -> Result<()> {
+fn project(tx: &Connection, document: DocumentId, projection: &Projection) -> Result<()> {
     let id = document.to_string();
     for table in ["records", "record_people", "record_media"] {
         let mut clear = tx.prepare_cached(&format!(
@@ -858,11 +954,7 @@ fn project(
     Ok(())
 }
 
-fn bind_actors(
-    tx: &rusqlite::Transaction<'_>,
-    actors: &[(ActorId, UserId)],
-    at: Millis,
-) -> Result<()> {
+fn bind_actors(tx: &Connection, actors: &[(ActorId, UserId)], at: Millis) -> Result<()> {
     let mut statement = tx.prepare_cached(
         "INSERT OR IGNORE INTO actors (actor, user, bound_at) VALUES (?1, ?2, ?3)",
     )?;
@@ -873,7 +965,7 @@ fn bind_actors(
 }
 
 fn append(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     id: DocumentId,
     changes: &[(automerge::ChangeHash, Vec<u8>)],
 ) -> Result<()> {
@@ -1032,5 +1124,45 @@ mod tests {
             loaded.get(&roster, "note").unwrap().unwrap().0.as_i64(),
             Some(1_000)
         );
+    }
+
+    #[tokio::test]
+    async fn writes_queued_together_commit_together_and_fail_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("tianjian.sqlite3")).unwrap();
+        let scope = scope();
+        let id = DocumentId::generate().unwrap();
+        let mut document = Document::create(scope, Millis(1_791_770_400_000)).unwrap();
+        store
+            .create_document(id, scope, 1_791_770_400_000, document.save())
+            .await
+            .unwrap();
+        let phones = (0..50u8).map(|i| {
+            let store = store.clone();
+            async move {
+                store
+                    .save_sync_state(StorageId(format!("phone-{i}")), id, vec![i])
+                    .await
+            }
+        });
+        // A sync state for a document that does not exist breaks a foreign key.
+        let ghost = store.save_sync_state(
+            StorageId("ghost".into()),
+            DocumentId::generate().unwrap(),
+            vec![0],
+        );
+        let (saved, ghost) =
+            futures_util::future::join(futures_util::future::join_all(phones), ghost).await;
+        assert!(saved.iter().all(Result::is_ok));
+        assert!(ghost.is_err());
+        for i in 0..50u8 {
+            assert_eq!(
+                store
+                    .load_sync_state(StorageId(format!("phone-{i}")), id)
+                    .await
+                    .unwrap(),
+                Some(vec![i])
+            );
+        }
     }
 }

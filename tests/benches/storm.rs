@@ -10,6 +10,7 @@
 //!
 //!     cargo bench -p tianjian-tests --bench storm -- [--devices 1000] [--branches 50]
 //!                             [--records 20] [--only ours|node] [--limit SECONDS]
+//!                             [--server PATH-TO-ANOTHER-BUILD-OF-tianjian]
 
 // A benchmark that cannot set itself up has nothing to report: panicking says why.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
@@ -28,7 +29,7 @@ use tianjian_tests::node::{js_dir, prepare_node};
 use tianjian_tests::process::ServerProcess;
 use tokio::task::JoinSet;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Options {
     devices: usize,
     branches: usize,
@@ -38,6 +39,8 @@ struct Options {
     /// How long a storm may take before the benchmark stops waiting and reports how many
     /// phones were acknowledged by then.
     limit: Duration,
+    /// Another build of our server to run instead, for a before-and-after comparison.
+    server: Option<std::path::PathBuf>,
 }
 
 impl Options {
@@ -49,6 +52,7 @@ impl Options {
             ours: true,
             node: true,
             limit: Duration::from_secs(300),
+            server: None,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -58,6 +62,7 @@ impl Options {
                 "--branches" => options.branches = number(),
                 "--records" => options.records = number(),
                 "--limit" => options.limit = Duration::from_secs(number() as u64),
+                "--server" => options.server = args.next().map(Into::into),
                 "--only" => match args.next().as_deref() {
                     Some("ours") => options.node = false,
                     Some("node") => options.ours = false,
@@ -92,7 +97,7 @@ struct Township {
     change_bytes: u64,
 }
 
-async fn township(store: &Store, options: Options) -> Township {
+async fn township(store: &Store, options: &Options) -> Township {
     let township = admin::township(store, "周官桥乡").await.unwrap();
     let per_branch = options.devices.div_ceil(options.branches);
     let mut phones = Vec::with_capacity(options.devices);
@@ -238,8 +243,9 @@ async fn storm(server: &ServerProcess, phones: &[Phone], keys: &Keys, limit: Dur
     outcome
 }
 
-fn ours(data: &Path) -> ServerProcess {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tianjian-under-test"));
+fn ours(data: &Path, build: Option<&Path>) -> ServerProcess {
+    let program = build.unwrap_or(Path::new(env!("CARGO_BIN_EXE_tianjian-under-test")));
+    let mut command = Command::new(program);
     command
         .arg("--data")
         .arg(data)
@@ -301,7 +307,7 @@ fn main() {
         let setup = Instant::now();
         let township = {
             let store = Store::open(&dir.path().join("tianjian.sqlite3")).unwrap();
-            township(&store, options).await
+            township(&store, &options).await
         };
         let records = township.phones.len() * options.records;
         println!(
@@ -315,7 +321,7 @@ fn main() {
         );
         let mut results = Vec::new();
         if options.ours {
-            let server = ours(dir.path());
+            let server = ours(dir.path(), options.server.as_deref());
             let outcome = storm(&server, &township.phones, &keys, options.limit).await;
             report("tianjian (SQLite)", &outcome, records, township.change_bytes);
             results.push(outcome);
