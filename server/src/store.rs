@@ -259,6 +259,9 @@ impl Store {
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
+        // Another process (the command line, a backup) may hold a lock for a moment: wait for
+        // it rather than fail a write.
+        connection.busy_timeout(std::time::Duration::from_secs(10))?;
         connection.execute_batch(SCHEMA)?;
         let (jobs, queue) = mpsc::channel::<Job>(QUEUE);
         std::thread::Builder::new()

@@ -293,7 +293,7 @@ impl HubTask {
                         // Never acknowledged: the peer keeps its changes and sends them again.
                         Err(error) => {
                             tracing::error!(%document, %error, "cannot persist changes");
-                            None
+                            Some(Event::PersistFailed { ticket })
                         }
                     }
                 });

@@ -108,6 +108,10 @@ pub enum Event<I> {
     Persisted {
         ticket: u64,
     },
+    /// The changes of [`Effect::Persist`] with this ticket could not be stored.
+    PersistFailed {
+        ticket: u64,
+    },
     /// A device wants `document` kept in sync (it may not have it yet).
     Open {
         document: DocumentId,
@@ -301,6 +305,7 @@ impl<G: Gate> Engine<G> {
                 bytes,
             } => self.sync_state_loaded(storage, document, bytes),
             Event::Persisted { ticket } => self.persisted(ticket),
+            Event::PersistFailed { ticket } => self.persist_failed(ticket),
             Event::Open { document } => self.open_document(document),
             Event::LocalChange { document } => self.sync_all(document),
         }
@@ -819,6 +824,29 @@ impl<G: Gate> Engine<G> {
             self.sync_all(document);
         }
         self.evict_idle();
+    }
+
+    /// Storage failed: what the document holds in memory is not all on disk, so it is
+    /// dropped, and every peer syncing it is disconnected. Nothing was acknowledged, so each
+    /// keeps its changes and sends them again when it reconnects, to a document reloaded from
+    /// storage as it is.
+    fn persist_failed(&mut self, ticket: u64) {
+        let Some((&document, doc)) = self
+            .documents
+            .iter()
+            .find(|(_, d)| d.unpersisted.contains(&ticket))
+        else {
+            return;
+        };
+        let peers: Vec<ConnectionId> = doc.peers.keys().copied().collect();
+        self.forget(document);
+        for connection in peers {
+            self.effects.push(Effect::Close {
+                connection,
+                reason: "storage failed; reconnect to try again".into(),
+            });
+            self.drop_connection(connection);
+        }
     }
 
     fn mark_dirty(&mut self, connection: ConnectionId, document: DocumentId) {

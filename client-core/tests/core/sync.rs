@@ -265,6 +265,16 @@ impl Net {
         }
     }
 
+    /// The held writes fail: storage goes back to what it held before them.
+    fn fail_persists(&mut self, stored: BTreeMap<DocumentId, Vec<u8>>) {
+        self.server.storage.documents = stored;
+        let held = std::mem::take(&mut self.server.held);
+        for ticket in held {
+            let effects = self.server.engine.handle(Event::PersistFailed { ticket });
+            self.run_server(effects);
+        }
+    }
+
     fn refusals(&self) -> Vec<String> {
         self.server
             .log
@@ -611,6 +621,44 @@ fn nothing_is_acknowledged_or_relayed_before_it_is_durable() {
             .get_heads(),
         heads
     );
+}
+
+#[test]
+fn a_failed_write_acknowledges_nothing_and_the_phone_sends_it_again() {
+    let World {
+        village,
+        li_notebook,
+        mut net,
+        ..
+    } = world();
+    let li_phone = phone_holding(&mut net, "li-phone", li_notebook);
+    net.connect(li_phone, &village.li.principal);
+    let stored = net.server.storage.clone_documents();
+
+    net.server.hold_persists = true;
+    record_on(&mut net, li_phone, li_notebook, &village.li, &[later(1)]);
+    net.device_event(
+        li_phone,
+        Event::LocalChange {
+            document: li_notebook,
+        },
+    );
+    // The disk fails.
+    net.server.hold_persists = false;
+    net.fail_persists(stored);
+    assert!(!net.links.contains_key(&li_phone), "the session is closed");
+    assert_eq!(
+        net.server.engine.loaded_documents(),
+        0,
+        "the copy is dropped"
+    );
+    assert!(stored_lectures(&net, li_notebook).is_empty());
+    assert!(!net.devices[li_phone].engine.acknowledged(li_notebook));
+
+    // The phone kept its lecture and sends it again when it reconnects.
+    net.connect(li_phone, &village.li.principal);
+    assert_eq!(stored_lectures(&net, li_notebook).len(), 1);
+    assert!(net.devices[li_phone].engine.acknowledged(li_notebook));
 }
 
 #[test]
