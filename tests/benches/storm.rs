@@ -211,10 +211,7 @@ async fn storm(server: &ServerProcess, phones: &[Phone], keys: &Keys, limit: Dur
             let (notebook, branch) = (phone.notebook, phone.branch);
             let remaining = limit.saturating_sub(started.elapsed());
             let kept = device
-                .sync_until(remaining, |d| {
-                    let kept = d.acknowledged(notebook) && d.acknowledged(branch);
-                    async move { kept }
-                })
+                .sync_until_acknowledged(remaining, &[notebook, branch])
                 .await
                 .unwrap();
             (

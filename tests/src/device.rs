@@ -165,6 +165,46 @@ impl Device {
         }
     }
 
+    /// Syncs until the server has acknowledged everything this device has of `documents`,
+    /// or `limit` passes; returns whether it did.
+    pub async fn sync_until_acknowledged(
+        &mut self,
+        limit: Duration,
+        documents: &[DocumentId],
+    ) -> Result<bool, Error> {
+        self.sync_until(limit, |d| {
+            let kept = documents.iter().all(|doc| d.acknowledged(*doc));
+            async move { kept }
+        })
+        .await
+    }
+
+    /// Syncs until the server says `document` is unavailable, or `limit` passes; returns
+    /// whether it did.
+    pub async fn sync_until_unavailable(
+        &mut self,
+        limit: Duration,
+        document: DocumentId,
+    ) -> Result<bool, Error> {
+        self.sync_until(limit, |d| {
+            let unavailable = d
+                .log
+                .iter()
+                .any(|e| matches!(e, Effect::Unavailable { document: d } if *d == document));
+            async move { unavailable }
+        })
+        .await
+    }
+
+    /// Syncs until the connection is closed, or `limit` passes; returns whether it was.
+    pub async fn sync_until_closed(&mut self, limit: Duration) -> Result<bool, Error> {
+        self.sync_until(limit, |d| {
+            let closed = !d.is_connected();
+            async move { closed }
+        })
+        .await
+    }
+
     /// Runs an event through the engine and carries out every effect, including those of the
     /// answers it gives.
     async fn handle(&mut self, event: Event<()>) -> Result<(), Error> {

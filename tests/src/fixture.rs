@@ -13,9 +13,11 @@ use client_core::model::common::{MediaRef, Prose, Submission};
 use client_core::model::notebook::{Lecture, LectureCategory, Venue};
 use client_core::{Document, DocumentId, Limits, Millis, Month, Notebook, Principal, Role, schema};
 use rusqlite::types::ValueRef;
-use tianjian_server::admin;
 use tianjian_server::auth::{Claims, Keys};
 use tianjian_server::store::{Store, UserRecord};
+use tianjian_server::{AppState, admin};
+
+use crate::TestServer;
 
 pub const NOW: Millis = Millis(1_791_770_400_000);
 pub const SECRET: &[u8] = b"test signing key, not a real one";
@@ -71,6 +73,41 @@ fn principal(user: &UserRecord) -> Principal {
         branch: user.branch,
         township: Some(user.township),
     }
+}
+
+/// A fresh database in a temporary directory, with the village.
+#[derive(Debug)]
+pub struct Database {
+    /// Kept so the directory lives as long as the test.
+    pub dir: tempfile::TempDir,
+    pub path: std::path::PathBuf,
+    pub store: Store,
+    pub v: Village,
+    pub keys: Keys,
+}
+
+pub async fn database() -> Database {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tianjian.sqlite3");
+    let store = Store::open(&path).unwrap();
+    let v = village(&store).await;
+    Database {
+        dir,
+        path,
+        store,
+        v,
+        keys: Keys::from_secret(SECRET),
+    }
+}
+
+/// The same, with our server running over it on a loopback port, in process.
+pub async fn served() -> (Database, TestServer) {
+    let database = database().await;
+    let state = AppState::open(database.store.clone(), SECRET)
+        .await
+        .unwrap();
+    let server = TestServer::start_with(state).await.unwrap();
+    (database, server)
 }
 
 pub fn token(keys: &Keys, who: &Principal) -> String {

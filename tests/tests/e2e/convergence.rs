@@ -124,10 +124,7 @@ async fn reconnect_in(order: [usize; 3]) {
         let (device, token, documents) = &mut devices[index];
         device.connect(server.addr, token).await.unwrap();
         let kept = device
-            .sync_until(LIMIT, |d| {
-                let kept = documents.iter().all(|doc| d.acknowledged(*doc));
-                async move { kept }
-            })
+            .sync_until_acknowledged(LIMIT, documents)
             .await
             .unwrap();
         assert!(

@@ -99,13 +99,15 @@ async fn acknowledged_changes_survive_the_server_being_killed() {
                 (&mut secretary_phone, v.branch),
             ] {
                 let kept = phone
-                    .sync_until(LIMIT, |d| {
-                        let kept = d.acknowledged(document);
-                        async move { kept }
-                    })
+                    .sync_until_acknowledged(LIMIT, &[document])
                     .await
                     .unwrap();
-                assert!(kept, "round {round} was never acknowledged");
+                assert!(
+                    kept,
+                    "round {round} was never acknowledged (still connected: {}; the server's log \
+                     is above)",
+                    phone.is_connected()
+                );
             }
             (acknowledged_lectures, acknowledged_entries) = (round, round);
         }
@@ -143,10 +145,7 @@ async fn acknowledged_changes_survive_the_server_being_killed() {
             .await
             .unwrap();
         let kept = phone
-            .sync_until(LIMIT, |d| {
-                let kept = d.acknowledged(document);
-                async move { kept }
-            })
+            .sync_until_acknowledged(LIMIT, &[document])
             .await
             .unwrap();
         assert!(

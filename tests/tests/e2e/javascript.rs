@@ -12,14 +12,11 @@ use std::time::{Duration, Instant};
 use client_core::model::common::{MediaRef, Submission};
 use client_core::model::notebook::{Lecture, LectureCategory, Venue};
 use client_core::{Limits, Millis, Notebook, Principal, RecordId, UserId, schema};
-use tianjian_server::AppState;
-use tianjian_server::auth::Keys;
-use tianjian_server::store::Store;
 use tianjian_tests::TestServer;
 use tianjian_tests::device::Device;
 use tianjian_tests::node::{Run, js_dir, prepare_node, run_blocking};
 
-use tianjian_tests::fixture::{NOW, SECRET, lecture, lectures_in, token, village};
+use tianjian_tests::fixture::{Database, NOW, lecture, lectures_in, served, token};
 
 /// How long anything may take before the test gives up (the script gives up after `SCRIPT`).
 const LIMIT: Duration = Duration::from_secs(30);
@@ -164,13 +161,8 @@ async fn sync_client(args: Vec<String>) -> Run {
 #[tokio::test]
 async fn a_stock_automerge_repo_client_receives_a_notebook_and_adds_a_lecture() {
     blocking(prepare_node).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("tianjian.sqlite3")).unwrap();
-    let v = village(&store).await;
-    let keys = Keys::from_secret(SECRET);
-    let server = TestServer::start_with(AppState::open(store.clone(), SECRET).await.unwrap())
-        .await
-        .unwrap();
+    let (db, server) = served().await;
+    let Database { store, v, keys, .. } = &db;
 
     // 李章桂's phone (native) records a lecture and syncs it to the server.
     let mut li_phone = Device::new("li-phone");
@@ -187,7 +179,7 @@ async fn a_stock_automerge_repo_client_receives_a_notebook_and_adds_a_lecture() 
         .unwrap();
     let seeded = seeded.unwrap();
     li_phone
-        .connect(server.addr, &token(&keys, &v.li))
+        .connect(server.addr, &token(keys, &v.li))
         .await
         .unwrap();
     let (store_view, notebook) = (store.clone(), v.notebook);
@@ -219,7 +211,7 @@ async fn a_stock_automerge_repo_client_receives_a_notebook_and_adds_a_lecture() 
         lecture_json(&expected)
     );
     let run = sync_client(vec![
-        sync_url(&server, &token(&keys, &v.li)),
+        sync_url(&server, &token(keys, &v.li)),
         v.notebook.url(),
         "write".into(),
         payload,
@@ -279,17 +271,14 @@ async fn a_stock_automerge_repo_client_receives_a_notebook_and_adds_a_lecture() 
 #[tokio::test]
 async fn a_stock_automerge_repo_client_of_another_branch_finds_the_notebook_unavailable() {
     blocking(prepare_node).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("tianjian.sqlite3")).unwrap();
-    let v = village(&store).await;
-    let keys = Keys::from_secret(SECRET);
-    let server = TestServer::start_with(AppState::open(store.clone(), SECRET).await.unwrap())
-        .await
-        .unwrap();
+    let (db, server) = served().await;
+    let Database {
+        store: _, v, keys, ..
+    } = &db;
 
     let started = Instant::now();
     let run = sync_client(vec![
-        sync_url(&server, &token(&keys, &v.outsider)),
+        sync_url(&server, &token(keys, &v.outsider)),
         v.notebook.url(),
         "read".into(),
     ])

@@ -8,16 +8,12 @@ use std::time::Duration;
 use futures_util::future::{BoxFuture, ready};
 use futures_util::{SinkExt, StreamExt};
 use samod::{BackoffConfig, DialError, Dialer, PeerId, Repo, Transport, Url};
-use tianjian_server::AppState;
-use tianjian_server::auth::Keys;
-use tianjian_server::store::Store;
-use tianjian_tests::TestServer;
 use tianjian_tests::device::Device;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use tianjian_tests::fixture::{NOW, SECRET, lecture, lectures_in, operate, token, village};
+use tianjian_tests::fixture::{Database, NOW, lecture, lectures_in, operate, served, token};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -65,13 +61,8 @@ impl Dialer for BearerDialer {
 
 #[tokio::test]
 async fn a_samod_peer_syncs_a_notebook_both_ways() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("tianjian.sqlite3")).unwrap();
-    let v = village(&store).await;
-    let keys = Keys::from_secret(SECRET);
-    let server = TestServer::start_with(AppState::open(store.clone(), SECRET).await.unwrap())
-        .await
-        .unwrap();
+    let (db, server) = served().await;
+    let Database { store, v, keys, .. } = &db;
 
     let repo = Repo::build_tokio()
         .with_peer_id(PeerId::from("samod-li"))
@@ -85,7 +76,7 @@ async fn a_samod_peer_syncs_a_notebook_both_ways() {
             },
             Arc::new(BearerDialer {
                 url: format!("ws://{}/sync", server.addr),
-                token: token(&keys, &v.li),
+                token: token(keys, &v.li),
             }),
         )
         .unwrap();
@@ -114,7 +105,7 @@ async fn a_samod_peer_syncs_a_notebook_both_ways() {
     // li's other phone records a second lecture; samod receives it.
     let mut phone = Device::new("li-other-phone");
     phone
-        .connect(server.addr, &token(&keys, &v.li))
+        .connect(server.addr, &token(keys, &v.li))
         .await
         .unwrap();
     phone.open(v.notebook).await.unwrap();
@@ -140,11 +131,12 @@ async fn a_samod_peer_syncs_a_notebook_both_ways() {
         .await
         .unwrap();
     let mut changes = handle.changes();
-    let pump = phone.sync_until(LIMIT, |d| {
-        let kept = d.acknowledged(notebook);
-        async move { kept }
-    });
-    assert!(pump.await.unwrap());
+    assert!(
+        phone
+            .sync_until_acknowledged(LIMIT, &[notebook])
+            .await
+            .unwrap()
+    );
     let received = timeout(LIMIT, async {
         loop {
             if handle.with_document(|doc| lectures_in(&doc.save())) == 2 {

@@ -1,29 +1,26 @@
 use std::time::Duration;
 
-use client_core::sync::engine::Effect;
 use client_core::{Limits, Notebook};
-use tianjian_server::AppState;
 use tianjian_server::auth::Keys;
 use tianjian_server::store::Store;
-use tianjian_tests::TestServer;
 use tianjian_tests::device::Device;
 
 use tianjian_tests::fixture::{
-    NOW, SECRET, STORAGE, lecture, lectures_in, november, plan_of, table_rows, token, village,
+    Database, NOW, STORAGE, lecture, lectures_in, november, plan_of, served, table_rows, token,
 };
 
 const LIMIT: Duration = Duration::from_secs(20);
 
 #[tokio::test]
 async fn a_lecture_recorded_offline_reaches_the_secretary_through_the_server() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tianjian.sqlite3");
-    let store = Store::open(&path).unwrap();
-    let v = village(&store).await;
-    let keys = Keys::from_secret(SECRET);
-    let server = TestServer::start_with(AppState::open(store.clone(), SECRET).await.unwrap())
-        .await
-        .unwrap();
+    let (db, server) = served().await;
+    let Database {
+        path: _,
+        store,
+        v,
+        keys,
+        ..
+    } = &db;
 
     // 李章桂 records a lecture with no signal, on the notebook his phone already holds.
     let mut li_phone = Device::new("li-phone");
@@ -41,7 +38,7 @@ async fn a_lecture_recorded_offline_reaches_the_secretary_through_the_server() {
 
     // Back in signal: the lecture reaches the server's database without anything else.
     li_phone
-        .connect(server.addr, &token(&keys, &v.li))
+        .connect(server.addr, &token(keys, &v.li))
         .await
         .unwrap();
     let store_view = store.clone();
@@ -64,7 +61,7 @@ async fn a_lecture_recorded_offline_reaches_the_secretary_through_the_server() {
     // The secretary's phone asks for the notebook and receives the lecture.
     let mut secretary_phone = Device::new("secretary-phone");
     secretary_phone
-        .connect(server.addr, &token(&keys, &v.secretary))
+        .connect(server.addr, &token(keys, &v.secretary))
         .await
         .unwrap();
     secretary_phone.open(v.notebook).await.unwrap();
@@ -83,29 +80,17 @@ async fn a_lecture_recorded_offline_reaches_the_secretary_through_the_server() {
 
 #[tokio::test]
 async fn another_branchs_document_is_unavailable_and_bad_tokens_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("tianjian.sqlite3")).unwrap();
-    let v = village(&store).await;
-    let keys = Keys::from_secret(SECRET);
-    let server = TestServer::start_with(AppState::open(store.clone(), SECRET).await.unwrap())
-        .await
-        .unwrap();
+    let (db, server) = served().await;
+    let Database { v, keys, .. } = &db;
 
     let mut curious = Device::new("curious-phone");
     curious
-        .connect(server.addr, &token(&keys, &v.outsider))
+        .connect(server.addr, &token(keys, &v.outsider))
         .await
         .unwrap();
     curious.open(v.branch).await.unwrap();
-    let branch = v.branch;
     let refused = curious
-        .sync_until(LIMIT, |d| {
-            let unavailable = d
-                .log
-                .iter()
-                .any(|e| matches!(e, Effect::Unavailable { document } if *document == branch));
-            async move { unavailable }
-        })
+        .sync_until_unavailable(LIMIT, v.branch)
         .await
         .unwrap();
     assert!(
@@ -152,47 +137,43 @@ async fn audited(store: &Store, rule: &str) -> usize {
 
 #[tokio::test]
 async fn garbage_oversized_frames_and_hostile_changes_are_audited_and_change_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tianjian.sqlite3");
-    let store = Store::open(&path).unwrap();
-    let v = village(&store).await;
-    let keys = Keys::from_secret(SECRET);
-    let server = TestServer::start_with(AppState::open(store.clone(), SECRET).await.unwrap())
-        .await
-        .unwrap();
-    let before = stored_state(&path);
-    let closed = |d: &Device| {
-        let closed = !d.is_connected();
-        async move { closed }
-    };
+    let (db, server) = served().await;
+    let Database {
+        path,
+        store,
+        v,
+        keys,
+        ..
+    } = &db;
+    let before = stored_state(path);
 
     // Garbage instead of a frame: the session ends.
     let mut phone = Device::new("li-phone");
     phone
-        .connect(server.addr, &token(&keys, &v.li))
+        .connect(server.addr, &token(keys, &v.li))
         .await
         .unwrap();
     phone.send_raw(vec![0xff, 0x00, 0x13, 0x37]).await.unwrap();
     assert!(
-        phone.sync_until(LIMIT, closed).await.unwrap(),
+        phone.sync_until_closed(LIMIT).await.unwrap(),
         "garbage must end the session"
     );
-    assert_eq!(audited(&store, "bad_frame").await, 1);
+    assert_eq!(audited(store, "bad_frame").await, 1);
 
     // A frame over the size limit: refused before it is read.
     let mut phone = Device::new("li-phone");
     phone
-        .connect(server.addr, &token(&keys, &v.li))
+        .connect(server.addr, &token(keys, &v.li))
         .await
         .unwrap();
     let _ = phone
         .send_raw(vec![0u8; tianjian_server::sync::MAX_FRAME_BYTES + 1])
         .await;
     assert!(
-        phone.sync_until(LIMIT, closed).await.unwrap(),
+        phone.sync_until_closed(LIMIT).await.unwrap(),
         "an oversized frame must end the session"
     );
-    assert_eq!(audited(&store, "frame_too_large").await, 1);
+    assert_eq!(audited(store, "frame_too_large").await, 1);
 
     // A tampered phone writes a lecture naming someone else into li's notebook.
     let mut phone = Device::new("li-phone");
@@ -212,14 +193,14 @@ async fn garbage_oversized_frames_and_hostile_changes_are_audited_and_change_not
         .await
         .unwrap();
     phone
-        .connect(server.addr, &token(&keys, &v.li))
+        .connect(server.addr, &token(keys, &v.li))
         .await
         .unwrap();
     assert!(
-        phone.sync_until(LIMIT, closed).await.unwrap(),
+        phone.sync_until_closed(LIMIT).await.unwrap(),
         "a hostile change must end the session"
     );
-    assert_eq!(audited(&store, "not_owner").await, 1);
+    assert_eq!(audited(store, "not_owner").await, 1);
 
     // The secretary may read li's notebook but not write it.
     let mut phone = Device::new("secretary-phone");
@@ -240,35 +221,28 @@ async fn garbage_oversized_frames_and_hostile_changes_are_audited_and_change_not
         .await
         .unwrap();
     phone
-        .connect(server.addr, &token(&keys, &v.secretary))
+        .connect(server.addr, &token(keys, &v.secretary))
         .await
         .unwrap();
-    assert!(phone.sync_until(LIMIT, closed).await.unwrap());
-    assert_eq!(audited(&store, "write_denied").await, 1);
+    assert!(phone.sync_until_closed(LIMIT).await.unwrap());
+    assert_eq!(audited(store, "write_denied").await, 1);
 
     // A member of another branch cannot even see li's notebook.
     let mut phone = Device::new("outsider-phone");
     phone
-        .connect(server.addr, &token(&keys, &v.outsider))
+        .connect(server.addr, &token(keys, &v.outsider))
         .await
         .unwrap();
     phone.open(v.notebook).await.unwrap();
-    let notebook = v.notebook;
     let unavailable = phone
-        .sync_until(LIMIT, |d| {
-            let seen = d
-                .log
-                .iter()
-                .any(|e| matches!(e, Effect::Unavailable { document } if *document == notebook));
-            async move { seen }
-        })
+        .sync_until_unavailable(LIMIT, v.notebook)
         .await
         .unwrap();
     assert!(unavailable);
-    assert!(audited(&store, "read_denied").await >= 1);
+    assert!(audited(store, "read_denied").await >= 1);
 
     assert!(
-        stored_state(&path) == before,
+        stored_state(path) == before,
         "storage must be unchanged but for the audit log"
     );
     assert_eq!(
@@ -280,14 +254,14 @@ async fn garbage_oversized_frames_and_hostile_changes_are_audited_and_change_not
 
 #[tokio::test]
 async fn a_change_written_with_another_persons_actor_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tianjian.sqlite3");
-    let store = Store::open(&path).unwrap();
-    let v = village(&store).await;
-    let keys = Keys::from_secret(SECRET);
-    let server = TestServer::start_with(AppState::open(store.clone(), SECRET).await.unwrap())
-        .await
-        .unwrap();
+    let (db, server) = served().await;
+    let Database {
+        path,
+        store,
+        v,
+        keys,
+        ..
+    } = &db;
 
     // li writes in his notebook; the server binds his phone's actor to him.
     let li_actor = automerge::ActorId::random();
@@ -305,7 +279,7 @@ async fn a_change_written_with_another_persons_actor_is_refused() {
         .await
         .unwrap();
     li_phone
-        .connect(server.addr, &token(&keys, &v.li))
+        .connect(server.addr, &token(keys, &v.li))
         .await
         .unwrap();
     let (store_view, notebook) = (store.clone(), v.notebook);
@@ -334,11 +308,11 @@ async fn a_change_written_with_another_persons_actor_is_refused() {
 
     // The deputy's phone writes the branch document with li's actor: the change claims to
     // be li's, and li may not write the branch document.
-    let before = stored_state(&path);
+    let before = stored_state(path);
     let mut deputy_phone = Device::new("deputy-phone");
     deputy_phone.open(v.branch).await.unwrap();
     deputy_phone
-        .connect(server.addr, &token(&keys, &v.deputy))
+        .connect(server.addr, &token(keys, &v.deputy))
         .await
         .unwrap();
     let branch = v.branch;
@@ -365,12 +339,8 @@ async fn a_change_written_with_another_persons_actor_is_refused() {
         })
         .await
         .unwrap();
-    let closed = |d: &Device| {
-        let closed = !d.is_connected();
-        async move { closed }
-    };
-    assert!(deputy_phone.sync_until(LIMIT, closed).await.unwrap());
-    assert_eq!(audited(&store, "foreign_actor").await, 1);
-    assert!(stored_state(&path) == before);
+    assert!(deputy_phone.sync_until_closed(LIMIT).await.unwrap());
+    assert_eq!(audited(store, "foreign_actor").await, 1);
+    assert!(stored_state(path) == before);
     server.stop().await.unwrap();
 }
