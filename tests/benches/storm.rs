@@ -19,6 +19,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use client_core::validate::{self, Context};
 use client_core::{DocumentId, Limits, Notebook, Principal, Role};
 use tianjian_server::admin;
 use tianjian_server::auth::Keys;
@@ -95,6 +96,8 @@ struct Township {
     documents: Vec<(DocumentId, Vec<u8>)>,
     /// The size of the Automerge changes the phones wrote offline, all together.
     change_bytes: u64,
+    /// How long the server's validation of every phone's batch takes, one after another.
+    validation: Duration,
 }
 
 async fn township(store: &Store, options: &Options) -> Township {
@@ -103,6 +106,7 @@ async fn township(store: &Store, options: &Options) -> Township {
     let mut phones = Vec::with_capacity(options.devices);
     let mut documents = Vec::new();
     let mut change_bytes = 0;
+    let mut validation = Duration::ZERO;
     for b in 0..options.branches {
         let branch = admin::create_branch(store, township, &format!("第{b}村"), NOW)
             .await
@@ -146,6 +150,16 @@ async fn township(store: &Store, options: &Options) -> Township {
                 };
                 offline.record_lecture(&who, NOW, lecture).unwrap();
             }
+            // What the server's gate will spend on this batch, measured here on one core.
+            let ctx = Context {
+                scope: *offline.scope(),
+                authors: std::slice::from_ref(&who),
+                elections: None,
+                limits: Limits::default(),
+            };
+            let started = Instant::now();
+            validate::validate_changes(offline.automerge(), &before, &ctx).unwrap();
+            validation += started.elapsed();
             change_bytes += offline
                 .automerge()
                 .get_changes(&before)
@@ -165,6 +179,7 @@ async fn township(store: &Store, options: &Options) -> Township {
         phones,
         documents,
         change_bytes,
+        validation,
     }
 }
 
@@ -315,6 +330,10 @@ fn main() {
             township.change_bytes,
             township.change_bytes as f64 / records as f64,
             setup.elapsed().as_secs_f64()
+        );
+        println!(
+            "validating every phone's batch, one after another as the hub does: {:.2} s",
+            township.validation.as_secs_f64()
         );
         let mut results = Vec::new();
         if options.ours {

@@ -1,0 +1,360 @@
+//! Documents: the append-only change log, snapshots it is compacted into, the catalogue of
+//! what each document is, actor bindings, per-peer sync states, and the database's own
+//! storage id.
+
+use automerge::ActorId;
+use client_core::projection::{self, Projection};
+use client_core::sync::message::StorageId;
+use client_core::{BranchId, DocKind, DocumentId, Millis, Scope, TownshipId, UserId};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::projections::project;
+use super::{COMPACT_AFTER, Result, Store, StoreError, parse};
+
+impl Store {
+    /// Stores a new document made by the server, with its first changes.
+    pub async fn create_document(
+        &self,
+        id: DocumentId,
+        scope: Scope,
+        created_at: i64,
+        bytes: Vec<u8>,
+    ) -> Result<()> {
+        self.call(move |connection| {
+            let tx = connection.transaction()?;
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO documents (id, kind, branch, township, owner, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    id.to_string(),
+                    scope.kind.as_str(),
+                    scope.branch.to_string(),
+                    scope.township.to_string(),
+                    scope.owner.map(|o| o.to_string()),
+                    created_at
+                ],
+            )?;
+            if inserted == 0 {
+                return Err(StoreError::Exists(id));
+            }
+            let doc = automerge::Automerge::load(&bytes)
+                .map_err(|e| StoreError::BadChange(e.to_string()))?;
+            let (changes, actors) = changes_of(&doc);
+            append(&tx, id, &changes)?;
+            project(&tx, id, &projection::project_all(&doc, scope.kind))?;
+            // What the server writes is the server's: nobody else may write as it.
+            let system: Vec<_> = actors.into_iter().map(|a| (a, UserId::SYSTEM)).collect();
+            bind_actors(&tx, &system, Millis(created_at))?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The stored document: every change, in the order stored, concatenated so that
+    /// `Automerge::load` reads it whole. `None` if there is no such document.
+    pub async fn load_document(&self, id: DocumentId) -> Result<Option<Vec<u8>>> {
+        self.call(move |connection| {
+            let exists: Option<String> = connection
+                .query_row(
+                    "SELECT id FROM documents WHERE id = ?1",
+                    [id.to_string()],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if exists.is_none() {
+                return Ok(None);
+            }
+            Ok(Some(stored_bytes(connection, id)?))
+        })
+        .await
+    }
+
+    /// Appends changes to a document's log, with the bindings of the actors that wrote them,
+    /// in one transaction; returns once they are durable.
+    pub async fn append_changes(&self, write: Write) -> Result<()> {
+        // Parsed here, off the storage thread, which only writes.
+        let changes = write
+            .changes
+            .iter()
+            .map(|bytes| {
+                automerge::Change::from_bytes(bytes.clone())
+                    .map(|change| (change.hash(), bytes.clone()))
+                    .map_err(|e| StoreError::BadChange(e.to_string()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.write(move |connection| {
+            append(connection, write.document, &changes)?;
+            bind_actors(connection, &write.actors, write.at)?;
+            project(connection, write.document, &write.projection)
+        })
+        .await
+    }
+
+    /// Compacts up to `limit` documents whose change log has grown past `threshold` rows;
+    /// returns how many it compacted. Each is compacted on the storage thread in a
+    /// transaction of its own, so writes wait for one document at most.
+    pub async fn compact_logs(&self, threshold: usize, limit: usize) -> Result<usize> {
+        let due: Vec<String> = self
+            .call(move |connection| {
+                let mut statement = connection.prepare(
+                    "SELECT document FROM changes GROUP BY document HAVING COUNT(*) > ?1 LIMIT ?2",
+                )?;
+                let rows = statement.query_map(
+                    params![
+                        i64::try_from(threshold).unwrap_or(i64::MAX),
+                        i64::try_from(limit).unwrap_or(i64::MAX)
+                    ],
+                    |row| row.get(0),
+                )?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await?;
+        for document in &due {
+            let id: DocumentId = parse(document, "logged document")?;
+            self.call(move |connection| compact(connection, id)).await?;
+        }
+        Ok(due.len())
+    }
+
+    /// Compacts change logs every `every`, until the store stops.
+    pub async fn keep_compacting(self, every: std::time::Duration) {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match self.compact_logs(COMPACT_AFTER, 64).await {
+                Ok(0) => {}
+                Ok(count) => tracing::debug!(count, "compacted change logs"),
+                Err(StoreError::Stopped) => return,
+                Err(error) => tracing::warn!(%error, "cannot compact change logs"),
+            }
+        }
+    }
+
+    /// The storage id this database goes by in the sync protocol, made once when the database
+    /// is new. Peers key their sync states by it: a server whose data is replaced (restored,
+    /// or started afresh) gets a new id, so no peer trusts a sync state made with the old
+    /// data.
+    pub async fn storage_id(&self) -> Result<StorageId> {
+        let fresh = StorageId::generate()?;
+        self.call(|connection| {
+            connection.execute(
+                "INSERT OR IGNORE INTO settings (name, value) VALUES ('storage_id', ?1)",
+                [fresh.0],
+            )?;
+            Ok(StorageId(connection.query_row(
+                "SELECT value FROM settings WHERE name = 'storage_id'",
+                [],
+                |row| row.get(0),
+            )?))
+        })
+        .await
+    }
+
+    /// Every actor binding, for the directory.
+    pub async fn actor_bindings(&self) -> Result<Vec<(ActorId, UserId)>> {
+        self.call(|connection| {
+            let mut statement = connection.prepare("SELECT actor, user FROM actors")?;
+            let rows = statement.query_map([], |row| {
+                Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?))
+            })?;
+            let mut bindings = Vec::new();
+            for row in rows {
+                let (actor, user) = row?;
+                bindings.push((ActorId::from(actor), parse(&user, "actor's user")?));
+            }
+            Ok(bindings)
+        })
+        .await
+    }
+
+    pub async fn save_sync_state(
+        &self,
+        storage: StorageId,
+        document: DocumentId,
+        bytes: Vec<u8>,
+    ) -> Result<()> {
+        self.write(move |connection| {
+            connection.execute(
+                "INSERT INTO sync_states (storage_id, document, bytes) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (storage_id, document) DO UPDATE SET bytes = excluded.bytes",
+                params![storage.0, document.to_string(), bytes],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn load_sync_state(
+        &self,
+        storage: StorageId,
+        document: DocumentId,
+    ) -> Result<Option<Vec<u8>>> {
+        self.call(move |connection| {
+            Ok(connection
+                .query_row(
+                    "SELECT bytes FROM sync_states WHERE storage_id = ?1 AND document = ?2",
+                    params![storage.0, document.to_string()],
+                    |row| row.get(0),
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    /// Every document and its scope: what the server consults to decide who may read what.
+    pub async fn catalogue(&self) -> Result<Vec<(DocumentId, Scope)>> {
+        Ok(self.catalogue_since(0).await?.0)
+    }
+
+    /// The documents created after row `since`, and the last row read: lets a running server
+    /// learn of documents an administrator created from the command line.
+    pub async fn catalogue_since(&self, since: i64) -> Result<(Vec<(DocumentId, Scope)>, i64)> {
+        self.call(move |connection| {
+            let mut statement = connection.prepare(
+                "SELECT rowid, id, kind, branch, township, owner FROM documents WHERE rowid > ?1 ORDER BY rowid",
+            )?;
+            let rows = statement.query_map([since], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, Option<String>>(5)?,
+                ))
+            })?;
+            let mut catalogue = Vec::new();
+            let mut last = since;
+            for row in rows {
+                let (rowid, id, kind, branch, township, owner) = row?;
+                catalogue.push(read_scope(&id, &kind, &branch, &township, owner.as_deref())?);
+                last = rowid;
+            }
+            Ok((catalogue, last))
+        })
+        .await
+    }
+}
+
+/// New changes to one document, stored together with what they imply.
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub document: DocumentId,
+    /// Raw Automerge changes.
+    pub changes: Vec<Vec<u8>>,
+    /// Actors written with for the first time, and whom they write for.
+    pub actors: Vec<(ActorId, UserId)>,
+    /// The rows of the records the changes touched.
+    pub projection: Projection,
+    pub at: Millis,
+}
+
+fn read_scope(
+    id: &str,
+    kind: &str,
+    branch: &str,
+    township: &str,
+    owner: Option<&str>,
+) -> Result<(DocumentId, Scope)> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("{what} of document {id}"));
+    let scope = Scope {
+        kind: DocKind::parse(kind).ok_or_else(|| corrupt("kind"))?,
+        branch: branch.parse::<BranchId>().map_err(|_| corrupt("branch"))?,
+        township: township
+            .parse::<TownshipId>()
+            .map_err(|_| corrupt("township"))?,
+        owner: owner
+            .map(|o| o.parse::<UserId>())
+            .transpose()
+            .map_err(|_| corrupt("owner"))?,
+    };
+    Ok((id.parse().map_err(|_| corrupt("id"))?, scope))
+}
+
+/// The changes a saved document holds, with their hashes, and the actors that wrote them.
+type Changes = Vec<(automerge::ChangeHash, Vec<u8>)>;
+
+fn changes_of(doc: &automerge::Automerge) -> (Changes, Vec<ActorId>) {
+    let changes = doc.get_changes(&[]);
+    let mut actors: Vec<ActorId> = changes.iter().map(|c| c.actor_id().clone()).collect();
+    actors.sort();
+    actors.dedup();
+    let changes = changes
+        .into_iter()
+        .map(|change| (change.hash(), change.raw_bytes().to_vec()))
+        .collect();
+    (changes, actors)
+}
+
+/// A document as stored: its snapshot, if compacted, then every change logged since, in the
+/// order stored. Automerge loads the concatenation as one document.
+pub(super) fn stored_bytes(connection: &Connection, id: DocumentId) -> Result<Vec<u8>> {
+    let mut bytes: Vec<u8> = connection
+        .query_row(
+            "SELECT bytes FROM snapshots WHERE document = ?1",
+            [id.to_string()],
+            |row| row.get(0),
+        )
+        .optional()?
+        .unwrap_or_default();
+    let mut statement =
+        connection.prepare_cached("SELECT bytes FROM changes WHERE document = ?1 ORDER BY seq")?;
+    let mut rows = statement.query([id.to_string()])?;
+    while let Some(row) = rows.next()? {
+        let change: Vec<u8> = row.get(0)?;
+        bytes.extend_from_slice(&change);
+    }
+    Ok(bytes)
+}
+
+/// Folds a document's change log into its snapshot, in one transaction: the snapshot holds
+/// every change the log held, so nothing is lost if it stops half-way.
+fn compact(connection: &mut Connection, id: DocumentId) -> Result<()> {
+    let tx = connection.transaction()?;
+    let through: Option<i64> = tx.query_row(
+        "SELECT MAX(seq) FROM changes WHERE document = ?1",
+        [id.to_string()],
+        |row| row.get(0),
+    )?;
+    let Some(through) = through else {
+        return Ok(());
+    };
+    let doc = automerge::Automerge::load(&stored_bytes(&tx, id)?)
+        .map_err(|e| StoreError::Corrupt(format!("document {id} does not load: {e}")))?;
+    tx.execute(
+        "INSERT INTO snapshots (document, bytes, through_seq) VALUES (?1, ?2, ?3)
+         ON CONFLICT (document) DO UPDATE SET bytes = excluded.bytes, through_seq = excluded.through_seq",
+        params![id.to_string(), doc.save(), through],
+    )?;
+    tx.execute(
+        "DELETE FROM changes WHERE document = ?1 AND seq <= ?2",
+        params![id.to_string(), through],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn bind_actors(tx: &Connection, actors: &[(ActorId, UserId)], at: Millis) -> Result<()> {
+    let mut statement = tx.prepare_cached(
+        "INSERT OR IGNORE INTO actors (actor, user, bound_at) VALUES (?1, ?2, ?3)",
+    )?;
+    for (actor, user) in actors {
+        statement.execute(params![actor.to_bytes(), user.to_string(), at.0])?;
+    }
+    Ok(())
+}
+
+fn append(
+    tx: &Connection,
+    id: DocumentId,
+    changes: &[(automerge::ChangeHash, Vec<u8>)],
+) -> Result<()> {
+    let mut statement = tx.prepare_cached(
+        "INSERT OR IGNORE INTO changes (document, hash, bytes) VALUES (?1, ?2, ?3)",
+    )?;
+    for (hash, bytes) in changes {
+        statement.execute(params![id.to_string(), hash.as_ref(), bytes])?;
+    }
+    Ok(())
+}

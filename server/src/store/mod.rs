@@ -1,0 +1,302 @@
+//! Durable storage in SQLite, on a thread of its own.
+//!
+//! rusqlite is synchronous, so it never runs on the async executor: callers send jobs over a
+//! bounded queue to one storage thread and await the answer. Documents are stored as an
+//! append-only log of changes keyed by (document, change hash). Appends commute, so a
+//! change stored twice is stored once, and several writers converge. The database runs in
+//! WAL mode with `synchronous = FULL`: when an append returns, the changes are on disk.
+
+use std::path::Path;
+
+use client_core::DocumentId;
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+mod audit;
+mod documents;
+mod organisation;
+mod projections;
+mod schema;
+mod thread;
+
+pub use audit::AuditEvent;
+pub use documents::Write;
+pub use organisation::{BranchRecord, UserRecord};
+use schema::SCHEMA;
+use thread::{Job, run_jobs};
+
+/// How many storage jobs may wait before callers are slowed down.
+const QUEUE: usize = 1024;
+
+/// A change log longer than this is folded into its document's snapshot: loading one saved
+/// document is much faster than applying hundreds of small changes.
+pub const COMPACT_AFTER: usize = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the storage thread has stopped")]
+    Stopped,
+    #[error("not a change: {0}")]
+    BadChange(String),
+    #[error("document {0} already exists")]
+    Exists(DocumentId),
+    #[error("the database holds a value this version cannot read: {0}")]
+    Corrupt(String),
+    #[error("storage: the transaction this write shared failed: {0}")]
+    Group(String),
+    #[error("cannot make an id: {0}")]
+    Id(#[from] client_core::ids::IdError),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A handle to the storage thread; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and starts the storage thread.
+    pub fn open(path: &Path) -> Result<Store> {
+        let connection = Connection::open(path)?;
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        connection.pragma_update(None, "foreign_keys", "ON")?;
+        // Another process (the command line, a backup) may hold a lock for a moment: wait for
+        // it rather than fail a write.
+        connection.busy_timeout(std::time::Duration::from_secs(10))?;
+        connection.execute_batch(SCHEMA)?;
+        let (jobs, queue) = mpsc::channel::<Job>(QUEUE);
+        std::thread::Builder::new()
+            .name("storage".into())
+            .spawn(move || run_jobs(connection, queue))
+            .map_err(|e| StoreError::Corrupt(format!("cannot start the storage thread: {e}")))?;
+        Ok(Store { jobs })
+    }
+
+    /// Runs `work` on the storage thread and returns its result.
+    async fn call<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job::Alone(Box::new(move |connection| {
+            let _ = reply.send(work(connection));
+        }));
+        self.jobs.send(job).await.map_err(|_| StoreError::Stopped)?;
+        answer.await.map_err(|_| StoreError::Stopped)?
+    }
+
+    /// Runs `work` on the storage thread as part of a group commit; returns once it is
+    /// committed.
+    async fn write(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<()> + Send + 'static,
+    ) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job::Grouped(Box::new(work), reply);
+        self.jobs.send(job).await.map_err(|_| StoreError::Stopped)?;
+        answer.await.map_err(|_| StoreError::Stopped)?
+    }
+}
+
+fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("{what}: {text:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::ReadDoc;
+    use automerge::transaction::Transactable;
+    use client_core::{Document, Millis};
+
+    use client_core::projection::Projection;
+    use client_core::sync::message::StorageId;
+    use client_core::{BranchId, DocKind, Scope, TownshipId, UserId};
+
+    use super::*;
+
+    fn scope() -> Scope {
+        Scope {
+            kind: DocKind::Branch,
+            branch: BranchId::generate().unwrap(),
+            township: TownshipId::generate().unwrap(),
+            owner: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn documents_are_an_append_only_log_that_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tianjian.sqlite3");
+        let store = Store::open(&path).unwrap();
+        let scope = scope();
+        let id = DocumentId::generate().unwrap();
+        let mut document = Document::create(scope, Millis(1_791_770_400_000)).unwrap();
+        store
+            .create_document(id, scope, 1_791_770_400_000, document.save())
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.create_document(id, scope, 0, document.save()).await,
+            Err(StoreError::Exists(_))
+        ));
+
+        // A second replica adds a change; appending it twice stores it once.
+        let mut replica =
+            automerge::Automerge::load(&store.load_document(id).await.unwrap().unwrap()).unwrap();
+        let before = replica.get_heads();
+        let mut tx = replica.transaction();
+        let roster = tx.get(automerge::ROOT, "roster").unwrap().unwrap().1;
+        tx.put(&roster, "note", "x").unwrap();
+        tx.commit();
+        let changes: Vec<Vec<u8>> = replica
+            .get_changes(&before)
+            .iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect();
+        let write = |changes| Write {
+            document: id,
+            changes,
+            actors: vec![(replica.get_actor().clone(), UserId::SYSTEM)],
+            projection: Projection::default(),
+            at: Millis(1_791_770_400_000),
+        };
+        store.append_changes(write(changes.clone())).await.unwrap();
+        store.append_changes(write(changes)).await.unwrap();
+        let bindings = store.actor_bindings().await.unwrap();
+        assert!(bindings.contains(&(replica.get_actor().clone(), UserId::SYSTEM)));
+        assert_eq!(bindings.len(), 2, "the creating actor and the replica's");
+        assert!(matches!(
+            store.append_changes(write(vec![vec![1, 2, 3]])).await,
+            Err(StoreError::BadChange(_))
+        ));
+
+        store
+            .save_sync_state(StorageId("phone".into()), id, vec![9, 9])
+            .await
+            .unwrap();
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        let loaded =
+            automerge::Automerge::load(&store.load_document(id).await.unwrap().unwrap()).unwrap();
+        assert_eq!(loaded.get_heads(), replica.get_heads());
+        assert_eq!(
+            loaded.get_changes(&[]).len(),
+            replica.get_changes(&[]).len()
+        );
+        assert_eq!(
+            store
+                .load_sync_state(StorageId("phone".into()), id)
+                .await
+                .unwrap(),
+            Some(vec![9, 9])
+        );
+        assert_eq!(
+            store
+                .load_document(DocumentId::generate().unwrap())
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(store.catalogue().await.unwrap(), vec![(id, scope)]);
+    }
+
+    #[tokio::test]
+    async fn a_long_change_log_is_folded_into_a_snapshot_that_loads_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("tianjian.sqlite3")).unwrap();
+        let scope = scope();
+        let id = DocumentId::generate().unwrap();
+        let mut document = Document::create(scope, Millis(1_791_770_400_000)).unwrap();
+        store
+            .create_document(id, scope, 1_791_770_400_000, document.save())
+            .await
+            .unwrap();
+        let mut replica =
+            automerge::Automerge::load(&store.load_document(id).await.unwrap().unwrap()).unwrap();
+        let roster = replica.get(automerge::ROOT, "roster").unwrap().unwrap().1;
+        let change = |replica: &mut automerge::Automerge, value: usize| {
+            let before = replica.get_heads();
+            let mut tx = replica.transaction();
+            tx.put(&roster, "note", value as i64).unwrap();
+            tx.commit();
+            Write {
+                document: id,
+                changes: vec![replica.get_changes(&before)[0].raw_bytes().to_vec()],
+                actors: Vec::new(),
+                projection: Projection::default(),
+                at: Millis(1_791_770_400_000),
+            }
+        };
+        let mut first = None;
+        for value in 0..=COMPACT_AFTER {
+            let write = change(&mut replica, value);
+            first.get_or_insert_with(|| write.clone());
+            store.append_changes(write).await.unwrap();
+        }
+        assert_eq!(store.compact_logs(COMPACT_AFTER, 10).await.unwrap(), 1);
+        assert_eq!(store.compact_logs(COMPACT_AFTER, 10).await.unwrap(), 0);
+        let loaded =
+            automerge::Automerge::load(&store.load_document(id).await.unwrap().unwrap()).unwrap();
+        assert_eq!(loaded.get_heads(), replica.get_heads());
+
+        // After compaction the log goes on, and a change sent again changes nothing.
+        store
+            .append_changes(change(&mut replica, 1_000))
+            .await
+            .unwrap();
+        store.append_changes(first.unwrap()).await.unwrap();
+        let loaded =
+            automerge::Automerge::load(&store.load_document(id).await.unwrap().unwrap()).unwrap();
+        assert_eq!(loaded.get_heads(), replica.get_heads());
+        assert_eq!(
+            loaded.get(&roster, "note").unwrap().unwrap().0.as_i64(),
+            Some(1_000)
+        );
+    }
+
+    #[tokio::test]
+    async fn writes_queued_together_commit_together_and_fail_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("tianjian.sqlite3")).unwrap();
+        let scope = scope();
+        let id = DocumentId::generate().unwrap();
+        let mut document = Document::create(scope, Millis(1_791_770_400_000)).unwrap();
+        store
+            .create_document(id, scope, 1_791_770_400_000, document.save())
+            .await
+            .unwrap();
+        let phones = (0..50u8).map(|i| {
+            let store = store.clone();
+            async move {
+                store
+                    .save_sync_state(StorageId(format!("phone-{i}")), id, vec![i])
+                    .await
+            }
+        });
+        // A sync state for a document that does not exist breaks a foreign key.
+        let ghost = store.save_sync_state(
+            StorageId("ghost".into()),
+            DocumentId::generate().unwrap(),
+            vec![0],
+        );
+        let (saved, ghost) =
+            futures_util::future::join(futures_util::future::join_all(phones), ghost).await;
+        assert!(saved.iter().all(Result::is_ok));
+        assert!(ghost.is_err());
+        for i in 0..50u8 {
+            assert_eq!(
+                store
+                    .load_sync_state(StorageId(format!("phone-{i}")), id)
+                    .await
+                    .unwrap(),
+                Some(vec![i])
+            );
+        }
+    }
+}

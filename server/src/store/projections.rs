@@ -1,0 +1,98 @@
+//! Projections: the SQL rows derived from documents (records, the people they name, the
+//! media they reference), written in the transaction of the changes they come from and
+//! rebuilt from the documents on demand.
+
+use client_core::projection::{self, Projection};
+use client_core::{DocKind, DocumentId};
+use rusqlite::{Connection, params};
+
+use super::documents::stored_bytes;
+use super::{Result, Store, StoreError};
+
+impl Store {
+    /// Rebuilds every projected row of `document` from the document itself, in one
+    /// transaction on the storage thread, so no write can slip in between the read and the
+    /// rebuilt rows. Returns how many records it holds.
+    pub async fn rebuild_projection(&self, document: DocumentId) -> Result<usize> {
+        self.call(move |connection| {
+            let tx = connection.transaction()?;
+            let kind: String = tx.query_row(
+                "SELECT kind FROM documents WHERE id = ?1",
+                [document.to_string()],
+                |row| row.get(0),
+            )?;
+            let kind = DocKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("kind of document {document}")))?;
+            let bytes = stored_bytes(&tx, document)?;
+            let doc = automerge::Automerge::load(&bytes)
+                .map_err(|e| StoreError::BadChange(e.to_string()))?;
+            let projection = projection::project_all(&doc, kind);
+            for table in ["records", "record_people", "record_media"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE document = ?1"),
+                    [document.to_string()],
+                )?;
+            }
+            project(&tx, document, &projection)?;
+            tx.commit()?;
+            Ok(projection.records.len())
+        })
+        .await
+    }
+}
+
+/// Replaces the rows of the records `projection` touched.
+pub(super) fn project(
+    tx: &Connection,
+    document: DocumentId,
+    projection: &Projection,
+) -> Result<()> {
+    let id = document.to_string();
+    for table in ["records", "record_people", "record_media"] {
+        let mut clear = tx.prepare_cached(&format!(
+            "DELETE FROM {table} WHERE document = ?1 AND collection = ?2 AND key = ?3"
+        ))?;
+        for (collection, key) in &projection.touched {
+            clear.execute(params![id, collection, key])?;
+        }
+    }
+    let mut record = tx.prepare_cached(
+        "INSERT INTO records (document, collection, key, branch, owner, occurred_at, status, revision, subject)
+         SELECT ?1, ?2, ?3, branch, ?4, ?5, ?6, ?7, ?8 FROM documents WHERE id = ?1",
+    )?;
+    for row in &projection.records {
+        record.execute(params![
+            id,
+            row.collection,
+            row.key,
+            row.owner,
+            row.occurred_at,
+            row.status,
+            row.revision,
+            row.subject
+        ])?;
+    }
+    let mut person = tx.prepare_cached(
+        "INSERT OR IGNORE INTO record_people (document, collection, key, field, person)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for row in &projection.people {
+        person.execute(params![id, row.collection, row.key, row.field, row.person])?;
+    }
+    let mut media = tx.prepare_cached(
+        "INSERT OR IGNORE INTO record_media (document, collection, key, field, sha256, media_type, size)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for row in &projection.media {
+        media.execute(params![
+            id,
+            row.collection,
+            row.key,
+            row.field,
+            row.sha256,
+            row.media_type,
+            row.size
+        ])?;
+    }
+    Ok(())
+}

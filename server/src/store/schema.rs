@@ -1,0 +1,112 @@
+//! The database schema. Every table is created if missing, so a new database and an
+//! existing one open the same way.
+
+pub(super) const SCHEMA: &str = "
+-- Facts about this database itself, such as the storage id peers know it by.
+CREATE TABLE IF NOT EXISTS settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    branch TEXT NOT NULL,
+    township TEXT NOT NULL,
+    owner TEXT,
+    created_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    document TEXT NOT NULL REFERENCES documents(id),
+    hash BLOB NOT NULL,
+    bytes BLOB NOT NULL,
+    UNIQUE (document, hash)
+) STRICT;
+CREATE INDEX IF NOT EXISTS changes_by_document ON changes(document, seq);
+-- A compacted document: every change up to row `through_seq` of the log, saved as one
+-- Automerge document, and those rows gone from `changes`.
+CREATE TABLE IF NOT EXISTS snapshots (
+    document TEXT PRIMARY KEY REFERENCES documents(id),
+    bytes BLOB NOT NULL,
+    through_seq INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS townships (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS branches (
+    id TEXT PRIMARY KEY,
+    township TEXT NOT NULL REFERENCES townships(id),
+    name TEXT NOT NULL,
+    branch_document TEXT NOT NULL REFERENCES documents(id),
+    ledger_document TEXT NOT NULL REFERENCES documents(id),
+    supervision_document TEXT NOT NULL REFERENCES documents(id)
+) STRICT;
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    branch TEXT REFERENCES branches(id),
+    township TEXT NOT NULL REFERENCES townships(id),
+    notebook_document TEXT REFERENCES documents(id)
+) STRICT;
+-- Which person each Automerge actor writes for: bound the first time a signed-in device
+-- writes with it, and never rebound.
+CREATE TABLE IF NOT EXISTS actors (
+    actor BLOB PRIMARY KEY,
+    user TEXT NOT NULL,
+    bound_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    user TEXT,
+    document TEXT,
+    rule TEXT,
+    detail TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit(at);
+-- Projections: views of the documents for SQL queries, kept in the same transaction as the
+-- changes they come from, and rebuilt from the documents on demand.
+CREATE TABLE IF NOT EXISTS records (
+    document TEXT NOT NULL REFERENCES documents(id),
+    collection TEXT NOT NULL,
+    key TEXT NOT NULL,
+    branch TEXT NOT NULL,
+    owner TEXT,
+    occurred_at INTEGER,
+    status TEXT NOT NULL,
+    revision INTEGER,
+    subject TEXT,
+    PRIMARY KEY (document, collection, key)
+) STRICT;
+CREATE INDEX IF NOT EXISTS records_by_branch ON records(branch, collection, occurred_at);
+CREATE INDEX IF NOT EXISTS records_by_subject ON records(subject);
+CREATE TABLE IF NOT EXISTS record_people (
+    document TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    key TEXT NOT NULL,
+    field TEXT NOT NULL,
+    person TEXT NOT NULL,
+    PRIMARY KEY (document, collection, key, field, person)
+) STRICT;
+CREATE INDEX IF NOT EXISTS record_people_by_person ON record_people(person);
+CREATE TABLE IF NOT EXISTS record_media (
+    document TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    key TEXT NOT NULL,
+    field TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (document, collection, key, field, sha256)
+) STRICT;
+CREATE INDEX IF NOT EXISTS record_media_by_hash ON record_media(sha256);
+CREATE TABLE IF NOT EXISTS sync_states (
+    storage_id TEXT NOT NULL,
+    document TEXT NOT NULL REFERENCES documents(id),
+    bytes BLOB NOT NULL,
+    PRIMARY KEY (storage_id, document)
+) STRICT;
+";
