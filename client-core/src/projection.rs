@@ -10,7 +10,8 @@
 use automerge::{Automerge, Change, ObjId, ReadDoc, ScalarValue, Value};
 
 use crate::document::DocKind;
-use crate::schema::{Collection, Field, Ownership, Shape};
+use crate::model::branch::Election;
+use crate::schema::{self, Collection, Field, Ownership, Shape};
 use crate::validate::{
     self, Touched, collection_obj, int_field, object_field, str_field, time_field,
 };
@@ -56,13 +57,16 @@ pub struct MediaRow {
 }
 
 /// The rows of some records of one document.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Projection {
     /// The records projected: their old rows are replaced by these.
     pub touched: Vec<(&'static str, String)>,
     pub records: Vec<RecordRow>,
     pub people: Vec<PersonRow>,
     pub media: Vec<MediaRow>,
+    /// The elections among the records, whole: a notebook's ballots are checked against
+    /// them, and what they are checked against never changes once set.
+    pub elections: Vec<(String, Election)>,
 }
 
 /// The rows of every record in `doc`.
@@ -89,12 +93,18 @@ fn project(doc: &Automerge, kind: DocKind, touched: Vec<(&'static str, String)>)
         let Some(collection) = Collection::named(kind, name) else {
             continue;
         };
-        let Some(obj) = collection_obj(doc, collection, None)
-            .and_then(|records| object_field(doc, &records, key, None))
-        else {
+        let Some(records) = collection_obj(doc, collection, None) else {
+            continue;
+        };
+        let Some(obj) = object_field(doc, &records, key, None) else {
             continue;
         };
         project_record(doc, collection, key, &obj, &mut projection);
+        if collection.name == schema::ELECTIONS.name
+            && let Ok(election) = autosurgeon::hydrate_prop(doc, &records, key.as_str())
+        {
+            projection.elections.push((key.clone(), election));
+        }
     }
     projection.touched = touched;
     projection

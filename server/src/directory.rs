@@ -4,13 +4,16 @@
 //! Every entry is the server's own record, never a document's claim about itself: a
 //! document's scope comes from the catalogue the server wrote when it created it, a person's
 //! role from the users table, and an actor's author from the binding made the first time a
-//! signed-in person's device wrote with it.
+//! signed-in person's device wrote with it, and an election from the branch document that
+//! holds it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use automerge::ActorId;
-use client_core::{DocumentId, Principal, Scope, UserId};
+use client_core::model::branch::Election;
+use client_core::validate::Elections;
+use client_core::{BranchId, DocumentId, Principal, RecordId, Scope, UserId};
 
 use crate::store::{Store, StoreError};
 
@@ -19,6 +22,7 @@ struct Entries {
     documents: HashMap<DocumentId, Scope>,
     people: HashMap<UserId, Principal>,
     actors: HashMap<ActorId, UserId>,
+    elections: HashMap<RecordId, (BranchId, Election)>,
 }
 
 /// The server's directory; cheap to clone, shared by the hub and the refresher.
@@ -56,8 +60,14 @@ impl Directory {
     pub async fn load(store: &Store) -> Result<(Directory, Watermark), StoreError> {
         let directory = Directory::default();
         let actors = store.actor_bindings().await?;
+        let elections = store.elections().await?;
         if let Ok(mut entries) = directory.entries.write() {
             entries.actors.extend(actors);
+            entries.elections.extend(
+                elections
+                    .into_iter()
+                    .map(|(id, branch, election)| (id, (branch, election))),
+            );
         }
         let watermark = directory.refresh(store, Watermark::default()).await?;
         Ok((directory, watermark))
@@ -132,6 +142,25 @@ impl Directory {
         Ok(authorship)
     }
 
+    /// Learns elections a branch document now holds (once they are stored).
+    pub fn add_elections(&self, branch: BranchId, elections: Vec<(String, Election)>) {
+        if let Ok(mut entries) = self.entries.write() {
+            for (key, election) in elections {
+                if let Ok(id) = key.parse() {
+                    entries.elections.insert(id, (branch, election));
+                }
+            }
+        }
+    }
+
+    /// The elections of one branch, as ballot validation asks for them.
+    pub fn elections_of(&self, branch: BranchId) -> BranchElections<'_> {
+        BranchElections {
+            directory: self,
+            branch,
+        }
+    }
+
     /// Binds actors to the person who first wrote with them. The caller persists the
     /// binding with the changes.
     pub fn bind(&self, actors: &[ActorId], user: UserId) {
@@ -140,5 +169,21 @@ impl Directory {
                 entries.actors.entry(actor.clone()).or_insert(user);
             }
         }
+    }
+}
+
+/// One branch's elections: a ballot in a member's notebook may only be for an election of
+/// the member's own branch.
+#[derive(Debug)]
+pub struct BranchElections<'a> {
+    directory: &'a Directory,
+    branch: BranchId,
+}
+
+impl Elections for BranchElections<'_> {
+    fn election(&self, id: RecordId) -> Option<Election> {
+        let entries = self.directory.entries.read().ok()?;
+        let (branch, election) = entries.elections.get(&id)?;
+        (*branch == self.branch).then(|| election.clone())
     }
 }

@@ -18,8 +18,8 @@ use axum::response::{IntoResponse, Response};
 use client_core::projection::{self, Projection};
 use client_core::sync::engine::{ConnectionId, Effect, Engine, Event, Gate, Refusal, Side};
 use client_core::sync::message::{PeerId, PeerMetadata, StorageId};
-use client_core::validate::{self, Context, Limits};
-use client_core::{DocumentId, Principal, UserId, access};
+use client_core::validate::{self, Context, Elections, Limits};
+use client_core::{DocKind, DocumentId, Principal, UserId, access};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
@@ -86,10 +86,11 @@ impl Gate for ServerGate {
                 ),
             });
         }
+        let elections = self.directory.elections_of(scope.branch);
         let ctx = Context {
             scope,
             authors: &authorship.authors,
-            elections: None,
+            elections: (scope.kind == DocKind::Notebook).then_some(&elections as &dyn Elections),
             limits: Limits::default(),
         };
         validate::validate_changes(doc, before, &ctx).map_err(|violation| Refusal {
@@ -250,6 +251,10 @@ impl HubTask {
                 if let Some(session) = self.sessions.get(&connection)
                     && session.outbox.try_send(Outbound::Frame(bytes)).is_err()
                 {
+                    tracing::warn!(
+                        connection = connection.0,
+                        "too slow to take its frames: closed"
+                    );
                     let _ = session.outbox.try_send(Outbound::Close);
                     self.sessions.remove(&connection);
                 }
@@ -287,9 +292,23 @@ impl HubTask {
                 changes,
             } => {
                 let write = self.write(document, changes);
+                let elections = write.projection.elections.clone();
+                let (directory, branch) = (
+                    self.directory.clone(),
+                    self.directory.scope(document).map(|s| s.branch),
+                );
+                tracing::debug!(%document, ticket, "persisting");
                 self.spawn_then(async move {
                     match store.append_changes(write).await {
-                        Ok(()) => Some(Event::Persisted { ticket }),
+                        Ok(()) => {
+                            tracing::debug!(%document, ticket, "persisted");
+                            if let Some(branch) = branch
+                                && !elections.is_empty()
+                            {
+                                directory.add_elections(branch, elections);
+                            }
+                            Some(Event::Persisted { ticket })
+                        }
                         // Never acknowledged: the peer keeps its changes and sends them again.
                         Err(error) => {
                             tracing::error!(%document, %error, "cannot persist changes");

@@ -135,6 +135,7 @@ impl Device {
         Fut: Future<Output = bool>,
     {
         let deadline = tokio::time::Instant::now() + limit;
+        let mut quiet_since = tokio::time::Instant::now();
         loop {
             if done(self).await {
                 return Ok(true);
@@ -148,6 +149,7 @@ impl Device {
             };
             match tokio::time::timeout(Duration::from_millis(50), socket.next()).await {
                 Ok(Some(Ok(WsMessage::Binary(bytes)))) => {
+                    quiet_since = tokio::time::Instant::now();
                     self.bytes_received += bytes.len() as u64;
                     self.handle(Event::Frame {
                         connection: LINK,
@@ -160,7 +162,13 @@ impl Device {
                     self.handle(Event::Disconnected { connection: LINK })
                         .await?;
                 }
-                Ok(Some(Ok(_))) | Err(_) => {}
+                Ok(Some(Ok(_))) => {}
+                // A second without word: offer again what the server has not acknowledged.
+                Err(_) if quiet_since.elapsed() >= Duration::from_secs(1) => {
+                    quiet_since = tokio::time::Instant::now();
+                    self.handle(Event::Tick).await?;
+                }
+                Err(_) => {}
             }
         }
     }

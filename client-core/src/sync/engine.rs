@@ -120,6 +120,10 @@ pub enum Event<I> {
     LocalChange {
         document: DocumentId,
     },
+    /// A while has passed without word from the peers: a device offers again whatever a
+    /// peer has not acknowledged, in case an exchange stalled with each side waiting for the
+    /// other (Automerge does not send twice what it believes is in flight).
+    Tick,
 }
 
 /// Something the engine needs done.
@@ -205,6 +209,9 @@ struct PeerSync {
     inbox: VecDeque<Vec<u8>>,
     /// Whether `state` changed since it was last saved.
     dirty: bool,
+    /// Whether the peer spoke while changes were being persisted, and so is owed an answer
+    /// once they are.
+    owed: bool,
 }
 
 #[derive(Debug)]
@@ -272,16 +279,7 @@ impl<G: Gate> Engine<G> {
             return false;
         };
         let heads = automerge.get_heads();
-        doc.peers.values().any(|peer| {
-            heads.iter().all(|head| {
-                peer.state.shared_heads.contains(head)
-                    || peer
-                        .state
-                        .their_heads
-                        .as_ref()
-                        .is_some_and(|theirs| theirs.contains(head))
-            })
-        })
+        doc.peers.values().any(|peer| peer_has(&peer.state, &heads))
     }
 
     /// How many documents are held in memory.
@@ -308,6 +306,7 @@ impl<G: Gate> Engine<G> {
             Event::PersistFailed { ticket } => self.persist_failed(ticket),
             Event::Open { document } => self.open_document(document),
             Event::LocalChange { document } => self.sync_all(document),
+            Event::Tick => self.tick(),
         }
         std::mem::take(&mut self.effects)
     }
@@ -604,6 +603,7 @@ impl<G: Gate> Engine<G> {
             ready: storage.is_none(),
             inbox: VecDeque::new(),
             dirty: false,
+            owed: false,
         });
         peer.inbox.push_back(body.data);
         let first_for_peer = !peer.ready && peer.inbox.len() == 1;
@@ -794,11 +794,39 @@ impl<G: Gate> Engine<G> {
                 changes,
             });
             // Replies, relays and the sync state wait for `Persisted`.
+            if let Some(peer) = doc.peers.get_mut(&connection) {
+                peer.owed = true;
+            }
             self.mark_dirty(connection, document);
             return;
         }
         self.mark_dirty(connection, document);
         self.reply(connection, document);
+    }
+
+    fn tick(&mut self) {
+        if self.side != Side::Client {
+            return;
+        }
+        let mut stalled = Vec::new();
+        for (&document, doc) in &mut self.documents {
+            let Stored::Ready(automerge) = &doc.stored else {
+                continue;
+            };
+            let heads = automerge.get_heads();
+            for (&connection, peer) in &mut doc.peers {
+                if peer.ready && !peer_has(&peer.state, &heads) {
+                    // Forget what was sent in this session, so that whatever the peer still
+                    // lacks is sent again.
+                    peer.state.in_flight = false;
+                    peer.state.sent_hashes.clear();
+                    stalled.push((connection, document));
+                }
+            }
+        }
+        for (connection, document) in stalled {
+            self.reply(connection, document);
+        }
     }
 
     /// Drops a document from memory, and every peer's sync with it: they start over.
@@ -894,12 +922,21 @@ impl<G: Gate> Engine<G> {
             return;
         };
         if !doc.unpersisted.is_empty() {
+            if let Some(peer) = doc.peers.get_mut(&connection) {
+                peer.owed = true;
+            }
             return;
         }
         let (Stored::Ready(automerge), Some(peer)) = (&doc.stored, doc.peers.get_mut(&connection))
         else {
             return;
         };
+        if std::mem::take(&mut peer.owed) {
+            // While the answer waited, Automerge may have concluded from the peer's own heads
+            // that there is nothing to tell it, when the peer has yet to hear that its changes
+            // were kept. Forgetting what was last sent makes it say so.
+            peer.state.last_sent_heads.clear();
+        }
         let Some(message) = automerge.generate_sync_message(&mut peer.state) else {
             return;
         };
@@ -957,6 +994,7 @@ impl<G: Gate> Engine<G> {
                 ready: storage.is_none(),
                 inbox: VecDeque::new(),
                 dirty: false,
+                owed: false,
             });
             // What this device last shared with that server is worth loading first: the
             // exchange then starts from there instead of from nothing.
@@ -977,4 +1015,15 @@ impl<G: Gate> Engine<G> {
             self.ensure_loaded(document);
         }
     }
+}
+
+/// Whether a peer has said it holds every one of `heads`.
+fn peer_has(state: &am_sync::State, heads: &[ChangeHash]) -> bool {
+    heads.iter().all(|head| {
+        state.shared_heads.contains(head)
+            || state
+                .their_heads
+                .as_ref()
+                .is_some_and(|theirs| theirs.contains(head))
+    })
 }

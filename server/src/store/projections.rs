@@ -2,14 +2,42 @@
 //! media they reference), written in the transaction of the changes they come from and
 //! rebuilt from the documents on demand.
 
+use client_core::model::branch::Election;
 use client_core::projection::{self, Projection};
-use client_core::{DocKind, DocumentId};
+use client_core::{BranchId, DocKind, DocumentId, RecordId};
 use rusqlite::{Connection, params};
 
 use super::documents::stored_bytes;
-use super::{Result, Store, StoreError};
+use super::{Result, Store, StoreError, parse};
 
 impl Store {
+    /// Every election, with its branch: what the directory checks ballots against.
+    pub async fn elections(&self) -> Result<Vec<(RecordId, BranchId, Election)>> {
+        self.call(|connection| {
+            let mut statement = connection.prepare("SELECT id, branch, election FROM elections")?;
+            let rows = statement.query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })?;
+            let mut elections = Vec::new();
+            for row in rows {
+                let (id, branch, json) = row?;
+                let election = serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Corrupt(format!("election {id}: {e}")))?;
+                elections.push((
+                    parse(&id, "election id")?,
+                    parse(&branch, "election branch")?,
+                    election,
+                ));
+            }
+            Ok(elections)
+        })
+        .await
+    }
+
     /// Rebuilds every projected row of `document` from the document itself, in one
     /// transaction on the storage thread, so no write can slip in between the read and the
     /// rebuilt rows. Returns how many records it holds.
@@ -27,7 +55,7 @@ impl Store {
             let doc = automerge::Automerge::load(&bytes)
                 .map_err(|e| StoreError::BadChange(e.to_string()))?;
             let projection = projection::project_all(&doc, kind);
-            for table in ["records", "record_people", "record_media"] {
+            for table in ["records", "record_people", "record_media", "elections"] {
                 tx.execute(
                     &format!("DELETE FROM {table} WHERE document = ?1"),
                     [document.to_string()],
@@ -93,6 +121,15 @@ pub(super) fn project(
             row.media_type,
             row.size
         ])?;
+    }
+    let mut election = tx.prepare_cached(
+        "INSERT INTO elections (id, branch, document, election)
+         SELECT ?1, branch, ?2, ?3 FROM documents WHERE id = ?2
+         ON CONFLICT (id) DO UPDATE SET election = excluded.election",
+    )?;
+    for (key, row) in &projection.elections {
+        let json = serde_json::to_string(row).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        election.execute(params![key, id, json])?;
     }
     Ok(())
 }

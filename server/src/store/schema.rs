@@ -103,6 +103,14 @@ CREATE TABLE IF NOT EXISTS record_media (
     PRIMARY KEY (document, collection, key, field, sha256)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS record_media_by_hash ON record_media(sha256);
+-- Elections whole (JSON), for checking the ballots in members' notebooks: what a ballot is
+-- checked against (candidates, window, choices) never changes once an election exists.
+CREATE TABLE IF NOT EXISTS elections (
+    id TEXT PRIMARY KEY,
+    branch TEXT NOT NULL,
+    document TEXT NOT NULL REFERENCES documents(id),
+    election TEXT NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS sync_states (
     storage_id TEXT NOT NULL,
     document TEXT NOT NULL REFERENCES documents(id),

@@ -98,15 +98,17 @@ async fn acknowledged_changes_survive_the_server_being_killed() {
                 (&mut li_phone, v.notebook),
                 (&mut secretary_phone, v.branch),
             ] {
+                let received = phone.bytes_received;
                 let kept = phone
                     .sync_until_acknowledged(LIMIT, &[document])
                     .await
                     .unwrap();
                 assert!(
                     kept,
-                    "round {round} was never acknowledged (still connected: {}; the server's log \
-                     is above)",
-                    phone.is_connected()
+                    "round {round}: {document} was never acknowledged (still connected: {}; \
+                     {} bytes received while waiting; the server's log is above)",
+                    phone.is_connected(),
+                    phone.bytes_received - received
                 );
             }
             (acknowledged_lectures, acknowledged_entries) = (round, round);

@@ -1,12 +1,17 @@
 use std::time::Duration;
 
-use client_core::{Limits, Notebook};
+use automerge::transaction::Transactable;
+use automerge::{ReadDoc, ScalarValue};
+use client_core::model::branch::{Candidate, Election};
+use client_core::validate::Elections;
+use client_core::{Branch, Limits, Millis, Notebook, RecordId};
 use tianjian_server::auth::Keys;
 use tianjian_server::store::Store;
 use tianjian_tests::device::Device;
 
 use tianjian_tests::fixture::{
-    Database, NOW, STORAGE, lecture, lectures_in, november, plan_of, served, table_rows, token,
+    Database, NOW, STORAGE, lecture, lectures_in, november, operate, plan_of, served, table_rows,
+    token,
 };
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -119,11 +124,25 @@ fn stored_state(path: &std::path::Path) -> Vec<String> {
     table_rows(path, STORAGE)
 }
 
+/// What the server stores once the writes of earlier, accepted exchanges (a sync state is
+/// saved just after the changes it follows) have landed: the same twice in a row.
+async fn settled_state(path: &std::path::Path) -> Vec<String> {
+    let mut state = stored_state(path);
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = stored_state(path);
+        if now == state {
+            return now;
+        }
+        state = now;
+    }
+}
+
 /// Waits until the audit log names `rule`, and returns how many refusals name it.
 async fn audited(store: &Store, rule: &str) -> usize {
     let deadline = tokio::time::Instant::now() + LIMIT;
     loop {
-        let events = store.audit_since(client_core::Millis(0)).await.unwrap();
+        let events = store.audit_since(Millis(0)).await.unwrap();
         let count = events
             .iter()
             .filter(|e| e.event == "refusal" && e.rule.as_deref() == Some(rule))
@@ -185,7 +204,7 @@ async fn garbage_oversized_frames_and_hostile_changes_are_audited_and_change_not
             use automerge::ReadDoc;
             let mut tx = doc.transaction();
             let lectures = tx.get(automerge::ROOT, "lectures").unwrap().unwrap().1;
-            let key = client_core::RecordId::generate(NOW).unwrap().to_string();
+            let key = RecordId::generate(NOW).unwrap().to_string();
             autosurgeon::reconcile_prop(&mut tx, &lectures, key.as_str(), lecture(&stranger))
                 .unwrap();
             tx.commit();
@@ -308,7 +327,7 @@ async fn a_change_written_with_another_persons_actor_is_refused() {
 
     // The deputy's phone writes the branch document with li's actor: the change claims to
     // be li's, and li may not write the branch document.
-    let before = stored_state(path);
+    let before = settled_state(path).await;
     let mut deputy_phone = Device::new("deputy-phone");
     deputy_phone.open(v.branch).await.unwrap();
     deputy_phone
@@ -330,7 +349,7 @@ async fn a_change_written_with_another_persons_actor_is_refused() {
     let (deputy, actor) = (v.deputy.clone(), li_actor.clone());
     deputy_phone
         .edit(v.branch, |doc| {
-            let mut branch = client_core::Branch::load(&doc.save(), Limits::default()).unwrap();
+            let mut branch = Branch::load(&doc.save(), Limits::default()).unwrap();
             branch.document_mut().set_actor(actor);
             branch
                 .set_plan(&deputy, NOW, november(), plan_of(&deputy))
@@ -341,6 +360,144 @@ async fn a_change_written_with_another_persons_actor_is_refused() {
         .unwrap();
     assert!(deputy_phone.sync_until_closed(LIMIT).await.unwrap());
     assert_eq!(audited(store, "foreign_actor").await, 1);
+    assert!(stored_state(path) == before);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn ballots_are_checked_against_the_branchs_election_on_the_server() {
+    let (db, server) = served().await;
+    let Database {
+        path,
+        store,
+        v,
+        keys,
+        ..
+    } = &db;
+    let branch_bytes = store.load_document(v.branch).await.unwrap().unwrap();
+
+    // The secretary opens an election of 优秀党员 with two candidates.
+    let day = 24 * 3_600_000;
+    let candidates = [
+        RecordId::generate(NOW).unwrap(),
+        RecordId::generate(NOW).unwrap(),
+    ];
+    let election = Election {
+        title: "2026年度优秀党员评选".into(),
+        candidates: vec![
+            Candidate {
+                id: candidates[0],
+                label: "李章桂".into(),
+                member: Some(v.li.user),
+            },
+            Candidate {
+                id: candidates[1],
+                label: "贺俊爱".into(),
+                member: Some(v.deputy.user),
+            },
+        ],
+        max_choices: 1,
+        opens_at: Millis(NOW.0 - day),
+        closes_at: Millis(NOW.0 + day),
+        created_by: v.secretary.user,
+        created_at: NOW,
+        result: None,
+        withdrawn: None,
+    };
+    let mut secretary_phone = Device::new("secretary-phone");
+    secretary_phone.hold(v.branch, branch_bytes.clone());
+    secretary_phone.open(v.branch).await.unwrap();
+    let (secretary, mut election_id) = (v.secretary.clone(), None);
+    secretary_phone
+        .edit(v.branch, |doc| {
+            operate(doc, Branch::load, |branch| {
+                election_id = Some(branch.create_election(&secretary, NOW, election).unwrap());
+            });
+        })
+        .await
+        .unwrap();
+    let election_id = election_id.unwrap();
+    secretary_phone
+        .connect(server.addr, &token(keys, &v.secretary))
+        .await
+        .unwrap();
+    assert!(
+        secretary_phone
+            .sync_until_acknowledged(LIMIT, &[v.branch])
+            .await
+            .unwrap()
+    );
+
+    // The server keeps it whole, for a restarted server to check ballots against.
+    let kept = store.elections().await.unwrap();
+    assert!(
+        kept.iter()
+            .any(|(id, _, e)| *id == election_id && e.candidates.len() == 2)
+    );
+
+    // li's phone receives the election and he votes, on time.
+    let mut li_phone = Device::new("li-phone");
+    li_phone.hold(v.branch, branch_bytes);
+    li_phone.hold(v.notebook, v.notebook_bytes.clone());
+    li_phone.open(v.branch).await.unwrap();
+    li_phone.open(v.notebook).await.unwrap();
+    li_phone
+        .connect(server.addr, &token(keys, &v.li))
+        .await
+        .unwrap();
+    let branch_id = v.branch;
+    let branch_of = |d: &Device| {
+        let bytes = d.document(branch_id).map(|doc| doc.save());
+        bytes.and_then(|b| Branch::load(&b, Limits::default()).ok())
+    };
+    assert!(
+        li_phone
+            .sync_until(LIMIT, |d| {
+                let seen = branch_of(d).is_some_and(|b| b.election(election_id).is_some());
+                async move { seen }
+            })
+            .await
+            .unwrap()
+    );
+    let branch = branch_of(&li_phone).unwrap();
+    let li = v.li.clone();
+    li_phone
+        .edit(v.notebook, |doc| {
+            operate(doc, Notebook::load, |notebook| {
+                notebook
+                    .cast_ballot(&li, NOW, &branch, election_id, vec![candidates[1]])
+                    .unwrap();
+            });
+        })
+        .await
+        .unwrap();
+    assert!(
+        li_phone
+            .sync_until_acknowledged(LIMIT, &[v.notebook])
+            .await
+            .unwrap(),
+        "a ballot cast on time is kept"
+    );
+
+    // A tampered phone moves the ballot past the close: the server refuses it.
+    let before = settled_state(path).await;
+    li_phone
+        .edit(v.notebook, |doc| {
+            let mut tx = doc.transaction();
+            let ballots = tx.get(automerge::ROOT, "ballots").unwrap().unwrap().1;
+            let ballot = tx
+                .get(&ballots, election_id.to_string())
+                .unwrap()
+                .unwrap()
+                .1;
+            tx.put(&ballot, "cast_at", ScalarValue::Timestamp(NOW.0 + 2 * day))
+                .unwrap();
+            tx.commit();
+        })
+        .await
+        .unwrap();
+    assert!(li_phone.sync_until_closed(LIMIT).await.unwrap());
+    assert_eq!(audited(store, "election_closed").await, 1);
     assert!(stored_state(path) == before);
     server.stop().await.unwrap();
 }
