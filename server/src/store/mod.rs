@@ -206,8 +206,8 @@ mod tests {
         assert_eq!(store.catalogue().await.unwrap(), vec![(id, scope)]);
     }
 
-    #[tokio::test]
-    async fn a_long_change_log_is_folded_into_a_snapshot_that_loads_the_same() {
+    /// A fresh database holding one new branch document.
+    async fn new_document() -> (tempfile::TempDir, Store, DocumentId) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("tianjian.sqlite3")).unwrap();
         let scope = scope();
@@ -217,6 +217,12 @@ mod tests {
             .create_document(id, scope, 1_791_770_400_000, document.save())
             .await
             .unwrap();
+        (dir, store, id)
+    }
+
+    #[tokio::test]
+    async fn a_long_change_log_is_folded_into_a_snapshot_that_loads_the_same() {
+        let (_dir, store, id) = new_document().await;
         let mut replica =
             automerge::Automerge::load(&store.load_document(id).await.unwrap().unwrap()).unwrap();
         let roster = replica.get(automerge::ROOT, "roster").unwrap().unwrap().1;
@@ -262,15 +268,7 @@ mod tests {
 
     #[tokio::test]
     async fn writes_queued_together_commit_together_and_fail_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("tianjian.sqlite3")).unwrap();
-        let scope = scope();
-        let id = DocumentId::generate().unwrap();
-        let mut document = Document::create(scope, Millis(1_791_770_400_000)).unwrap();
-        store
-            .create_document(id, scope, 1_791_770_400_000, document.save())
-            .await
-            .unwrap();
+        let (_dir, store, id) = new_document().await;
         let phones = (0..50u8).map(|i| {
             let store = store.clone();
             async move {
