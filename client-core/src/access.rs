@@ -42,6 +42,10 @@ pub struct Principal {
 pub enum Relation {
     /// The member whose notebook it is.
     Owner,
+    /// The member whose notebook it is, while he belongs to its branch. A member who moves
+    /// to another branch (组织关系转接) keeps reading the notebook of his old branch, which
+    /// that branch keeps reading too, and writes in the notebook of his new one.
+    OwnerInBranch,
     /// Anyone belonging to the document's branch, admin or not.
     BranchMember,
     /// An admin of the document's branch.
@@ -72,7 +76,7 @@ pub static DOCUMENT_RULES: &[DocumentRule] = &[
             Relation::BranchAdmin,
             Relation::TownshipAdmin,
         ],
-        write: &[Relation::Owner],
+        write: &[Relation::OwnerInBranch],
     },
     DocumentRule {
         kind: DocKind::Ledger,
@@ -116,6 +120,7 @@ impl Relation {
         let in_branch = who.branch == Some(scope.branch);
         match self {
             Relation::Owner => scope.owner == Some(who.user),
+            Relation::OwnerInBranch => in_branch && scope.owner == Some(who.user),
             Relation::BranchMember => {
                 in_branch && matches!(who.role, Role::Member | Role::BranchAdmin)
             }
@@ -145,6 +150,29 @@ pub fn can_write(who: &Principal, scope: &Scope) -> bool {
     rule(scope.kind).write.iter().any(|r| r.holds(who, scope))
 }
 
+/// Whether `who` administers the people and organisation of `branch` (or, with `None`, of
+/// the township itself) in `township`: a system admin everywhere, a township admin in his
+/// township, a branch admin in his branch.
+pub fn administers(who: &Principal, township: TownshipId, branch: Option<BranchId>) -> bool {
+    match who.role {
+        Role::SystemAdmin => true,
+        Role::TownshipAdmin => who.township == Some(township),
+        Role::BranchAdmin => branch.is_some() && who.branch == branch,
+        Role::Member => false,
+    }
+}
+
+/// Whether `who` may give someone `role`, and so manage someone who has it: nobody hands out
+/// more than he holds, and a branch admin appoints no fellow admins (the township does).
+pub fn may_grant(who: &Principal, role: Role) -> bool {
+    match who.role {
+        Role::SystemAdmin => true,
+        Role::TownshipAdmin => matches!(role, Role::BranchAdmin | Role::Member),
+        Role::BranchAdmin => role == Role::Member,
+        Role::Member => false,
+    }
+}
+
 pub fn check(who: &Principal, scope: &Scope, action: Action) -> Result<(), Denied> {
     let allowed = match action {
         Action::Read => can_read(who, scope),
@@ -170,5 +198,59 @@ mod tests {
         for kind in DocKind::ALL {
             assert_eq!(DOCUMENT_RULES.iter().filter(|r| r.kind == *kind).count(), 1);
         }
+    }
+
+    #[test]
+    fn admins_administer_their_own_branch_or_township_and_grant_less_than_they_hold() {
+        let township = TownshipId::generate().unwrap();
+        let branch = BranchId::generate().unwrap();
+        let person = |role, branch| Principal {
+            user: UserId::generate().unwrap(),
+            role,
+            branch,
+            township: Some(township),
+        };
+        let secretary = person(Role::BranchAdmin, Some(branch));
+        let township_admin = person(Role::TownshipAdmin, None);
+        let member = person(Role::Member, Some(branch));
+        let elsewhere = TownshipId::generate().unwrap();
+        assert!(administers(&secretary, township, Some(branch)));
+        assert!(!administers(&secretary, township, None));
+        assert!(!administers(
+            &secretary,
+            township,
+            Some(BranchId::generate().unwrap())
+        ));
+        assert!(administers(&township_admin, township, Some(branch)));
+        assert!(!administers(&township_admin, elsewhere, None));
+        assert!(!administers(&member, township, Some(branch)));
+        assert!(may_grant(&secretary, Role::Member) && !may_grant(&secretary, Role::BranchAdmin));
+        assert!(may_grant(&township_admin, Role::BranchAdmin));
+        assert!(!may_grant(&township_admin, Role::TownshipAdmin));
+        assert!(!may_grant(&member, Role::Member));
+    }
+
+    #[test]
+    fn a_member_who_moved_reads_his_old_notebook_and_no_longer_writes_it() {
+        let old = BranchId::generate().unwrap();
+        let new = BranchId::generate().unwrap();
+        let township = TownshipId::generate().unwrap();
+        let member = UserId::generate().unwrap();
+        let notebook = Scope {
+            kind: DocKind::Notebook,
+            branch: old,
+            township,
+            owner: Some(member),
+        };
+        let mut who = Principal {
+            user: member,
+            role: Role::Member,
+            branch: Some(old),
+            township: Some(township),
+        };
+        assert!(can_read(&who, &notebook) && can_write(&who, &notebook));
+        who.branch = Some(new);
+        assert!(can_read(&who, &notebook));
+        assert!(!can_write(&who, &notebook));
     }
 }

@@ -104,6 +104,11 @@ uuid_id!(
     /// A township party committee (乡镇党委) supervising branches.
     TownshipId
 );
+uuid_id!(
+    /// One enrolled phone or browser of a person: what tokens are issued to and what an
+    /// admin revokes when a phone is lost.
+    DeviceId
+);
 
 impl RecordId {
     /// A new UUIDv7 for time `now`. Time comes from the caller because the core does no IO;
@@ -136,6 +141,12 @@ impl BranchId {
 }
 
 impl TownshipId {
+    pub fn generate() -> Result<Self, IdError> {
+        random_uuid().map(Self)
+    }
+}
+
+impl DeviceId {
     pub fn generate() -> Result<Self, IdError> {
         random_uuid().map(Self)
     }

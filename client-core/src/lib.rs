@@ -24,7 +24,7 @@ mod wasm;
 pub use access::{Principal, Role};
 pub use document::{DocKind, Document, DocumentError, OpError, Scope};
 pub use documents::{Documents, Held, HeldError};
-pub use ids::{BranchId, DocumentId, RecordId, TownshipId, UserId};
+pub use ids::{BranchId, DeviceId, DocumentId, RecordId, TownshipId, UserId};
 pub use ops::{Branch, Ledger, Notebook, Supervision};
 pub use time::{Date, Millis, Month};
 pub use validate::{Limits, Violation};

@@ -116,7 +116,7 @@ pub struct Collection {
 }
 
 const MAX_TITLE: usize = 200;
-const MAX_NAME: usize = 100;
+pub const MAX_NAME: usize = 100;
 const MAX_PARAGRAPH: usize = 2_000;
 const MAX_LONG_TEXT: usize = 20_000;
 const MAX_PEOPLE: usize = 1_000;

@@ -6,18 +6,21 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use client_core::{BranchId, Role, UserId};
+use client_core::{BranchId, Principal, Role, UserId};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-use crate::admin::{self, AdminError};
-use crate::auth::{AuthError, Claims, Keys};
+use crate::admin::{self, AdminError, NewUser, Organisation};
+use crate::auth::{self, AuthError, KeyRing};
 use crate::store::{Store, StoreError};
 use crate::{AppState, now, serve};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    #[error("set TIANJIAN_SECRET to the token signing key, at least 32 characters")]
+    #[error(
+        "set TIANJIAN_SECRET to the token signing key, at least 32 characters (and \
+         TIANJIAN_PREVIOUS_SECRETS, separated by spaces, to the keys it replaces)"
+    )]
     Secret,
     #[error("{what}: {source}")]
     Io {
@@ -82,13 +85,22 @@ enum AdminCommand {
         name: String,
         #[arg(long, value_parser = parse_role)]
         role: Role,
+        /// The phone number they may sign in with, once they have set a password.
+        #[arg(long)]
+        phone: Option<String>,
     },
-    /// Prints an access token for a person, valid for `hours` (until enrolment exists).
-    Token {
+    /// Issues a one-time invite code for a person's new device.
+    Invite {
         #[arg(long)]
         user: UserId,
-        #[arg(long, default_value_t = 24)]
-        hours: u64,
+        #[arg(long, default_value_t = 7)]
+        days: u64,
+        /// Where the app is served, for the link in the QR code.
+        #[arg(long, default_value = "")]
+        origin: String,
+        /// Writes the QR code here, as SVG.
+        #[arg(long)]
+        qr: Option<PathBuf>,
     },
 }
 
@@ -96,14 +108,23 @@ fn parse_role(text: &str) -> std::result::Result<Role, String> {
     Role::parse(text).ok_or_else(|| format!("one of {}", Role::NAMES.join(", ")))
 }
 
-/// The key access tokens are signed with. It must come from the environment: a server with a
-/// built-in key would accept tokens anyone can make.
-fn secret() -> Result<Vec<u8>> {
-    let secret = std::env::var("TIANJIAN_SECRET").map_err(|_| CliError::Secret)?;
-    if secret.len() < 32 {
-        return Err(CliError::Secret);
+/// The keys access tokens are signed with. They must come from the environment: a server
+/// with a built-in key would accept tokens anyone can make.
+fn keys() -> Result<KeyRing> {
+    let current = std::env::var("TIANJIAN_SECRET").map_err(|_| CliError::Secret)?;
+    let previous = std::env::var("TIANJIAN_PREVIOUS_SECRETS").unwrap_or_default();
+    let previous: Vec<&[u8]> = previous.split_whitespace().map(str::as_bytes).collect();
+    KeyRing::new(current.as_bytes(), &previous).map_err(|_| CliError::Secret)
+}
+
+/// The command line acting as the server itself.
+fn system() -> Principal {
+    Principal {
+        user: UserId::SYSTEM,
+        role: Role::SystemAdmin,
+        branch: None,
+        township: None,
     }
-    Ok(secret.into_bytes())
 }
 
 /// Runs the command line.
@@ -117,7 +138,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
     }) {
         Command::Serve { listen } => {
-            let state = AppState::open(store, &secret()?).await?;
+            let state = AppState::open(store, keys()?, auth::Settings::default()).await?;
             let listener = TcpListener::bind(listen)
                 .await
                 .map_err(|source| CliError::Io {
@@ -142,9 +163,17 @@ pub async fn run(cli: Cli) -> Result<()> {
             let (documents, records) = admin::rebuild_projections(&store).await?;
             println!("rebuilt the projections of {documents} documents ({records} records)");
         }
-        Command::Admin(AdminCommand::CreateBranch { township, name }) => {
-            let township = admin::township(&store, &township).await?;
-            let branch = admin::create_branch(&store, township, &name, now()).await?;
+        Command::Admin(command) => administer(&store, command).await?,
+    }
+    Ok(())
+}
+
+async fn administer(store: &Store, command: AdminCommand) -> Result<()> {
+    let org = Organisation { store, hub: None };
+    match command {
+        AdminCommand::CreateBranch { township, name } => {
+            let township = org.township(&township).await?;
+            let branch = org.create_branch(township, &name, now()).await?;
             println!("branch {} ({})", branch.id, branch.name);
             println!(
                 "  branch document      automerge:{}",
@@ -159,30 +188,50 @@ pub async fn run(cli: Cli) -> Result<()> {
                 branch.supervision_document
             );
         }
-        Command::Admin(AdminCommand::CreateUser {
+        AdminCommand::CreateUser {
             township,
             branch,
             name,
             role,
-        }) => {
-            let township = admin::township(&store, &township).await?;
-            let user = admin::create_user(&store, township, branch, &name, role, now()).await?;
+            phone,
+        } => {
+            let township = org.township(&township).await?;
+            let new = NewUser {
+                name,
+                role,
+                township,
+                branch,
+                phone,
+                password: None,
+            };
+            let user = org.create_user(new, now()).await?;
             println!("user {} ({}, {})", user.id, user.name, user.role);
             if let Some(notebook) = user.notebook_document {
                 println!("  notebook automerge:{notebook}");
             }
         }
-        Command::Admin(AdminCommand::Token { user, hours }) => {
+        AdminCommand::Invite {
+            user,
+            days,
+            origin,
+            qr,
+        } => {
             let record = store.user(user).await?.ok_or(CliError::NoUser(user))?;
-            let expires = u64::try_from(now().0 / 1000).unwrap_or(0) + hours * 3600;
-            let claims = Claims {
-                sub: record.id,
-                role: record.role,
-                branch: record.branch,
-                township: Some(record.township),
-                exp: expires,
-            };
-            println!("{}", Keys::from_secret(&secret()?).issue(&claims)?);
+            let ttl = std::time::Duration::from_secs(days.clamp(1, 30) * 24 * 3600);
+            let invite = auth::issue_invite(store, &system(), &record, ttl, now()).await?;
+            println!("invite code for {}: {}", record.name, invite.code);
+            if let Some(path) = qr {
+                let link = format!("{origin}/#enrol={}", invite.code);
+                let svg = auth::invite_qr(&link).map_err(|error| CliError::Io {
+                    what: "cannot draw the QR code".into(),
+                    source: std::io::Error::other(error.to_string()),
+                })?;
+                std::fs::write(&path, svg).map_err(|source| CliError::Io {
+                    what: format!("cannot write {}", path.display()),
+                    source,
+                })?;
+                println!("  QR code in {}", path.display());
+            }
         }
     }
     Ok(())

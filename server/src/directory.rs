@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 use automerge::ActorId;
 use client_core::model::branch::Election;
 use client_core::validate::Elections;
-use client_core::{BranchId, DocumentId, Principal, RecordId, Scope, UserId};
+use client_core::{BranchId, DeviceId, DocumentId, Principal, RecordId, Scope, UserId};
 
 use crate::store::{Store, StoreError};
 
@@ -23,17 +23,26 @@ struct Entries {
     people: HashMap<UserId, Principal>,
     actors: HashMap<ActorId, UserId>,
     elections: HashMap<RecordId, (BranchId, Election)>,
+    devices: HashMap<DeviceId, DeviceEntry>,
 }
 
-/// The server's directory; cheap to clone, shared by the hub and the refresher.
+/// An enrolled device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceEntry {
+    pub user: UserId,
+    pub revoked: bool,
+}
+
+/// The server's directory; cheap to clone, shared by the hub, the API and the refresher.
 #[derive(Debug, Clone, Default)]
 pub struct Directory {
     entries: Arc<RwLock<Entries>>,
+    /// Where it has read the database up to, so a refresh reads only what is new.
+    watermark: Arc<tokio::sync::Mutex<Watermark>>,
 }
 
-/// Where the directory has read the database up to, so a refresh reads only what is new.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Watermark {
+struct Watermark {
     documents: i64,
     people: i64,
 }
@@ -57,7 +66,7 @@ pub enum AuthorshipError {
 
 impl Directory {
     /// Reads everything the database knows.
-    pub async fn load(store: &Store) -> Result<(Directory, Watermark), StoreError> {
+    pub async fn load(store: &Store) -> Result<Directory, StoreError> {
         let directory = Directory::default();
         let actors = store.actor_bindings().await?;
         let elections = store.elections().await?;
@@ -69,37 +78,97 @@ impl Directory {
                     .map(|(id, branch, election)| (id, (branch, election))),
             );
         }
-        let watermark = directory.refresh(store, Watermark::default()).await?;
-        Ok((directory, watermark))
+        directory.refresh(store).await?;
+        Ok(directory)
     }
 
-    /// Adds documents and people created since `since` (by the command line, say).
-    pub async fn refresh(&self, store: &Store, since: Watermark) -> Result<Watermark, StoreError> {
-        let (documents, last_document) = store.catalogue_since(since.documents).await?;
-        let (people, last_person) = store.people_since(since.people).await?;
+    /// Learns documents and people created or changed since the last refresh, and every
+    /// device's state (made by the command line or another process, say).
+    pub async fn refresh(&self, store: &Store) -> Result<(), StoreError> {
+        let mut watermark = self.watermark.lock().await;
+        let (documents, last_document) = store.catalogue_since(watermark.documents).await?;
+        let (people, last_person) = store.people_since(watermark.people).await?;
+        let devices = store.all_devices().await?;
         if let Ok(mut entries) = self.entries.write() {
             entries.documents.extend(documents);
             entries
                 .people
                 .extend(people.into_iter().map(|p| (p.user, p)));
+            entries.devices = devices
+                .into_iter()
+                .map(|d| {
+                    let entry = DeviceEntry {
+                        user: d.user,
+                        revoked: d.revoked_at.is_some(),
+                    };
+                    (d.id, entry)
+                })
+                .collect();
         }
-        Ok(Watermark {
+        *watermark = Watermark {
             documents: last_document,
             people: last_person,
-        })
+        };
+        Ok(())
     }
 
     /// Refreshes every two seconds until the store stops.
-    pub async fn follow(self, store: Store, mut since: Watermark) {
+    pub async fn follow(self, store: Store) {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
         loop {
             tick.tick().await;
-            match self.refresh(&store, since).await {
-                Ok(next) => since = next,
+            match self.refresh(&store).await {
+                Ok(()) => {}
                 Err(StoreError::Stopped) => return,
                 Err(error) => tracing::warn!(%error, "cannot refresh the directory"),
             }
         }
+    }
+
+    /// Who a person is now: role, branch, township.
+    pub fn person(&self, user: UserId) -> Option<Principal> {
+        self.entries.read().ok()?.people.get(&user).cloned()
+    }
+
+    pub fn device(&self, device: DeviceId) -> Option<DeviceEntry> {
+        self.entries.read().ok()?.devices.get(&device).copied()
+    }
+
+    /// Learns a device just enrolled.
+    pub fn add_device(&self, device: DeviceId, user: UserId) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.devices.insert(
+                device,
+                DeviceEntry {
+                    user,
+                    revoked: false,
+                },
+            );
+        }
+    }
+
+    /// Learns that a device was revoked (the database already says so).
+    pub fn revoke_device(&self, device: DeviceId) {
+        if let Ok(mut entries) = self.entries.write()
+            && let Some(entry) = entries.devices.get_mut(&device)
+        {
+            entry.revoked = true;
+        }
+    }
+
+    /// The documents `who` may read, with their scopes.
+    pub fn readable_by(&self, who: &Principal) -> Vec<(DocumentId, Scope)> {
+        let Ok(entries) = self.entries.read() else {
+            return Vec::new();
+        };
+        let mut documents: Vec<(DocumentId, Scope)> = entries
+            .documents
+            .iter()
+            .filter(|(_, scope)| client_core::access::can_read(who, scope))
+            .map(|(id, scope)| (*id, *scope))
+            .collect();
+        documents.sort_by_key(|(id, scope)| (scope.kind.as_str(), id.to_string()));
+        documents
     }
 
     pub fn scope(&self, document: DocumentId) -> Option<Scope> {

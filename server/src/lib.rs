@@ -5,14 +5,18 @@
 //! `client-core`; the server must never grow a second copy of those rules.
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::{Router, routing::get};
 use tokio::net::TcpListener;
 
 pub mod admin;
+pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod directory;
+pub mod error;
 pub mod store;
 pub mod sync;
 
@@ -21,23 +25,30 @@ pub mod sync;
 pub struct AppState {
     /// The sync service; absent in a server started without storage.
     pub hub: Option<sync::Hub>,
-    pub keys: Option<auth::Keys>,
+    /// Identity: tokens, devices, enrolment; absent likewise.
+    pub auth: Option<Arc<auth::Auth>>,
 }
 
 impl AppState {
-    /// A server over the database at `store`, signing tokens with `secret`.
-    pub async fn open(store: store::Store, secret: &[u8]) -> Result<AppState, store::StoreError> {
-        let (directory, watermark) = directory::Directory::load(&store).await?;
+    /// A server over the database at `store`, signing tokens with `keys`.
+    pub async fn open(
+        store: store::Store,
+        keys: auth::KeyRing,
+        settings: auth::Settings,
+    ) -> Result<AppState, store::StoreError> {
+        let directory = directory::Directory::load(&store).await?;
         let storage = store.storage_id().await?;
-        tokio::spawn(directory.clone().follow(store.clone(), watermark));
+        tokio::spawn(directory.clone().follow(store.clone()));
         tokio::spawn(
             store
                 .clone()
                 .keep_compacting(std::time::Duration::from_secs(60)),
         );
+        let hub = sync::Hub::start(store.clone(), directory.clone(), storage);
+        let auth = auth::Auth::new(store, directory, hub.clone(), keys, settings);
         Ok(AppState {
-            hub: Some(sync::Hub::start(store, directory, storage)),
-            keys: Some(auth::Keys::from_secret(secret)),
+            hub: Some(hub),
+            auth: Some(Arc::new(auth)),
         })
     }
 }
@@ -47,6 +58,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/sync", get(sync::endpoint))
+        .nest("/api/v1", api::routes())
         .with_state(state)
 }
 
@@ -58,7 +70,9 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    // The peer's address reaches handlers, to slow down guessing per address.
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -19,17 +19,22 @@ use client_core::projection::{self, Projection};
 use client_core::sync::engine::{ConnectionId, Effect, Engine, Event, Gate, Refusal, Side};
 use client_core::sync::message::{PeerId, PeerMetadata, StorageId};
 use client_core::validate::{self, Context, Elections, Limits};
-use client_core::{DocKind, DocumentId, Principal, UserId, access};
+use client_core::{DeviceId, DocKind, DocumentId, Principal, UserId, access};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
+use crate::auth::Caller;
 use crate::directory::Directory;
+use crate::error::ApiError;
 use crate::store::{AuditEvent, Store, Write};
 use crate::{AppState, now};
 
 /// The largest frame accepted: a batch of changes is limited to 16 MiB by validation, and a
 /// frame carries at most one batch.
 pub const MAX_FRAME_BYTES: usize = 17 << 20;
+
+/// How long a peer has to answer the server's close before its connection is dropped.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The server's policy: read rules from client-core's access table; new changes checked by
 /// client-core's validation, each attributed to the person its actor is bound to.
@@ -108,9 +113,19 @@ enum HubInput {
     Connected {
         connection: ConnectionId,
         identity: Principal,
+        device: DeviceId,
         outbox: mpsc::Sender<Outbound>,
     },
     Event(Event<Principal>),
+    /// A device was revoked, or a person's role or branch changed: their sessions end, and
+    /// they come back (if they still may) as who they are now.
+    End(Ending),
+    /// The server changed a document itself (an admin enrolled a member on a branch's
+    /// roster): the changes are stored; peers syncing the document get them now.
+    Stored {
+        document: DocumentId,
+        changes: Vec<Vec<u8>>,
+    },
     /// The transport broke the rules below the protocol (a frame over the size limit, bad
     /// WebSocket framing): the session ends, and the audit log says why.
     Broken {
@@ -118,6 +133,13 @@ enum HubInput {
         rule: &'static str,
         detail: String,
     },
+}
+
+/// Whose sessions end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Device(DeviceId),
+    User(UserId),
 }
 
 /// What a connection's writer is told.
@@ -162,12 +184,34 @@ impl Hub {
             next_connection: Arc::new(AtomicU64::new(1)),
         }
     }
+
+    /// Closes the sync sessions of a revoked device.
+    pub async fn end_sessions_of_device(&self, device: DeviceId) {
+        let _ = self
+            .inputs
+            .send(HubInput::End(Ending::Device(device)))
+            .await;
+    }
+
+    /// Closes a person's sync sessions, after a change of role or branch.
+    pub async fn end_sessions_of_user(&self, user: UserId) {
+        let _ = self.inputs.send(HubInput::End(Ending::User(user))).await;
+    }
+
+    /// Hands peers changes the server has stored itself.
+    pub async fn stored(&self, document: DocumentId, changes: Vec<Vec<u8>>) {
+        let _ = self
+            .inputs
+            .send(HubInput::Stored { document, changes })
+            .await;
+    }
 }
 
 /// A connected session as the hub sees it.
 #[derive(Debug)]
 struct Session {
     identity: Principal,
+    device: DeviceId,
     outbox: mpsc::Sender<Outbound>,
 }
 
@@ -188,10 +232,12 @@ impl HubTask {
                 HubInput::Connected {
                     connection,
                     identity,
+                    device,
                     outbox,
                 } => {
                     let session = Session {
                         identity: identity.clone(),
+                        device,
                         outbox,
                     };
                     self.sessions.insert(connection, session);
@@ -205,6 +251,21 @@ impl HubTask {
                         self.sessions.remove(connection);
                     }
                     self.engine.handle(event)
+                }
+                HubInput::End(ending) => self.end(ending),
+                HubInput::Stored { document, changes } => {
+                    let Some(doc) = self.engine.document_mut(document) else {
+                        // Not held: whoever opens it next loads it with the changes.
+                        continue;
+                    };
+                    for bytes in changes {
+                        if let Ok(change) = automerge::Change::from_bytes(bytes)
+                            && let Err(error) = doc.apply_changes([change])
+                        {
+                            tracing::error!(%document, %error, "cannot apply a stored change");
+                        }
+                    }
+                    self.engine.handle(Event::LocalChange { document })
                 }
                 HubInput::Broken {
                     connection,
@@ -226,6 +287,28 @@ impl HubTask {
                 self.carry_out(effect);
             }
         }
+    }
+
+    /// Ends the sessions `ending` names: each is told to close, and the engine forgets it.
+    fn end(&mut self, ending: Ending) -> Vec<Effect> {
+        let ended: Vec<ConnectionId> = self
+            .sessions
+            .iter()
+            .filter(|(_, session)| match ending {
+                Ending::Device(device) => session.device == device,
+                Ending::User(user) => session.identity.user == user,
+            })
+            .map(|(connection, _)| *connection)
+            .collect();
+        let mut effects = Vec::new();
+        for connection in ended {
+            if let Some(session) = self.sessions.remove(&connection) {
+                tracing::info!(connection = connection.0, ?ending, "ending sync session");
+                let _ = session.outbox.try_send(Outbound::Close);
+            }
+            effects.extend(self.engine.handle(Event::Disconnected { connection }));
+        }
+        effects
     }
 
     /// Runs `work` off the hub and hands the event it yields back to the hub, so the
@@ -332,7 +415,8 @@ impl HubTask {
                 document,
                 refusal,
             } => {
-                let user = self.sessions.get(&connection).map(|s| s.identity.user);
+                let session = self.sessions.get(&connection);
+                let user = session.map(|s| s.identity.user);
                 tracing::warn!(
                     connection = connection.0,
                     user = ?user,
@@ -341,14 +425,16 @@ impl HubTask {
                     message = %refusal.message,
                     "refused"
                 );
-                let event = AuditEvent {
-                    at: now(),
-                    event: "refusal".into(),
-                    user,
-                    document,
-                    rule: Some(refusal.rule),
-                    detail: refusal.message,
-                };
+                let mut event = AuditEvent::new(now(), "refusal", refusal.message)
+                    .rule(refusal.rule)
+                    .document(document);
+                if let Some(session) = session {
+                    event = event.by(&session.identity).device(Some(session.device));
+                }
+                // A refusal about a document is the business of the document's branch.
+                if let Some(scope) = document.and_then(|d| self.directory.scope(d)) {
+                    event = event.concerning(Some(scope.branch), Some(scope.township));
+                }
                 self.spawn_then(async move {
                     if let Err(error) = store.audit(event).await {
                         tracing::error!(%error, "cannot write the audit log");
@@ -395,48 +481,47 @@ impl HubTask {
 }
 
 /// The query of `GET /sync`: browsers cannot set headers on a WebSocket, so they pass a
-/// short-lived ticket instead.
+/// single-use ticket instead (never the access token: URLs end up in logs).
 #[derive(Debug, serde::Deserialize)]
 pub struct SyncQuery {
     ticket: Option<String>,
 }
 
 /// `GET /sync`: authenticates (`Authorization: Bearer`, or `?ticket=`), then upgrades to the
-/// protocol. Until single-use tickets exist (identity issue), a ticket is a short-lived
-/// access token.
+/// protocol.
 pub async fn endpoint(
     State(state): State<AppState>,
     Query(query): Query<SyncQuery>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let (Some(hub), Some(keys)) = (state.hub.clone(), state.keys.clone()) else {
+    let (Some(hub), Some(auth)) = (state.hub.clone(), state.auth.clone()) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let verified = match &query.ticket {
-        Some(ticket) => keys.verify(ticket),
-        None => keys.verify_header(&headers),
+    let caller = match &query.ticket {
+        Some(ticket) => auth.authenticate_ticket(ticket),
+        None => crate::api::bearer(&headers).and_then(|token| auth.authenticate(token)),
     };
-    let claims = match verified {
-        Ok(claims) => claims,
-        Err(error) => return (StatusCode::UNAUTHORIZED, error.to_string()).into_response(),
+    let caller = match caller {
+        Ok(caller) => caller,
+        Err(error) => return ApiError::from(error).into_response(),
     };
-    let identity = claims.principal();
     upgrade
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| session(socket, hub, identity))
+        .on_upgrade(move |socket| session(socket, hub, caller))
 }
 
 /// One connection: frames in to the hub, frames out from its outbox.
-async fn session(socket: WebSocket, hub: Hub, identity: Principal) {
+async fn session(socket: WebSocket, hub: Hub, caller: Caller) {
     let connection = ConnectionId(hub.next_connection.fetch_add(1, Ordering::Relaxed));
     let (outbox, mut outgoing) = mpsc::channel::<Outbound>(256);
     if hub
         .inputs
         .send(HubInput::Connected {
             connection,
-            identity,
+            identity: caller.who,
+            device: caller.device,
             outbox,
         })
         .await
@@ -445,6 +530,7 @@ async fn session(socket: WebSocket, hub: Hub, identity: Principal) {
         return;
     }
     let (mut sink, mut stream) = socket.split();
+    let (closed, mut closing) = tokio::sync::oneshot::channel::<()>();
     let writer = tokio::spawn(async move {
         while let Some(out) = outgoing.recv().await {
             match out {
@@ -455,12 +541,27 @@ async fn session(socket: WebSocket, hub: Hub, identity: Principal) {
                 }
                 Outbound::Close => {
                     let _ = sink.send(WsMessage::Close(None)).await;
+                    let _ = closed.send(());
                     break;
                 }
             }
         }
     });
-    while let Some(received) = stream.next().await {
+    // Once the server has closed, the peer has a moment to answer the close; a peer that
+    // does not is cut off rather than kept reading.
+    let deadline = async move {
+        if closing.try_recv().is_err() && (&mut closing).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(CLOSE_GRACE).await;
+    };
+    tokio::pin!(deadline);
+    loop {
+        let received = tokio::select! {
+            received = stream.next() => received,
+            () = &mut deadline => break,
+        };
+        let Some(received) = received else { break };
         let message = match received {
             Ok(message) => message,
             Err(error) => {

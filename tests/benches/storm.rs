@@ -21,11 +21,11 @@ use std::time::{Duration, Instant};
 
 use client_core::validate::{self, Context};
 use client_core::{DocumentId, Limits, Notebook, Principal, Role};
-use tianjian_server::admin;
-use tianjian_server::auth::Keys;
+use tianjian_server::admin::Organisation;
+use tianjian_server::auth::KeyRing;
 use tianjian_server::store::Store;
 use tianjian_tests::device::Device;
-use tianjian_tests::fixture::{NOW, SECRET, lecture, token};
+use tianjian_tests::fixture::{NOW, SECRET, keys, lecture, person, token};
 use tianjian_tests::node::{js_dir, prepare_node};
 use tianjian_tests::process::ServerProcess;
 use tokio::task::JoinSet;
@@ -101,28 +101,22 @@ struct Township {
 }
 
 async fn township(store: &Store, options: &Options) -> Township {
-    let township = admin::township(store, "周官桥乡").await.unwrap();
+    let org = Organisation { store, hub: None };
+    let township = org.township("周官桥乡").await.unwrap();
     let per_branch = options.devices.div_ceil(options.branches);
     let mut phones = Vec::with_capacity(options.devices);
     let mut documents = Vec::new();
     let mut change_bytes = 0;
     let mut validation = Duration::ZERO;
     for b in 0..options.branches {
-        let branch = admin::create_branch(store, township, &format!("第{b}村"), NOW)
+        let branch = org
+            .create_branch(township, &format!("第{b}村"), NOW)
             .await
             .unwrap();
         let mut members = Vec::new();
         for m in 0..per_branch.min(options.devices - phones.len() - members.len()) {
-            let user = admin::create_user(
-                store,
-                township,
-                Some(branch.id),
-                &format!("党员{b}-{m}"),
-                Role::Member,
-                NOW,
-            )
-            .await
-            .unwrap();
+            let name = format!("党员{b}-{m}");
+            let user = person(store, township, branch.id, &name, Role::Member).await;
             members.push(user);
         }
         let branch_bytes = store
@@ -203,7 +197,12 @@ impl Outcome {
 
 /// Every phone connects at once and syncs until the server holds all its records, or until
 /// `limit`.
-async fn storm(server: &ServerProcess, phones: &[Phone], keys: &Keys, limit: Duration) -> Outcome {
+async fn storm(
+    server: &ServerProcess,
+    phones: &[Phone],
+    keys: &KeyRing,
+    limit: Duration,
+) -> Outcome {
     let addr = server.addr;
     let started = Instant::now();
     let mut running = JoinSet::new();
@@ -315,7 +314,7 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let keys = Keys::from_secret(SECRET);
+        let keys = keys();
         let setup = Instant::now();
         let township = {
             let store = Store::open(&dir.path().join("tianjian.sqlite3")).unwrap();

@@ -11,16 +11,73 @@ use automerge::Automerge;
 use client_core::model::branch::Plan;
 use client_core::model::common::{MediaRef, Prose, Submission};
 use client_core::model::notebook::{Lecture, LectureCategory, Venue};
+use client_core::{BranchId, DeviceId, TownshipId, UserId};
 use client_core::{Document, DocumentId, Limits, Millis, Month, Notebook, Principal, Role, schema};
 use rusqlite::types::ValueRef;
-use tianjian_server::auth::{Claims, Keys};
-use tianjian_server::store::{Store, UserRecord};
-use tianjian_server::{AppState, admin};
+use tianjian_server::AppState;
+use tianjian_server::admin::{NewUser, Organisation};
+use tianjian_server::auth::{Claims, KeyRing, Settings};
+use tianjian_server::store::{NewDevice, Store, UserRecord};
 
 use crate::TestServer;
 
 pub const NOW: Millis = Millis(1_791_770_400_000);
 pub const SECRET: &[u8] = b"test signing key, not a real one";
+
+/// The key ring of a test server.
+pub fn keys() -> KeyRing {
+    KeyRing::new(SECRET, &[]).unwrap()
+}
+
+/// A server's state over `store`, with the test key and default settings.
+pub async fn open(store: &Store) -> AppState {
+    AppState::open(store.clone(), keys(), Settings::default())
+        .await
+        .unwrap()
+}
+
+/// Enrols the one phone each test person has. Its device id is the person's user id, so that
+/// [`token`] can make a token for it from the person alone.
+pub async fn give_phone(store: &Store, user: UserId) {
+    // Its refresh token is one nobody holds: the stored "hash" is the user id, padded.
+    let mut refresh = [0u8; 32];
+    refresh[..16].copy_from_slice(user.as_uuid().as_bytes());
+    let device = NewDevice {
+        id: phone_of(user),
+        user,
+        name: "test phone".into(),
+        refresh,
+        refresh_expires_at: NOW,
+    };
+    store.enrol_device(device, NOW).await.unwrap();
+}
+
+/// The device id of a test person's phone.
+pub fn phone_of(user: UserId) -> DeviceId {
+    DeviceId::from_uuid(*user.as_uuid())
+}
+
+/// A person made through the server's administration code, with a phone.
+pub async fn person(
+    store: &Store,
+    township: TownshipId,
+    branch: BranchId,
+    name: &str,
+    role: Role,
+) -> UserRecord {
+    let org = Organisation { store, hub: None };
+    let new = NewUser {
+        name: name.into(),
+        role,
+        township,
+        branch: Some(branch),
+        phone: None,
+        password: None,
+    };
+    let user = org.create_user(new, NOW).await.unwrap();
+    give_phone(store, user.id).await;
+    user
+}
 
 #[derive(Debug)]
 pub struct Village {
@@ -37,22 +94,14 @@ pub struct Village {
 
 /// A server database with 合益村's documents and people, and a member of 双桥村.
 pub async fn village(store: &Store) -> Village {
-    let township = admin::township(store, "周官桥乡").await.unwrap();
-    let heyi = admin::create_branch(store, township, "合益村", NOW)
-        .await
-        .unwrap();
-    let shuangqiao = admin::create_branch(store, township, "双桥村", NOW)
-        .await
-        .unwrap();
-    let person = |branch, name: &'static str, role| async move {
-        admin::create_user(store, township, Some(branch), name, role, NOW)
-            .await
-            .unwrap()
-    };
-    let li = person(heyi.id, "李章桂", Role::Member).await;
-    let secretary = person(heyi.id, "赵杰辉", Role::BranchAdmin).await;
-    let deputy = person(heyi.id, "贺俊爱", Role::BranchAdmin).await;
-    let outsider = person(shuangqiao.id, "刘岳云", Role::Member).await;
+    let org = Organisation { store, hub: None };
+    let township = org.township("周官桥乡").await.unwrap();
+    let heyi = org.create_branch(township, "合益村", NOW).await.unwrap();
+    let shuangqiao = org.create_branch(township, "双桥村", NOW).await.unwrap();
+    let li = person(store, township, heyi.id, "李章桂", Role::Member).await;
+    let secretary = person(store, township, heyi.id, "赵杰辉", Role::BranchAdmin).await;
+    let deputy = person(store, township, heyi.id, "贺俊爱", Role::BranchAdmin).await;
+    let outsider = person(store, township, shuangqiao.id, "刘岳云", Role::Member).await;
     let notebook = li.notebook_document.unwrap();
     Village {
         li: principal(&li),
@@ -83,7 +132,7 @@ pub struct Database {
     pub path: std::path::PathBuf,
     pub store: Store,
     pub v: Village,
-    pub keys: Keys,
+    pub keys: KeyRing,
 }
 
 pub async fn database() -> Database {
@@ -96,26 +145,27 @@ pub async fn database() -> Database {
         path,
         store,
         v,
-        keys: Keys::from_secret(SECRET),
+        keys: keys(),
     }
 }
 
 /// The same, with our server running over it on a loopback port, in process.
 pub async fn served() -> (Database, TestServer) {
     let database = database().await;
-    let state = AppState::open(database.store.clone(), SECRET)
-        .await
-        .unwrap();
+    let state = open(&database.store).await;
     let server = TestServer::start_with(state).await.unwrap();
     (database, server)
 }
 
-pub fn token(keys: &Keys, who: &Principal) -> String {
+/// An access token for `who`'s phone, good until 2100.
+pub fn token(keys: &KeyRing, who: &Principal) -> String {
     let claims = Claims {
         sub: who.user,
+        dev: phone_of(who.user),
         role: who.role,
         branch: who.branch,
         township: who.township,
+        iat: 1_791_770_400,
         exp: 4_102_444_800,
     };
     keys.issue(&claims).unwrap()

@@ -1,23 +1,30 @@
-//! The audit log.
+//! The audit log: who did what, and what was refused by which rule.
 
-use client_core::{DocumentId, Millis, UserId};
-use rusqlite::params;
+use client_core::{BranchId, DeviceId, DocumentId, Millis, Principal, TownshipId, UserId};
+use rusqlite::{params, params_from_iter};
 
 use super::{Result, Store, parse};
+
+/// The most entries one query returns.
+pub const AUDIT_PAGE: usize = 1_000;
 
 impl Store {
     /// Records something for the audit log.
     pub async fn audit(&self, event: AuditEvent) -> Result<()> {
         self.call(move |connection| {
             connection.execute(
-                "INSERT INTO audit (at, event, user, document, rule, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO audit (at, event, user, device, branch, township, document, rule, address, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     event.at.0,
                     event.event,
                     event.user.map(|u| u.to_string()),
+                    event.device.map(|d| d.to_string()),
+                    event.branch.map(|b| b.to_string()),
+                    event.township.map(|t| t.to_string()),
                     event.document.map(|d| d.to_string()),
                     event.rule,
+                    event.address,
                     event.detail
                 ],
             )?;
@@ -28,30 +35,54 @@ impl Store {
 
     /// The audit log from `since` on, oldest first.
     pub async fn audit_since(&self, since: Millis) -> Result<Vec<AuditEvent>> {
+        self.audit_log(AuditQuery {
+            from: Some(since),
+            ..AuditQuery::default()
+        })
+        .await
+    }
+
+    /// The entries `query` selects, oldest first, at most [`AUDIT_PAGE`] of them.
+    pub async fn audit_log(&self, query: AuditQuery) -> Result<Vec<AuditEvent>> {
         self.call(move |connection| {
-            let mut statement = connection.prepare(
-                "SELECT at, event, user, document, rule, detail FROM audit WHERE at >= ?1 ORDER BY id",
-            )?;
-            let rows = statement.query_map([since.0], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, Option<String>>(2)?,
-                    row.get::<_, Option<String>>(3)?,
-                    row.get::<_, Option<String>>(4)?,
-                    row.get::<_, String>(5)?,
-                ))
-            })?;
+            let mut sql = String::from(
+                "SELECT at, event, user, device, branch, township, document, rule, address, detail
+                 FROM audit WHERE 1 = 1",
+            );
+            let mut values: Vec<rusqlite::types::Value> = Vec::new();
+            let mut filter = |clause: &str, value: rusqlite::types::Value| {
+                values.push(value);
+                sql.push_str(&format!(" AND {clause} ?{}", values.len()));
+            };
+            if let Some(branch) = query.branch {
+                filter("branch =", branch.to_string().into());
+            }
+            if let Some(township) = query.township {
+                filter("township =", township.to_string().into());
+            }
+            if let Some(from) = query.from {
+                filter("at >=", from.0.into());
+            }
+            if let Some(to) = query.to {
+                filter("at <", to.0.into());
+            }
+            let limit = query.limit.unwrap_or(AUDIT_PAGE).min(AUDIT_PAGE);
+            sql.push_str(&format!(" ORDER BY id LIMIT {limit}"));
+            let mut statement = connection.prepare(&sql)?;
+            let mut rows = statement.query(params_from_iter(values))?;
             let mut events = Vec::new();
-            for row in rows {
-                let (at, event, user, document, rule, detail) = row?;
+            while let Some(row) = rows.next()? {
                 events.push(AuditEvent {
-                    at: Millis(at),
-                    event,
-                    user: user.map(|u| parse(&u, "audited user")).transpose()?,
-                    document: document.map(|d| parse(&d, "audited document")).transpose()?,
-                    rule,
-                    detail,
+                    at: Millis(row.get(0)?),
+                    event: row.get(1)?,
+                    user: optional(row, 2, "audited user")?,
+                    device: optional(row, 3, "audited device")?,
+                    branch: optional(row, 4, "audited branch")?,
+                    township: optional(row, 5, "audited township")?,
+                    document: optional(row, 6, "audited document")?,
+                    rule: row.get(7)?,
+                    address: row.get(8)?,
+                    detail: row.get(9)?,
                 });
             }
             Ok(events)
@@ -60,15 +91,99 @@ impl Store {
     }
 }
 
+/// An optional id in column `index`.
+fn optional<T: std::str::FromStr>(
+    row: &rusqlite::Row<'_>,
+    index: usize,
+    what: &str,
+) -> Result<Option<T>> {
+    let text: Option<String> = row.get(index)?;
+    text.map(|text| parse(&text, what)).transpose()
+}
+
+/// Which entries of the audit log to read.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub branch: Option<BranchId>,
+    pub township: Option<TownshipId>,
+    pub from: Option<Millis>,
+    pub to: Option<Millis>,
+    pub limit: Option<usize>,
+}
+
 /// One entry of the audit log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AuditEvent {
     pub at: Millis,
-    /// What happened: `refusal`, and in time logins, reviews, revocations.
+    /// What happened: `refusal`, `login`, `enrolled`, `token_refreshed`, `review`, …
     pub event: String,
+    /// Who did it, or tried to.
     pub user: Option<UserId>,
+    pub device: Option<DeviceId>,
+    /// Whose business it is.
+    pub branch: Option<BranchId>,
+    pub township: Option<TownshipId>,
     pub document: Option<DocumentId>,
     /// For refusals, the rule that refused.
     pub rule: Option<String>,
+    /// The network address a request came from.
+    pub address: Option<String>,
     pub detail: String,
+}
+
+impl AuditEvent {
+    pub fn new(at: Millis, event: &str, detail: impl Into<String>) -> AuditEvent {
+        AuditEvent {
+            at,
+            event: event.to_owned(),
+            user: None,
+            device: None,
+            branch: None,
+            township: None,
+            document: None,
+            rule: None,
+            address: None,
+            detail: detail.into(),
+        }
+    }
+
+    /// Done by `who`, which also says whose business it is.
+    pub fn by(mut self, who: &Principal) -> AuditEvent {
+        self.user = Some(who.user);
+        self.branch = self.branch.or(who.branch);
+        self.township = self.township.or(who.township);
+        self
+    }
+
+    pub fn user(mut self, user: UserId) -> AuditEvent {
+        self.user = Some(user);
+        self
+    }
+
+    pub fn device(mut self, device: Option<DeviceId>) -> AuditEvent {
+        self.device = device;
+        self
+    }
+
+    /// About something of `branch` in `township`.
+    pub fn concerning(mut self, branch: Option<BranchId>, township: Option<TownshipId>) -> Self {
+        self.branch = branch;
+        self.township = township;
+        self
+    }
+
+    pub fn document(mut self, document: Option<DocumentId>) -> AuditEvent {
+        self.document = document;
+        self
+    }
+
+    pub fn rule(mut self, rule: impl Into<String>) -> AuditEvent {
+        self.rule = Some(rule.into());
+        self
+    }
+
+    pub fn address(mut self, address: Option<std::net::IpAddr>) -> AuditEvent {
+        self.address = address.map(|a| a.to_string());
+        self
+    }
 }

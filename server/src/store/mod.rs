@@ -14,13 +14,15 @@ use tokio::sync::{mpsc, oneshot};
 
 mod audit;
 mod documents;
+mod identity;
 mod organisation;
 mod projections;
 mod schema;
 mod thread;
 
-pub use audit::AuditEvent;
+pub use audit::{AUDIT_PAGE, AuditEvent, AuditQuery};
 pub use documents::Write;
+pub use identity::{DeviceRecord, NewDevice, Redemption, RefreshRequest, Rotation, SecretHash};
 pub use organisation::{BranchRecord, UserRecord};
 use schema::SCHEMA;
 use thread::{Job, run_jobs};
@@ -46,6 +48,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("storage: the transaction this write shared failed: {0}")]
     Group(String),
+    #[error("someone else has this phone number")]
+    PhoneTaken,
     #[error("cannot make an id: {0}")]
     Id(#[from] client_core::ids::IdError),
 }

@@ -6,11 +6,12 @@ use rusqlite::{OptionalExtension, params};
 use super::{Result, Store, StoreError, parse};
 
 impl Store {
-    /// The people created after row `since`, as principals, and the last row read.
+    /// The people created or changed after revision `since`, as principals, and the last
+    /// revision read.
     pub async fn people_since(&self, since: i64) -> Result<(Vec<Principal>, i64)> {
         self.call(move |connection| {
             let mut statement = connection.prepare(
-                "SELECT rowid, id, role, branch, township FROM users WHERE rowid > ?1 ORDER BY rowid",
+                "SELECT revision, id, role, branch, township FROM users WHERE revision > ?1 ORDER BY revision",
             )?;
             let rows = statement.query_map([since], |row| {
                 Ok((
@@ -123,18 +124,26 @@ impl Store {
         .await
     }
 
-    pub async fn create_user(&self, user: UserRecord) -> Result<()> {
+    /// Creates a person. Fails with [`StoreError::PhoneTaken`] if someone has the phone number.
+    pub async fn create_user(&self, user: UserRecord, password_hash: Option<String>) -> Result<()> {
         self.call(move |connection| {
+            if let Some(phone) = &user.phone
+                && phone_taken(connection, phone, user.id)?
+            {
+                return Err(StoreError::PhoneTaken);
+            }
             connection.execute(
-                "INSERT INTO users (id, name, role, branch, township, notebook_document)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO users (id, name, role, branch, township, notebook_document, phone, password_hash, revision)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT COALESCE(MAX(revision), 0) + 1 FROM users))",
                 params![
                     user.id.to_string(),
                     user.name,
                     user.role.as_str(),
                     user.branch.map(|b| b.to_string()),
                     user.township.to_string(),
-                    user.notebook_document.map(|d| d.to_string())
+                    user.notebook_document.map(|d| d.to_string()),
+                    user.phone,
+                    password_hash,
                 ],
             )?;
             Ok(())
@@ -142,35 +151,175 @@ impl Store {
         .await
     }
 
-    pub async fn user(&self, id: UserId) -> Result<Option<UserRecord>> {
+    /// Replaces what the users table says of a person (name, phone, role, branch, notebook).
+    pub async fn update_user(&self, user: UserRecord) -> Result<()> {
         self.call(move |connection| {
-            type Row = (String, String, Option<String>, String, Option<String>);
-            let row: Option<Row> = connection
-                .query_row(
-                    "SELECT name, role, branch, township, notebook_document FROM users WHERE id = ?1",
-                    [id.to_string()],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
-                )
-                .optional()?;
-            let Some((name, role, branch, township, notebook)) = row else {
-                return Ok(None);
-            };
-            Ok(Some(UserRecord {
-                id,
-                name,
-                role: client_core::Role::parse(&role)
-                    .ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
-                branch: branch.map(|b| parse(&b, "user branch")).transpose()?,
-                township: parse(&township, "user township")?,
-                notebook_document: notebook.map(|d| parse(&d, "notebook")).transpose()?,
-            }))
+            if let Some(phone) = &user.phone
+                && phone_taken(connection, phone, user.id)?
+            {
+                return Err(StoreError::PhoneTaken);
+            }
+            connection.execute(
+                "UPDATE users SET name = ?2, role = ?3, branch = ?4, township = ?5,
+                     notebook_document = ?6, phone = ?7,
+                     revision = (SELECT COALESCE(MAX(revision), 0) + 1 FROM users)
+                 WHERE id = ?1",
+                params![
+                    user.id.to_string(),
+                    user.name,
+                    user.role.as_str(),
+                    user.branch.map(|b| b.to_string()),
+                    user.township.to_string(),
+                    user.notebook_document.map(|d| d.to_string()),
+                    user.phone,
+                ],
+            )?;
+            Ok(())
         })
         .await
     }
+
+    /// The people of a branch, by name.
+    pub async fn users_of_branch(&self, branch: BranchId) -> Result<Vec<UserRecord>> {
+        self.call(move |connection| users_where(connection, "branch = ?1", &branch.to_string()))
+            .await
+    }
+
+    /// The township admins of a township, by name.
+    pub async fn township_admins(&self, township: TownshipId) -> Result<Vec<UserRecord>> {
+        self.call(move |connection| {
+            users_where(
+                connection,
+                "township = ?1 AND role = 'township_admin'",
+                &township.to_string(),
+            )
+        })
+        .await
+    }
+
+    /// The notebook a person keeps in a branch, if he has belonged to it before.
+    pub async fn notebook_in(&self, user: UserId, branch: BranchId) -> Result<Option<DocumentId>> {
+        self.call(move |connection| {
+            let id: Option<String> = connection
+                .query_row(
+                    "SELECT id FROM documents WHERE kind = 'notebook' AND owner = ?1 AND branch = ?2",
+                    [user.to_string(), branch.to_string()],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            id.map(|id| parse(&id, "notebook")).transpose()
+        })
+        .await
+    }
+
+    /// Every township, by name.
+    pub async fn townships(&self) -> Result<Vec<(TownshipId, String)>> {
+        self.call(|connection| {
+            let mut statement =
+                connection.prepare("SELECT id, name FROM townships ORDER BY name")?;
+            let rows =
+                statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get(1)?)))?;
+            let mut townships = Vec::new();
+            for row in rows {
+                let (id, name) = row?;
+                townships.push((parse(&id, "township id")?, name));
+            }
+            Ok(townships)
+        })
+        .await
+    }
+
+    pub async fn township_exists(&self, id: TownshipId) -> Result<bool> {
+        self.call(move |connection| {
+            Ok(connection
+                .query_row(
+                    "SELECT 1 FROM townships WHERE id = ?1",
+                    [id.to_string()],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some())
+        })
+        .await
+    }
+
+    /// The branches of a township, by name.
+    pub async fn branches_of(&self, township: TownshipId) -> Result<Vec<BranchRecord>> {
+        let ids: Vec<String> = self
+            .call(move |connection| {
+                let mut statement = connection
+                    .prepare("SELECT id FROM branches WHERE township = ?1 ORDER BY name")?;
+                let rows = statement.query_map([township.to_string()], |row| row.get(0))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .await?;
+        let mut branches = Vec::new();
+        for id in ids {
+            if let Some(branch) = self.branch(parse(&id, "branch id")?).await? {
+                branches.push(branch);
+            }
+        }
+        Ok(branches)
+    }
+
+    pub async fn user(&self, id: UserId) -> Result<Option<UserRecord>> {
+        self.call(move |connection| Ok(users_where(connection, "id = ?1", &id.to_string())?.pop()))
+            .await
+    }
+}
+
+fn phone_taken(connection: &rusqlite::Connection, phone: &str, user: UserId) -> Result<bool> {
+    Ok(connection
+        .query_row(
+            "SELECT 1 FROM users WHERE phone = ?1 AND id != ?2",
+            [phone, &user.to_string()],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+fn users_where(
+    connection: &rusqlite::Connection,
+    clause: &str,
+    value: &str,
+) -> Result<Vec<UserRecord>> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT id, name, role, branch, township, notebook_document, phone FROM users
+         WHERE {clause} ORDER BY name, id"
+    ))?;
+    let mut rows = statement.query([value])?;
+    let mut users = Vec::new();
+    while let Some(row) = rows.next()? {
+        let (id, role, branch, township, notebook): (
+            String,
+            String,
+            Option<String>,
+            String,
+            Option<String>,
+        ) = (
+            row.get(0)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+            row.get(5)?,
+        );
+        users.push(UserRecord {
+            id: parse(&id, "user id")?,
+            name: row.get(1)?,
+            role: client_core::Role::parse(&role)
+                .ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+            branch: branch.map(|b| parse(&b, "user branch")).transpose()?,
+            township: parse(&township, "user township")?,
+            notebook_document: notebook.map(|d| parse(&d, "notebook")).transpose()?,
+            phone: row.get(6)?,
+        });
+    }
+    Ok(users)
 }
 
 /// A branch and the documents the server made for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct BranchRecord {
     pub id: BranchId,
     pub township: TownshipId,
@@ -181,7 +330,7 @@ pub struct BranchRecord {
 }
 
 /// A person with an account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct UserRecord {
     pub id: UserId,
     pub name: String,
@@ -189,4 +338,6 @@ pub struct UserRecord {
     pub branch: Option<BranchId>,
     pub township: TownshipId,
     pub notebook_document: Option<DocumentId>,
+    /// The phone number a person signs in with, digits only (a leading `+` kept).
+    pub phone: Option<String>,
 }

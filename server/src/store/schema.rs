@@ -42,31 +42,80 @@ CREATE TABLE IF NOT EXISTS branches (
     ledger_document TEXT NOT NULL REFERENCES documents(id),
     supervision_document TEXT NOT NULL REFERENCES documents(id)
 ) STRICT;
+-- `revision` grows with every change to a person (a new role, a move), so the directory of a
+-- running server can read only what changed since it last looked.
 CREATE TABLE IF NOT EXISTS users (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     role TEXT NOT NULL,
     branch TEXT REFERENCES branches(id),
     township TEXT NOT NULL REFERENCES townships(id),
-    notebook_document TEXT REFERENCES documents(id)
+    notebook_document TEXT REFERENCES documents(id),
+    phone TEXT UNIQUE,
+    password_hash TEXT,
+    revision INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS users_by_revision ON users(revision);
+CREATE INDEX IF NOT EXISTS users_by_branch ON users(branch);
+-- Enrolled phones and browsers. A revoked device's tokens stop working at once.
+CREATE TABLE IF NOT EXISTS devices (
+    id TEXT PRIMARY KEY,
+    user TEXT NOT NULL REFERENCES users(id),
+    name TEXT NOT NULL,
+    enrolled_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    revoked_because TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS devices_by_user ON devices(user);
+-- Refresh tokens, by the SHA-256 of the token (the token itself is never stored). A token is
+-- used once: `replaced_by` is the token issued for it.
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    hash BLOB PRIMARY KEY,
+    device TEXT NOT NULL REFERENCES devices(id),
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER,
+    replaced_by BLOB
+) STRICT;
+CREATE INDEX IF NOT EXISTS refresh_tokens_by_device ON refresh_tokens(device);
+-- One-time invite codes, by the SHA-256 of the code.
+CREATE TABLE IF NOT EXISTS invites (
+    hash BLOB PRIMARY KEY,
+    user TEXT NOT NULL REFERENCES users(id),
+    issued_by TEXT NOT NULL,
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    redeemed_at INTEGER,
+    device TEXT
 ) STRICT;
 -- Which person each Automerge actor writes for: bound the first time a signed-in device
 -- writes with it, and never rebound.
 CREATE TABLE IF NOT EXISTS actors (
     actor BLOB PRIMARY KEY,
     user TEXT NOT NULL,
-    bound_at INTEGER NOT NULL
+    bound_at INTEGER NOT NULL,
+    -- The device that registered it, when it was registered rather than first written with.
+    device TEXT
 ) STRICT;
+-- Who did what: logins, enrolments, token refreshes, refusals, reviews, role changes,
+-- revocations. `branch` and `township` say whose business it is, for admins reading it.
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at INTEGER NOT NULL,
     event TEXT NOT NULL,
     user TEXT,
+    device TEXT,
+    branch TEXT,
+    township TEXT,
     document TEXT,
     rule TEXT,
+    address TEXT,
     detail TEXT NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit(at);
+CREATE INDEX IF NOT EXISTS audit_by_branch ON audit(branch, at);
+CREATE INDEX IF NOT EXISTS audit_by_township ON audit(township, at);
 -- Projections: views of the documents for SQL queries, kept in the same transaction as the
 -- changes they come from, and rebuilt from the documents on demand.
 CREATE TABLE IF NOT EXISTS records (

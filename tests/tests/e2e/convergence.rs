@@ -8,14 +8,12 @@ use automerge::ChangeHash;
 use client_core::model::branch::ScheduleEntry;
 use client_core::model::notebook::{Lecture, Venue};
 use client_core::{Branch, DocumentId, Limits, Notebook, schema};
-use tianjian_server::AppState;
-use tianjian_server::auth::Keys;
 use tianjian_server::store::Store;
 use tianjian_tests::TestServer;
 use tianjian_tests::device::Device;
 
 use tianjian_tests::fixture::{
-    NOW, PROJECTIONS, SECRET, lecture, november, operate, plan_of, table_rows, token, village,
+    NOW, PROJECTIONS, keys, lecture, november, open, operate, plan_of, table_rows, token, village,
 };
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -44,7 +42,7 @@ async fn reconnect_in(order: [usize; 3]) {
     let path = dir.path().join("tianjian.sqlite3");
     let store = Store::open(&path).unwrap();
     let v = village(&store).await;
-    let keys = Keys::from_secret(SECRET);
+    let keys = keys();
     let branch_bytes = store.load_document(v.branch).await.unwrap().unwrap();
 
     // 李章桂 records and submits a lecture two admins attended.
@@ -105,9 +103,7 @@ async fn reconnect_in(order: [usize; 3]) {
         .await
         .unwrap();
 
-    let server = TestServer::start_with(AppState::open(store.clone(), SECRET).await.unwrap())
-        .await
-        .unwrap();
+    let server = TestServer::start_with(open(&store).await).await.unwrap();
     let mut devices = [
         (li_phone, token(&keys, &v.li), vec![v.notebook]),
         (

@@ -9,12 +9,11 @@ use std::time::Duration;
 use client_core::model::branch::ScheduleEntry;
 use client_core::model::notebook::{Lecture, Venue};
 use client_core::{Branch, Limits, Notebook, schema};
-use tianjian_server::auth::Keys;
 use tianjian_server::store::Store;
 use tianjian_tests::device::Device;
 use tianjian_tests::process::ServerProcess;
 
-use tianjian_tests::fixture::{NOW, SECRET, lecture, operate, token, village};
+use tianjian_tests::fixture::{NOW, SECRET, keys, lecture, operate, token, village};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -39,7 +38,7 @@ async fn acknowledged_changes_survive_the_server_being_killed() {
         let branch = store.load_document(v.branch).await.unwrap().unwrap();
         (v, branch)
     };
-    let keys = Keys::from_secret(SECRET);
+    let keys = keys();
     let server = start_server(dir.path());
 
     let mut li_phone = Device::new("li-phone");

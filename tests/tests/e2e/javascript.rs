@@ -22,9 +22,16 @@ use tianjian_tests::fixture::{Database, NOW, lecture, lectures_in, served, token
 const LIMIT: Duration = Duration::from_secs(30);
 const SCRIPT: Duration = Duration::from_secs(20);
 
-/// The URL a browser opens: it cannot set headers on a WebSocket, so the token rides along.
-fn sync_url(server: &TestServer, token: &str) -> String {
-    format!("ws://{}/sync?ticket={token}", server.addr)
+/// The URL a browser opens: it cannot set headers on a WebSocket, so it trades its access
+/// token for a single-use ticket first.
+async fn sync_url(server: &TestServer, token: &str) -> String {
+    let ticket = server
+        .request("POST", "/api/v1/sync-ticket", Some(token), None)
+        .await
+        .unwrap();
+    assert_eq!(ticket.status, 200, "{}", ticket.body);
+    let ticket = ticket.json()["ticket"].as_str().unwrap().to_owned();
+    format!("ws://{}/sync?ticket={ticket}", server.addr)
 }
 
 /// The lecture the browser records: other values and shapes than the native one (a guest
@@ -211,7 +218,7 @@ async fn a_stock_automerge_repo_client_receives_a_notebook_and_adds_a_lecture() 
         lecture_json(&expected)
     );
     let run = sync_client(vec![
-        sync_url(&server, &token(keys, &v.li)),
+        sync_url(&server, &token(keys, &v.li)).await,
         v.notebook.url(),
         "write".into(),
         payload,
@@ -278,7 +285,7 @@ async fn a_stock_automerge_repo_client_of_another_branch_finds_the_notebook_unav
 
     let started = Instant::now();
     let run = sync_client(vec![
-        sync_url(&server, &token(keys, &v.outsider)),
+        sync_url(&server, &token(keys, &v.outsider)).await,
         v.notebook.url(),
         "read".into(),
     ])

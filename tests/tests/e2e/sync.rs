@@ -5,7 +5,6 @@ use automerge::{ReadDoc, ScalarValue};
 use client_core::model::branch::{Candidate, Election};
 use client_core::validate::Elections;
 use client_core::{Branch, Limits, Millis, Notebook, RecordId};
-use tianjian_server::auth::Keys;
 use tianjian_server::store::Store;
 use tianjian_tests::device::Device;
 
@@ -109,7 +108,8 @@ async fn another_branchs_document_is_unavailable_and_bad_tokens_are_refused() {
     );
 
     let mut forged = Device::new("forged");
-    let wrong_key = Keys::from_secret(b"someone else's key");
+    let wrong_key =
+        tianjian_server::auth::KeyRing::new(b"someone else's key, 32 bytes long", &[]).unwrap();
     assert!(
         forged
             .connect(server.addr, &token(&wrong_key, &v.li))
