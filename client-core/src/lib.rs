@@ -14,6 +14,7 @@ pub mod model;
 pub mod ops;
 pub mod projection;
 pub mod schema;
+pub mod session;
 pub mod sync;
 pub mod time;
 pub mod validate;

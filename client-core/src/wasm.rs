@@ -21,6 +21,7 @@ use crate::model::notebook::{Lecture, Pledge, Service, Visit};
 use crate::model::supervision::{Assessment, Problem, SupervisionNote};
 use crate::ops::{Record, ReviewDecision};
 use crate::schema::Collection;
+use crate::session::Session;
 use crate::time::{Date, Millis, Month};
 use crate::views;
 
@@ -576,5 +577,52 @@ fn read_all(doc: &crate::Document, collection: &Collection) -> Result<JsValue> {
         "problems" => keyed::<Problem>(doc, collection),
         "assessments" => keyed::<Assessment>(doc, collection),
         other => Err(WasmError::Input(format!("no collection {other:?}"))),
+    }
+}
+
+/// The device's sign-in ([`Session`]): the app stores it as JSON and asks it what to do.
+#[wasm_bindgen]
+#[derive(Debug, Default)]
+pub struct SignIn {
+    session: Session,
+}
+
+#[wasm_bindgen]
+impl SignIn {
+    /// A sign-in restored from what [`SignIn::save`] gave, or a new one for `undefined`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(saved: JsValue) -> std::result::Result<SignIn, JsValue> {
+        let session = if saved.is_undefined() || saved.is_null() {
+            Session::default()
+        } else {
+            input(saved)?
+        };
+        Ok(SignIn { session })
+    }
+
+    pub fn save(&self) -> std::result::Result<JsValue, JsValue> {
+        Ok(output(&self.session)?)
+    }
+
+    /// Takes the server's answer to a sign-in or refresh; returns whether it is the person
+    /// who last signed in on this device.
+    pub fn signed_in(&mut self, credentials: JsValue) -> std::result::Result<bool, JsValue> {
+        Ok(self.session.signed_in(input(credentials)?))
+    }
+
+    /// What to do next: `{step: "sync" | "refresh" | "sign_in" | "wait", …}`.
+    pub fn next(&self, now: f64) -> std::result::Result<JsValue, JsValue> {
+        Ok(output(&self.session.next(millis(now)))?)
+    }
+
+    /// The server refused with the `error` code `code`.
+    pub fn refused(&mut self, code: &str, now: f64) -> std::result::Result<JsValue, JsValue> {
+        Ok(output(&self.session.refused(code, millis(now)))?)
+    }
+
+    /// The actor to write with for `user`, in hex.
+    pub fn actor_for(&mut self, user: &str) -> std::result::Result<String, JsValue> {
+        let user: UserId = user.parse()?;
+        Ok(self.session.actor_for(user)?)
     }
 }

@@ -369,6 +369,7 @@ impl Organisation<'_> {
                 changes: raw.clone(),
                 actors: vec![(doc.automerge().get_actor().clone(), UserId::SYSTEM)],
                 projection: projection::project_changes(doc.automerge(), DocKind::Branch, &changes),
+                audit: Vec::new(),
                 at: now,
             })
             .await?;

@@ -463,21 +463,51 @@ impl HubTask {
                 actors.push((actor.clone(), user));
             }
         }
-        let projection = match (
-            self.engine.document(document),
-            self.directory.scope(document),
-        ) {
+        let scope = self.directory.scope(document);
+        let projection = match (self.engine.document(document), scope) {
             (Some(doc), Some(scope)) => projection::project_changes(doc, scope.kind, &changes),
             _ => Projection::default(),
         };
+        let at = now();
+        let audit = reviews(&projection, at)
+            .map(|event| {
+                event
+                    .document(Some(document))
+                    .concerning(scope.map(|s| s.branch), scope.map(|s| s.township))
+            })
+            .collect();
         Write {
             document,
             changes: raw,
             actors,
             projection,
-            at: now(),
+            audit,
+            at,
         }
     }
+}
+
+/// The reviews among the records new changes wrote: the audit log keeps who approved,
+/// returned or published what.
+fn reviews(projection: &Projection, at: client_core::Millis) -> impl Iterator<Item = AuditEvent> {
+    projection
+        .records
+        .iter()
+        .filter(|row| row.collection == client_core::schema::REVIEWS.name)
+        .map(move |row| {
+            let mut event = AuditEvent::new(
+                at,
+                "review",
+                format!(
+                    "{} {} (revision {})",
+                    row.status,
+                    row.subject.as_deref().unwrap_or("?"),
+                    row.revision.unwrap_or(0)
+                ),
+            );
+            event.user = row.owner.as_deref().and_then(|owner| owner.parse().ok());
+            event
+        })
 }
 
 /// The query of `GET /sync`: browsers cannot set headers on a WebSocket, so they pass a

@@ -116,7 +116,7 @@ async fn township(store: &Store, options: &Options) -> Township {
         let mut members = Vec::new();
         for m in 0..per_branch.min(options.devices - phones.len() - members.len()) {
             let name = format!("党员{b}-{m}");
-            let user = person(store, township, branch.id, &name, Role::Member).await;
+            let user = person(store, township, Some(branch.id), &name, Role::Member).await;
             members.push(user);
         }
         let branch_bytes = store

@@ -1,6 +1,8 @@
 //! The village every end-to-end test starts from, made by the server's own administration
 //! code on a fresh database: 周官桥乡 with 合益村 (李章桂, a member; 赵杰辉 and 贺俊爱, its
-//! branch admins) and 双桥村 (刘岳云, a member of another branch).
+//! branch admins), 双桥村 (刘岳云, a member of another branch) and its township admin 王敏;
+//! a system admin; and 白沙镇, another township, with 白沙村 and its township admin 周立新.
+//! Everyone has one phone, enrolled, whose device id is his user id.
 
 // A fixture that cannot be set up is a failed test: panicking says where.
 #![allow(clippy::unwrap_used)]
@@ -61,7 +63,7 @@ pub fn phone_of(user: UserId) -> DeviceId {
 pub async fn person(
     store: &Store,
     township: TownshipId,
-    branch: BranchId,
+    branch: Option<BranchId>,
     name: &str,
     role: Role,
 ) -> UserRecord {
@@ -70,7 +72,7 @@ pub async fn person(
         name: name.into(),
         role,
         township,
-        branch: Some(branch),
+        branch,
         phone: None,
         password: None,
     };
@@ -85,6 +87,16 @@ pub struct Village {
     pub secretary: Principal,
     pub deputy: Principal,
     pub outsider: Principal,
+    /// 周官桥乡's township admin (its 组织委员).
+    pub township_admin: Principal,
+    /// Runs the installation.
+    pub system_admin: Principal,
+    /// The township admin of 白沙镇, a township with a branch of its own (白沙村).
+    pub far_admin: Principal,
+    pub township: TownshipId,
+    pub heyi: BranchId,
+    pub shuangqiao: BranchId,
+    pub baisha: BranchId,
     pub branch: DocumentId,
     /// 双桥村's branch document, which nobody of 合益村 may read.
     pub branch_of_outsider: DocumentId,
@@ -98,16 +110,30 @@ pub async fn village(store: &Store) -> Village {
     let township = org.township("周官桥乡").await.unwrap();
     let heyi = org.create_branch(township, "合益村", NOW).await.unwrap();
     let shuangqiao = org.create_branch(township, "双桥村", NOW).await.unwrap();
-    let li = person(store, township, heyi.id, "李章桂", Role::Member).await;
-    let secretary = person(store, township, heyi.id, "赵杰辉", Role::BranchAdmin).await;
-    let deputy = person(store, township, heyi.id, "贺俊爱", Role::BranchAdmin).await;
-    let outsider = person(store, township, shuangqiao.id, "刘岳云", Role::Member).await;
+    let far = org.township("白沙镇").await.unwrap();
+    let baisha = org.create_branch(far, "白沙村", NOW).await.unwrap();
+    let heyi_id = Some(heyi.id);
+    let li = person(store, township, heyi_id, "李章桂", Role::Member).await;
+    let secretary = person(store, township, heyi_id, "赵杰辉", Role::BranchAdmin).await;
+    let deputy = person(store, township, heyi_id, "贺俊爱", Role::BranchAdmin).await;
+    let outsider = person(store, township, Some(shuangqiao.id), "刘岳云", Role::Member).await;
+    let township_admin = person(store, township, None, "王敏", Role::TownshipAdmin).await;
+    let system_admin = person(store, township, None, "县信息中心", Role::SystemAdmin).await;
+    let far_admin = person(store, far, None, "周立新", Role::TownshipAdmin).await;
+    person(store, far, Some(baisha.id), "白沙村党员", Role::Member).await;
     let notebook = li.notebook_document.unwrap();
     Village {
         li: principal(&li),
         secretary: principal(&secretary),
         deputy: principal(&deputy),
         outsider: principal(&outsider),
+        township_admin: principal(&township_admin),
+        system_admin: principal(&system_admin),
+        far_admin: principal(&far_admin),
+        township,
+        heyi: heyi.id,
+        shuangqiao: shuangqiao.id,
+        baisha: baisha.id,
         branch: heyi.branch_document,
         branch_of_outsider: shuangqiao.branch_document,
         notebook,

@@ -11,26 +11,8 @@ pub const AUDIT_PAGE: usize = 1_000;
 impl Store {
     /// Records something for the audit log.
     pub async fn audit(&self, event: AuditEvent) -> Result<()> {
-        self.call(move |connection| {
-            connection.execute(
-                "INSERT INTO audit (at, event, user, device, branch, township, document, rule, address, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    event.at.0,
-                    event.event,
-                    event.user.map(|u| u.to_string()),
-                    event.device.map(|d| d.to_string()),
-                    event.branch.map(|b| b.to_string()),
-                    event.township.map(|t| t.to_string()),
-                    event.document.map(|d| d.to_string()),
-                    event.rule,
-                    event.address,
-                    event.detail
-                ],
-            )?;
-            Ok(())
-        })
-        .await
+        self.call(move |connection| insert(connection, &event))
+            .await
     }
 
     /// The audit log from `since` on, oldest first.
@@ -89,6 +71,28 @@ impl Store {
         })
         .await
     }
+}
+
+/// Writes one entry, in whatever transaction `connection` is in.
+pub(super) fn insert(connection: &rusqlite::Connection, event: &AuditEvent) -> Result<()> {
+    connection
+        .prepare_cached(
+            "INSERT INTO audit (at, event, user, device, branch, township, document, rule, address, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?
+        .execute(params![
+            event.at.0,
+            event.event,
+            event.user.map(|u| u.to_string()),
+            event.device.map(|d| d.to_string()),
+            event.branch.map(|b| b.to_string()),
+            event.township.map(|t| t.to_string()),
+            event.document.map(|d| d.to_string()),
+            event.rule,
+            event.address,
+            event.detail
+        ])?;
+    Ok(())
 }
 
 /// An optional id in column `index`.

@@ -86,6 +86,9 @@ impl Store {
         self.write(move |connection| {
             append(connection, write.document, &changes)?;
             bind_actors(connection, &write.actors, write.at)?;
+            for event in &write.audit {
+                super::audit::insert(connection, event)?;
+            }
             project(connection, write.document, &write.projection)
         })
         .await
@@ -247,6 +250,8 @@ pub struct Write {
     pub actors: Vec<(ActorId, UserId)>,
     /// The rows of the records the changes touched.
     pub projection: Projection,
+    /// What the changes did that the audit log keeps (reviews), kept with them.
+    pub audit: Vec<super::AuditEvent>,
     pub at: Millis,
 }
 

@@ -168,6 +168,7 @@ mod tests {
             changes,
             actors: vec![(replica.get_actor().clone(), UserId::SYSTEM)],
             projection: Projection::default(),
+            audit: Vec::new(),
             at: Millis(1_791_770_400_000),
         };
         store.append_changes(write(changes.clone())).await.unwrap();
@@ -240,6 +241,7 @@ mod tests {
                 changes: vec![replica.get_changes(&before)[0].raw_bytes().to_vec()],
                 actors: Vec::new(),
                 projection: Projection::default(),
+                audit: Vec::new(),
                 at: Millis(1_791_770_400_000),
             }
         };

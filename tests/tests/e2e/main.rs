@@ -4,6 +4,7 @@
 mod convergence; // three devices reconnect in every order; projections match a rebuild
 mod durability; // the server process is killed mid-storm; nothing acknowledged is lost
 mod health; // the server starts on a loopback port and answers /healthz
+mod identity; // enrolment, refresh, revocation, re-enrolment, moves between branches
 mod javascript; // a stock automerge-repo client in Node syncs with our server
 mod samod; // samod, the Rust automerge-repo, syncs with our server both ways
 mod sync; // devices sync through a real server and SQLite file over WebSocket
