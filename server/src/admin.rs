@@ -203,6 +203,8 @@ impl Organisation<'_> {
             notebook_document: None,
             phone: new.phone.as_deref().map(phone).transpose()?,
         };
+        // Everything that can refuse is checked before the first document is written.
+        self.check_phone(&user).await?;
         if has_branch(new.role) {
             let branch_id = new.branch.ok_or(AdminError::NeedsBranch(new.role))?;
             let branch = self.branch(branch_id).await?;
@@ -241,6 +243,7 @@ impl Organisation<'_> {
             }
             user.role = role;
         }
+        self.check_phone(&user).await?;
         if let Some(branch) = user.branch {
             let branch = self.branch(branch).await?;
             self.write_roster(&branch, &user, None, now).await?;
@@ -283,6 +286,20 @@ impl Organisation<'_> {
         user.notebook_document = Some(self.join(&user, &to, now).await?);
         self.store.update_user(user.clone()).await?;
         Ok(user)
+    }
+
+    /// Refuses a phone number someone else has, before anything is written. (The store
+    /// checks again when it writes the person, for two requests racing.)
+    async fn check_phone(&self, user: &UserRecord) -> Result<()> {
+        if let Some(phone) = &user.phone
+            && self
+                .store
+                .phone_taken_by_other(phone.clone(), user.id)
+                .await?
+        {
+            return Err(StoreError::PhoneTaken.into());
+        }
+        Ok(())
     }
 
     async fn branch(&self, id: BranchId) -> Result<BranchRecord> {

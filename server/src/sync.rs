@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use automerge::{ActorId, Automerge, ChangeHash};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -41,6 +42,12 @@ const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 #[derive(Debug, Clone)]
 pub struct ServerGate {
     directory: Directory,
+}
+
+impl ServerGate {
+    pub fn new(directory: Directory) -> ServerGate {
+        ServerGate { directory }
+    }
 }
 
 impl Gate for ServerGate {
@@ -167,9 +174,7 @@ impl Hub {
                 is_ephemeral: Some(false),
             },
             Side::Server,
-            ServerGate {
-                directory: directory.clone(),
-            },
+            ServerGate::new(directory.clone()),
         );
         let hub = HubTask {
             engine,
@@ -523,7 +528,7 @@ pub async fn endpoint(
     State(state): State<AppState>,
     Query(query): Query<SyncQuery>,
     headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let (Some(hub), Some(auth)) = (state.hub.clone(), state.auth.clone()) else {
         return StatusCode::NOT_FOUND.into_response();
@@ -535,6 +540,11 @@ pub async fn endpoint(
     let caller = match caller {
         Ok(caller) => caller,
         Err(error) => return ApiError::from(error).into_response(),
+    };
+    // Authenticated first, so that whoever asks learns nothing before that.
+    let Ok(upgrade) = upgrade else {
+        return ApiError::Malformed("/sync speaks the sync protocol over WebSocket".into())
+            .into_response();
     };
     upgrade
         .max_message_size(MAX_FRAME_BYTES)

@@ -179,6 +179,12 @@ impl Store {
         .await
     }
 
+    /// Whether someone other than `user` has this phone number.
+    pub async fn phone_taken_by_other(&self, phone: String, user: UserId) -> Result<bool> {
+        self.call(move |connection| phone_taken(connection, &phone, user))
+            .await
+    }
+
     /// The people of a branch, by name.
     pub async fn users_of_branch(&self, branch: BranchId) -> Result<Vec<UserRecord>> {
         self.call(move |connection| users_where(connection, "branch = ?1", &branch.to_string()))

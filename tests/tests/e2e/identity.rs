@@ -591,3 +591,77 @@ async fn a_member_moved_to_another_branch_keeps_his_history_readable_and_writes_
     assert_eq!(Role::Member, now_li.role);
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_member_signs_in_with_phone_and_password_and_changes_it() {
+    let (db, server) = served().await;
+    let Database { v, keys, .. } = &db;
+    let secretary = token(keys, &v.secretary);
+    let created = call(
+        &server,
+        "POST",
+        "/api/v1/users",
+        Some(&secretary),
+        json!({"name": "贺小英", "role": "member", "branch": v.heyi,
+               "phone": "+86 139-0000-0001", "password": "稻虾共养2026"}),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.json()["phone"], "+8613900000001");
+    let login = |phone: &str, password: &str| {
+        let body = json!({"phone": phone, "password": password, "device_name": "家里的平板"});
+        let server = &server;
+        async move { call(server, "POST", "/api/v1/login", None, body).await }
+    };
+    let wrong = login("+8613900000001", "稻虾共养2025").await;
+    assert_eq!(
+        (wrong.status, wrong.error().as_deref()),
+        (401, Some("bad_credentials"))
+    );
+    let nobody = login("+8613900000009", "稻虾共养2026").await;
+    assert_eq!(
+        nobody.body, wrong.body,
+        "an unknown number answers like a wrong password"
+    );
+    let signed_in = login("+86 139 0000 0001", "稻虾共养2026").await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.body);
+    let credentials: Credentials = serde_json::from_str(&signed_in.body).unwrap();
+
+    // She changes her password: the old one no longer signs in, the new one does.
+    let access = credentials.access_token.as_str();
+    let change = |current: &str, new: &str| {
+        let body = json!({"current": current, "new": new});
+        let server = &server;
+        async move { call(server, "PUT", "/api/v1/me/password", Some(access), body).await }
+    };
+    let refused = change("不是这个", "新的密码二〇二六年").await;
+    assert_eq!(refused.error().as_deref(), Some("bad_credentials"));
+    let short = change("稻虾共养2026", "短").await;
+    assert_eq!(short.error().as_deref(), Some("invalid"));
+    assert_eq!(
+        change("稻虾共养2026", "新的密码二〇二六年").await.status,
+        204
+    );
+    assert_eq!(login("+8613900000001", "稻虾共养2026").await.status, 401);
+    assert_eq!(
+        login("+8613900000001", "新的密码二〇二六年").await.status,
+        200
+    );
+
+    // Signing out revokes this device and nothing else.
+    assert_eq!(
+        call(
+            &server,
+            "POST",
+            "/api/v1/me/sign-out",
+            Some(access),
+            Value::Null
+        )
+        .await
+        .status,
+        204
+    );
+    let me = call(&server, "GET", "/api/v1/me", Some(access), Value::Null).await;
+    assert_eq!(me.error().as_deref(), Some("device_revoked"));
+    server.stop().await.unwrap();
+}
