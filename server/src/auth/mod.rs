@@ -100,18 +100,9 @@ pub struct Caller {
     pub device: DeviceId,
 }
 
-/// What a device keeps after signing in or refreshing.
-#[derive(Debug, Clone, Serialize)]
-pub struct Session {
-    pub user: UserId,
-    pub device: DeviceId,
-    pub principal: Principal,
-    pub access_token: String,
-    /// Milliseconds since the epoch.
-    pub access_expires_at: Millis,
-    pub refresh_token: String,
-    pub refresh_expires_at: Millis,
-}
+/// What a device keeps after signing in or refreshing: client-core's own type, so the app
+/// reads exactly what the server writes.
+pub use client_core::session::Credentials as Session;
 
 /// An invite code just issued; the code itself is never stored.
 #[derive(Debug, Clone, Serialize)]
@@ -152,6 +143,46 @@ pub fn invite_qr(link: &str) -> Result<String, qrcode::types::QrError> {
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(256, 256)
         .build())
+}
+
+/// A device being enrolled: its id, name and first refresh token.
+#[derive(Clone)]
+struct NewPhone {
+    id: DeviceId,
+    name: String,
+    refresh: String,
+    refresh_expires_at: Millis,
+}
+
+impl std::fmt::Debug for NewPhone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewPhone")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NewPhone {
+    fn new(name: &str, refresh_expires_at: Millis) -> Result<NewPhone> {
+        Ok(NewPhone {
+            id: DeviceId::generate().map_err(|_| SecretError::NoEntropy)?,
+            name: name.to_owned(),
+            refresh: secrets::random_token()?,
+            refresh_expires_at,
+        })
+    }
+
+    /// What the store keeps of it: the refresh token only as its hash.
+    fn record(&self, user: UserId) -> NewDevice {
+        NewDevice {
+            id: self.id,
+            user,
+            name: self.name.clone(),
+            refresh: secrets::hash(&self.refresh),
+            refresh_expires_at: self.refresh_expires_at,
+        }
+    }
 }
 
 /// The identity service.
@@ -257,18 +288,12 @@ impl Auth {
             self.attempts.failed(&guessers);
             return Err(AuthError::InviteUnknown);
         };
-        let device = DeviceId::generate().map_err(|_| SecretError::NoEntropy)?;
-        let refresh = secrets::random_token()?;
-        let refresh_expires_at = later(now, self.settings.refresh_ttl);
-        let (name, refresh_hash) = (device_name.to_owned(), secrets::hash(&refresh));
+        let new = NewPhone::new(device_name, later(now, self.settings.refresh_ttl))?;
+        let stored = new.clone();
         let redemption = self
             .store
-            .redeem_invite(secrets::hash(&canonical), now, move |user| NewDevice {
-                id: device,
-                user,
-                name,
-                refresh: refresh_hash,
-                refresh_expires_at,
+            .redeem_invite(secrets::hash(&canonical), now, move |user| {
+                stored.record(user)
             })
             .await?;
         let user = match redemption {
@@ -285,16 +310,7 @@ impl Auth {
                 });
             }
         };
-        self.directory.add_device(device, user);
-        let session = self.session(user, device, refresh, refresh_expires_at, now)?;
-        self.audit(
-            AuditEvent::new(now, "enrolled", format!("device {device_name:?}"))
-                .by(&session.principal)
-                .device(Some(device))
-                .address(address),
-        )
-        .await;
-        Ok(session)
+        self.enrolled(new, user, "enrolled", address, now).await
     }
 
     /// Enrols a device with a phone number and password.
@@ -333,27 +349,27 @@ impl Auth {
             }
         };
         self.attempts.succeeded(&account);
-        let device = DeviceId::generate().map_err(|_| SecretError::NoEntropy)?;
-        let refresh = secrets::random_token()?;
-        let refresh_expires_at = later(now, self.settings.refresh_ttl);
-        self.store
-            .enrol_device(
-                NewDevice {
-                    id: device,
-                    user,
-                    name: device_name.to_owned(),
-                    refresh: secrets::hash(&refresh),
-                    refresh_expires_at,
-                },
-                now,
-            )
-            .await?;
-        self.directory.add_device(device, user);
-        let session = self.session(user, device, refresh, refresh_expires_at, now)?;
+        let new = NewPhone::new(device_name, later(now, self.settings.refresh_ttl))?;
+        self.store.enrol_device(new.record(user), now).await?;
+        self.enrolled(new, user, "login", address, now).await
+    }
+
+    /// The end of every sign-in: the directory learns the device, the audit log the event,
+    /// and the device its tokens.
+    async fn enrolled(
+        &self,
+        new: NewPhone,
+        user: UserId,
+        event: &str,
+        address: Option<IpAddr>,
+        now: Millis,
+    ) -> Result<Session> {
+        self.directory.add_device(new.id, user);
+        let session = self.session(user, new.id, new.refresh, new.refresh_expires_at, now)?;
         self.audit(
-            AuditEvent::new(now, "login", format!("device {device_name:?}"))
+            AuditEvent::new(now, event, format!("device {:?}", new.name))
                 .by(&session.principal)
-                .device(Some(device))
+                .device(Some(new.id))
                 .address(address),
         )
         .await;

@@ -126,6 +126,17 @@ impl Store {
 
     /// Creates a person. Fails with [`StoreError::PhoneTaken`] if someone has the phone number.
     pub async fn create_user(&self, user: UserRecord, password_hash: Option<String>) -> Result<()> {
+        self.put_user(user, password_hash).await
+    }
+
+    /// Replaces what the users table says of a person (name, phone, role, branch, notebook),
+    /// keeping the password.
+    pub async fn update_user(&self, user: UserRecord) -> Result<()> {
+        self.put_user(user, None).await
+    }
+
+    /// Writes a person, new or not; every write gives him the next revision.
+    async fn put_user(&self, user: UserRecord, password_hash: Option<String>) -> Result<()> {
         self.call(move |connection| {
             if let Some(phone) = &user.phone
                 && phone_taken(connection, phone, user.id)?
@@ -134,7 +145,12 @@ impl Store {
             }
             connection.execute(
                 "INSERT INTO users (id, name, role, branch, township, notebook_document, phone, password_hash, revision)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT COALESCE(MAX(revision), 0) + 1 FROM users))",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT COALESCE(MAX(revision), 0) + 1 FROM users))
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
+                     branch = excluded.branch, township = excluded.township,
+                     notebook_document = excluded.notebook_document, phone = excluded.phone,
+                     password_hash = COALESCE(excluded.password_hash, users.password_hash),
+                     revision = excluded.revision",
                 params![
                     user.id.to_string(),
                     user.name,
@@ -144,34 +160,6 @@ impl Store {
                     user.notebook_document.map(|d| d.to_string()),
                     user.phone,
                     password_hash,
-                ],
-            )?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Replaces what the users table says of a person (name, phone, role, branch, notebook).
-    pub async fn update_user(&self, user: UserRecord) -> Result<()> {
-        self.call(move |connection| {
-            if let Some(phone) = &user.phone
-                && phone_taken(connection, phone, user.id)?
-            {
-                return Err(StoreError::PhoneTaken);
-            }
-            connection.execute(
-                "UPDATE users SET name = ?2, role = ?3, branch = ?4, township = ?5,
-                     notebook_document = ?6, phone = ?7,
-                     revision = (SELECT COALESCE(MAX(revision), 0) + 1 FROM users)
-                 WHERE id = ?1",
-                params![
-                    user.id.to_string(),
-                    user.name,
-                    user.role.as_str(),
-                    user.branch.map(|b| b.to_string()),
-                    user.township.to_string(),
-                    user.notebook_document.map(|d| d.to_string()),
-                    user.phone,
                 ],
             )?;
             Ok(())
