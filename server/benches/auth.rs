@@ -94,8 +94,10 @@ fn main() {
     let state = runtime
         .block_on(tianjian_server::AppState::open(
             store.clone(),
-            keys.clone(),
-            Settings::default(),
+            tianjian_server::Config {
+                auth: Settings::default(),
+                ..tianjian_server::Config::new(keys.clone(), dir.path())
+            },
         ))
         .unwrap();
     let auth = state.auth.clone().unwrap();

@@ -13,7 +13,7 @@ use tracing_subscriber::EnvFilter;
 use crate::admin::{self, AdminError, NewUser, Organisation};
 use crate::auth::{self, AuthError, KeyRing};
 use crate::store::{Store, StoreError};
-use crate::{AppState, now, serve};
+use crate::{AppState, Config, StartError, now, serve};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -29,6 +29,8 @@ pub enum CliError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Start(#[from] StartError),
     #[error(transparent)]
     Admin(#[from] AdminError),
     #[error(transparent)]
@@ -138,7 +140,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
     }) {
         Command::Serve { listen } => {
-            let state = AppState::open(store, keys()?, auth::Settings::default()).await?;
+            let state = AppState::open(store, Config::new(keys()?, &cli.data)).await?;
             let listener = TcpListener::bind(listen)
                 .await
                 .map_err(|source| CliError::Io {

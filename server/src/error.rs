@@ -25,6 +25,23 @@ pub enum ApiError {
     Conflict(String),
     #[error("the request body is too large")]
     TooLarge,
+    #[error("{0}")]
+    QuotaExceeded(String),
+    /// Not a photo, audio or video we take.
+    #[error("{0}")]
+    UnsupportedMedia(String),
+    #[error("the server's disk is too full to take this")]
+    InsufficientStorage,
+    /// A chunk whose checksum does not match (tus, `460`).
+    #[error("the chunk does not match its checksum")]
+    ChecksumMismatch,
+    #[error("this upload is being written by another request")]
+    Locked,
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// A range outside the blob (`416`); the size goes in `Content-Range`.
+    #[error("the range is outside the file")]
+    RangeNotSatisfiable(u64),
     /// Well-formed, but a value is not acceptable.
     #[error("{0}")]
     Invalid(String),
@@ -36,6 +53,12 @@ pub enum ApiError {
 }
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// tus's status for a chunk that does not match its `Upload-Checksum`.
+const CHECKSUM_MISMATCH: StatusCode = match StatusCode::from_u16(460) {
+    Ok(status) => status,
+    Err(_) => StatusCode::BAD_REQUEST,
+};
 
 #[derive(Serialize)]
 struct Body<'a> {
@@ -70,6 +93,21 @@ impl ApiError {
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            ApiError::QuotaExceeded(_) => (StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded"),
+            ApiError::UnsupportedMedia(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            ApiError::InsufficientStorage => {
+                (StatusCode::INSUFFICIENT_STORAGE, "insufficient_storage")
+            }
+            ApiError::ChecksumMismatch => (CHECKSUM_MISMATCH, "checksum_mismatch"),
+            ApiError::Locked => (StatusCode::LOCKED, "locked"),
+            ApiError::PreconditionFailed(_) => {
+                (StatusCode::PRECONDITION_FAILED, "precondition_failed")
+            }
+            ApiError::RangeNotSatisfiable(_) => {
+                (StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable")
+            }
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             ApiError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -98,6 +136,11 @@ impl IntoResponse for ApiError {
             && let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        if let ApiError::RangeNotSatisfiable(size) = &self
+            && let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}"))
+        {
+            response.headers_mut().insert(header::CONTENT_RANGE, value);
         }
         response
     }

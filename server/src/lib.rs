@@ -17,6 +17,7 @@ pub mod auth;
 pub mod cli;
 pub mod directory;
 pub mod error;
+pub mod media;
 pub mod store;
 pub mod sync;
 
@@ -27,15 +28,44 @@ pub struct AppState {
     pub hub: Option<sync::Hub>,
     /// Identity: tokens, devices, enrolment; absent likewise.
     pub auth: Option<Arc<auth::Auth>>,
+    /// Uploads and blobs; absent likewise.
+    pub media: Option<Arc<media::Media>>,
+}
+
+/// What a server is started with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub keys: auth::KeyRing,
+    pub auth: auth::Settings,
+    pub media: media::Settings,
+    /// Where blobs and partial uploads live.
+    pub media_dir: std::path::PathBuf,
+}
+
+impl Config {
+    /// Default settings, signing with `keys`, media under `data`.
+    pub fn new(keys: auth::KeyRing, data: &std::path::Path) -> Config {
+        Config {
+            keys,
+            auth: auth::Settings::default(),
+            media: media::Settings::default(),
+            media_dir: data.join("media"),
+        }
+    }
+}
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("cannot prepare the media directory: {0}")]
+    Media(#[from] std::io::Error),
 }
 
 impl AppState {
-    /// A server over the database at `store`, signing tokens with `keys`.
-    pub async fn open(
-        store: store::Store,
-        keys: auth::KeyRing,
-        settings: auth::Settings,
-    ) -> Result<AppState, store::StoreError> {
+    /// A server over the database at `store`.
+    pub async fn open(store: store::Store, config: Config) -> Result<AppState, StartError> {
         let directory = directory::Directory::load(&store).await?;
         let storage = store.storage_id().await?;
         tokio::spawn(directory.clone().follow(store.clone()));
@@ -45,10 +75,22 @@ impl AppState {
                 .keep_compacting(std::time::Duration::from_secs(60)),
         );
         let hub = sync::Hub::start(store.clone(), directory.clone(), storage);
-        let auth = auth::Auth::new(store, directory, hub.clone(), keys, settings);
+        let media = media::Media::open(
+            store.clone(),
+            directory.clone(),
+            &config.media_dir,
+            config.media,
+        )?;
+        tokio::spawn(
+            media
+                .clone()
+                .keep_expiring(std::time::Duration::from_secs(60)),
+        );
+        let auth = auth::Auth::new(store, directory, hub.clone(), config.keys, config.auth);
         Ok(AppState {
             hub: Some(hub),
             auth: Some(Arc::new(auth)),
+            media: Some(media),
         })
     }
 }
@@ -59,6 +101,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/sync", get(sync::endpoint))
         .nest("/api/v1", api::routes())
+        .merge(media::tus::routes())
+        .merge(media::download::routes())
         .with_state(state)
 }
 

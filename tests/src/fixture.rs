@@ -16,10 +16,10 @@ use client_core::model::notebook::{Lecture, LectureCategory, Venue};
 use client_core::{BranchId, DeviceId, TownshipId, UserId};
 use client_core::{Document, DocumentId, Limits, Millis, Month, Notebook, Principal, Role, schema};
 use rusqlite::types::ValueRef;
-use tianjian_server::AppState;
 use tianjian_server::admin::{NewUser, Organisation};
 use tianjian_server::auth::{Claims, KeyRing, Settings};
 use tianjian_server::store::{NewDevice, Store, UserRecord};
+use tianjian_server::{AppState, Config};
 
 use crate::TestServer;
 
@@ -31,11 +31,22 @@ pub fn keys() -> KeyRing {
     KeyRing::new(SECRET, &[]).unwrap()
 }
 
-/// A server's state over `store`, with the test key and default settings.
+/// A server's state over `store`, with the test key and default settings; media go in a
+/// directory beside the database.
 pub async fn open(store: &Store) -> AppState {
-    AppState::open(store.clone(), keys(), Settings::default())
+    AppState::open(store.clone(), config(Settings::default()))
         .await
         .unwrap()
+}
+
+/// A server's configuration with the test key, `auth` settings and media in a fresh
+/// temporary directory (kept for the life of the process).
+pub fn config(auth: Settings) -> Config {
+    let media = tempfile::tempdir().unwrap().keep();
+    Config {
+        auth,
+        ..Config::new(keys(), &media)
+    }
 }
 
 /// Enrols the one phone each test person has. Its device id is the person's user id, so that

@@ -70,30 +70,65 @@ impl TestServer {
         token: Option<&str>,
         body: Option<&str>,
     ) -> std::io::Result<Response> {
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
-            self.addr
-        );
+        let mut headers = Vec::new();
         if let Some(token) = token {
-            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+            headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
         }
         let body = body.unwrap_or("");
         if !body.is_empty() || method != "GET" {
-            head.push_str(&format!(
-                "Content-Type: application/json\r\nContent-Length: {}\r\n",
-                body.len()
-            ));
+            headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
         }
-        head.push_str("\r\n");
-        let mut stream = TcpStream::connect(self.addr).await?;
-        stream.write_all(head.as_bytes()).await?;
-        stream.write_all(body.as_bytes()).await?;
-        let mut bytes = Vec::new();
-        stream.read_to_end(&mut bytes).await?;
-        let text = String::from_utf8_lossy(&bytes);
-        parse_response(&text)
-            .ok_or_else(|| std::io::Error::other(format!("malformed response: {text:?}")))
+        self.request_with(method, path, &headers, body.as_bytes())
+            .await
     }
+
+    /// The same with any headers and a body of bytes (a `Content-Length` is added for a body,
+    /// and for any method but `GET` and `HEAD`).
+    pub async fn request_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> std::io::Result<Response> {
+        http(self.addr, method, path, headers, body).await
+    }
+}
+
+/// Sends one HTTP/1.1 request to `addr` and reads the whole answer: a server in this process
+/// or in another.
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> std::io::Result<Response> {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || !matches!(method, "GET" | "HEAD") {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body).await?;
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).await?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut response = parse_response(&text)
+        .ok_or_else(|| std::io::Error::other(format!("malformed response: {text:?}")))?;
+    // Binary bodies (blobs) as they came, when they came whole.
+    if response.header("transfer-encoding").is_none()
+        && let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n")
+    {
+        response.bytes = bytes[end + 4..].to_vec();
+    } else {
+        response.bytes = response.body.clone().into_bytes();
+    }
+    Ok(response)
 }
 
 /// An HTTP response, as the tests look at it.
@@ -103,6 +138,8 @@ pub struct Response {
     /// Header names in lower case.
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// The body as bytes.
+    pub bytes: Vec<u8>,
 }
 
 impl Response {
@@ -152,6 +189,7 @@ fn parse_response(response: &str) -> Option<Response> {
         status,
         headers,
         body,
+        bytes: Vec::new(),
     })
 }
 

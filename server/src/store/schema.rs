@@ -160,6 +160,37 @@ CREATE TABLE IF NOT EXISTS elections (
     document TEXT NOT NULL REFERENCES documents(id),
     election TEXT NOT NULL
 ) STRICT;
+-- Media, content-addressed: one row (and one file) per SHA-256.
+CREATE TABLE IF NOT EXISTS blobs (
+    sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    media_type TEXT NOT NULL,
+    stored_at INTEGER NOT NULL
+) STRICT;
+-- Who uploaded each blob: quotas count per person, and an uploader may fetch what he sent
+-- before the record that references it reaches the server.
+CREATE TABLE IF NOT EXISTS blob_owners (
+    sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+    user TEXT NOT NULL,
+    PRIMARY KEY (sha256, user)
+) STRICT;
+-- Resumable uploads (tus). `offset` counts the bytes on disk and flushed; bytes beyond it in
+-- the partial file were never confirmed and are cut off before the upload goes on.
+CREATE TABLE IF NOT EXISTS uploads (
+    id TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    document TEXT NOT NULL,
+    record TEXT,
+    sha256 TEXT NOT NULL,
+    declared_type TEXT NOT NULL,
+    media_type TEXT,
+    length INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    completed_at INTEGER
+) STRICT;
+CREATE INDEX IF NOT EXISTS uploads_by_user ON uploads(user);
 CREATE TABLE IF NOT EXISTS sync_states (
     storage_id TEXT NOT NULL,
     document TEXT NOT NULL REFERENCES documents(id),

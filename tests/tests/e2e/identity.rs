@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 use tianjian_server::AppState;
 use tianjian_server::auth::Settings;
 use tianjian_tests::device::Device;
-use tianjian_tests::fixture::{Database, NOW, database, keys, lecture, lectures_in, served, token};
+use tianjian_tests::fixture::{
+    Database, NOW, config, database, lecture, lectures_in, served, token,
+};
 use tianjian_tests::{Response, TestServer};
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -338,7 +340,7 @@ async fn nothing_recorded_is_lost_across_an_expired_sign_in_and_a_re_enrolment()
         refresh_ttl: Duration::from_secs(2),
         ..Settings::default()
     };
-    let state = AppState::open(db.store.clone(), keys(), settings)
+    let state = AppState::open(db.store.clone(), config(settings))
         .await
         .unwrap();
     let server = TestServer::start_with(state).await.unwrap();

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tianjian_server::AppState;
 use tianjian_server::auth::{Claims, KeyRing, Settings};
 use tianjian_tests::device::Device;
-use tianjian_tests::fixture::{SECRET, database, keys, phone_of, served, table_rows, token};
+use tianjian_tests::fixture::{SECRET, config, database, phone_of, served, table_rows, token};
 use tianjian_tests::{Response, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -175,6 +175,7 @@ async fn handshake(addr: SocketAddr, path: &str, token: Option<&str>) -> Respons
                     status,
                     headers,
                     body: String::from_utf8_lossy(body).into_owned(),
+                    bytes: body.to_vec(),
                 };
             }
         }
@@ -808,7 +809,7 @@ async fn a_sync_ticket_opens_one_connection_and_only_while_fresh() {
         ticket_ttl: Duration::from_secs(1),
         ..Settings::default()
     };
-    let state = AppState::open(late.store.clone(), keys(), settings)
+    let state = AppState::open(late.store.clone(), config(settings))
         .await
         .unwrap();
     let server = TestServer::start_with(state).await.unwrap();

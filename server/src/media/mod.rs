@@ -1,0 +1,489 @@
+//! Media: resumable uploads over tus 1.0 (`/files/`), a content-addressed blob store under
+//! the data directory, and `GET /blobs/{sha256}` with HTTP ranges.
+//!
+//! An upload names the document its record is in; only someone who may write that document
+//! may upload, and only someone who may read a document that references a blob (or who
+//! uploaded it) may fetch it. Limits are checked before a byte is written, and every file is
+//! stored as what its first bytes say it is.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use client_core::{Millis, UserId};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+use crate::directory::Directory;
+use crate::error::ApiError;
+use crate::store::{BlobRecord, Store, UploadRecord};
+
+pub mod download;
+pub mod sniff;
+pub mod tus;
+
+/// Limits, from configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The largest blob.
+    pub max_blob: u64,
+    /// What one person may hold, stored and in progress.
+    pub quota_per_user: u64,
+    /// Free disk space that uploads never eat into.
+    pub disk_reserve: u64,
+    /// How long an unfinished upload is kept.
+    pub upload_ttl: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_blob: 500_000_000,
+            quota_per_user: 4_000_000_000,
+            disk_reserve: 1_000_000_000,
+            upload_ttl: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+/// The media service.
+#[derive(Debug)]
+pub struct Media {
+    store: Store,
+    directory: Directory,
+    /// The data directory: partial uploads in `uploads/`, blobs in `blobs/`.
+    root: PathBuf,
+    pub settings: Settings,
+    /// Uploads a request is writing right now: one writer per upload.
+    writing: Mutex<HashSet<String>>,
+}
+
+/// The writer's claim on an upload, given back when dropped.
+struct Claim<'a> {
+    media: &'a Media,
+    id: String,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut writing) = self.media.writing.lock() {
+            writing.remove(&self.id);
+        }
+    }
+}
+
+fn io(error: std::io::Error) -> ApiError {
+    ApiError::Internal(error.to_string())
+}
+
+/// A lower-case hex SHA-256, or `None`.
+pub fn sha256_hex(text: &str) -> Option<String> {
+    (text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| text.to_ascii_lowercase())
+}
+
+impl Media {
+    pub fn open(
+        store: Store,
+        directory: Directory,
+        root: &Path,
+        settings: Settings,
+    ) -> std::io::Result<Arc<Media>> {
+        std::fs::create_dir_all(root.join("uploads"))?;
+        std::fs::create_dir_all(root.join("blobs"))?;
+        Ok(Arc::new(Media {
+            store,
+            directory,
+            root: root.to_owned(),
+            settings,
+            writing: Mutex::new(HashSet::new()),
+        }))
+    }
+
+    fn partial(&self, id: &str) -> PathBuf {
+        self.root.join("uploads").join(id)
+    }
+
+    /// Where a blob lives: `blobs/ab/abcd…`, so no directory grows too large.
+    pub fn blob_path(&self, sha256: &str) -> PathBuf {
+        self.root.join("blobs").join(&sha256[..2]).join(sha256)
+    }
+
+    fn claim(&self, id: &str) -> Result<Claim<'_>, ApiError> {
+        let mut writing = self.writing.lock().map_err(|_| ApiError::Locked)?;
+        if !writing.insert(id.to_owned()) {
+            return Err(ApiError::Locked);
+        }
+        Ok(Claim {
+            media: self,
+            id: id.to_owned(),
+        })
+    }
+
+    /// Checks that a new upload of `length` bytes fits: the size limit, the person's quota,
+    /// and the disk's reserve.
+    pub async fn check_room(&self, user: UserId, length: u64) -> Result<(), ApiError> {
+        if length > self.settings.max_blob {
+            return Err(ApiError::TooLarge);
+        }
+        let held = self.store.bytes_held_by(user).await?;
+        if held.saturating_add(length) > self.settings.quota_per_user {
+            return Err(ApiError::QuotaExceeded(format!(
+                "this would take you past your quota of {} bytes ({held} held)",
+                self.settings.quota_per_user
+            )));
+        }
+        let available = fs4::available_space(&self.root).map_err(io)?;
+        if available < length.saturating_add(self.settings.disk_reserve) {
+            return Err(ApiError::InsufficientStorage);
+        }
+        Ok(())
+    }
+
+    /// Starts an upload. If the blob is stored already, the upload is complete at once.
+    pub async fn create(
+        &self,
+        upload: UploadRecord,
+        now: Millis,
+    ) -> Result<UploadRecord, ApiError> {
+        if let Some(blob) = self.store.blob(upload.sha256.clone()).await? {
+            if blob.size != upload.length {
+                return Err(ApiError::Invalid(
+                    "a file with this SHA-256 has another length".into(),
+                ));
+            }
+            let done = UploadRecord {
+                offset: upload.length,
+                media_type: Some(blob.media_type.clone()),
+                completed_at: Some(now),
+                ..upload
+            };
+            self.store.create_upload(done.clone()).await?;
+            self.store
+                .complete_upload(done.id.clone(), blob, done.user, now)
+                .await?;
+            return Ok(done);
+        }
+        tokio::fs::File::create(self.partial(&upload.id))
+            .await
+            .map_err(io)?
+            .sync_all()
+            .await
+            .map_err(io)?;
+        self.store.create_upload(upload.clone()).await?;
+        Ok(upload)
+    }
+
+    /// The upload `id` of `user`: someone else's answers like none.
+    pub async fn upload_of(
+        &self,
+        id: &str,
+        user: UserId,
+        now: Millis,
+    ) -> Result<UploadRecord, ApiError> {
+        if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ApiError::NotFound);
+        }
+        match self.store.upload(id.to_owned()).await? {
+            Some(upload) if upload.user == user => {
+                if upload.completed_at.is_none() && upload.expires_at <= now {
+                    self.discard(&upload.id).await?;
+                    return Err(ApiError::NotFound);
+                }
+                Ok(upload)
+            }
+            _ => Err(ApiError::NotFound),
+        }
+    }
+
+    /// Appends a chunk at `offset`. Without a checksum, whatever arrives before a connection
+    /// drops is kept (that is what lets a phone resume where it was cut off); with one, the
+    /// chunk is kept only whole and matching. Returns the upload as it now stands.
+    pub async fn append<S>(
+        &self,
+        mut upload: UploadRecord,
+        offset: u64,
+        checksum: Option<Checksum>,
+        mut body: S,
+        now: Millis,
+    ) -> Result<UploadRecord, ApiError>
+    where
+        S: futures_util::Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin,
+    {
+        use futures_util::StreamExt;
+        let _claim = self.claim(&upload.id)?;
+        if upload.completed_at.is_some() {
+            // A stock client that does not know the server had this file already starts at
+            // zero; the answer is that it is all there.
+            return Ok(upload);
+        }
+        if offset != upload.offset {
+            return Err(ApiError::Conflict(format!(
+                "the upload is at offset {}, not {offset}",
+                upload.offset
+            )));
+        }
+        let path = self.partial(&upload.id);
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .await
+            .map_err(io)?;
+        // Bytes past the confirmed offset were never confirmed (a crash mid-chunk).
+        file.set_len(upload.offset).await.map_err(io)?;
+        file.seek(std::io::SeekFrom::Start(upload.offset))
+            .await
+            .map_err(io)?;
+        let mut digest = checksum.as_ref().map(Checksum::hasher);
+        let mut written = upload.offset;
+        let mut broken = None;
+        let mut overflow = false;
+        while let Some(chunk) = body.next().await {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(error) => {
+                    broken = Some(ApiError::Malformed(format!("the body broke off: {error}")));
+                    break;
+                }
+            };
+            let end = written + chunk.len() as u64;
+            if end > upload.length {
+                overflow = true;
+                break;
+            }
+            if let Err(error) = file.write_all(&chunk).await {
+                broken = Some(io(error));
+                break;
+            }
+            if let Some(digest) = &mut digest {
+                digest.update(&chunk);
+            }
+            written = end;
+        }
+        let mismatch = match (&checksum, digest) {
+            (Some(checksum), Some(digest)) => broken.is_none() && !checksum.matches(digest),
+            _ => false,
+        };
+        // A chunk with a checksum is kept only whole and matching; one that overflows the
+        // length is not kept at all.
+        if overflow || mismatch || (checksum.is_some() && broken.is_some()) {
+            written = upload.offset;
+        }
+        file.set_len(written).await.map_err(io)?;
+        file.sync_all().await.map_err(io)?;
+        drop(file);
+        if upload.media_type.is_none()
+            && written >= upload.length.min(sniff::NEEDED as u64)
+            && written > 0
+        {
+            let mut head = vec![0u8; sniff::NEEDED.min(usize::try_from(written).unwrap_or(0))];
+            let mut reader = tokio::fs::File::open(&path).await.map_err(io)?;
+            reader.read_exact(&mut head).await.map_err(io)?;
+            match sniff::media_type(&head, &upload.declared_type) {
+                Some(media_type) => upload.media_type = Some(media_type.to_owned()),
+                None => {
+                    self.discard(&upload.id).await?;
+                    return Err(ApiError::UnsupportedMedia(
+                        "this file is not a photo, audio or video we take".into(),
+                    ));
+                }
+            }
+        }
+        upload.offset = written;
+        self.store
+            .advance_upload(upload.id.clone(), written, upload.media_type.clone())
+            .await?;
+        if overflow {
+            return Err(ApiError::Malformed(
+                "more bytes than the upload's length".into(),
+            ));
+        }
+        if mismatch {
+            return Err(ApiError::ChecksumMismatch);
+        }
+        if let Some(error) = broken {
+            return Err(error);
+        }
+        if upload.offset == upload.length {
+            return self.finish(upload, now).await;
+        }
+        Ok(upload)
+    }
+
+    /// Checks the whole file against the SHA-256 it was announced with and moves it into the
+    /// blob store; a file that does not match is thrown away, upload and all.
+    async fn finish(
+        &self,
+        mut upload: UploadRecord,
+        now: Millis,
+    ) -> Result<UploadRecord, ApiError> {
+        let path = self.partial(&upload.id);
+        let hashing = path.clone();
+        let actual = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+            use std::io::Read;
+            let mut file = std::fs::File::open(hashing)?;
+            let mut hasher = Sha256::new();
+            let mut buffer = vec![0u8; 1 << 20];
+            loop {
+                let read = file.read(&mut buffer)?;
+                if read == 0 {
+                    break;
+                }
+                hasher.update(&buffer[..read]);
+            }
+            Ok(hasher
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect())
+        })
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))?
+        .map_err(io)?;
+        if actual != upload.sha256 {
+            self.discard(&upload.id).await?;
+            return Err(ApiError::Invalid(format!(
+                "the file's SHA-256 is {actual}, not {}: nothing was stored",
+                upload.sha256
+            )));
+        }
+        let target = self.blob_path(&upload.sha256);
+        if let Some(parent) = target.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(io)?;
+        }
+        if tokio::fs::try_exists(&target).await.map_err(io)? {
+            tokio::fs::remove_file(&path).await.map_err(io)?;
+        } else {
+            tokio::fs::rename(&path, &target).await.map_err(io)?;
+        }
+        let blob = BlobRecord {
+            sha256: upload.sha256.clone(),
+            size: upload.length,
+            media_type: upload
+                .media_type
+                .clone()
+                .unwrap_or_else(|| upload.declared_type.clone()),
+        };
+        self.store
+            .complete_upload(upload.id.clone(), blob, upload.user, now)
+            .await?;
+        upload.completed_at = Some(now);
+        Ok(upload)
+    }
+
+    /// Forgets an unfinished upload and its bytes (termination, expiry, refusal).
+    pub async fn discard(&self, id: &str) -> Result<(), ApiError> {
+        match tokio::fs::remove_file(self.partial(id)).await {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(io(error)),
+        }
+        self.store.delete_upload(id.to_owned()).await?;
+        Ok(())
+    }
+
+    /// Deletes unfinished uploads whose time has run out, every `period`.
+    pub async fn keep_expiring(self: Arc<Self>, period: Duration) {
+        let mut tick = tokio::time::interval(period);
+        loop {
+            tick.tick().await;
+            match self.store.expired_uploads(crate::now()).await {
+                Ok(ids) => {
+                    for id in ids {
+                        if let Err(error) = self.discard(&id).await {
+                            tracing::warn!(%error, upload = %id, "cannot discard an expired upload");
+                        }
+                    }
+                }
+                Err(crate::store::StoreError::Stopped) => return,
+                Err(error) => tracing::warn!(%error, "cannot list expired uploads"),
+            }
+        }
+    }
+
+    /// Whether `who` may fetch a blob: he uploaded it, or may read a document referencing it.
+    pub async fn may_fetch(
+        &self,
+        who: &client_core::Principal,
+        sha256: &str,
+    ) -> Result<bool, ApiError> {
+        let (documents, owner) = self.store.blob_readers(sha256.to_owned(), who.user).await?;
+        Ok(owner
+            || documents.iter().any(|document| {
+                self.directory
+                    .scope(*document)
+                    .is_some_and(|scope| client_core::access::can_read(who, &scope))
+            }))
+    }
+
+    pub fn directory(&self) -> &Directory {
+        &self.directory
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// An `Upload-Checksum`: the algorithm and the digest the chunk must have.
+#[derive(Debug, Clone)]
+pub enum Checksum {
+    Sha1(Vec<u8>),
+    Sha256(Vec<u8>),
+}
+
+/// A running digest of a chunk.
+enum Hasher {
+    Sha1(sha1::Sha1),
+    Sha256(Sha256),
+}
+
+impl Hasher {
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Hasher::Sha1(hasher) => sha1::Digest::update(hasher, bytes),
+            Hasher::Sha256(hasher) => Digest::update(hasher, bytes),
+        }
+    }
+}
+
+impl Checksum {
+    /// Reads `Upload-Checksum: <algorithm> <base64 digest>`.
+    pub fn parse(header: &str) -> Result<Checksum, ApiError> {
+        use base64::Engine;
+        let (algorithm, digest) = header.split_once(' ').ok_or_else(|| {
+            ApiError::Malformed("Upload-Checksum is `<algorithm> <base64>`".into())
+        })?;
+        let digest = base64::engine::general_purpose::STANDARD
+            .decode(digest.trim())
+            .map_err(|_| ApiError::Malformed("the checksum is not base64".into()))?;
+        match algorithm {
+            "sha1" => Ok(Checksum::Sha1(digest)),
+            "sha256" => Ok(Checksum::Sha256(digest)),
+            // tus: an algorithm the server does not support is a bad request.
+            _ => Err(ApiError::Malformed(format!(
+                "no checksum algorithm {algorithm:.20}"
+            ))),
+        }
+    }
+
+    fn hasher(&self) -> Hasher {
+        match self {
+            Checksum::Sha1(_) => Hasher::Sha1(sha1::Sha1::default()),
+            Checksum::Sha256(_) => Hasher::Sha256(Sha256::new()),
+        }
+    }
+
+    fn matches(&self, hasher: Hasher) -> bool {
+        match (self, hasher) {
+            (Checksum::Sha1(expected), Hasher::Sha1(hasher)) => {
+                sha1::Digest::finalize(hasher).as_slice() == expected.as_slice()
+            }
+            (Checksum::Sha256(expected), Hasher::Sha256(hasher)) => {
+                hasher.finalize().as_slice() == expected.as_slice()
+            }
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,597 @@
+//! Media end to end, over the tus protocol as a phone speaks it: uploads that resume where a
+//! cut connection left them, chunks refused for a bad checksum, whole files refused for a
+//! wrong hash, limits refused before a byte is written, and blobs served by range to those who
+//! may read a record that references them, and to nobody else.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use client_core::model::common::MediaRef;
+use client_core::{DocumentId, Limits, Notebook};
+use sha2::{Digest, Sha256};
+use tianjian_server::AppState;
+use tianjian_server::auth::Settings;
+use tianjian_server::store::Store;
+use tianjian_tests::device::Device;
+use tianjian_tests::fixture::{
+    Database, NOW, SECRET, config, database, lecture, served, table_rows, token, village,
+};
+use tianjian_tests::process::ServerProcess;
+use tianjian_tests::{Response, TestServer, http};
+use tokio::io::AsyncWriteExt;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// A photo as a phone takes it: a JPEG's first bytes, then `size` bytes that do not repeat.
+fn photo(size: usize) -> Vec<u8> {
+    let mut bytes = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
+    ];
+    let mut state = 0x2545_F491_u32;
+    while bytes.len() < size {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(size);
+    bytes
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn header(name: &str, value: impl ToString) -> (String, String) {
+    (name.to_owned(), value.to_string())
+}
+
+/// `POST /files/`: starts an upload of a file with `hash` and `length`, declared as `filetype`,
+/// for a record of `document`.
+async fn create(
+    addr: SocketAddr,
+    token: &str,
+    hash: &str,
+    length: usize,
+    filetype: &str,
+    document: DocumentId,
+) -> Response {
+    let metadata = format!(
+        "sha256 {},filetype {},document {},filename {}",
+        STANDARD.encode(hash),
+        STANDARD.encode(filetype),
+        STANDARD.encode(document.url()),
+        STANDARD.encode("屋场坪.jpg"),
+    );
+    let headers = [
+        header("Authorization", format!("Bearer {token}")),
+        header("Tus-Resumable", "1.0.0"),
+        header("Upload-Length", length),
+        header("Upload-Metadata", metadata),
+    ];
+    http(addr, "POST", "/files/", &headers, &[]).await.unwrap()
+}
+
+async fn patch(
+    addr: SocketAddr,
+    token: &str,
+    location: &str,
+    offset: usize,
+    chunk: &[u8],
+    checksum: Option<String>,
+) -> Response {
+    let mut headers = vec![
+        header("Authorization", format!("Bearer {token}")),
+        header("Tus-Resumable", "1.0.0"),
+        header("Upload-Offset", offset),
+        header("Content-Type", "application/offset+octet-stream"),
+    ];
+    if let Some(checksum) = checksum {
+        headers.push(header("Upload-Checksum", checksum));
+    }
+    http(addr, "PATCH", location, &headers, chunk)
+        .await
+        .unwrap()
+}
+
+async fn offset(addr: SocketAddr, token: &str, location: &str) -> Option<usize> {
+    let headers = [
+        header("Authorization", format!("Bearer {token}")),
+        header("Tus-Resumable", "1.0.0"),
+    ];
+    let answer = http(addr, "HEAD", location, &headers, &[]).await.unwrap();
+    (answer.status == 200).then(|| answer.header("upload-offset").unwrap().parse().unwrap())
+}
+
+async fn fetch(addr: SocketAddr, token: &str, hash: &str, range: Option<&str>) -> Response {
+    let mut headers = vec![header("Authorization", format!("Bearer {token}"))];
+    if let Some(range) = range {
+        headers.push(header("Range", range));
+    }
+    http(addr, "GET", &format!("/blobs/{hash}"), &headers, &[])
+        .await
+        .unwrap()
+}
+
+/// Sends the head of a PATCH and only `sent` bytes of its body, then drops the connection,
+/// as a phone walking out of signal does.
+async fn cut_off_patch(
+    addr: SocketAddr,
+    token: &str,
+    location: &str,
+    offset: usize,
+    rest: &[u8],
+    sent: usize,
+) {
+    let head = format!(
+        "PATCH {location} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Tus-Resumable: 1.0.0\r\nUpload-Offset: {offset}\r\n\
+         Content-Type: application/offset+octet-stream\r\nContent-Length: {}\r\n\r\n",
+        rest.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&rest[..sent]).await.unwrap();
+    stream.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(stream);
+}
+
+/// Polls `HEAD` until the offset passes `past`.
+async fn offset_after(addr: SocketAddr, token: &str, location: &str, past: usize) -> usize {
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    loop {
+        let now = offset(addr, token, location).await.unwrap();
+        if now > past || tokio::time::Instant::now() > deadline {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_photo_resumes_after_a_cut_and_is_served_by_range_to_the_branch_only() {
+    let (db, server) = served().await;
+    let Database { v, keys, .. } = &db;
+    let (addr, li) = (server.addr, token(keys, &v.li));
+    let bytes = photo(600_000);
+    let hash = sha256(&bytes);
+
+    let options = http(addr, "OPTIONS", "/files/", &[], &[]).await.unwrap();
+    assert_eq!(options.status, 204);
+    assert_eq!(options.header("tus-version"), Some("1.0.0"));
+    for extension in [
+        "creation",
+        "creation-with-upload",
+        "checksum",
+        "termination",
+        "expiration",
+    ] {
+        assert!(
+            options
+                .header("tus-extension")
+                .unwrap()
+                .split(',')
+                .any(|e| e == extension)
+        );
+    }
+    assert_eq!(
+        options.header("tus-checksum-algorithm"),
+        Some("sha1,sha256")
+    );
+
+    let created = create(addr, &li, &hash, bytes.len(), "image/jpeg", v.notebook).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert!(created.header("upload-expires").is_some());
+    let location = created.header("location").unwrap().to_owned();
+
+    // The first 100 kB go through; the next PATCH is cut off half-way.
+    let first = patch(addr, &li, &location, 0, &bytes[..100_000], None).await;
+    assert_eq!(
+        (first.status, first.header("upload-offset")),
+        (204, Some("100000"))
+    );
+    cut_off_patch(addr, &li, &location, 100_000, &bytes[100_000..], 200_000).await;
+    let resumed_at = offset_after(addr, &li, &location, 100_000).await;
+    assert!(
+        (100_000..=300_000).contains(&resumed_at) && resumed_at > 100_000,
+        "the server keeps what arrived before the cut: {resumed_at}"
+    );
+    // A PATCH at a stale offset is refused, and the rest from the right one completes it.
+    assert_eq!(
+        patch(addr, &li, &location, 100_000, &bytes[100_000..], None)
+            .await
+            .status,
+        409
+    );
+    let done = patch(addr, &li, &location, resumed_at, &bytes[resumed_at..], None).await;
+    assert_eq!(done.status, 204, "{}", done.body);
+    assert_eq!(done.header("upload-offset"), Some("600000"));
+
+    // The uploader reads it back whole and by ranges.
+    let whole = fetch(addr, &li, &hash, None).await;
+    assert_eq!(whole.status, 200);
+    assert_eq!(whole.bytes, bytes);
+    assert_eq!(whole.header("content-type"), Some("image/jpeg"));
+    assert_eq!(whole.header("etag"), Some(format!("\"{hash}\"").as_str()));
+    assert_eq!(whole.header("accept-ranges"), Some("bytes"));
+    assert!(whole.header("cache-control").unwrap().contains("immutable"));
+    let first_bytes = fetch(addr, &li, &hash, Some("bytes=0-99")).await;
+    assert_eq!(first_bytes.status, 206);
+    assert_eq!(
+        first_bytes.header("content-range"),
+        Some("bytes 0-99/600000")
+    );
+    assert_eq!(first_bytes.bytes, bytes[..100]);
+    let middle = fetch(addr, &li, &hash, Some("bytes=250000-250999")).await;
+    assert_eq!(
+        (middle.status, middle.bytes.as_slice()),
+        (206, &bytes[250_000..251_000])
+    );
+    let suffix = fetch(addr, &li, &hash, Some("bytes=-500")).await;
+    assert_eq!(
+        (suffix.status, suffix.bytes.as_slice()),
+        (206, &bytes[599_500..])
+    );
+    let outside = fetch(addr, &li, &hash, Some("bytes=600000-")).await;
+    assert_eq!(outside.status, 416);
+    assert_eq!(outside.header("content-range"), Some("bytes */600000"));
+
+    // Before any record names it, the branch cannot see it; an outsider never can, and the
+    // answer is the one for a hash that does not exist.
+    let secretary = token(keys, &v.secretary);
+    let unknown = "0".repeat(64);
+    let missing = fetch(addr, &secretary, &unknown, None).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(
+        fetch(addr, &secretary, &hash, None).await.body,
+        missing.body
+    );
+    // li records the lecture the photo belongs to, and syncs it.
+    let mut phone = Device::new("li-phone");
+    phone.hold(v.notebook, v.notebook_bytes.clone());
+    phone.open(v.notebook).await.unwrap();
+    let (who, media) = (v.li.clone(), hash.clone());
+    phone
+        .edit(v.notebook, move |doc| {
+            let mut notebook = Notebook::load(&doc.save(), Limits::default()).unwrap();
+            let mut lecture = lecture(&who);
+            lecture.media = vec![MediaRef {
+                sha256: media,
+                size: 600_000,
+                media_type: "image/jpeg".into(),
+                duration_ms: None,
+                caption: None,
+            }];
+            notebook.record_lecture(&who, NOW, lecture).unwrap();
+            doc.load_incremental(&notebook.automerge().save()).unwrap();
+        })
+        .await
+        .unwrap();
+    phone.connect(addr, &li).await.unwrap();
+    assert!(
+        phone
+            .sync_until_acknowledged(LIMIT, &[v.notebook])
+            .await
+            .unwrap()
+    );
+    assert_eq!(fetch(addr, &secretary, &hash, None).await.bytes, bytes);
+    let outsider = token(keys, &v.outsider);
+    let refused = fetch(addr, &outsider, &hash, Some("bytes=0-0")).await;
+    assert_eq!(
+        (refused.status, refused.body),
+        (missing.status, missing.body)
+    );
+
+    // The same bytes again finish at once: nothing is sent, and there is one copy.
+    let again = create(addr, &li, &hash, bytes.len(), "image/jpeg", v.notebook).await;
+    assert_eq!(
+        (again.status, again.header("upload-offset")),
+        (201, Some("600000"))
+    );
+    let stock_client = patch(
+        addr,
+        &li,
+        again.header("location").unwrap(),
+        0,
+        &bytes[..10],
+        None,
+    )
+    .await;
+    assert_eq!(stock_client.header("upload-offset"), Some("600000"));
+    assert_eq!(table_rows(&db.path, &["blobs"]).len(), 1);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_corrupt_chunk_is_refused_and_a_wrong_whole_file_stores_nothing() {
+    let (db, server) = served().await;
+    let Database { v, keys, .. } = &db;
+    let (addr, li) = (server.addr, token(keys, &v.li));
+    let bytes = photo(300_000);
+    let created = create(
+        addr,
+        &li,
+        &sha256(&bytes),
+        bytes.len(),
+        "image/jpeg",
+        v.notebook,
+    )
+    .await;
+    let location = created.header("location").unwrap().to_owned();
+    let digest = |algorithm: &str, chunk: &[u8]| {
+        let digest = match algorithm {
+            "sha1" => <sha1::Sha1 as sha1::Digest>::digest(chunk).to_vec(),
+            _ => Sha256::digest(chunk).to_vec(),
+        };
+        format!("{algorithm} {}", STANDARD.encode(digest))
+    };
+    // A chunk damaged on the way does not match its checksum: refused, nothing kept.
+    let mut damaged = bytes[..100_000].to_vec();
+    damaged[5_000] ^= 0x40;
+    let refused = patch(
+        addr,
+        &li,
+        &location,
+        0,
+        &damaged,
+        Some(digest("sha256", &bytes[..100_000])),
+    )
+    .await;
+    assert_eq!(
+        (refused.status, refused.error().as_deref()),
+        (460, Some("checksum_mismatch"))
+    );
+    assert_eq!(offset(addr, &li, &location).await, Some(0));
+    let sent = patch(
+        addr,
+        &li,
+        &location,
+        0,
+        &bytes[..100_000],
+        Some(digest("sha256", &bytes[..100_000])),
+    )
+    .await;
+    assert_eq!(sent.status, 204, "{}", sent.body);
+    let sent = patch(
+        addr,
+        &li,
+        &location,
+        100_000,
+        &bytes[100_000..],
+        Some(digest("sha1", &bytes[100_000..])),
+    )
+    .await;
+    assert_eq!(sent.status, 204, "{}", sent.body);
+    let unknown = patch(addr, &li, &location, 0, b"x", Some("md5 AAAA".into())).await;
+    assert_eq!(unknown.status, 400);
+
+    // A file whose bytes are not the ones announced is refused whole, and nothing stays.
+    let other = photo(50_000);
+    let wrong = create(
+        addr,
+        &li,
+        &sha256(b"something else"),
+        other.len(),
+        "image/jpeg",
+        v.notebook,
+    )
+    .await;
+    let location = wrong.header("location").unwrap().to_owned();
+    let refused = patch(addr, &li, &location, 0, &other, None).await;
+    assert_eq!(
+        (refused.status, refused.error().as_deref()),
+        (422, Some("invalid"))
+    );
+    assert_eq!(offset(addr, &li, &location).await, None);
+    assert_eq!(table_rows(&db.path, &["blobs"]).len(), 1);
+    assert_eq!(
+        table_rows(&db.path, &["uploads"]).len(),
+        1,
+        "only the finished upload"
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn limits_and_permissions_refuse_before_a_byte_is_written() {
+    let db = database().await;
+    let mut config = config(Settings::default());
+    config.media.max_blob = 1_000_000;
+    config.media.quota_per_user = 1_500_000;
+    let media_dir = config.media_dir.clone();
+    let state = AppState::open(db.store.clone(), config).await.unwrap();
+    let server = TestServer::start_with(state).await.unwrap();
+    let Database { v, keys, .. } = &db;
+    let (addr, li) = (server.addr, token(keys, &v.li));
+    let before = table_rows(&db.path, &["uploads", "blobs", "blob_owners"]);
+    let files = || {
+        std::fs::read_dir(media_dir.join("uploads"))
+            .unwrap()
+            .count()
+    };
+    let hash = "ab".repeat(32);
+
+    let too_big = create(addr, &li, &hash, 1_000_001, "video/mp4", v.notebook).await;
+    assert_eq!(
+        (too_big.status, too_big.error().as_deref()),
+        (413, Some("too_large"))
+    );
+    let page = create(addr, &li, &hash, 1_000, "text/html", v.notebook).await;
+    assert_eq!(
+        (page.status, page.error().as_deref()),
+        (415, Some("unsupported_media_type"))
+    );
+    let outsider = create(
+        addr,
+        &token(keys, &v.outsider),
+        &hash,
+        1_000,
+        "image/jpeg",
+        v.notebook,
+    )
+    .await;
+    assert_eq!(outsider.status, 403);
+    let unknown = create(
+        addr,
+        &li,
+        &hash,
+        1_000,
+        "image/jpeg",
+        DocumentId::generate().unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (unknown.status, unknown.body.clone()),
+        (403, outsider.body.clone())
+    );
+    let old_client = http(
+        addr,
+        "POST",
+        "/files/",
+        &[
+            header("Authorization", format!("Bearer {li}")),
+            header("Upload-Length", 10),
+        ],
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(old_client.status, 412);
+    assert_eq!(
+        table_rows(&db.path, &["uploads", "blobs", "blob_owners"]),
+        before
+    );
+    assert_eq!(files(), 0);
+
+    // Within the quota, an upload starts; the next one would pass it.
+    let first = create(addr, &li, &hash, 1_000_000, "video/mp4", v.notebook).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let second = create(
+        addr,
+        &li,
+        &"cd".repeat(32),
+        600_000,
+        "video/mp4",
+        v.notebook,
+    )
+    .await;
+    assert_eq!(
+        (second.status, second.error().as_deref()),
+        (413, Some("quota_exceeded"))
+    );
+
+    // A file that says it is a photo but is a web page is refused at its first bytes, and
+    // goes; so does an upload its sender ends.
+    let location = first.header("location").unwrap().to_owned();
+    let lie = patch(
+        addr,
+        &li,
+        &location,
+        0,
+        format!("<html><script>alert(1)</script>{}</html>", " ".repeat(200)).as_bytes(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (lie.status, lie.error().as_deref()),
+        (415, Some("unsupported_media_type"))
+    );
+    assert_eq!(offset(addr, &li, &location).await, None);
+    let photo = photo(1_000);
+    let ended = create(
+        addr,
+        &li,
+        &sha256(&photo),
+        photo.len(),
+        "image/jpeg",
+        v.notebook,
+    )
+    .await;
+    let location = ended.header("location").unwrap().to_owned();
+    assert_eq!(
+        patch(addr, &li, &location, 0, &photo[..500], None)
+            .await
+            .status,
+        204
+    );
+    let others = offset(addr, &token(keys, &v.secretary), &location).await;
+    assert_eq!(others, None, "someone else's upload answers like none");
+    let headers = [
+        header("Authorization", format!("Bearer {li}")),
+        header("Tus-Resumable", "1.0.0"),
+    ];
+    assert_eq!(
+        http(addr, "DELETE", &location, &headers, &[])
+            .await
+            .unwrap()
+            .status,
+        204
+    );
+    assert_eq!(offset(addr, &li, &location).await, None);
+    assert_eq!(
+        table_rows(&db.path, &["uploads", "blobs", "blob_owners"]),
+        before
+    );
+    assert_eq!(files(), 0);
+    server.stop().await.unwrap();
+}
+
+/// The `tianjian` command serving `data` on a free loopback port.
+fn start_server(data: &Path) -> ServerProcess {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tianjian-under-test"));
+    command
+        .args(["--data", data.to_str().unwrap(), "serve", "--listen"])
+        .arg("127.0.0.1:0")
+        .env("TIANJIAN_SECRET", std::str::from_utf8(SECRET).unwrap())
+        .env("RUST_LOG", "warn");
+    ServerProcess::start(command).unwrap()
+}
+
+#[tokio::test]
+async fn an_upload_resumes_from_the_reported_offset_after_the_server_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = {
+        let store = Store::open(&dir.path().join("tianjian.sqlite3")).unwrap();
+        village(&store).await
+    };
+    let li = token(&tianjian_tests::fixture::keys(), &v.li);
+    let bytes = photo(400_000);
+    let server = start_server(dir.path());
+    let created = create(
+        server.addr,
+        &li,
+        &sha256(&bytes),
+        bytes.len(),
+        "image/jpeg",
+        v.notebook,
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let location = created.header("location").unwrap().to_owned();
+    assert_eq!(
+        patch(server.addr, &li, &location, 0, &bytes[..150_000], None)
+            .await
+            .status,
+        204
+    );
+    server.kill().unwrap();
+
+    let server = start_server(dir.path());
+    let at = offset(server.addr, &li, &location).await.unwrap();
+    assert_eq!(at, 150_000);
+    let done = patch(server.addr, &li, &location, at, &bytes[at..], None).await;
+    assert_eq!(done.status, 204, "{}", done.body);
+    assert_eq!(
+        fetch(server.addr, &li, &sha256(&bytes), None).await.bytes,
+        bytes
+    );
+    server.kill().unwrap();
+}
