@@ -5,6 +5,7 @@ pub mod device;
 pub mod fixture;
 pub mod node;
 pub mod process;
+pub mod proxy;
 
 use std::net::SocketAddr;
 

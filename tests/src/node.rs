@@ -125,7 +125,9 @@ pub fn prepare_node() {
             .join(package)
             .join("package.json")
             .is_file()
-    });
+    }) && dir
+        .join("node_modules/tus-js-client/package.json")
+        .is_file();
     if !installed {
         // Not `npm ci`: it refuses a lock file that lacks cbor-extract's optional platform
         // packages (@cbor-extract/*), and a lock made against a registry mirror without them

@@ -6,7 +6,7 @@
 //! uploaded it) may fetch it. Limits are checked before a byte is written, and every file is
 //! stored as what its first bytes say it is.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -55,23 +55,13 @@ pub struct Media {
     /// The data directory: partial uploads in `uploads/`, blobs in `blobs/`.
     root: PathBuf,
     pub settings: Settings,
-    /// Uploads a request is writing right now: one writer per upload.
-    writing: Mutex<HashSet<String>>,
+    /// One lock per upload: one request writes it at a time, and a `HEAD` waits for the
+    /// write in progress, so that after a cut it reports every byte that arrived.
+    writing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
-/// The writer's claim on an upload, given back when dropped.
-struct Claim<'a> {
-    media: &'a Media,
-    id: String,
-}
-
-impl Drop for Claim<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut writing) = self.media.writing.lock() {
-            writing.remove(&self.id);
-        }
-    }
-}
+/// How long a request waits for another one writing the same upload.
+const WAIT_FOR_WRITER: Duration = Duration::from_secs(10);
 
 fn io(error: std::io::Error) -> ApiError {
     ApiError::Internal(error.to_string())
@@ -97,7 +87,7 @@ impl Media {
             directory,
             root: root.to_owned(),
             settings,
-            writing: Mutex::new(HashSet::new()),
+            writing: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -110,15 +100,24 @@ impl Media {
         self.root.join("blobs").join(&sha256[..2]).join(sha256)
     }
 
-    fn claim(&self, id: &str) -> Result<Claim<'_>, ApiError> {
-        let mut writing = self.writing.lock().map_err(|_| ApiError::Locked)?;
-        if !writing.insert(id.to_owned()) {
-            return Err(ApiError::Locked);
-        }
-        Ok(Claim {
-            media: self,
-            id: id.to_owned(),
-        })
+    /// Waits for the upload's lock; `423` if another request holds it too long.
+    async fn claim(&self, id: &str) -> Result<tokio::sync::OwnedMutexGuard<()>, ApiError> {
+        let lock = {
+            let mut writing = self.writing.lock().map_err(|_| ApiError::Locked)?;
+            writing.entry(id.to_owned()).or_default().clone()
+        };
+        tokio::time::timeout(WAIT_FOR_WRITER, lock.lock_owned())
+            .await
+            .map_err(|_| ApiError::Locked)
+    }
+
+    /// The upload as it stands once any write in progress has ended.
+    pub async fn settled(&self, upload: UploadRecord) -> Result<UploadRecord, ApiError> {
+        let _claim = self.claim(&upload.id).await?;
+        self.store
+            .upload(upload.id.clone())
+            .await?
+            .ok_or(ApiError::NotFound)
     }
 
     /// Checks that a new upload of `length` bytes fits: the size limit, the person's quota,
@@ -202,7 +201,7 @@ impl Media {
     /// chunk is kept only whole and matching. Returns the upload as it now stands.
     pub async fn append<S>(
         &self,
-        mut upload: UploadRecord,
+        upload: UploadRecord,
         offset: u64,
         checksum: Option<Checksum>,
         mut body: S,
@@ -212,7 +211,13 @@ impl Media {
         S: futures_util::Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin,
     {
         use futures_util::StreamExt;
-        let _claim = self.claim(&upload.id)?;
+        let _claim = self.claim(&upload.id).await?;
+        // What another request wrote while this one waited.
+        let mut upload = self
+            .store
+            .upload(upload.id.clone())
+            .await?
+            .ok_or(ApiError::NotFound)?;
         if upload.completed_at.is_some() {
             // A stock client that does not know the server had this file already starts at
             // zero; the answer is that it is all there.
@@ -368,6 +373,9 @@ impl Media {
         self.store
             .complete_upload(upload.id.clone(), blob, upload.user, now)
             .await?;
+        if let Ok(mut writing) = self.writing.lock() {
+            writing.remove(&upload.id);
+        }
         upload.completed_at = Some(now);
         Ok(upload)
     }
@@ -380,6 +388,9 @@ impl Media {
             Err(error) => return Err(io(error)),
         }
         self.store.delete_upload(id.to_owned()).await?;
+        if let Ok(mut writing) = self.writing.lock() {
+            writing.remove(id);
+        }
         Ok(())
     }
 

@@ -228,6 +228,7 @@ async fn head(
 ) -> Result<Response> {
     let media = state.media()?;
     let upload = media.upload_of(&id, caller.who.user, now()).await?;
+    let upload = media.settled(upload).await?;
     let mut response = StatusCode::OK.into_response();
     let out = response.headers_mut();
     set(out, "upload-offset", upload.offset);

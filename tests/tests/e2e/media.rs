@@ -20,7 +20,9 @@ use tianjian_tests::device::Device;
 use tianjian_tests::fixture::{
     Database, NOW, SECRET, config, database, lecture, served, table_rows, token, village,
 };
+use tianjian_tests::node::{js_dir, prepare_node, run_blocking};
 use tianjian_tests::process::ServerProcess;
+use tianjian_tests::proxy::CuttingProxy;
 use tianjian_tests::{Response, TestServer, http};
 use tokio::io::AsyncWriteExt;
 
@@ -39,6 +41,14 @@ fn photo(size: usize) -> Vec<u8> {
         bytes.extend_from_slice(&state.to_le_bytes());
     }
     bytes.truncate(size);
+    bytes
+}
+
+/// A video as MediaRecorder or a phone camera writes it: an MP4's first bytes, then noise.
+fn video(size: usize) -> Vec<u8> {
+    let mut bytes = photo(size);
+    let header = b"\0\0\0\x20ftypisom\0\0\x02\0isomiso2avc1mp41";
+    bytes[..header.len()].copy_from_slice(header);
     bytes
 }
 
@@ -594,4 +604,69 @@ async fn an_upload_resumes_from_the_reported_offset_after_the_server_is_killed()
         bytes
     );
     server.kill().unwrap();
+}
+
+#[tokio::test]
+async fn a_stock_tus_client_uploads_50_mb_through_a_connection_cut_ten_times() {
+    tokio::task::spawn_blocking(prepare_node).await.unwrap();
+    let (db, server) = served().await;
+    let Database { v, keys, .. } = &db;
+    let li = token(keys, &v.li);
+    let bytes = video(50 * 1024 * 1024);
+    let hash = sha256(&bytes);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("微党课.mp4");
+    std::fs::write(&file, &bytes).unwrap();
+
+    // Ten cuts, each after 2 to 7 MB from the phone, at points that differ from run to run.
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let proxy = CuttingProxy::start(server.addr, 10, 2_000_000, 7_000_000, seed)
+        .await
+        .unwrap();
+    const CHUNK: usize = 4 * 1024 * 1024;
+    let mut node = Command::new("node");
+    node.arg(js_dir().join("tus-upload.mjs"))
+        .arg(format!("http://{}/files/", proxy.addr))
+        .arg(&li)
+        .arg(&file)
+        .arg(&hash)
+        .arg(v.notebook.url())
+        .arg("video/mp4")
+        .arg(CHUNK.to_string());
+    let run = tokio::task::spawn_blocking(move || run_blocking(node, Duration::from_secs(150)))
+        .await
+        .unwrap();
+    assert_eq!(
+        run.status,
+        Some(0),
+        "seed {seed}: the tus client failed:\n{run}"
+    );
+    assert!(run.stdout.starts_with("UPLOADED "), "{run}");
+
+    let traffic = proxy.traffic();
+    assert_eq!(traffic.cuts, 10, "seed {seed}");
+    let bound = bytes.len() as u64 + 10 * CHUNK as u64 + 64 * 1024;
+    assert!(
+        traffic.sent <= bound,
+        "seed {seed}: sent {} bytes for a file of {} (at most {bound})",
+        traffic.sent,
+        bytes.len()
+    );
+    let stored = fetch(server.addr, &li, &hash, None).await;
+    assert_eq!(stored.status, 200);
+    assert!(
+        stored.bytes == bytes,
+        "seed {seed}: the server's bytes differ"
+    );
+    println!(
+        "seed {seed}: {} bytes sent for {} ({} re-sent over {} cuts)",
+        traffic.sent,
+        bytes.len(),
+        traffic.sent.saturating_sub(bytes.len() as u64),
+        traffic.cuts
+    );
+    server.stop().await.unwrap();
 }
