@@ -24,7 +24,7 @@ pub mod tokens;
 
 pub use attempts::{AttemptLimits, Guesser};
 pub use secrets::SecretError;
-pub use tokens::{Claims, KeyRing, TokenError, WeakKey};
+pub use tokens::{BlobClaims, Claims, KeyRing, TokenError, WeakKey};
 
 use attempts::Attempts;
 use tickets::Tickets;
@@ -64,6 +64,9 @@ pub enum AuthError {
 }
 
 pub type Result<T, E = AuthError> = std::result::Result<T, E>;
+
+/// How long a blob URL works: long enough to watch a video, seeking as one goes.
+pub const BLOB_TICKET_TTL: Duration = Duration::from_secs(12 * 3600);
 
 /// Lifetimes and limits.
 #[derive(Debug, Clone)]
@@ -231,6 +234,33 @@ impl Auth {
             TokenError::Invalid => AuthError::TokenInvalid,
         })?;
         self.caller(claims.sub, claims.dev, AuthError::TokenInvalid)
+    }
+
+    /// A URL ticket for one blob, for a browser's `<video>` or `<img>`, good for
+    /// [`BLOB_TICKET_TTL`]. Each request with it is checked again (device, permission).
+    pub fn blob_ticket(&self, caller: &Caller, blob: &str, now: Millis) -> Result<String> {
+        let exp = later(now, BLOB_TICKET_TTL).0 / 1000;
+        let claims = BlobClaims {
+            sub: caller.who.user,
+            dev: caller.device,
+            blob: blob.to_owned(),
+            exp: u64::try_from(exp).unwrap_or(0),
+        };
+        self.keys
+            .issue_blob(&claims)
+            .map_err(|_| AuthError::TokenInvalid)
+    }
+
+    /// Checks a blob ticket for `blob`.
+    pub fn authenticate_blob(&self, ticket: &str, blob: &str) -> Result<Caller> {
+        let claims = self.keys.verify_blob(ticket).map_err(|error| match error {
+            TokenError::Expired => AuthError::TokenExpired,
+            TokenError::Invalid => AuthError::TicketInvalid,
+        })?;
+        if claims.blob != blob {
+            return Err(AuthError::TicketInvalid);
+        }
+        self.caller(claims.sub, claims.dev, AuthError::TicketInvalid)
     }
 
     /// Checks and uses up a sync ticket.

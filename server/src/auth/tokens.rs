@@ -28,6 +28,18 @@ pub struct Claims {
     pub exp: u64,
 }
 
+/// What a blob ticket says: who may fetch which blob until when. A browser's `<video>` cannot
+/// send an `Authorization` header, so it gets a URL carrying one of these instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlobClaims {
+    pub sub: UserId,
+    pub dev: DeviceId,
+    /// The blob's SHA-256, hex.
+    pub blob: String,
+    pub exp: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
     #[error("the access token has expired")]
@@ -96,14 +108,33 @@ impl KeyRing {
     }
 
     pub fn issue(&self, claims: &Claims) -> Result<String, TokenError> {
+        self.sign(claims)
+    }
+
+    /// Checks the signature with the key the token names, then the expiry (no leeway).
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        self.check(token)
+    }
+
+    /// Signs a blob ticket.
+    pub fn issue_blob(&self, claims: &BlobClaims) -> Result<String, TokenError> {
+        self.sign(claims)
+    }
+
+    /// Checks a blob ticket. An access token is not one (it names no blob), and a blob
+    /// ticket is not an access token (it has no role).
+    pub fn verify_blob(&self, token: &str) -> Result<BlobClaims, TokenError> {
+        self.check(token)
+    }
+
+    fn sign(&self, claims: &impl Serialize) -> Result<String, TokenError> {
         let key = &self.keys[0];
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(key.id.clone());
         jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|_| TokenError::Invalid)
     }
 
-    /// Checks the signature with the key the token names, then the expiry (no leeway).
-    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+    fn check<T: serde::de::DeserializeOwned>(&self, token: &str) -> Result<T, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         let kid = header.kid.ok_or(TokenError::Invalid)?;
         let key = self
@@ -115,7 +146,7 @@ impl KeyRing {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
+        jsonwebtoken::decode::<T>(token, &key.decoding, &validation)
             .map(|data| data.claims)
             .map_err(|error| match error.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,

@@ -4,12 +4,13 @@
 //! for a year; privately, since who may fetch it depends on who asks. A blob that exists but
 //! is not the caller's answers exactly like one that does not exist.
 
+use axum::Json;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
@@ -19,7 +20,54 @@ use crate::auth::Caller;
 use crate::error::{ApiError, Result};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/blobs/{sha256}", get(download))
+    Router::new()
+        .route("/blobs/{sha256}", get(download))
+        .route("/api/v1/blobs/{sha256}/ticket", post(ticket))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct TicketQuery {
+    ticket: Option<String>,
+}
+
+/// Who asks: a bearer token, or a blob ticket in the URL (browsers' media elements).
+fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &TicketQuery,
+    sha256: &str,
+) -> Result<Caller> {
+    let auth = state.auth()?;
+    Ok(match &query.ticket {
+        Some(ticket) => auth.authenticate_blob(ticket, sha256)?,
+        None => auth.authenticate(crate::api::bearer(headers)?)?,
+    })
+}
+
+#[derive(Debug, serde::Serialize)]
+struct BlobUrl {
+    url: String,
+    expires_in_seconds: u64,
+}
+
+/// `POST /api/v1/blobs/{sha256}/ticket`: a URL for the blob that works without headers.
+async fn ticket(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(sha256): Path<String>,
+) -> Result<Json<BlobUrl>> {
+    let media = state.media()?;
+    let sha256 = sha256_hex(&sha256).ok_or(ApiError::NotFound)?;
+    if !media.may_fetch(&caller.who, &sha256).await?
+        || media.store().blob(sha256.clone()).await?.is_none()
+    {
+        return Err(ApiError::NotFound);
+    }
+    let ticket = state.auth()?.blob_ticket(&caller, &sha256, crate::now())?;
+    Ok(Json(BlobUrl {
+        url: format!("/blobs/{sha256}?ticket={ticket}"),
+        expires_in_seconds: crate::auth::BLOB_TICKET_TTL.as_secs(),
+    }))
 }
 
 /// The byte range a `Range` header asks for, as `start..end` (end exclusive); `None` for the
@@ -68,12 +116,13 @@ pub fn requested_range(header: Option<&str>, size: u64) -> Result<Option<(u64, u
 
 async fn download(
     State(state): State<AppState>,
-    caller: Caller,
     Path(sha256): Path<String>,
+    Query(query): Query<TicketQuery>,
     headers: HeaderMap,
 ) -> Result<Response> {
     let media = state.media()?;
     let sha256 = sha256_hex(&sha256).ok_or(ApiError::NotFound)?;
+    let caller = caller(&state, &headers, &query, &sha256)?;
     if !media.may_fetch(&caller.who, &sha256).await? {
         return Err(ApiError::NotFound);
     }

@@ -300,6 +300,41 @@ async fn a_photo_resumes_after_a_cut_and_is_served_by_range_to_the_branch_only()
         (missing.status, missing.body)
     );
 
+    // A browser's <video> cannot send a header: it gets a URL that works for this blob alone.
+    let ticket = server
+        .request(
+            "POST",
+            &format!("/api/v1/blobs/{hash}/ticket"),
+            Some(&secretary),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ticket.status, 200, "{}", ticket.body);
+    let url = ticket.json()["url"].as_str().unwrap().to_owned();
+    let range = [header("Range", "bytes=100-199")];
+    let played = http(addr, "GET", &url, &range, &[]).await.unwrap();
+    assert_eq!(
+        (played.status, played.bytes.as_slice()),
+        (206, &bytes[100..200])
+    );
+    let elsewhere = url.replace(&hash, &unknown);
+    let refused = http(addr, "GET", &elsewhere, &[], &[]).await.unwrap();
+    assert_eq!(
+        (refused.status, refused.error().as_deref()),
+        (401, Some("ticket_invalid"))
+    );
+    let outsiders_ticket = server
+        .request(
+            "POST",
+            &format!("/api/v1/blobs/{hash}/ticket"),
+            Some(&outsider),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outsiders_ticket.status, 404);
+
     // The same bytes again finish at once: nothing is sent, and there is one copy.
     let again = create(addr, &li, &hash, bytes.len(), "image/jpeg", v.notebook).await;
     assert_eq!(
