@@ -17,6 +17,7 @@ pub mod schema;
 pub mod session;
 pub mod sync;
 pub mod time;
+pub mod uploads;
 pub mod validate;
 pub mod views;
 #[cfg(feature = "wasm")]

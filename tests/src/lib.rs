@@ -6,6 +6,7 @@ pub mod fixture;
 pub mod node;
 pub mod process;
 pub mod proxy;
+pub mod uploader;
 
 use std::net::SocketAddr;
 

@@ -10,8 +10,11 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use std::collections::BTreeMap;
+
 use client_core::model::common::MediaRef;
-use client_core::{DocumentId, Limits, Notebook};
+use client_core::uploads::{Network, Policy, UploadQueue};
+use client_core::{DocKind, DocumentId, Limits, Notebook, projection};
 use sha2::{Digest, Sha256};
 use tianjian_server::AppState;
 use tianjian_server::auth::Settings;
@@ -23,6 +26,7 @@ use tianjian_tests::fixture::{
 use tianjian_tests::node::{js_dir, prepare_node, run_blocking};
 use tianjian_tests::process::ServerProcess;
 use tianjian_tests::proxy::CuttingProxy;
+use tianjian_tests::uploader::upload;
 use tianjian_tests::{Response, TestServer, http};
 use tokio::io::AsyncWriteExt;
 
@@ -703,5 +707,82 @@ async fn a_stock_tus_client_uploads_50_mb_through_a_connection_cut_ten_times() {
         traffic.sent.saturating_sub(bytes.len() as u64),
         traffic.cuts
     );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_phones_upload_queue_sends_its_records_media_through_cuts_and_waits_for_wifi() {
+    let (db, server) = served().await;
+    let Database { v, keys, .. } = &db;
+    let li = token(keys, &v.li);
+    let photo = photo(300_000);
+    let video = video(3_000_000);
+    let blobs: BTreeMap<String, Vec<u8>> = [
+        (sha256(&photo), photo.clone()),
+        (sha256(&video), video.clone()),
+    ]
+    .into();
+
+    // 李章桂 records a lecture with a photo and a video; its notebook says what to send.
+    let mut notebook = Notebook::load(&v.notebook_bytes, Limits::default()).unwrap();
+    let mut record = lecture(&v.li);
+    record.media = [(&photo, "image/jpeg"), (&video, "video/mp4")]
+        .iter()
+        .map(|(bytes, media_type)| MediaRef {
+            sha256: sha256(bytes),
+            size: bytes.len() as i64,
+            media_type: (*media_type).into(),
+            duration_ms: None,
+            caption: None,
+        })
+        .collect();
+    notebook.record_lecture(&v.li, NOW, record).unwrap();
+    let projection = projection::project_all(notebook.automerge(), DocKind::Notebook);
+    let mut queue = UploadQueue::default();
+    queue.policy = Policy {
+        large_only_unmetered: true,
+        large: 1_000_000,
+    };
+    queue.need_document(v.notebook, &projection, tianjian_server::now());
+
+    // On mobile data, through a connection cut three times, only the photo goes.
+    let proxy = CuttingProxy::start(server.addr, 3, 50_000, 200_000, 7)
+        .await
+        .unwrap();
+    let failures = upload(&mut queue, &blobs, proxy.addr, &li, Network::Metered, LIMIT).await;
+    assert!(failures >= 1, "the cuts made requests fail");
+    let progress = queue.progress();
+    assert_eq!(
+        (progress.waiting, progress.sent_bytes),
+        (1, 300_000),
+        "{progress:?}"
+    );
+    assert_eq!(
+        fetch(server.addr, &li, &sha256(&photo), None).await.bytes,
+        photo
+    );
+    assert_eq!(
+        fetch(server.addr, &li, &sha256(&video), None).await.status,
+        404
+    );
+
+    // On Wi-Fi the video follows; the saved queue picks up where it was.
+    let mut queue: UploadQueue =
+        serde_json::from_str(&serde_json::to_string(&queue).unwrap()).unwrap();
+    upload(
+        &mut queue,
+        &blobs,
+        proxy.addr,
+        &li,
+        Network::Unmetered,
+        LIMIT,
+    )
+    .await;
+    assert_eq!(queue.progress().waiting, 0);
+    assert_eq!(
+        fetch(server.addr, &li, &sha256(&video), None).await.bytes,
+        video
+    );
+    assert!(proxy.traffic().sent < 3_300_000 + 3 * client_core::uploads::CHUNK + 100_000);
     server.stop().await.unwrap();
 }
