@@ -152,7 +152,9 @@ async fn download(
         file.seek(std::io::SeekFrom::Start(start))
             .await
             .map_err(|error| ApiError::Internal(error.to_string()))?;
-        let body = Body::from_stream(ReaderStream::new(file.take(end - start)));
+        // Large reads: the default of a few kilobytes makes a video crawl.
+        let reader = ReaderStream::with_capacity(file.take(end - start), 256 * 1024);
+        let body = Body::from_stream(reader);
         let mut response = body.into_response();
         if range.is_some() {
             *response.status_mut() = StatusCode::PARTIAL_CONTENT;

@@ -58,13 +58,24 @@ pub struct Media {
     /// One lock per upload: one request writes it at a time, and a `HEAD` waits for the
     /// write in progress, so that after a cut it reports every byte that arrived.
     writing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The SHA-256 of each upload's bytes so far, as they arrived, with how many it covers:
+    /// a finished upload is then checked without reading the file again. After a restart, or
+    /// a chunk that was not kept, the file is read instead.
+    running: Mutex<HashMap<String, (u64, Sha256)>>,
 }
+
+/// How much of a body is gathered before it is written to the file.
+const WRITE_BUFFER: usize = 1 << 20;
 
 /// How long a request waits for another one writing the same upload.
 const WAIT_FOR_WRITER: Duration = Duration::from_secs(10);
 
 fn io(error: std::io::Error) -> ApiError {
     ApiError::Internal(error.to_string())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A lower-case hex SHA-256, or `None`.
@@ -88,6 +99,7 @@ impl Media {
             root: root.to_owned(),
             settings,
             writing: Mutex::new(HashMap::new()),
+            running: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -240,7 +252,25 @@ impl Media {
         file.seek(std::io::SeekFrom::Start(upload.offset))
             .await
             .map_err(io)?;
+        // The body comes in pieces of a few kilobytes; each write to a file is a trip to a
+        // blocking thread, so they are gathered first.
+        let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
         let mut digest = checksum.as_ref().map(Checksum::hasher);
+        // The whole file's SHA-256 is computed on another thread while this task receives and
+        // writes: on a machine without SHA instructions, hashing is the slowest part.
+        let (feed, hashing) = match self.running_hash(&upload.id, upload.offset) {
+            Some(mut hasher) => {
+                let (feed, mut chunks) = tokio::sync::mpsc::channel::<axum::body::Bytes>(64);
+                let hashing = tokio::task::spawn_blocking(move || {
+                    while let Some(chunk) = chunks.blocking_recv() {
+                        hasher.update(&chunk);
+                    }
+                    hasher
+                });
+                (Some(feed), Some(hashing))
+            }
+            None => (None, None),
+        };
         let mut written = upload.offset;
         let mut broken = None;
         let mut overflow = false;
@@ -264,8 +294,16 @@ impl Media {
             if let Some(digest) = &mut digest {
                 digest.update(&chunk);
             }
+            if let Some(feed) = &feed {
+                let _ = feed.send(chunk.clone()).await;
+            }
             written = end;
         }
+        drop(feed);
+        let mut whole = match hashing {
+            Some(hashing) => hashing.await.ok(),
+            None => None,
+        };
         let mismatch = match (&checksum, digest) {
             (Some(checksum), Some(digest)) => broken.is_none() && !checksum.matches(digest),
             _ => false,
@@ -274,6 +312,19 @@ impl Media {
         // length is not kept at all.
         if overflow || mismatch || (checksum.is_some() && broken.is_some()) {
             written = upload.offset;
+            whole = None;
+        }
+        // What the buffer holds is written before the length is settled; a write that fails
+        // leaves the file at what is confirmed below.
+        let flushed = file.flush().await;
+        let file = file.into_inner();
+        if flushed.is_err() && broken.is_none() {
+            broken = flushed.err().map(io);
+            written = upload.offset;
+            whole = None;
+        }
+        if let (Some(whole), Ok(mut running)) = (whole, self.running.lock()) {
+            running.insert(upload.id.clone(), (written, whole));
         }
         file.set_len(written).await.map_err(io)?;
         file.sync_all().await.map_err(io)?;
@@ -325,27 +376,16 @@ impl Media {
     ) -> Result<UploadRecord, ApiError> {
         let path = self.partial(&upload.id);
         let hashing = path.clone();
-        let actual = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
-            use std::io::Read;
-            let mut file = std::fs::File::open(hashing)?;
-            let mut hasher = Sha256::new();
-            let mut buffer = vec![0u8; 1 << 20];
-            loop {
-                let read = file.read(&mut buffer)?;
-                if read == 0 {
-                    break;
-                }
-                hasher.update(&buffer[..read]);
-            }
-            Ok(hasher
-                .finalize()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect())
-        })
-        .await
-        .map_err(|error| ApiError::Internal(error.to_string()))?
-        .map_err(io)?;
+        let running = self
+            .running
+            .lock()
+            .ok()
+            .and_then(|mut running| running.remove(&upload.id))
+            .filter(|(covered, _)| *covered == upload.length);
+        let actual = match running {
+            Some((_, hasher)) => hex(&hasher.finalize()),
+            None => self.hash_file(hashing).await?,
+        };
         if actual != upload.sha256 {
             self.discard(&upload.id).await?;
             return Err(ApiError::Invalid(format!(
@@ -380,6 +420,38 @@ impl Media {
         Ok(upload)
     }
 
+    /// The running hash of an upload, if it covers exactly its first `offset` bytes (or a
+    /// new one, at the start).
+    fn running_hash(&self, id: &str, offset: u64) -> Option<Sha256> {
+        let kept = self.running.lock().ok()?.remove(id);
+        match kept {
+            Some((covered, hasher)) if covered == offset => Some(hasher),
+            _ if offset == 0 => Some(Sha256::new()),
+            _ => None,
+        }
+    }
+
+    /// The SHA-256 of a file, read on a blocking thread.
+    async fn hash_file(&self, path: PathBuf) -> Result<String, ApiError> {
+        tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+            use std::io::Read;
+            let mut file = std::fs::File::open(path)?;
+            let mut hasher = Sha256::new();
+            let mut buffer = vec![0u8; 1 << 20];
+            loop {
+                let read = file.read(&mut buffer)?;
+                if read == 0 {
+                    break;
+                }
+                hasher.update(&buffer[..read]);
+            }
+            Ok(hex(&hasher.finalize()))
+        })
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))?
+        .map_err(io)
+    }
+
     /// Forgets an unfinished upload and its bytes (termination, expiry, refusal).
     pub async fn discard(&self, id: &str) -> Result<(), ApiError> {
         match tokio::fs::remove_file(self.partial(id)).await {
@@ -390,6 +462,9 @@ impl Media {
         self.store.delete_upload(id.to_owned()).await?;
         if let Ok(mut writing) = self.writing.lock() {
             writing.remove(id);
+        }
+        if let Ok(mut running) = self.running.lock() {
+            running.remove(id);
         }
         Ok(())
     }
