@@ -23,6 +23,7 @@ use crate::ops::{Record, ReviewDecision};
 use crate::schema::Collection;
 use crate::session::Session;
 use crate::time::{Date, Millis, Month};
+use crate::uploads::{Network, UploadQueue};
 use crate::views;
 
 /// Every failure of an exported function, with the code JavaScript sees.
@@ -624,5 +625,91 @@ impl SignIn {
     pub fn actor_for(&mut self, user: &str) -> std::result::Result<String, JsValue> {
         let user: UserId = user.parse()?;
         Ok(self.session.actor_for(user)?)
+    }
+}
+
+/// The device's upload queue ([`UploadQueue`]): the app stores it as JSON, makes the requests
+/// it asks for and reports the answers.
+#[wasm_bindgen]
+#[derive(Debug, Default)]
+pub struct Uploads {
+    queue: UploadQueue,
+}
+
+fn network(text: &str) -> Result<Network> {
+    match text {
+        "offline" => Ok(Network::Offline),
+        "metered" => Ok(Network::Metered),
+        "unmetered" => Ok(Network::Unmetered),
+        other => Err(WasmError::Input(format!("no network {other:?}"))),
+    }
+}
+
+#[wasm_bindgen]
+impl Uploads {
+    /// A queue restored from what [`Uploads::save`] gave, or a new one for `undefined`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(saved: JsValue) -> std::result::Result<Uploads, JsValue> {
+        let queue = if saved.is_undefined() || saved.is_null() {
+            UploadQueue::default()
+        } else {
+            input(saved)?
+        };
+        Ok(Uploads { queue })
+    }
+
+    pub fn save(&self) -> std::result::Result<JsValue, JsValue> {
+        Ok(output(&self.queue)?)
+    }
+
+    /// `{large_only_unmetered, large}`: "video only on Wi-Fi".
+    pub fn set_policy(&mut self, policy: JsValue) -> std::result::Result<(), JsValue> {
+        self.queue.policy = input(policy)?;
+        Ok(())
+    }
+
+    /// Queues the media every record of an open document references.
+    pub fn need(
+        &mut self,
+        app: &Tianjian,
+        document: &str,
+        now: f64,
+    ) -> std::result::Result<(), JsValue> {
+        let id = id(document)?;
+        let doc = app.documents.get(id)?.document();
+        let projection = crate::projection::project_all(doc.automerge(), doc.scope().kind);
+        self.queue.need_document(id, &projection, millis(now));
+        Ok(())
+    }
+
+    /// The next request, or `undefined`; `network` is `offline`, `metered` or `unmetered`.
+    pub fn next(&self, now: f64, network_now: &str) -> std::result::Result<JsValue, JsValue> {
+        match self.queue.next(millis(now), network(network_now)?) {
+            Some(action) => Ok(output(&action)?),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }
+
+    pub fn created(&mut self, sha256: &str, url: String, offset: f64) {
+        self.queue.created(sha256, url, offset as u64);
+    }
+
+    pub fn reached(&mut self, sha256: &str, offset: f64) {
+        self.queue.reached(sha256, offset as u64);
+    }
+
+    /// `failure` is `{failure: "retry" | "gone"}` or `{failure: "refused", reason}`.
+    pub fn failed(
+        &mut self,
+        sha256: &str,
+        failure: JsValue,
+        now: f64,
+    ) -> std::result::Result<(), JsValue> {
+        self.queue.failed(sha256, input(failure)?, millis(now));
+        Ok(())
+    }
+
+    pub fn progress(&self) -> std::result::Result<JsValue, JsValue> {
+        Ok(output(&self.queue.progress())?)
     }
 }
