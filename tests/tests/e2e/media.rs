@@ -786,3 +786,48 @@ async fn a_phones_upload_queue_sends_its_records_media_through_cuts_and_waits_fo
     assert!(proxy.traffic().sent < 3_300_000 + 3 * client_core::uploads::CHUNK + 100_000);
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_unfinished_upload_expires_with_its_bytes() {
+    let db = database().await;
+    let mut config = config(Settings::default());
+    config.media.upload_ttl = Duration::from_secs(1);
+    let media_dir = config.media_dir.clone();
+    let state = AppState::open(db.store.clone(), config).await.unwrap();
+    let server = TestServer::start_with(state).await.unwrap();
+    let li = token(&db.keys, &db.v.li);
+    let bytes = photo(10_000);
+    let created = create(
+        server.addr,
+        &li,
+        &sha256(&bytes),
+        bytes.len(),
+        "image/jpeg",
+        db.v.notebook,
+    )
+    .await;
+    assert!(created.header("upload-expires").unwrap().ends_with("GMT"));
+    let location = created.header("location").unwrap().to_owned();
+    assert_eq!(
+        patch(server.addr, &li, &location, 0, &bytes[..5_000], None)
+            .await
+            .status,
+        204
+    );
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(offset(server.addr, &li, &location).await, None);
+    assert_eq!(
+        patch(server.addr, &li, &location, 5_000, &bytes[5_000..], None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        std::fs::read_dir(media_dir.join("uploads"))
+            .unwrap()
+            .count(),
+        0
+    );
+    assert!(table_rows(&db.path, &["uploads"]).is_empty());
+    server.stop().await.unwrap();
+}
