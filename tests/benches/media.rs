@@ -17,7 +17,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 use tianjian_server::store::Store;
-use tianjian_tests::fixture::{SECRET, keys, token, village};
+use tianjian_tests::fixture::{keys, token, video, village};
 use tianjian_tests::node::{js_dir, prepare_node, run_blocking};
 use tianjian_tests::process::ServerProcess;
 use tianjian_tests::proxy::CuttingProxy;
@@ -52,21 +52,6 @@ fn options() -> Options {
         i += 2;
     }
     options
-}
-
-/// A video's first bytes (so the server takes it), then bytes that do not repeat.
-fn video(size: usize) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(size);
-    bytes.extend_from_slice(b"\0\0\0\x20ftypisom\0\0\x02\0isomiso2avc1mp41");
-    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
-    while bytes.len() < size {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        bytes.extend_from_slice(&state.to_le_bytes());
-    }
-    bytes.truncate(size);
-    bytes
 }
 
 fn header(name: &str, value: impl ToString) -> (String, String) {
@@ -161,14 +146,8 @@ fn main() {
         let size = options.mb * 1024 * 1024;
         let source = dir.path().join("source.mp4");
 
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tianjian-under-test"));
-        command
-            .arg("--data")
-            .arg(dir.path())
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("TIANJIAN_SECRET", std::str::from_utf8(SECRET).unwrap())
-            .env("RUST_LOG", "warn");
-        let ours = ServerProcess::start(command).unwrap();
+        let program = Path::new(env!("CARGO_BIN_EXE_tianjian-under-test"));
+        let ours = ServerProcess::tianjian(program, dir.path());
         let mut node = Command::new("node");
         node.arg(js_dir().join("tus-server.mjs"))
             .arg("--dir")

@@ -25,7 +25,7 @@ use tianjian_server::admin::Organisation;
 use tianjian_server::auth::KeyRing;
 use tianjian_server::store::Store;
 use tianjian_tests::device::Device;
-use tianjian_tests::fixture::{NOW, SECRET, keys, lecture, person, token};
+use tianjian_tests::fixture::{NOW, keys, lecture, person, token};
 use tianjian_tests::node::{js_dir, prepare_node};
 use tianjian_tests::process::ServerProcess;
 use tokio::task::JoinSet;
@@ -256,14 +256,7 @@ async fn storm(
 
 fn ours(data: &Path, build: Option<&Path>) -> ServerProcess {
     let program = build.unwrap_or(Path::new(env!("CARGO_BIN_EXE_tianjian-under-test")));
-    let mut command = Command::new(program);
-    command
-        .arg("--data")
-        .arg(data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("TIANJIAN_SECRET", std::str::from_utf8(SECRET).unwrap())
-        .env("RUST_LOG", "warn");
-    ServerProcess::start(command).unwrap()
+    ServerProcess::tianjian(program, data)
 }
 
 /// The stock Node server, seeded with the same documents under the same ids.

@@ -321,3 +321,29 @@ pub const STORAGE: &[&str] = &[
 
 /// The projection tables.
 pub const PROJECTIONS: &[&str] = &["records", "record_people", "record_media"];
+
+/// A photo as a phone takes it: a JPEG's first bytes, then `size` bytes that do not repeat
+/// (so no two runs of a benchmark, nor two parts of a file, compress or deduplicate).
+pub fn photo(size: usize) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(size);
+    bytes.extend_from_slice(&[
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
+    ]);
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    while bytes.len() < size {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(size);
+    bytes
+}
+
+/// A video as MediaRecorder or a phone camera writes it: an MP4's first bytes, then noise.
+pub fn video(size: usize) -> Vec<u8> {
+    let mut bytes = photo(size);
+    let header = b"\0\0\0\x20ftypisom\0\0\x02\0isomiso2avc1mp41";
+    bytes[..header.len()].copy_from_slice(header);
+    bytes
+}

@@ -22,6 +22,26 @@ pub enum StartError {
 }
 
 impl ServerProcess {
+    /// Our server, the `tianjian` command at `program`, serving `data` on a free loopback port
+    /// with the test signing key. (Only tests and benchmarks know where the command was built,
+    /// so they pass it: `env!("CARGO_BIN_EXE_tianjian-under-test")`.)
+    pub fn tianjian(program: &std::path::Path, data: &std::path::Path) -> ServerProcess {
+        let mut command = Command::new(program);
+        command
+            .arg("--data")
+            .arg(data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env(
+                "TIANJIAN_SECRET",
+                String::from_utf8_lossy(crate::fixture::SECRET).as_ref(),
+            )
+            .env("RUST_LOG", "warn");
+        match ServerProcess::start(command) {
+            Ok(server) => server,
+            Err(error) => panic!("cannot start {}: {error}", program.display()),
+        }
+    }
+
     /// Starts `command`, which must print `listening on ADDRESS` as its first line on
     /// stdout once it accepts connections.
     pub fn start(mut command: Command) -> Result<ServerProcess, StartError> {

@@ -3,7 +3,6 @@
 //! the rest.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use client_core::model::branch::ScheduleEntry;
@@ -13,19 +12,13 @@ use tianjian_server::store::Store;
 use tianjian_tests::device::Device;
 use tianjian_tests::process::ServerProcess;
 
-use tianjian_tests::fixture::{NOW, SECRET, keys, lecture, operate, token, village};
+use tianjian_tests::fixture::{NOW, keys, lecture, operate, token, village};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
 /// The `tianjian` command serving `data` on a free loopback port.
 fn start_server(data: &Path) -> ServerProcess {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tianjian-under-test"));
-    command
-        .args(["--data", data.to_str().unwrap(), "serve", "--listen"])
-        .arg("127.0.0.1:0")
-        .env("TIANJIAN_SECRET", std::str::from_utf8(SECRET).unwrap())
-        .env("RUST_LOG", "warn");
-    ServerProcess::start(command).unwrap()
+    ServerProcess::tianjian(Path::new(env!("CARGO_BIN_EXE_tianjian-under-test")), data)
 }
 
 #[tokio::test]

@@ -21,7 +21,7 @@ use tianjian_server::auth::Settings;
 use tianjian_server::store::Store;
 use tianjian_tests::device::Device;
 use tianjian_tests::fixture::{
-    Database, NOW, SECRET, config, database, lecture, served, table_rows, token, village,
+    Database, NOW, config, database, lecture, photo, served, table_rows, token, video, village,
 };
 use tianjian_tests::node::{js_dir, prepare_node, run_blocking};
 use tianjian_tests::process::ServerProcess;
@@ -31,30 +31,6 @@ use tianjian_tests::{Response, TestServer, http};
 use tokio::io::AsyncWriteExt;
 
 const LIMIT: Duration = Duration::from_secs(20);
-
-/// A photo as a phone takes it: a JPEG's first bytes, then `size` bytes that do not repeat.
-fn photo(size: usize) -> Vec<u8> {
-    let mut bytes = vec![
-        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
-    ];
-    let mut state = 0x2545_F491_u32;
-    while bytes.len() < size {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        bytes.extend_from_slice(&state.to_le_bytes());
-    }
-    bytes.truncate(size);
-    bytes
-}
-
-/// A video as MediaRecorder or a phone camera writes it: an MP4's first bytes, then noise.
-fn video(size: usize) -> Vec<u8> {
-    let mut bytes = photo(size);
-    let header = b"\0\0\0\x20ftypisom\0\0\x02\0isomiso2avc1mp41";
-    bytes[..header.len()].copy_from_slice(header);
-    bytes
-}
 
 fn sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
@@ -595,13 +571,7 @@ async fn limits_and_permissions_refuse_before_a_byte_is_written() {
 
 /// The `tianjian` command serving `data` on a free loopback port.
 fn start_server(data: &Path) -> ServerProcess {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tianjian-under-test"));
-    command
-        .args(["--data", data.to_str().unwrap(), "serve", "--listen"])
-        .arg("127.0.0.1:0")
-        .env("TIANJIAN_SECRET", std::str::from_utf8(SECRET).unwrap())
-        .env("RUST_LOG", "warn");
-    ServerProcess::start(command).unwrap()
+    ServerProcess::tianjian(Path::new(env!("CARGO_BIN_EXE_tianjian-under-test")), data)
 }
 
 #[tokio::test]
