@@ -14,7 +14,7 @@ use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{options, post};
 use base64::Engine;
-use client_core::{DocumentId, access};
+use client_core::{DocumentId, Millis, access};
 
 use super::{Checksum, Media, sha256_hex, sniff};
 use crate::auth::Caller;
@@ -207,8 +207,6 @@ async fn create(
     }
     Ok(response)
 }
-
-use client_core::Millis;
 
 fn checksum(headers: &HeaderMap) -> Result<Option<Checksum>> {
     headers
