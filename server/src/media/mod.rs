@@ -318,8 +318,9 @@ impl Media {
         // leaves the file at what is confirmed below.
         let flushed = file.flush().await;
         let file = file.into_inner();
-        if flushed.is_err() && broken.is_none() {
-            broken = flushed.err().map(io);
+        if let Err(error) = flushed {
+            // How much reached the file is unknown: none of this request's bytes count.
+            broken = broken.or(Some(io(error)));
             written = upload.offset;
             whole = None;
         }
