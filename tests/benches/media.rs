@@ -208,7 +208,7 @@ fn main() {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        let proxy = CuttingProxy::start(ours.addr, options.cuts, 2_000_000, 7_000_000, 42)
+        let proxy = CuttingProxy::start(ours.addr, options.cuts, 1_000_000, 4_500_000, 42)
             .await
             .unwrap();
         let mut client = Command::new("node");

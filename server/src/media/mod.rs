@@ -62,6 +62,9 @@ pub struct Media {
     /// a finished upload is then checked without reading the file again. After a restart, or
     /// a chunk that was not kept, the file is read instead.
     running: Mutex<HashMap<String, (u64, Sha256)>>,
+    /// One lock per person while an upload of theirs is being started, so that two started
+    /// at once cannot both fit in what is left of the quota.
+    starting: Mutex<HashMap<UserId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// How much of a body is gathered before it is written to the file.
@@ -100,6 +103,7 @@ impl Media {
             settings,
             writing: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),
+            starting: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -134,7 +138,7 @@ impl Media {
 
     /// Checks that a new upload of `length` bytes fits: the size limit, the person's quota,
     /// and the disk's reserve.
-    pub async fn check_room(&self, user: UserId, length: u64) -> Result<(), ApiError> {
+    async fn check_room(&self, user: UserId, length: u64) -> Result<(), ApiError> {
         if length > self.settings.max_blob {
             return Err(ApiError::TooLarge);
         }
@@ -152,12 +156,19 @@ impl Media {
         Ok(())
     }
 
-    /// Starts an upload. If the blob is stored already, the upload is complete at once.
+    /// Starts an upload if it fits (see [`Media::check_room`]). If the blob is stored
+    /// already, the upload is complete at once.
     pub async fn create(
         &self,
         upload: UploadRecord,
         now: Millis,
     ) -> Result<UploadRecord, ApiError> {
+        let lock = {
+            let mut starting = self.starting.lock().map_err(|_| ApiError::Locked)?;
+            starting.entry(upload.user).or_default().clone()
+        };
+        let _starting = lock.lock().await;
+        self.check_room(upload.user, upload.length).await?;
         if let Some(blob) = self.store.blob(upload.sha256.clone()).await? {
             if blob.size != upload.length {
                 return Err(ApiError::Invalid(
