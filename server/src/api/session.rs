@@ -181,11 +181,7 @@ async fn set_password(
         if current.len() > MAX_SECRET {
             return Err(AuthError::BadCredentials.into());
         }
-        let matches =
-            tokio::task::spawn_blocking(move || secrets::verify_password(&current, Some(&stored)))
-                .await
-                .unwrap_or(false);
-        if !matches {
+        if !secrets::password_matches(current, Some(stored)).await {
             return Err(AuthError::BadCredentials.into());
         }
     }

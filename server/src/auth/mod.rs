@@ -358,13 +358,7 @@ impl Auth {
         self.wait_turn(&guessers)?;
         let found = self.store.credentials(phone.to_owned()).await?;
         let stored = found.as_ref().and_then(|(_, hash)| hash.clone());
-        let attempt = password.to_owned();
-        // argon2 takes tens of milliseconds of CPU: not on the executor.
-        let matches = tokio::task::spawn_blocking(move || {
-            secrets::verify_password(&attempt, stored.as_deref())
-        })
-        .await
-        .unwrap_or(false);
+        let matches = secrets::password_matches(password.to_owned(), stored).await;
         let user = match (found, matches) {
             (Some((user, _)), true) => user,
             (found, _) => {

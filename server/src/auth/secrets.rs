@@ -105,6 +105,14 @@ pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
     real && matches
 }
 
+/// [`verify_password`] on a blocking thread: argon2 takes tens of milliseconds of CPU, which
+/// the executor must not spend.
+pub async fn password_matches(password: String, stored: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || verify_password(&password, stored.as_deref()))
+        .await
+        .unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

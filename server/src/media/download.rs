@@ -15,6 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
 use super::sha256_hex;
+use super::tus::header_value;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, Result};
@@ -161,15 +162,15 @@ async fn download(
             let content_range = format!("bytes {start}-{}/{}", end - 1, blob.size);
             response
                 .headers_mut()
-                .insert(header::CONTENT_RANGE, value(content_range));
+                .insert(header::CONTENT_RANGE, header_value(content_range));
         }
         let out = response.headers_mut();
-        out.insert(header::CONTENT_TYPE, value(&blob.media_type));
-        out.insert(header::CONTENT_LENGTH, value(end - start));
+        out.insert(header::CONTENT_TYPE, header_value(&blob.media_type));
+        out.insert(header::CONTENT_LENGTH, header_value(end - start));
         response
     };
     let out = response.headers_mut();
-    out.insert(header::ETAG, value(&etag));
+    out.insert(header::ETAG, header_value(&etag));
     out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     out.insert(
         header::CACHE_CONTROL,
@@ -180,10 +181,6 @@ async fn download(
         HeaderValue::from_static("nosniff"),
     );
     Ok(response)
-}
-
-fn value(text: impl ToString) -> HeaderValue {
-    HeaderValue::from_str(&text.to_string()).unwrap_or(HeaderValue::from_static(""))
 }
 
 #[cfg(test)]

@@ -54,7 +54,16 @@ impl AppState {
     }
 }
 
-fn header_value(value: impl ToString) -> HeaderValue {
+/// Where an upload stands: its offset, and until when an unfinished one is kept.
+fn progress(out: &mut HeaderMap, upload: &UploadRecord) {
+    set(out, "upload-offset", upload.offset);
+    if upload.completed_at.is_none() {
+        set(out, "upload-expires", expires(upload));
+    }
+}
+
+/// A header value from anything printable (what we print is always a valid value).
+pub(super) fn header_value(value: impl ToString) -> HeaderValue {
     HeaderValue::from_str(&value.to_string()).unwrap_or(HeaderValue::from_static(""))
 }
 
@@ -200,10 +209,7 @@ async fn create(
         header::LOCATION,
         header_value(format!("/files/{}", upload.id)),
     );
-    set(out, "upload-offset", upload.offset);
-    if upload.completed_at.is_none() {
-        set(out, "upload-expires", expires(&upload));
-    }
+    progress(out, &upload);
     Ok(response)
 }
 
@@ -228,12 +234,9 @@ async fn head(
     let upload = media.settled(upload).await?;
     let mut response = StatusCode::OK.into_response();
     let out = response.headers_mut();
-    set(out, "upload-offset", upload.offset);
+    progress(out, &upload);
     set(out, "upload-length", upload.length);
     out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if upload.completed_at.is_none() {
-        set(out, "upload-expires", expires(&upload));
-    }
     Ok(response)
 }
 
@@ -262,11 +265,7 @@ async fn patch(
         .append(upload, offset, checksum, body.into_data_stream(), now())
         .await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    let out = response.headers_mut();
-    set(out, "upload-offset", upload.offset);
-    if upload.completed_at.is_none() {
-        set(out, "upload-expires", expires(&upload));
-    }
+    progress(response.headers_mut(), &upload);
     Ok(response)
 }
 
