@@ -1,6 +1,7 @@
 //! Helpers shared by the end-to-end tests: a real server on a loopback port, and native
 //! devices that sync with it.
 
+pub mod browser;
 pub mod device;
 pub mod fixture;
 pub mod node;

@@ -1,5 +1,5 @@
-//! Node.js for the interoperability tests and the benchmark: the stock automerge-repo client
-//! and sync server in `tests/js/`, with their packages pinned in `package-lock.json`.
+//! Node.js for the interoperability tests, the browser tests and the benchmarks: the scripts in
+//! `tests/js/`, with their packages pinned in `package-lock.json`.
 //!
 //! Node 20+ and npm are required: without them the tests that use them fail, they do not
 //! skip. The packages are installed the first time.
@@ -125,9 +125,12 @@ pub fn prepare_node() {
             .join(package)
             .join("package.json")
             .is_file()
-    }) && dir
-        .join("node_modules/tus-js-client/package.json")
-        .is_file();
+    }) && ["tus-js-client", "playwright-core"].iter().all(|package| {
+        dir.join("node_modules")
+            .join(package)
+            .join("package.json")
+            .is_file()
+    });
     if !installed {
         // Not `npm ci`: it refuses a lock file that lacks cbor-extract's optional platform
         // packages (@cbor-extract/*), and a lock made against a registry mirror without them

@@ -1,14 +1,19 @@
 //! Project automation, in Rust so that it needs nothing but cargo.
 //!
 //! `cargo xtask test` is the one command CI runs: formatting, lints, every test and the WASM
-//! build. It installs what it needs (the wasm32 target) so that a fresh machine with only the
-//! Rust toolchain can run it.
+//! build. It installs what it needs (the wasm32 target, and Debian's Chromium with a Chinese
+//! font for the browser tests) so that a fresh machine with only the Rust toolchain, Node.js
+//! and the package registries can run it.
 
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// What the browser tests need from Debian: the browser, and a font with Chinese characters so
+/// that screenshots show the app's text rather than boxes.
+const BROWSER_PACKAGES: &[&str] = &["chromium", "fonts-noto-cjk"];
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -34,6 +39,7 @@ fn main() -> ExitCode {
 /// Everything CI checks, in the order that fails fastest.
 fn test() -> Result {
     ensure_wasm_target()?;
+    ensure_debian_packages(BROWSER_PACKAGES)?;
     cargo(&["fmt", "--all", "--check"])?;
     cargo(&[
         "clippy",
@@ -152,6 +158,49 @@ fn ensure_wasm_target() -> Result {
         return Ok(());
     }
     run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+/// Installs the Debian packages that are missing, with `sudo` when not root.
+fn ensure_debian_packages(packages: &[&str]) -> Result {
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|package| !debian_package_installed(package))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if Command::new("apt-get").arg("--version").output().is_err() {
+        return Err(format!(
+            "the browser tests need {} from Debian's packages, and this machine has no apt-get",
+            missing.join(", ")
+        ));
+    }
+    let as_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| output.stdout.trim_ascii() == b"0");
+    let apt = |args: &[&str]| {
+        let mut command = if as_root {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.arg("apt-get");
+            sudo
+        };
+        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        command
+    };
+    run(&mut apt(&["update", "-q"]))?;
+    let mut install = apt(&["install", "-y", "-q"]);
+    run(install.args(&missing))
+}
+
+fn debian_package_installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["--show", "--showformat=${Status}", package])
+        .output()
+        .is_ok_and(|output| output.stdout.ends_with(b" installed"))
 }
 
 fn has_nextest() -> bool {

@@ -74,6 +74,17 @@ fn container(bytes: &[u8]) -> Option<&'static str> {
     None
 }
 
+/// A declared type without its parameters, in lower case: MediaRecorder declares
+/// `video/mp4;codecs=avc1,opus`, which is a `video/mp4`.
+pub fn essence(declared: &str) -> String {
+    declared
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
 /// Whether `declared` is a type we take at all (checked before any byte is sent).
 pub fn accepted(declared: &str) -> bool {
     FAMILIES.iter().any(|(_, types)| types.contains(&declared))
@@ -96,6 +107,13 @@ pub fn media_type(first_bytes: &[u8], declared: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parameters_and_case_do_not_change_the_type() {
+        assert_eq!(essence("video/mp4;codecs=avc1,opus"), "video/mp4");
+        assert_eq!(essence(" Audio/WebM ; codecs=opus"), "audio/webm");
+        assert_eq!(essence(""), "");
+    }
 
     #[test]
     fn the_bytes_decide_and_the_declared_type_only_chooses_within_them() {

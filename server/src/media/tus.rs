@@ -153,8 +153,9 @@ async fn create(
         .ok_or_else(|| ApiError::Invalid("metadata sha256 (hex) is missing".into()))?;
     let declared = get("filetype")
         .or_else(|| get("type"))
+        .map(sniff::essence)
         .ok_or_else(|| ApiError::Invalid("metadata filetype is missing".into()))?;
-    if !sniff::accepted(declared) {
+    if !sniff::accepted(&declared) {
         return Err(ApiError::UnsupportedMedia(format!(
             "{declared:.60} is not a photo, audio or video type we take"
         )));
@@ -183,7 +184,7 @@ async fn create(
         document,
         record,
         sha256,
-        declared_type: declared.to_owned(),
+        declared_type: declared,
         media_type: None,
         length,
         offset: 0,

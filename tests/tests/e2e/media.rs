@@ -19,9 +19,11 @@ use sha2::{Digest, Sha256};
 use tianjian_server::AppState;
 use tianjian_server::auth::Settings;
 use tianjian_server::store::Store;
+use tianjian_tests::browser;
 use tianjian_tests::device::Device;
 use tianjian_tests::fixture::{
-    Database, NOW, config, database, lecture, photo, served, table_rows, token, video, village,
+    Database, NOW, Village, config, database, lecture, photo, served, table_rows, token, video,
+    village,
 };
 use tianjian_tests::node::{js_dir, prepare_node, run_blocking};
 use tianjian_tests::process::ServerProcess;
@@ -108,6 +110,31 @@ async fn fetch(addr: SocketAddr, token: &str, hash: &str, range: Option<&str>) -
     http(addr, "GET", &format!("/blobs/{hash}"), &headers, &[])
         .await
         .unwrap()
+}
+
+/// 李章桂's phone records a lecture with `media` and syncs it, so that the branch may read it.
+async fn record_lecture_with(v: &Village, addr: SocketAddr, token: &str, media: MediaRef) {
+    let mut phone = Device::new("li-phone");
+    phone.hold(v.notebook, v.notebook_bytes.clone());
+    phone.open(v.notebook).await.unwrap();
+    let who = v.li.clone();
+    phone
+        .edit(v.notebook, move |doc| {
+            let mut notebook = Notebook::load(&doc.save(), Limits::default()).unwrap();
+            let mut lecture = lecture(&who);
+            lecture.media = vec![media];
+            notebook.record_lecture(&who, NOW, lecture).unwrap();
+            doc.load_incremental(&notebook.automerge().save()).unwrap();
+        })
+        .await
+        .unwrap();
+    phone.connect(addr, token).await.unwrap();
+    assert!(
+        phone
+            .sync_until_acknowledged(LIMIT, &[v.notebook])
+            .await
+            .unwrap()
+    );
 }
 
 /// Sends the head of a PATCH and only `sent` bytes of its body, then drops the connection,
@@ -245,33 +272,14 @@ async fn a_photo_resumes_after_a_cut_and_is_served_by_range_to_the_branch_only()
         missing.body
     );
     // li records the lecture the photo belongs to, and syncs it.
-    let mut phone = Device::new("li-phone");
-    phone.hold(v.notebook, v.notebook_bytes.clone());
-    phone.open(v.notebook).await.unwrap();
-    let (who, media) = (v.li.clone(), hash.clone());
-    phone
-        .edit(v.notebook, move |doc| {
-            let mut notebook = Notebook::load(&doc.save(), Limits::default()).unwrap();
-            let mut lecture = lecture(&who);
-            lecture.media = vec![MediaRef {
-                sha256: media,
-                size: 600_000,
-                media_type: "image/jpeg".into(),
-                duration_ms: None,
-                caption: None,
-            }];
-            notebook.record_lecture(&who, NOW, lecture).unwrap();
-            doc.load_incremental(&notebook.automerge().save()).unwrap();
-        })
-        .await
-        .unwrap();
-    phone.connect(addr, &li).await.unwrap();
-    assert!(
-        phone
-            .sync_until_acknowledged(LIMIT, &[v.notebook])
-            .await
-            .unwrap()
-    );
+    let media = MediaRef {
+        sha256: hash.clone(),
+        size: 600_000,
+        media_type: "image/jpeg".into(),
+        duration_ms: None,
+        caption: None,
+    };
+    record_lecture_with(v, addr, &li, media).await;
     assert_eq!(fetch(addr, &secretary, &hash, None).await.bytes, bytes);
     let outsider = token(keys, &v.outsider);
     let refused = fetch(addr, &outsider, &hash, Some("bytes=0-0")).await;
@@ -800,5 +808,91 @@ async fn an_unfinished_upload_expires_with_its_bytes() {
         0
     );
     assert!(table_rows(&db.path, &["uploads"]).is_empty());
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_video_recorded_by_chromium_plays_and_seeks_when_served_by_range() {
+    let (db, server) = served().await;
+    let Database { v, keys, .. } = &db;
+    let (addr, li) = (server.addr, token(keys, &v.li));
+    let origin = format!("http://{addr}");
+
+    // Six seconds from the fake camera, recorded as the app records.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lesson");
+    let recorded = browser::run_json(
+        "record-video.mjs",
+        vec![origin.clone(), file.display().to_string(), "6".into()],
+        Duration::from_secs(60),
+    )
+    .await;
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(
+        recorded["mimeType"]
+            .as_str()
+            .unwrap()
+            .starts_with("video/mp4"),
+        "Chromium records MP4, the container that seeks: {recorded}"
+    );
+    assert_eq!(&bytes[4..8], b"ftyp");
+
+    // It goes up as the phone sends it, with the codecs in its declared type, and a record
+    // names it.
+    let hash = sha256(&bytes);
+    let declared = recorded["mimeType"].as_str().unwrap();
+    let created = create(addr, &li, &hash, bytes.len(), declared, v.notebook).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let location = created.header("location").unwrap().to_owned();
+    let sent = patch(addr, &li, &location, 0, &bytes, None).await;
+    assert_eq!(sent.status, 204, "{}", sent.body);
+    let media = MediaRef {
+        sha256: hash.clone(),
+        size: bytes.len() as i64,
+        media_type: "video/mp4".into(),
+        duration_ms: Some(6_000),
+        caption: None,
+    };
+    record_lecture_with(v, addr, &li, media).await;
+    let stored = fetch(addr, &li, &hash, Some("bytes=0-0")).await;
+    assert_eq!(stored.header("content-type"), Some("video/mp4"));
+
+    // The secretary's browser plays it from a signed URL, and seeks into the middle.
+    let secretary = token(keys, &v.secretary);
+    let ticket = server
+        .request(
+            "POST",
+            &format!("/api/v1/blobs/{hash}/ticket"),
+            Some(&secretary),
+            None,
+        )
+        .await
+        .unwrap();
+    let url = ticket.json()["url"].as_str().unwrap().to_owned();
+    let played = browser::run_json(
+        "play-video.mjs",
+        vec![origin, url, "3".into()],
+        Duration::from_secs(60),
+    )
+    .await;
+    let duration = played["duration"].as_f64();
+    assert!(
+        duration.is_some_and(|d| (5.0..7.0).contains(&d)),
+        "the duration is known from the start: {played}"
+    );
+    assert_eq!(played["seeked"], true, "{played}");
+    assert!(
+        (played["currentTime"].as_f64().unwrap() - 3.0).abs() < 0.1,
+        "{played}"
+    );
+    assert!(
+        played["playedTo"].as_f64().unwrap() >= 3.5,
+        "it plays on from where it was sought: {played}"
+    );
+    let statuses = played["statuses"].as_array().unwrap();
+    assert!(
+        !statuses.is_empty() && statuses.iter().all(|s| s == 206),
+        "the browser fetched it by ranges: {played}"
+    );
     server.stop().await.unwrap();
 }
