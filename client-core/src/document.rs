@@ -201,6 +201,16 @@ impl Document {
         bytes
     }
 
+    /// Applies changes that are already stored (a device storing what the server sent), without
+    /// checks, so that the next incremental save does not write them again. Returns whatever
+    /// had not been saved before, which the caller must store.
+    pub fn apply_stored(&mut self, changes: &[u8]) -> Result<Vec<u8>, DocumentError> {
+        let unsaved = self.save_incremental();
+        self.doc.load_incremental(changes)?;
+        self.saved_heads = self.doc.get_heads();
+        Ok(unsaved)
+    }
+
     /// Merges changes received from elsewhere (another replica, or storage), without checks:
     /// for a device applying what the server already accepted.
     pub fn merge(&mut self, other: &mut Document) -> Result<(), DocumentError> {

@@ -130,6 +130,11 @@ impl Documents {
         self.held.insert(id, Held::from(document));
     }
 
+    /// The ids of the documents held.
+    pub fn ids(&self) -> Vec<DocumentId> {
+        self.held.keys().copied().collect()
+    }
+
     pub fn get(&self, id: DocumentId) -> Result<&Held, HeldError> {
         self.held.get(&id).ok_or(HeldError::NotOpen(id))
     }

@@ -20,8 +20,10 @@ use crate::model::ledger::{Contact, LedgerEntry};
 use crate::model::notebook::{Lecture, Pledge, Service, Visit};
 use crate::model::supervision::{Assessment, Problem, SupervisionNote};
 use crate::ops::{Record, ReviewDecision};
+use crate::replica::{Replica, ReplicaError};
 use crate::schema::Collection;
 use crate::session::Session;
+use crate::sync::message::{PeerId, StorageId};
 use crate::time::{Date, Millis, Month};
 use crate::uploads::{Network, UploadQueue};
 use crate::views;
@@ -38,6 +40,8 @@ enum WasmError {
     #[error("{0}")]
     Id(#[from] IdError),
     #[error("{0}")]
+    Replica(#[from] ReplicaError),
+    #[error("{0}")]
     Input(String),
 }
 
@@ -45,14 +49,25 @@ impl WasmError {
     fn code(&self) -> String {
         match self {
             WasmError::Op(error) => op_code(error),
-            WasmError::Held(HeldError::Op(error)) => op_code(error),
-            WasmError::Held(HeldError::NotOpen(_)) => "not_open".into(),
-            WasmError::Held(HeldError::WrongKind { .. }) => "wrong_kind".into(),
-            WasmError::Held(HeldError::Document(_)) | WasmError::Document(_) => {
+            WasmError::Held(error) | WasmError::Replica(ReplicaError::Held(error)) => {
+                held_code(error)
+            }
+            WasmError::Document(_) | WasmError::Replica(ReplicaError::Document(_)) => {
                 "bad_document".into()
             }
+            WasmError::Replica(ReplicaError::NotSyncing(_)) => "not_open".into(),
+            WasmError::Replica(ReplicaError::Apply(..)) => "internal".into(),
             WasmError::Id(_) | WasmError::Input(_) => "bad_input".into(),
         }
+    }
+}
+
+fn held_code(error: &HeldError) -> String {
+    match error {
+        HeldError::Op(error) => op_code(error),
+        HeldError::NotOpen(_) => "not_open".into(),
+        HeldError::WrongKind { .. } => "wrong_kind".into(),
+        HeldError::Document(_) => "bad_document".into(),
     }
 }
 
@@ -84,7 +99,7 @@ macro_rules! into_js {
         }
     )+};
 }
-into_js!(OpError, HeldError, DocumentError, IdError);
+into_js!(OpError, HeldError, DocumentError, IdError, ReplicaError);
 
 type Result<T> = std::result::Result<T, WasmError>;
 
@@ -111,51 +126,126 @@ fn millis(now: f64) -> Millis {
     Millis(now as i64)
 }
 
-/// The documents open in this app, and everything that can be done with them.
+/// The documents of this device, kept in sync with the server, and everything that can be
+/// done with them. Each change is made through client-core's operations and queued as tasks
+/// (store these bytes, send this frame) that the app takes with [`Tianjian::tasks`] and
+/// carries out in order; see [`Replica`].
 #[wasm_bindgen]
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Tianjian {
-    documents: Documents,
+    replica: Replica,
 }
 
 #[wasm_bindgen]
 impl Tianjian {
+    /// The replica of the device `peer` whose IndexedDB is named `storage`.
     #[wasm_bindgen(constructor)]
-    pub fn new() -> Tianjian {
-        Tianjian::default()
+    pub fn new(peer: String, storage: String) -> Tianjian {
+        Tianjian {
+            replica: Replica::new(PeerId(peer), StorageId(storage)),
+        }
     }
 
-    /// Opens a document from the bytes stored for it; returns its scope.
+    /// Opens a document from its stored chunks, concatenated, and keeps it in sync; returns
+    /// its scope.
     pub fn open(&mut self, document: &str, bytes: &[u8]) -> std::result::Result<JsValue, JsValue> {
-        let held = self.documents.open(id(document)?, bytes)?;
+        let document = id(document)?;
+        self.replica.open(document, bytes)?;
+        let held = self.replica.documents().get(document)?;
         Ok(output(held.document().scope())?)
     }
 
-    /// The whole document, to store after a sync.
-    pub fn save(&mut self, document: &str) -> std::result::Result<Vec<u8>, JsValue> {
-        let held = self.documents.get_mut(id(document)?)?;
-        Ok(held.document_mut().save())
+    /// Keeps a document in sync, fetching it from the server if this device has none of it.
+    pub fn sync(&mut self, document: &str) -> std::result::Result<(), JsValue> {
+        self.replica.sync(id(document)?);
+        Ok(())
     }
 
-    /// What changed since the last save: append it to storage after every edit.
-    #[wasm_bindgen(js_name = saveIncremental)]
-    pub fn save_incremental(&mut self, document: &str) -> std::result::Result<Vec<u8>, JsValue> {
-        let held = self.documents.get_mut(id(document)?)?;
-        Ok(held.document_mut().save_incremental())
+    /// Whether this device holds `document` (it may still be on its way from the server).
+    pub fn holds(&self, document: &str) -> std::result::Result<bool, JsValue> {
+        Ok(self.replica.documents().get(id(document)?).is_ok())
     }
 
-    /// Sets the actor id (hex) this device writes with.
-    #[wasm_bindgen(js_name = setActor)]
-    pub fn set_actor(
+    /// A sync state the app saved from a `saveSyncState` task.
+    #[wasm_bindgen(js_name = restoreSyncState)]
+    pub fn restore_sync_state(
         &mut self,
+        server: String,
         document: &str,
-        actor_hex: &str,
+        bytes: Vec<u8>,
     ) -> std::result::Result<(), JsValue> {
+        self.replica
+            .restore_sync_state(StorageId(server), id(document)?, bytes);
+        Ok(())
+    }
+
+    /// The whole document as one chunk, to replace its stored chunks when they grow many.
+    pub fn save(&mut self, document: &str) -> std::result::Result<Vec<u8>, JsValue> {
+        Ok(self.replica.save(id(document)?)?)
+    }
+
+    /// Sets the actor id (hex) every change on this device is written with.
+    #[wasm_bindgen(js_name = setActor)]
+    pub fn set_actor(&mut self, actor_hex: &str) -> std::result::Result<(), JsValue> {
         let actor = automerge::ActorId::try_from(actor_hex)
             .map_err(|e| WasmError::Input(format!("actor id: {e}")))?;
-        let held = self.documents.get_mut(id(document)?)?;
-        held.document_mut().set_actor(actor);
+        self.replica.set_actor(actor);
         Ok(())
+    }
+
+    // ---- sync ---------------------------------------------------------------------------
+
+    /// The tasks queued since the last call, oldest first: `{task: "send", bytes}`,
+    /// `{task: "close", reason}`, `{task: "store", document, bytes, ticket}`,
+    /// `{task: "saveSyncState", server, document, bytes}`, `{task: "changed", document}`,
+    /// `{task: "unavailable", document}`.
+    pub fn tasks(&mut self) -> std::result::Result<JsValue, JsValue> {
+        Ok(output(&self.replica.take_tasks())?)
+    }
+
+    pub fn connected(&mut self) {
+        self.replica.connected();
+    }
+
+    pub fn received(&mut self, bytes: Vec<u8>) {
+        self.replica.received(bytes);
+    }
+
+    pub fn disconnected(&mut self) {
+        self.replica.disconnected();
+    }
+
+    pub fn tick(&mut self) {
+        self.replica.tick();
+    }
+
+    /// The `store` task with this ticket is durable.
+    pub fn stored(&mut self, ticket: f64) {
+        self.replica.stored(ticket as u64);
+    }
+
+    /// The `store` task with this ticket failed; the server will send it again.
+    #[wasm_bindgen(js_name = storeFailed)]
+    pub fn store_failed(&mut self, ticket: f64) {
+        self.replica.store_failed(ticket as u64);
+    }
+
+    /// Whether the server has kept everything this device has of `document`.
+    pub fn acknowledged(&self, document: &str) -> std::result::Result<bool, JsValue> {
+        Ok(self.replica.acknowledged(id(document)?))
+    }
+
+    /// How many records of `document` the server has not yet confirmed keeping.
+    pub fn waiting(&self, document: &str) -> std::result::Result<u32, JsValue> {
+        Ok(self.replica.waiting(id(document)?) as u32)
+    }
+
+    fn edit<T>(
+        &mut self,
+        document: DocumentId,
+        edit: impl FnOnce(&mut Documents) -> Result<T>,
+    ) -> std::result::Result<T, JsValue> {
+        Ok(self.replica.edit(document, edit)?)
     }
 
     /// Every record of a collection, as `[{id, record}]`.
@@ -164,7 +254,7 @@ impl Tianjian {
         document: &str,
         collection: &str,
     ) -> std::result::Result<JsValue, JsValue> {
-        let held = self.documents.get(id(document)?)?;
+        let held = self.replica.documents().get(id(document)?)?;
         let doc = held.document();
         let collection = Collection::named(doc.scope().kind, collection)
             .ok_or_else(|| WasmError::Input(format!("no collection {collection:?}")))?;
@@ -186,26 +276,27 @@ impl Tianjian {
         record: JsValue,
     ) -> std::result::Result<String, JsValue> {
         let by: Principal = input(by)?;
-        let held = self.documents.get_mut(id(document)?)?;
-        let doc = held.document_mut();
-        let now = millis(now);
-        let added = match collection {
-            "lectures" => add::<Lecture>(doc, &by, now, record),
-            "services" => add::<Service>(doc, &by, now, record),
-            "visits" => add::<Visit>(doc, &by, now, record),
-            "pledges" => add::<Pledge>(doc, &by, now, record),
-            "schedule" => add::<ScheduleEntry>(doc, &by, now, record),
-            "meetings" => add::<Meeting>(doc, &by, now, record),
-            "screenings" => add::<Screening>(doc, &by, now, record),
-            "rectifications" => add::<Rectification>(doc, &by, now, record),
-            "elections" => add::<Election>(doc, &by, now, record),
-            "feed" => add::<FeedItem>(doc, &by, now, record),
-            "notes" => add::<SupervisionNote>(doc, &by, now, record),
-            "problems" => add::<Problem>(doc, &by, now, record),
-            "assessments" => add::<Assessment>(doc, &by, now, record),
-            _ => Err(WasmError::Input(format!("cannot add to {collection:?}"))),
-        };
-        Ok(added?.to_string())
+        let (document, now) = (id(document)?, millis(now));
+        let added = self.edit(document, |documents| {
+            let doc = documents.get_mut(document)?.document_mut();
+            match collection {
+                "lectures" => add::<Lecture>(doc, &by, now, record),
+                "services" => add::<Service>(doc, &by, now, record),
+                "visits" => add::<Visit>(doc, &by, now, record),
+                "pledges" => add::<Pledge>(doc, &by, now, record),
+                "schedule" => add::<ScheduleEntry>(doc, &by, now, record),
+                "meetings" => add::<Meeting>(doc, &by, now, record),
+                "screenings" => add::<Screening>(doc, &by, now, record),
+                "rectifications" => add::<Rectification>(doc, &by, now, record),
+                "elections" => add::<Election>(doc, &by, now, record),
+                "feed" => add::<FeedItem>(doc, &by, now, record),
+                "notes" => add::<SupervisionNote>(doc, &by, now, record),
+                "problems" => add::<Problem>(doc, &by, now, record),
+                "assessments" => add::<Assessment>(doc, &by, now, record),
+                _ => Err(WasmError::Input(format!("cannot add to {collection:?}"))),
+            }
+        })?;
+        Ok(added.to_string())
     }
 
     /// Replaces the content of a lecture, service or visit (`kind`); a submitted record goes
@@ -222,24 +313,26 @@ impl Tianjian {
     ) -> std::result::Result<(), JsValue> {
         let by: Principal = input(by)?;
         let (now, record) = (millis(now), record_id(record)?);
-        let notebook = self.documents.notebook_mut(id(notebook)?)?;
-        let result = match reviewable(kind)? {
-            ReviewableKind::Lecture => {
-                notebook.update_record(&by, now, record, input::<Lecture>(content)?)
-            }
-            ReviewableKind::Service => {
-                notebook.update_record(&by, now, record, input::<Service>(content)?)
-            }
-            ReviewableKind::Visit => {
-                notebook.update_record(&by, now, record, input::<Visit>(content)?)
-            }
-            ReviewableKind::Pledge => {
-                notebook
-                    .document_mut()
-                    .update(&by, now, record, input::<Pledge>(content)?)
-            }
-        };
-        Ok(result?)
+        let (notebook, kind) = (id(notebook)?, reviewable(kind)?);
+        self.edit(notebook, |documents| {
+            let notebook = documents.notebook_mut(notebook)?;
+            Ok(match kind {
+                ReviewableKind::Lecture => {
+                    notebook.update_record(&by, now, record, input::<Lecture>(content)?)
+                }
+                ReviewableKind::Service => {
+                    notebook.update_record(&by, now, record, input::<Service>(content)?)
+                }
+                ReviewableKind::Visit => {
+                    notebook.update_record(&by, now, record, input::<Visit>(content)?)
+                }
+                ReviewableKind::Pledge => {
+                    notebook
+                        .document_mut()
+                        .update(&by, now, record, input::<Pledge>(content)?)
+                }
+            }?)
+        })
     }
 
     /// Hands a lecture, service or visit in for review; returns the new revision.
@@ -253,16 +346,19 @@ impl Tianjian {
     ) -> std::result::Result<f64, JsValue> {
         let by: Principal = input(by)?;
         let (now, record) = (millis(now), record_id(record)?);
-        let notebook = self.documents.notebook_mut(id(notebook)?)?;
-        let revision = match reviewable(kind)? {
-            ReviewableKind::Lecture => notebook.submit::<Lecture>(&by, now, record),
-            ReviewableKind::Service => notebook.submit::<Service>(&by, now, record),
-            ReviewableKind::Visit => notebook.submit::<Visit>(&by, now, record),
-            ReviewableKind::Pledge => {
-                Err(OpError::NotAllowed("pledges are published, not submitted"))
-            }
-        };
-        Ok(revision? as f64)
+        let (notebook, kind) = (id(notebook)?, reviewable(kind)?);
+        let revision = self.edit(notebook, |documents| {
+            let notebook = documents.notebook_mut(notebook)?;
+            Ok(match kind {
+                ReviewableKind::Lecture => notebook.submit::<Lecture>(&by, now, record),
+                ReviewableKind::Service => notebook.submit::<Service>(&by, now, record),
+                ReviewableKind::Visit => notebook.submit::<Visit>(&by, now, record),
+                ReviewableKind::Pledge => {
+                    Err(OpError::NotAllowed("pledges are published, not submitted"))
+                }
+            }?)
+        })?;
+        Ok(revision as f64)
     }
 
     #[wasm_bindgen(js_name = castBallot)]
@@ -277,9 +373,9 @@ impl Tianjian {
     ) -> std::result::Result<(), JsValue> {
         let (by, choices): (Principal, Vec<RecordId>) = (input(by)?, input(choices)?);
         let (notebook, branch, election) = (id(notebook)?, id(branch)?, record_id(election)?);
-        self.documents
-            .cast_ballot(notebook, branch, &by, millis(now), election, choices)?;
-        Ok(())
+        self.edit(notebook, |documents| {
+            Ok(documents.cast_ballot(notebook, branch, &by, millis(now), election, choices)?)
+        })
     }
 
     /// Withdraws a record of any collection that allows it.
@@ -294,29 +390,31 @@ impl Tianjian {
     ) -> std::result::Result<(), JsValue> {
         let by: Principal = input(by)?;
         let (now, record) = (millis(now), record_id(record)?);
-        let doc = self.documents.get_mut(id(document)?)?.document_mut();
-        let result = match collection {
-            "lectures" => doc.withdraw::<Lecture>(&by, now, record, reason),
-            "services" => doc.withdraw::<Service>(&by, now, record, reason),
-            "visits" => doc.withdraw::<Visit>(&by, now, record, reason),
-            "pledges" => doc.withdraw::<Pledge>(&by, now, record, reason),
-            "plans" => Err(OpError::NotAllowed(
-                "plans are keyed by month; edit the plan instead",
-            )),
-            "schedule" => doc.withdraw::<ScheduleEntry>(&by, now, record, reason),
-            "meetings" => doc.withdraw::<Meeting>(&by, now, record, reason),
-            "screenings" => doc.withdraw::<Screening>(&by, now, record, reason),
-            "elections" => doc.withdraw::<Election>(&by, now, record, reason),
-            "rectifications" => doc.withdraw::<Rectification>(&by, now, record, reason),
-            "feed" => doc.withdraw::<FeedItem>(&by, now, record, reason),
-            "notes" => doc.withdraw::<SupervisionNote>(&by, now, record, reason),
-            "problems" => doc.withdraw::<Problem>(&by, now, record, reason),
-            "assessments" => doc.withdraw::<Assessment>(&by, now, record, reason),
-            _ => Err(OpError::NotAllowed(
-                "this collection has nothing to withdraw",
-            )),
-        };
-        Ok(result?)
+        let document = id(document)?;
+        self.edit(document, |documents| {
+            let doc = documents.get_mut(document)?.document_mut();
+            Ok(match collection {
+                "lectures" => doc.withdraw::<Lecture>(&by, now, record, reason),
+                "services" => doc.withdraw::<Service>(&by, now, record, reason),
+                "visits" => doc.withdraw::<Visit>(&by, now, record, reason),
+                "pledges" => doc.withdraw::<Pledge>(&by, now, record, reason),
+                "plans" => Err(OpError::NotAllowed(
+                    "plans are keyed by month; edit the plan instead",
+                )),
+                "schedule" => doc.withdraw::<ScheduleEntry>(&by, now, record, reason),
+                "meetings" => doc.withdraw::<Meeting>(&by, now, record, reason),
+                "screenings" => doc.withdraw::<Screening>(&by, now, record, reason),
+                "elections" => doc.withdraw::<Election>(&by, now, record, reason),
+                "rectifications" => doc.withdraw::<Rectification>(&by, now, record, reason),
+                "feed" => doc.withdraw::<FeedItem>(&by, now, record, reason),
+                "notes" => doc.withdraw::<SupervisionNote>(&by, now, record, reason),
+                "problems" => doc.withdraw::<Problem>(&by, now, record, reason),
+                "assessments" => doc.withdraw::<Assessment>(&by, now, record, reason),
+                _ => Err(OpError::NotAllowed(
+                    "this collection has nothing to withdraw",
+                )),
+            }?)
+        })
     }
 
     // ---- a branch admin's branch document --------------------------------------------
@@ -332,8 +430,12 @@ impl Tianjian {
     ) -> std::result::Result<(), JsValue> {
         let (by, entry): (Principal, RosterEntry) = (input(by)?, input(entry)?);
         let member: UserId = member.parse()?;
-        let branch = self.documents.branch_mut(id(branch)?)?;
-        Ok(branch.enrol_member(&by, millis(now), member, entry)?)
+        let branch = id(branch)?;
+        self.edit(branch, |documents| {
+            Ok(documents
+                .branch_mut(branch)?
+                .enrol_member(&by, millis(now), member, entry)?)
+        })
     }
 
     #[wasm_bindgen(js_name = setPlan)]
@@ -349,8 +451,12 @@ impl Tianjian {
         let month: Month = month
             .parse()
             .map_err(|e: crate::time::CalendarError| WasmError::Input(e.to_string()))?;
-        let branch = self.documents.branch_mut(id(branch)?)?;
-        Ok(branch.set_plan(&by, millis(now), month, plan)?)
+        let branch = id(branch)?;
+        self.edit(branch, |documents| {
+            Ok(documents
+                .branch_mut(branch)?
+                .set_plan(&by, millis(now), month, plan)?)
+        })
     }
 
     pub fn review(
@@ -361,8 +467,13 @@ impl Tianjian {
         decision: JsValue,
     ) -> std::result::Result<String, JsValue> {
         let (by, decision): (Principal, ReviewDecision) = (input(by)?, input(decision)?);
-        let branch = self.documents.branch_mut(id(branch)?)?;
-        Ok(branch.review(&by, millis(now), decision)?.to_string())
+        let branch = id(branch)?;
+        let review = self.edit(branch, |documents| {
+            Ok(documents
+                .branch_mut(branch)?
+                .review(&by, millis(now), decision)?)
+        })?;
+        Ok(review.to_string())
     }
 
     #[wasm_bindgen(js_name = advanceRectification)]
@@ -377,8 +488,16 @@ impl Tianjian {
     ) -> std::result::Result<(), JsValue> {
         let by: Principal = input(by)?;
         let (record, status) = (record_id(record)?, progress_status(status)?);
-        let branch = self.documents.branch_mut(id(branch)?)?;
-        Ok(branch.advance_rectification(&by, millis(now), record, status, note)?)
+        let branch = id(branch)?;
+        self.edit(branch, |documents| {
+            Ok(documents.branch_mut(branch)?.advance_rectification(
+                &by,
+                millis(now),
+                record,
+                status,
+                note,
+            )?)
+        })
     }
 
     /// Counts a closed election from the ballots in the members' notebooks held here.
@@ -392,12 +511,15 @@ impl Tianjian {
     ) -> std::result::Result<JsValue, JsValue> {
         let by: Principal = input(by)?;
         let (branch, election) = (id(branch)?, record_id(election)?);
-        let ballots = {
-            let branch_doc = self.documents.branch(branch)?;
-            self.documents.ballots(branch_doc, election)
-        };
-        let branch = self.documents.branch_mut(branch)?;
-        let result = branch.count_election(&by, millis(now), election, &ballots)?;
+        let result = self.edit(branch, |documents| {
+            let ballots = documents.ballots(documents.branch(branch)?, election);
+            Ok(documents.branch_mut(branch)?.count_election(
+                &by,
+                millis(now),
+                election,
+                &ballots,
+            )?)
+        })?;
         Ok(output(&result)?)
     }
 
@@ -414,8 +536,12 @@ impl Tianjian {
     ) -> std::result::Result<(), JsValue> {
         let (by, entry): (Principal, LedgerEntry) = (input(by)?, input(entry)?);
         let member: UserId = member.parse()?;
-        let ledger = self.documents.ledger_mut(id(ledger)?)?;
-        Ok(ledger.set_entry(&by, millis(now), member, entry)?)
+        let ledger = id(ledger)?;
+        self.edit(ledger, |documents| {
+            Ok(documents
+                .ledger_mut(ledger)?
+                .set_entry(&by, millis(now), member, entry)?)
+        })
     }
 
     #[wasm_bindgen(js_name = logContact)]
@@ -429,10 +555,13 @@ impl Tianjian {
     ) -> std::result::Result<String, JsValue> {
         let (by, contact): (Principal, Contact) = (input(by)?, input(contact)?);
         let member: UserId = member.parse()?;
-        let ledger = self.documents.ledger_mut(id(ledger)?)?;
-        Ok(ledger
-            .log_contact(&by, millis(now), member, contact)?
-            .to_string())
+        let ledger = id(ledger)?;
+        let contact = self.edit(ledger, |documents| {
+            Ok(documents
+                .ledger_mut(ledger)?
+                .log_contact(&by, millis(now), member, contact)?)
+        })?;
+        Ok(contact.to_string())
     }
 
     #[wasm_bindgen(js_name = advanceProblem)]
@@ -447,16 +576,24 @@ impl Tianjian {
     ) -> std::result::Result<(), JsValue> {
         let by: Principal = input(by)?;
         let (record, status) = (record_id(record)?, progress_status(status)?);
-        let supervision = self.documents.supervision_mut(id(supervision)?)?;
-        Ok(supervision.advance_problem(&by, millis(now), record, status, note)?)
+        let supervision = id(supervision)?;
+        self.edit(supervision, |documents| {
+            Ok(documents.supervision_mut(supervision)?.advance_problem(
+                &by,
+                millis(now),
+                record,
+                status,
+                note,
+            )?)
+        })
     }
 
     // ---- views ----------------------------------------------------------------------------
 
     #[wasm_bindgen(js_name = reviewQueue)]
     pub fn review_queue(&self, branch: &str) -> std::result::Result<JsValue, JsValue> {
-        let branch = self.documents.branch(id(branch)?)?;
-        let notebooks = self.documents.notebooks_of(branch);
+        let branch = self.replica.documents().branch(id(branch)?)?;
+        let notebooks = self.replica.documents().notebooks_of(branch);
         Ok(output(&views::review_queue(branch, &notebooks))?)
     }
 
@@ -467,8 +604,8 @@ impl Tianjian {
         branch: &str,
     ) -> std::result::Result<JsValue, JsValue> {
         let notebook_id = id(notebook)?;
-        let notebook = self.documents.notebook(notebook_id)?;
-        let branch = self.documents.branch(id(branch)?)?;
+        let notebook = self.replica.documents().notebook(notebook_id)?;
+        let branch = self.replica.documents().branch(id(branch)?)?;
         Ok(output(&views::my_submissions(
             notebook,
             notebook_id,
@@ -477,7 +614,7 @@ impl Tianjian {
     }
 
     pub fn feed(&self, branch: &str) -> std::result::Result<JsValue, JsValue> {
-        let branch = self.documents.branch(id(branch)?)?;
+        let branch = self.replica.documents().branch(id(branch)?)?;
         Ok(output(&views::feed(branch))?)
     }
 
@@ -490,8 +627,8 @@ impl Tianjian {
         let month: Month = month
             .parse()
             .map_err(|e: crate::time::CalendarError| WasmError::Input(e.to_string()))?;
-        let branch = self.documents.branch(id(branch)?)?;
-        let notebooks = self.documents.notebooks_of(branch);
+        let branch = self.replica.documents().branch(id(branch)?)?;
+        let notebooks = self.replica.documents().notebooks_of(branch);
         Ok(output(&views::plan_progress(branch, &notebooks, month))?)
     }
 
@@ -506,8 +643,8 @@ impl Tianjian {
         let today: Date = today
             .parse()
             .map_err(|e: crate::time::CalendarError| WasmError::Input(e.to_string()))?;
-        let branch = self.documents.branch(id(branch)?)?;
-        let notebooks = self.documents.notebooks_of(branch);
+        let branch = self.replica.documents().branch(id(branch)?)?;
+        let notebooks = self.replica.documents().notebooks_of(branch);
         Ok(output(&views::figures(
             branch,
             &notebooks,
@@ -676,7 +813,7 @@ impl Uploads {
         now: f64,
     ) -> std::result::Result<(), JsValue> {
         let id = id(document)?;
-        let doc = app.documents.get(id)?.document();
+        let doc = app.replica.documents().get(id)?.document();
         let projection = crate::projection::project_all(doc.automerge(), doc.scope().kind);
         self.queue.need_document(id, &projection, millis(now));
         Ok(())

@@ -60,6 +60,9 @@ enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// The web app's build to serve from the same origin (`pwa/dist`).
+        #[arg(long)]
+        web: Option<PathBuf>,
     },
     /// Creates organisations and people, with their documents.
     #[command(subcommand)]
@@ -138,9 +141,22 @@ pub async fn run(cli: Cli) -> Result<()> {
     let store = Store::open(&cli.data.join("tianjian.sqlite3"))?;
     match cli.command.unwrap_or(Command::Serve {
         listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        web: None,
     }) {
-        Command::Serve { listen } => {
-            let state = AppState::open(store, Config::new(keys()?, &cli.data)).await?;
+        Command::Serve { listen, web } => {
+            if let Some(web) = &web
+                && !web.join("index.html").is_file()
+            {
+                return Err(CliError::Io {
+                    what: format!("{} has no index.html", web.display()),
+                    source: std::io::ErrorKind::NotFound.into(),
+                });
+            }
+            let config = Config {
+                web_dir: web,
+                ..Config::new(keys()?, &cli.data)
+            };
+            let state = AppState::open(store, config).await?;
             let listener = TcpListener::bind(listen)
                 .await
                 .map_err(|source| CliError::Io {

@@ -20,6 +20,7 @@ pub mod error;
 pub mod media;
 pub mod store;
 pub mod sync;
+pub mod web;
 
 /// Everything a request handler may need.
 #[derive(Clone, Debug, Default)]
@@ -30,6 +31,8 @@ pub struct AppState {
     pub auth: Option<Arc<auth::Auth>>,
     /// Uploads and blobs; absent likewise.
     pub media: Option<Arc<media::Media>>,
+    /// The web app's files, served for every path the API does not take.
+    pub web: Option<std::path::PathBuf>,
 }
 
 /// What a server is started with.
@@ -40,6 +43,8 @@ pub struct Config {
     pub media: media::Settings,
     /// Where blobs and partial uploads live.
     pub media_dir: std::path::PathBuf,
+    /// The web app's build (`pwa/dist`), if this server serves it.
+    pub web_dir: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -50,6 +55,7 @@ impl Config {
             auth: auth::Settings::default(),
             media: media::Settings::default(),
             media_dir: data.join("media"),
+            web_dir: None,
         }
     }
 }
@@ -91,19 +97,23 @@ impl AppState {
             hub: Some(hub),
             auth: Some(Arc::new(auth)),
             media: Some(media),
+            web: config.web_dir,
         })
     }
 }
 
 /// The HTTP routes of the server, without binding a socket, so tests can drive it directly.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/sync", get(sync::endpoint))
         .nest("/api/v1", api::routes())
         .merge(media::tus::routes())
-        .merge(media::download::routes())
-        .with_state(state)
+        .merge(media::download::routes());
+    if let Some(dir) = &state.web {
+        router = router.merge(web::routes(dir));
+    }
+    router.with_state(state)
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes.

@@ -341,6 +341,40 @@ pub fn photo(size: usize) -> Vec<u8> {
 }
 
 /// A video as MediaRecorder or a phone camera writes it: an MP4's first bytes, then noise.
+/// The lower-case hex SHA-256 of `bytes`: a blob's address.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A real WAV file: `seconds` of a 440 Hz tone, 8 kHz, 16-bit mono, that a browser plays.
+pub fn wav(seconds: u32) -> Vec<u8> {
+    const RATE: u32 = 8_000;
+    let samples = RATE * seconds;
+    let mut bytes = Vec::with_capacity(44 + 2 * samples as usize);
+    bytes.extend_from_slice(b"RIFF");
+    bytes.extend_from_slice(&(36 + 2 * samples).to_le_bytes());
+    bytes.extend_from_slice(b"WAVEfmt ");
+    bytes.extend_from_slice(&16u32.to_le_bytes());
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // mono
+    bytes.extend_from_slice(&RATE.to_le_bytes());
+    bytes.extend_from_slice(&(2 * RATE).to_le_bytes());
+    bytes.extend_from_slice(&2u16.to_le_bytes());
+    bytes.extend_from_slice(&16u16.to_le_bytes());
+    bytes.extend_from_slice(b"data");
+    bytes.extend_from_slice(&(2 * samples).to_le_bytes());
+    for i in 0..samples {
+        let phase = f64::from(i) * 440.0 * std::f64::consts::TAU / f64::from(RATE);
+        let sample = (phase.sin() * 8_000.0) as i16;
+        bytes.extend_from_slice(&sample.to_le_bytes());
+    }
+    bytes
+}
+
 pub fn video(size: usize) -> Vec<u8> {
     let mut bytes = photo(size);
     let header = b"\0\0\0\x20ftypisom\0\0\x02\0isomiso2avc1mp41";

@@ -1,7 +1,7 @@
 //! Project automation, in Rust so that it needs nothing but cargo.
 //!
-//! `cargo xtask test` is the one command CI runs: formatting, lints, every test and the WASM
-//! build. It installs what it needs (the wasm32 target, and Debian's Chromium with a Chinese
+//! `cargo xtask test` is the one command CI runs: formatting, lints, the WASM and web app
+//! builds, and every test. It installs what it needs (the wasm32 target, and Debian's Chromium with a Chinese
 //! font for the browser tests) so that a fresh machine with only the Rust toolchain, Node.js
 //! and the package registries can run it.
 
@@ -21,9 +21,10 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let outcome = match args.first().map(String::as_str) {
         Some("test") => test(),
+        Some("build-pwa") => build_pwa(),
         Some("wasm-size") => wasm_size(),
         _ => {
-            eprintln!("usage: cargo xtask <test | wasm-size>");
+            eprintln!("usage: cargo xtask <test | build-pwa | wasm-size>");
             return ExitCode::from(2);
         }
     };
@@ -61,6 +62,8 @@ fn test() -> Result {
         "-D",
         "warnings",
     ])?;
+    // The WASM build, and the app's build that the browser tests load.
+    build_pwa()?;
     if has_nextest() {
         // nextest does not run doctests; run them first so that the summary of the whole
         // suite is the last thing printed.
@@ -69,39 +72,78 @@ fn test() -> Result {
     } else {
         cargo(&["test", "--workspace", "--no-fail-fast"])?;
     }
-    cargo(&[
-        "build",
-        "--package",
-        "client-core",
-        "--target",
-        WASM_TARGET,
-        "--features",
-        "wasm",
-        "--release",
-    ])?;
     Ok(())
+}
+
+/// Builds the web app into `pwa/dist`: client-core to WASM, its JavaScript bindings, a type
+/// check of the app, and Vite's build with the service worker.
+fn build_pwa() -> Result {
+    let wasm = build_shipped_wasm()?;
+    let bindgen = ensure_wasm_bindgen()?;
+    let pwa = workspace_root().join("pwa");
+    run(Command::new(bindgen)
+        .args(["--target", "web", "--out-dir"])
+        .arg(pwa.join("src").join("wasm"))
+        .arg(wasm))?;
+    if !pwa
+        .join("node_modules")
+        .join(".package-lock.json")
+        .is_file()
+    {
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&pwa))?;
+    }
+    run(Command::new("npm").args(["run", "check"]).current_dir(&pwa))?;
+    run(Command::new("npm").args(["run", "build"]).current_dir(&pwa))
+}
+
+/// `wasm-bindgen` of the version the lock file pins (the CLI must match the library exactly),
+/// installed with cargo when missing.
+fn ensure_wasm_bindgen() -> Result<PathBuf> {
+    let lock = std::fs::read_to_string(workspace_root().join("Cargo.lock"))
+        .map_err(|e| format!("Cargo.lock: {e}"))?;
+    let version = lock
+        .split("[[package]]")
+        .find(|entry| entry.contains("name = \"wasm-bindgen\"\n"))
+        .and_then(|entry| entry.lines().find_map(|l| l.strip_prefix("version = ")))
+        .map(|v| v.trim_matches('"').to_owned())
+        .ok_or("Cargo.lock pins no wasm-bindgen")?;
+    // Where `cargo install` puts it, which need not be on PATH.
+    let in_cargo_home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .map(|home| home.join("bin").join("wasm-bindgen"));
+    let wanted = format!("wasm-bindgen {version}");
+    let matches = |program: &Path| {
+        Command::new(program)
+            .arg("--version")
+            .output()
+            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == wanted)
+    };
+    let candidates: Vec<PathBuf> = std::iter::once(PathBuf::from("wasm-bindgen"))
+        .chain(in_cargo_home.clone())
+        .collect();
+    if let Some(found) = candidates.iter().find(|program| matches(program)) {
+        return Ok(found.clone());
+    }
+    // Not `--locked`: its lock file may name patch releases a registry mirror lacks.
+    run(Command::new(cargo_bin()).args([
+        "install",
+        "wasm-bindgen-cli",
+        "--version",
+        &format!("={version}"),
+    ]))?;
+    candidates
+        .into_iter()
+        .find(|program| matches(program))
+        .ok_or_else(|| format!("installed {wanted}, but cannot find it"))
 }
 
 /// Builds the size-optimised WASM, shrinks it with `wasm-opt` when available, and prints the
 /// raw and gzipped sizes that ARCHITECTURE.md records.
 fn wasm_size() -> Result {
-    ensure_wasm_target()?;
-    cargo(&[
-        "build",
-        "--package",
-        "client-core",
-        "--target",
-        WASM_TARGET,
-        "--features",
-        "wasm",
-        "--profile",
-        "wasm-release",
-    ])?;
-    let built = workspace_root()
-        .join("target")
-        .join(WASM_TARGET)
-        .join("wasm-release")
-        .join("client_core.wasm");
+    let built = build_shipped_wasm()?;
     report_size("cargo build (wasm-release profile)", &built)?;
 
     let tools = workspace_root().join("target").join("tools");
@@ -126,6 +168,27 @@ fn wasm_size() -> Result {
         .arg("-o")
         .arg(&optimised))?;
     report_size("wasm-opt -Oz", &optimised)
+}
+
+/// client-core for the browser, in the size-optimised profile the app ships; returns the file.
+fn build_shipped_wasm() -> Result<PathBuf> {
+    ensure_wasm_target()?;
+    cargo(&[
+        "build",
+        "--package",
+        "client-core",
+        "--target",
+        WASM_TARGET,
+        "--features",
+        "wasm",
+        "--profile",
+        "wasm-release",
+    ])?;
+    Ok(workspace_root()
+        .join("target")
+        .join(WASM_TARGET)
+        .join("wasm-release")
+        .join("client_core.wasm"))
 }
 
 fn report_size(label: &str, path: &Path) -> Result {

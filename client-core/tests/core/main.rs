@@ -6,4 +6,5 @@ mod fixture; // a township with a branch, its people and their documents
 mod hostile; // hand-made hostile documents, patches and bytes are refused, never panic
 mod operations; // each operation: the permitted call succeeds, each forbidden one fails cleanly
 mod projection; // what the server's SQL tables hold about each record
+mod replica; // a phone's documents and sync engine joined: stored before sent, kept across restarts
 mod sync; // the sync engine on a deterministic in-memory network

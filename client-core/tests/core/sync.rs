@@ -16,8 +16,8 @@ use client_core::{DocumentId, Millis, Notebook, Principal, Scope, access, schema
 use crate::fixture::{NOW, Person, Village, later, lecture};
 
 /// The server's policy: read rules from `access`, changes checked by `validate_changes`.
-struct ServerGate {
-    catalogue: BTreeMap<DocumentId, Scope>,
+pub struct ServerGate {
+    pub catalogue: BTreeMap<DocumentId, Scope>,
 }
 
 impl Gate for ServerGate {
@@ -55,14 +55,14 @@ impl Gate for ServerGate {
 
 /// Storage of one node: append-only bytes per document, sync states per peer storage.
 #[derive(Default)]
-struct Storage {
-    documents: BTreeMap<DocumentId, Vec<u8>>,
-    sync_states: BTreeMap<(StorageId, DocumentId), Vec<u8>>,
+pub struct Storage {
+    pub documents: BTreeMap<DocumentId, Vec<u8>>,
+    pub sync_states: BTreeMap<(StorageId, DocumentId), Vec<u8>>,
 }
 
-struct Node<G: Gate> {
-    engine: Engine<G>,
-    storage: Storage,
+pub struct Node<G: Gate> {
+    pub engine: Engine<G>,
+    pub storage: Storage,
     /// Persist tickets held back to test that nothing is acknowledged before it is durable.
     hold_persists: bool,
     held: Vec<u64>,
@@ -70,7 +70,7 @@ struct Node<G: Gate> {
 }
 
 impl<G: Gate> Node<G> {
-    fn new(engine: Engine<G>) -> Self {
+    pub fn new(engine: Engine<G>) -> Self {
         Self {
             engine,
             storage: Storage::default(),
@@ -288,7 +288,7 @@ impl Net {
 }
 
 /// Carries out a storage effect and returns the effects of the answer.
-fn answer<G: Gate>(node: &mut Node<G>, effect: &Effect) -> Vec<Effect> {
+pub fn answer<G: Gate>(node: &mut Node<G>, effect: &Effect) -> Vec<Effect> {
     match effect {
         Effect::Load { document } => {
             let bytes = node.storage.documents.get(document).cloned();
@@ -414,8 +414,9 @@ fn record_on(
     changes.len()
 }
 
-fn stored_lectures(net: &Net, document: DocumentId) -> Vec<Lecture> {
-    let bytes = net.server.storage.documents.get(&document).unwrap();
+/// The lectures a node has stored of a notebook.
+pub fn stored_lectures(storage: &Storage, document: DocumentId) -> Vec<Lecture> {
+    let bytes = storage.documents.get(&document).unwrap();
     Notebook::load(bytes, Limits::default())
         .unwrap()
         .records::<Lecture>(&schema::LECTURES)
@@ -442,12 +443,12 @@ fn an_offline_lecture_reaches_the_server_and_another_device() {
         },
     );
     assert!(
-        stored_lectures(&net, li_notebook).is_empty(),
+        stored_lectures(&net.server.storage, li_notebook).is_empty(),
         "nothing moves while offline"
     );
 
     net.connect(li_phone, &village.li.principal);
-    assert_eq!(stored_lectures(&net, li_notebook).len(), 1);
+    assert_eq!(stored_lectures(&net.server.storage, li_notebook).len(), 1);
     assert!(net.refusals().is_empty(), "{:?}", net.refusals());
 
     // The secretary's phone has never seen the notebook: it asks, and receives the lecture.
@@ -652,12 +653,12 @@ fn a_failed_write_acknowledges_nothing_and_the_phone_sends_it_again() {
         0,
         "the copy is dropped"
     );
-    assert!(stored_lectures(&net, li_notebook).is_empty());
+    assert!(stored_lectures(&net.server.storage, li_notebook).is_empty());
     assert!(!net.devices[li_phone].engine.acknowledged(li_notebook));
 
     // The phone kept its lecture and sends it again when it reconnects.
     net.connect(li_phone, &village.li.principal);
-    assert_eq!(stored_lectures(&net, li_notebook).len(), 1);
+    assert_eq!(stored_lectures(&net.server.storage, li_notebook).len(), 1);
     assert!(net.devices[li_phone].engine.acknowledged(li_notebook));
 }
 
@@ -691,7 +692,7 @@ fn a_reconnecting_device_exchanges_only_what_is_new() {
     net.connect(phone, &village.li.principal);
     let up = net.bytes_to_server - to_server;
     let down = net.bytes_to_devices - to_devices;
-    assert_eq!(stored_lectures(&net, li_notebook).len(), 11);
+    assert_eq!(stored_lectures(&net.server.storage, li_notebook).len(), 11);
     // The new lecture goes up once, with the handshake and sync bookkeeping (heads, a bloom
     // filter): nothing of the ten lectures the server already had.
     assert!(
@@ -733,7 +734,7 @@ fn documents_are_held_while_synced_and_dropped_when_idle() {
     // They come back from storage on demand.
     record_on(&mut net, phone, li_notebook, &village.li, &[later(2)]);
     net.connect(phone, &village.li.principal);
-    assert_eq!(stored_lectures(&net, li_notebook).len(), 2);
+    assert_eq!(stored_lectures(&net.server.storage, li_notebook).len(), 2);
     assert_eq!(net.server.engine.loaded_documents(), 2);
 }
 

@@ -7,6 +7,7 @@ mod health; // the server starts on a loopback port and answers /healthz
 mod identity; // enrolment, refresh, revocation, re-enrolment, moves between branches
 mod javascript; // a stock automerge-repo client in Node syncs with our server
 mod media; // tus uploads that resume, checksums, limits, blobs by range to those who may read them, a recorded video that seeks
+mod pwa; // the web app in headless Chromium: the stories of PRODUCT.md, offline and online
 mod samod; // samod, the Rust automerge-repo, syncs with our server both ways
 mod security; // forged or stale credentials, others' objects, hostile input: refused, nothing changed
 mod sync; // devices sync through a real server and SQLite file over WebSocket

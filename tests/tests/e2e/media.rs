@@ -15,15 +15,14 @@ use std::collections::BTreeMap;
 use client_core::model::common::MediaRef;
 use client_core::uploads::{Network, Policy, UploadQueue};
 use client_core::{DocKind, DocumentId, Limits, Notebook, projection};
-use sha2::{Digest, Sha256};
 use tianjian_server::AppState;
 use tianjian_server::auth::Settings;
 use tianjian_server::store::Store;
 use tianjian_tests::browser;
 use tianjian_tests::device::Device;
 use tianjian_tests::fixture::{
-    Database, NOW, Village, config, database, lecture, photo, served, table_rows, token, video,
-    village,
+    Database, NOW, Village, config, database, lecture, photo, served, sha256, table_rows, token,
+    video, village,
 };
 use tianjian_tests::node::{js_dir, prepare_node, run_blocking};
 use tianjian_tests::process::ServerProcess;
@@ -33,13 +32,6 @@ use tianjian_tests::{Response, TestServer, http};
 use tokio::io::AsyncWriteExt;
 
 const LIMIT: Duration = Duration::from_secs(20);
-
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 fn header(name: &str, value: impl ToString) -> (String, String) {
     (name.to_owned(), value.to_string())
@@ -362,7 +354,7 @@ async fn a_corrupt_chunk_is_refused_and_a_wrong_whole_file_stores_nothing() {
     let digest = |algorithm: &str, chunk: &[u8]| {
         let digest = match algorithm {
             "sha1" => <sha1::Sha1 as sha1::Digest>::digest(chunk).to_vec(),
-            _ => Sha256::digest(chunk).to_vec(),
+            _ => <sha2::Sha256 as sha2::Digest>::digest(chunk).to_vec(),
         };
         format!("{algorithm} {}", STANDARD.encode(digest))
     };

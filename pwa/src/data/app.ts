@@ -1,0 +1,127 @@
+// The app's state: client-core's replica of this device's documents, its storage, its sign-in,
+// sync and uploads, started in that order. Screens read through `core` and change things only
+// through `edit`, which resolves once the change is stored on this device.
+import init, { Tianjian } from '../wasm/client_core.js';
+import { ApiError, Unreachable, call } from './api';
+import type { Me } from './model';
+import { Session } from './session';
+import { Storage } from './storage';
+import { Sync } from './sync';
+import { Uploads } from './uploads';
+
+const ME = 'me';
+const STORAGE_ID = 'storageId';
+
+export class App {
+  private listeners = new Set<() => void>();
+  /** Bumped on every change, so screens can tell when to read again. */
+  version = 0;
+
+  private constructor(
+    readonly core: Tianjian,
+    readonly storage: Storage,
+    readonly session: Session,
+    readonly sync: Sync,
+    readonly uploads: Uploads,
+    public me: Me | null,
+  ) {}
+
+  static async start(): Promise<App> {
+    await init();
+    const storage = await Storage.open();
+    // The server keeps its sync state with this device under this name.
+    let storageId = await storage.setting<string>(STORAGE_ID);
+    if (!storageId) {
+      storageId = crypto.randomUUID();
+      await storage.setSetting(STORAGE_ID, storageId);
+    }
+    const core = new Tianjian(`browser-${crypto.randomUUID()}`, storageId);
+    for (const { server, document, bytes } of await storage.syncStates()) {
+      core.restoreSyncState(server, document, bytes);
+    }
+    for (const [document, stored] of await storage.documents()) {
+      core.open(document, stored.bytes);
+      if (Storage.needsCompaction(stored.chunks)) await storage.compact(document, core.save(document));
+    }
+    const session = await Session.open(storage);
+    let app: App | null = null;
+    const notify = () => app?.notify();
+    const sync = new Sync(core, storage, session, notify);
+    const uploads = await Uploads.open(storage, session, notify);
+    app = new App(core, storage, session, sync, uploads, (await storage.setting<Me>(ME)) ?? null);
+    if (app.me) await app.follow(app.me);
+    sync.start();
+    uploads.start();
+    void app.refreshMe();
+    return app;
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  notify(): void {
+    this.version++;
+    for (const listener of this.listeners) listener();
+  }
+
+  /**
+   * Makes a change through client-core and resolves once it is stored on this device (and
+   * sent, if online). Throws client-core's error, with nothing changed, if it is refused.
+   */
+  async edit<T>(document: string, change: (core: Tianjian) => T): Promise<T> {
+    const result = change(this.core);
+    await this.sync.pump();
+    await this.uploads.need(this.core, document);
+    this.notify();
+    return result;
+  }
+
+  /** Signs in with an invite code, or a phone number and password. */
+  async signIn(how: { code: string } | { phone: string; password: string }): Promise<void> {
+    const device = deviceName();
+    if ('code' in how) await this.session.enrol(how.code, device);
+    else await this.session.login(how.phone, how.password, device);
+    await this.refreshMe();
+    this.sync.now();
+    this.uploads.kick();
+  }
+
+  /** Asks the server who we are and what to sync; keeps the answer for offline starts. */
+  async refreshMe(): Promise<void> {
+    const outcome = await this.session.token();
+    if (!('token' in outcome)) return;
+    try {
+      const me = await call<Me>('GET', '/api/v1/me', outcome.token);
+      const actor = await this.session.actorFor(me.principal.user);
+      await call('POST', '/api/v1/me/actors', outcome.token, { actors: [actor] });
+      await this.storage.setSetting(ME, me);
+      this.me = me;
+      await this.follow(me);
+      this.sync.now();
+    } catch (error) {
+      if (error instanceof ApiError) await this.session.refused(error.code);
+      else if (!(error instanceof Unreachable)) throw error;
+    }
+    this.notify();
+  }
+
+  /** Writes as `me`, and keeps every document `me` may read in sync. */
+  private async follow(me: Me): Promise<void> {
+    this.core.setActor(await this.session.actorFor(me.principal.user));
+    for (const readable of me.documents) this.core.sync(readable.url);
+    await this.sync.pump();
+  }
+
+  /** The branch document of `me`, if any. */
+  branchDocument(): string | null {
+    return this.me?.documents.find((d) => d.kind === 'branch' && d.branch === this.me?.principal.branch)?.url ?? null;
+  }
+}
+
+function deviceName(): string {
+  const agent = navigator.userAgent;
+  const model = /Android[^;]*;\s*([^;)]+)/.exec(agent)?.[1];
+  return (model ?? (/(iPhone|iPad|Windows|Mac OS X|Linux)/.exec(agent)?.[1] ?? 'browser')).slice(0, 60);
+}

@@ -1,0 +1,140 @@
+// The shapes of the values client-core's WASM build takes and gives (its serde forms). The
+// rules about them live in client-core; these types only let the compiler check the UI.
+
+export type Millis = number;
+export type UserId = string;
+export type RecordId = string;
+/** A document's `automerge:` URL or bare id. */
+export type DocumentUrl = string;
+
+export type Role = 'member' | 'branch_admin' | 'township_admin' | 'system_admin';
+
+export interface Principal {
+  user: UserId;
+  role: Role;
+  branch: string | null;
+  township: string | null;
+}
+
+export interface Credentials {
+  user: UserId;
+  device: string;
+  principal: Principal;
+  access_token: string;
+  access_expires_at: Millis;
+  refresh_token: string;
+  refresh_expires_at: Millis;
+}
+
+export interface Readable {
+  url: DocumentUrl;
+  kind: 'branch' | 'notebook' | 'ledger' | 'supervision';
+  branch: string;
+  owner: UserId | null;
+}
+
+/** `GET /api/v1/me`. */
+export interface Me {
+  principal: Principal;
+  device: string;
+  name: string;
+  phone: string | null;
+  notebook: DocumentUrl | null;
+  documents: Readable[];
+}
+
+export interface MediaRef {
+  sha256: string;
+  size: number;
+  media_type: string;
+  duration_ms?: number | null;
+  caption?: string | null;
+}
+
+export interface Gps {
+  lat: number;
+  lon: number;
+  accuracy_m: number;
+}
+
+export interface Submission {
+  state: 'draft' | 'submitted';
+  revision: number;
+  submitted_at?: Millis | null;
+}
+
+export const LECTURE_CATEGORIES = ['political_theory', 'grassroots_work', 'skills', 'other'] as const;
+export type LectureCategory = (typeof LECTURE_CATEGORIES)[number];
+
+export const VENUES = ['field', 'courtyard', 'market', 'activity_room', 'home_delivery', 'remote'] as const;
+export type Venue = (typeof VENUES)[number];
+
+export interface Lecture {
+  title: string;
+  category: LectureCategory;
+  venue: Venue;
+  held_at: Millis;
+  duration_min: number;
+  place: string;
+  gps?: Gps | null;
+  speakers: UserId[];
+  guest_speaker?: string | null;
+  recorded_by: UserId;
+  attendees: UserId[];
+  audience: number;
+  summary: string;
+  media: MediaRef[];
+  plan?: string | null;
+  submission: Submission;
+  created_at: Millis;
+  withdrawn?: unknown;
+}
+
+export interface RosterEntry {
+  name: string;
+  role: 'secretary' | 'deputy' | 'committee' | 'member' | string;
+  notebook: string;
+  joined_at: Millis;
+  left_at?: Millis | null;
+  silver?: boolean;
+}
+
+export interface Keyed<T> {
+  id: string;
+  record: T;
+}
+
+export interface RecordRef {
+  notebook: string;
+  kind: 'lecture' | 'service' | 'visit' | 'pledge';
+  id: RecordId;
+}
+
+export interface SubmissionView {
+  record: RecordRef;
+  title: string;
+  at: Millis;
+  revision: number;
+  submitted_at?: Millis | null;
+  state: 'draft' | 'pending' | 'approved' | 'returned';
+  comment?: string;
+  published: boolean;
+  fine_example: boolean;
+}
+
+/** What client-core's upload queue reports. */
+export interface UploadProgress {
+  files: { sha256: string; media_type: string; size: number; sent: number; done: boolean; refused: string | null }[];
+  waiting: number;
+  total_bytes: number;
+  sent_bytes: number;
+}
+
+/** A task client-core queued for the app (`Tianjian.tasks()`). */
+export type Task =
+  | { task: 'send'; bytes: Uint8Array | number[] }
+  | { task: 'close'; reason: string }
+  | { task: 'store'; document: string; bytes: Uint8Array | number[]; ticket: number | null }
+  | { task: 'saveSyncState'; server: string; document: string; bytes: Uint8Array | number[] }
+  | { task: 'changed'; document: string }
+  | { task: 'unavailable'; document: string };

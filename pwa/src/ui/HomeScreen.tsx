@@ -1,0 +1,61 @@
+// Home: what to do this month, the big button to record, and my records with where their
+// review stands.
+import type { App } from '../data/app';
+import type { SubmissionView } from '../data/model';
+import { t } from './i18n';
+import { go } from './hooks';
+import { chinaMonth, formatDate } from './format';
+
+export function HomeScreen({ app }: { app: App }) {
+  const words = t();
+  const notebook = app.me?.notebook ?? null;
+  const branch = app.branchDocument();
+  const ready = notebook && branch && app.core.holds(notebook) && app.core.holds(branch);
+  const mine: SubmissionView[] = ready ? (app.core.mySubmissions(notebook, branch) as SubmissionView[]) : [];
+  mine.sort((a, b) => b.at - a.at);
+  const plan = ready ? (app.core.planProgress(branch, chinaMonth(Date.now())) as PlanView | undefined) : undefined;
+
+  return (
+    <main class="screen home">
+      {plan?.plan && (
+        <section class="card plan">
+          <h2>{words.thisMonth}</h2>
+          <ul>
+            <li class={plan.lecture_done ? 'done' : ''}>课 · {plan.plan.lecture_topic || '—'}</li>
+            <li class={plan.film_done ? 'done' : ''}>片 · {plan.plan.film_title || '—'}</li>
+            <li class={plan.practice_done ? 'done' : ''}>实践 · {plan.plan.practice || '—'}</li>
+          </ul>
+        </section>
+      )}
+      {notebook && (
+        <button class="big primary" onClick={() => go('lecture/new')}>
+          {words.recordLecture}
+        </button>
+      )}
+      <section>
+        <h2>{words.myRecords}</h2>
+        {mine.length === 0 && <p class="quiet">{words.nothingYet}</p>}
+        <ul class="records">
+          {mine.map((item) => (
+            <li key={item.record.id}>
+              <button class="record" onClick={() => go(`${item.record.kind}/${item.record.id}`)}>
+                <span class="title">{item.title}</span>
+                <span class="meta">
+                  {formatDate(item.at)} · <span class={`state ${item.state}`}>{words.state[item.state]}</span>
+                </span>
+                {item.comment && <span class="comment">{item.comment}</span>}
+              </button>
+            </li>
+          ))}
+        </ul>
+      </section>
+    </main>
+  );
+}
+
+interface PlanView {
+  plan: { lecture_topic: string; film_title: string; practice: string } | null;
+  lecture_done: boolean;
+  film_done: boolean;
+  practice_done: boolean;
+}

@@ -1,0 +1,57 @@
+// The app's frame: starts the app (WASM, storage, sync), then shows the screen the address
+// names, with the sync status always in view.
+import { useEffect, useState } from 'preact/hooks';
+import { App } from '../data/app';
+import { HomeScreen } from './HomeScreen';
+import { LectureScreen } from './LectureScreen';
+import { SignInScreen } from './SignInScreen';
+import { StatusBar } from './StatusBar';
+import { go, useApp, useRoute, useSignal } from './hooks';
+import { language, setLanguage, t } from './i18n';
+import { largeText } from './settings';
+
+export function Root() {
+  const [app, setApp] = useState<App | null>(null);
+  const [failure, setFailure] = useState('');
+  useEffect(() => {
+    App.start().then(setApp, (error) => setFailure(String(error)));
+  }, []);
+  useSignal(language);
+  useSignal(largeText);
+  if (failure) return <main class="screen error">{failure}</main>;
+  if (!app) return <main class="screen splash">{t().app}</main>;
+  return <Shell app={app} />;
+}
+
+function Shell({ app }: { app: App }) {
+  useApp(app);
+  const route = useRoute();
+  const words = t();
+  const signedIn = app.me !== null;
+  let screen;
+  if (!signedIn || route[0] === 'sign-in' || route[0]?.startsWith('enrol=')) {
+    screen = <SignInScreen app={app} />;
+  } else if (route[0] === 'lecture' && route[1]) {
+    screen = <LectureScreen key={route[1]} app={app} id={route[1]} />;
+  } else {
+    screen = <HomeScreen app={app} />;
+  }
+  return (
+    <div class="shell">
+      <header>
+        <button class="link brand" onClick={() => go('')}>
+          {words.app}
+        </button>
+        {app.me && <span class="who">{app.me.name}</span>}
+        <button class="link" onClick={() => largeText.set(!largeText.get())} aria-pressed={largeText.get()}>
+          {words.largeText}
+        </button>
+        <button class="link" onClick={() => setLanguage(language.get() === 'zh' ? 'en' : 'zh')}>
+          {words.language}
+        </button>
+      </header>
+      {signedIn && <StatusBar app={app} />}
+      {screen}
+    </div>
+  );
+}

@@ -1,0 +1,46 @@
+// What the person needs to know about sync, in one line: synced; or what waits; or uploading;
+// or that only signing in again lets it go on.
+import type { App } from '../data/app';
+import { t } from './i18n';
+import { go } from './hooks';
+import { formatSize } from './format';
+
+export function StatusBar({ app }: { app: App }) {
+  const words = t();
+  const link = app.sync.link;
+  const documents = app.me?.documents ?? [];
+  const records = documents.reduce((n, d) => n + (app.core.holds(d.url) ? app.core.waiting(d.url) : 0), 0);
+  const uploads = app.uploads.progress();
+  const files = uploads.files.filter((f) => !f.done && !f.refused);
+  const left = formatSize(files.reduce((n, f) => n + f.size - f.sent, 0));
+  let text: string;
+  let tone: 'ok' | 'wait' | 'act';
+  if (link.link === 'sign_in') {
+    text = words.link.sign_in;
+    tone = 'act';
+  } else if (link.link === 'online' && files.length > 0) {
+    const percent = uploads.total_bytes ? Math.floor((100 * uploads.sent_bytes) / uploads.total_bytes) : 0;
+    text = words.uploading(percent);
+    tone = 'wait';
+  } else if (records === 0 && files.length === 0 && link.link === 'online') {
+    text = words.synced;
+    tone = 'ok';
+  } else if (records === 0 && files.length === 0) {
+    text = words.link[link.link];
+    tone = 'wait';
+  } else {
+    text = `${words.link[link.link]} · ${words.waiting(records, files.length, left)}`;
+    tone = 'wait';
+  }
+  return (
+    <div class={`status ${tone}`} role="status" data-link={link.link} data-waiting={records + files.length}>
+      {tone === 'act' ? (
+        <button class="link" onClick={() => go('sign-in')}>
+          {text}
+        </button>
+      ) : (
+        text
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,162 @@
+//! The web app in headless Chromium against the real server, as the people of PRODUCT.md use
+//! it: offline, reloaded, and back in signal. What the app did is checked on the server.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use client_core::model::notebook::Lecture;
+use client_core::{Limits, Notebook, schema};
+use tianjian_server::auth::Settings;
+use tianjian_server::{AppState, Config};
+use tianjian_tests::browser;
+use tianjian_tests::device::Device;
+use tianjian_tests::fixture::{Database, config, database, sha256, token, wav};
+use tianjian_tests::{TestServer, http};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// The app's build; `cargo xtask test` makes it before the tests run.
+fn web_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../pwa/dist");
+    assert!(
+        dir.join("index.html").is_file(),
+        "the web app is not built: run `cargo xtask build-pwa` (cargo xtask test does)"
+    );
+    dir
+}
+
+/// Where the screenshots go, for people to look at.
+fn screenshots() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots")
+}
+
+async fn served_with_app() -> (Database, TestServer) {
+    let database = database().await;
+    let config = Config {
+        web_dir: Some(web_dir()),
+        ..config(Settings::default())
+    };
+    let state = AppState::open(database.store.clone(), config)
+        .await
+        .unwrap();
+    let server = TestServer::start_with(state).await.unwrap();
+    (database, server)
+}
+
+async fn invite(server: &TestServer, admin: &str, user: &str) -> String {
+    let answer = server
+        .request(
+            "POST",
+            &format!("/api/v1/users/{user}/invites"),
+            Some(admin),
+            Some("{}"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    answer.json()["code"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn li_records_a_lecture_offline_and_it_reaches_the_server_by_itself() {
+    let (db, server) = served_with_app().await;
+    let Database { v, keys, .. } = &db;
+    let secretary = token(keys, &v.secretary);
+    let code = invite(&server, &secretary, &v.li.user.to_string()).await;
+
+    // A photo of the 屋场坪 and ten seconds of his voice.
+    let files = tempfile::tempdir().unwrap();
+    let photo = std::fs::read(web_dir().join("icons/icon-512.png")).unwrap();
+    let audio = wav(10);
+    let (photo_path, audio_path) = (
+        files.path().join("屋场坪.png"),
+        files.path().join("讲课录音.wav"),
+    );
+    std::fs::write(&photo_path, &photo).unwrap();
+    std::fs::write(&audio_path, &audio).unwrap();
+
+    let story = browser::run_json(
+        "offline-lecture.mjs",
+        vec![
+            format!("http://{}", server.addr),
+            code,
+            photo_path.display().to_string(),
+            audio_path.display().to_string(),
+            screenshots().display().to_string(),
+        ],
+        Duration::from_secs(180),
+    )
+    .await;
+    assert_eq!(
+        story["offlineStart"], true,
+        "the app started offline from its service worker"
+    );
+
+    // The server has the lecture, as edited offline, and submitted.
+    let mut office = Device::new("office");
+    office.open(v.notebook).await.unwrap();
+    office.connect(server.addr, &secretary).await.unwrap();
+    let received = office
+        .sync_until(LIMIT, |d| {
+            let has = d.document(v.notebook).is_some_and(|doc| {
+                Notebook::load(&doc.save(), Limits::default())
+                    .is_ok_and(|n| !n.records::<Lecture>(&schema::LECTURES).is_empty())
+            });
+            async move { has }
+        })
+        .await
+        .unwrap();
+    assert!(received, "the lecture reached the server");
+    let notebook = Notebook::load(
+        &office.document(v.notebook).unwrap().save(),
+        Limits::default(),
+    )
+    .unwrap();
+    let lectures = notebook.records::<Lecture>(&schema::LECTURES);
+    assert_eq!(lectures.len(), 1);
+    let lecture = &lectures[0].1;
+    assert_eq!(lecture.title, story["title"].as_str().unwrap());
+    assert_eq!(lecture.summary, story["summary"].as_str().unwrap());
+    assert_eq!(lecture.audience, 30);
+    assert_eq!(
+        lecture.attendees.len() as u64,
+        story["attendees"].as_u64().unwrap()
+    );
+    assert!(lecture.attendees.len() >= 2, "the roster was offered");
+    assert!(lecture.gps.is_some());
+    assert_eq!(lecture.recorded_by, v.li.user);
+    assert_eq!(
+        lecture.submission.state,
+        client_core::model::common::SubmissionState::Submitted
+    );
+
+    // And its photo and audio, byte for byte, for the branch to fetch.
+    let mut media: Vec<(String, String)> = lecture
+        .media
+        .iter()
+        .map(|m| (m.sha256.clone(), m.media_type.clone()))
+        .collect();
+    media.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(
+        media,
+        vec![
+            (sha256(&audio), "audio/wav".to_owned()),
+            (sha256(&photo), "image/png".to_owned()),
+        ]
+    );
+    for bytes in [&photo, &audio] {
+        let headers = [("Authorization".to_owned(), format!("Bearer {secretary}"))];
+        let fetched = http(
+            server.addr,
+            "GET",
+            &format!("/blobs/{}", sha256(bytes)),
+            &headers,
+            &[],
+        )
+        .await
+        .unwrap();
+        assert_eq!(fetched.status, 200);
+        assert_eq!(&fetched.bytes, bytes);
+    }
+    server.stop().await.unwrap();
+}
