@@ -37,6 +37,8 @@ pub enum CliError {
     Auth(#[from] AuthError),
     #[error("no user {0}")]
     NoUser(UserId),
+    #[error(transparent)]
+    Demo(#[from] crate::demo::DemoError),
 }
 
 pub type Result<T, E = CliError> = std::result::Result<T, E>;
@@ -69,6 +71,13 @@ enum Command {
     Admin(AdminCommand),
     /// Rebuilds the SQL projections (records, people, media) from the documents.
     RebuildProjections,
+    /// Loads the demo township of the seed articles into an empty database, and prints how
+    /// to sign in as its people.
+    Demo {
+        /// Where the app is served, for the sign-in links.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        origin: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,6 +191,53 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("rebuilt the projections of {documents} documents ({records} records)");
         }
         Command::Admin(command) => administer(&store, command).await?,
+        Command::Demo { origin } => demo(&store, &origin).await?,
+    }
+    Ok(())
+}
+
+/// Loads the demo on first use; every time, prints the demo people's phone numbers and fresh
+/// invite links for the main parts of the story.
+async fn demo(store: &Store, origin: &str) -> Result<()> {
+    let people = match crate::demo::load(store, now()).await? {
+        Some(people) => {
+            println!("loaded the demo township 周官桥乡 (合益村, 三联村, 双桥村)");
+            people
+        }
+        None => crate::demo::people(store).await?,
+    };
+    if people.is_empty() {
+        println!("this database has other data; the demo is loaded only into an empty one");
+        return Ok(());
+    }
+    println!();
+    println!(
+        "sign in with phone number and password {}:",
+        crate::demo::PASSWORD
+    );
+    for person in &people {
+        println!(
+            "  {:<12} {}  {}",
+            person.user.phone.as_deref().unwrap_or(""),
+            person.user.name,
+            person.part
+        );
+    }
+    println!();
+    println!("or open an invite link (one-time, 7 days):");
+    for person in people.iter().filter(|p| p.invite) {
+        let invite = auth::issue_invite(
+            store,
+            &system(),
+            &person.user,
+            std::time::Duration::from_secs(7 * 24 * 3600),
+            now(),
+        )
+        .await?;
+        println!(
+            "  {}  {origin}/#enrol={}  ({})",
+            person.user.name, invite.code, person.part
+        );
     }
     Ok(())
 }

@@ -134,13 +134,13 @@ pub async fn village(store: &Store) -> Village {
     person(store, far, Some(baisha.id), "白沙村党员", Role::Member).await;
     let notebook = li.notebook_document.unwrap();
     Village {
-        li: principal(&li),
-        secretary: principal(&secretary),
-        deputy: principal(&deputy),
-        outsider: principal(&outsider),
-        township_admin: principal(&township_admin),
-        system_admin: principal(&system_admin),
-        far_admin: principal(&far_admin),
+        li: li.principal(),
+        secretary: secretary.principal(),
+        deputy: deputy.principal(),
+        outsider: outsider.principal(),
+        township_admin: township_admin.principal(),
+        system_admin: system_admin.principal(),
+        far_admin: far_admin.principal(),
         township,
         heyi: heyi.id,
         shuangqiao: shuangqiao.id,
@@ -149,15 +149,6 @@ pub async fn village(store: &Store) -> Village {
         branch_of_outsider: shuangqiao.branch_document,
         notebook,
         notebook_bytes: store.load_document(notebook).await.unwrap().unwrap(),
-    }
-}
-
-fn principal(user: &UserRecord) -> Principal {
-    Principal {
-        user: user.id,
-        role: user.role,
-        branch: user.branch,
-        township: Some(user.township),
     }
 }
 

@@ -21,10 +21,11 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let outcome = match args.first().map(String::as_str) {
         Some("test") => test(),
+        Some("run") => run_app(&args[1..]),
         Some("build-pwa") => build_pwa(),
         Some("wasm-size") => wasm_size(),
         _ => {
-            eprintln!("usage: cargo xtask <test | build-pwa | wasm-size>");
+            eprintln!("usage: cargo xtask <run [--listen ADDR] | test | build-pwa | wasm-size>");
             return ExitCode::from(2);
         }
     };
@@ -75,6 +76,58 @@ fn test() -> Result {
     Ok(())
 }
 
+/// Builds everything and runs the server with the app at http://127.0.0.1:8080, its database
+/// in `./data`, loading the demo township into it on first start.
+fn run_app(args: &[String]) -> Result {
+    let listen = match args {
+        [] => "127.0.0.1:8080".to_owned(),
+        [flag, address] if flag == "--listen" => address.clone(),
+        _ => return Err("usage: cargo xtask run [--listen ADDR]".into()),
+    };
+    build_pwa()?;
+    cargo(&["build", "--package", "tianjian-server", "--bin", "tianjian"])?;
+    let root = workspace_root();
+    let data = root.join("data");
+    std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let secret = match env::var("TIANJIAN_SECRET") {
+        Ok(secret) => secret,
+        Err(_) => development_secret(&data)?,
+    };
+    let tianjian = root.join("target").join("debug").join("tianjian");
+    let origin = format!("http://{listen}");
+    let with_data = |command: &mut Command| {
+        command
+            .arg("--data")
+            .arg(&data)
+            .env("TIANJIAN_SECRET", &secret);
+    };
+    let mut demo = Command::new(&tianjian);
+    with_data(&mut demo);
+    run(demo.args(["demo", "--origin", &origin]))?;
+    println!("\nTianjian is at {origin}/ (Ctrl-C stops it)\n");
+    let mut serve = Command::new(&tianjian);
+    with_data(&mut serve);
+    run(serve
+        .args(["serve", "--listen", &listen, "--web"])
+        .arg(root.join("pwa").join("dist")))
+}
+
+/// A signing key for this checkout's own server, made once and kept in the data directory.
+/// A real deployment sets `TIANJIAN_SECRET` instead.
+fn development_secret(data: &Path) -> Result<String> {
+    let path = data.join("development-secret");
+    if let Ok(secret) = std::fs::read_to_string(&path) {
+        return Ok(secret.trim().to_owned());
+    }
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| std::io::Read::read_exact(&mut random, &mut bytes))
+        .map_err(|e| format!("no randomness for a signing key: {e}"))?;
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(&path, &secret).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(secret)
+}
+
 /// Builds the web app into `pwa/dist`: client-core to WASM, its JavaScript bindings, a type
 /// check of the app, and Vite's build with the service worker.
 fn build_pwa() -> Result {
@@ -90,8 +143,11 @@ fn build_pwa() -> Result {
         .join(".package-lock.json")
         .is_file()
     {
+        // Not `npm ci`: it refuses a lock file that lacks some platform's optional packages
+        // (a lock made against a registry mirror may). `npm install --no-save` installs the
+        // locked versions just the same and never rewrites the lock.
         run(Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
+            .args(["install", "--no-save", "--no-audit", "--no-fund"])
             .current_dir(&pwa))?;
     }
     run(Command::new("npm").args(["run", "check"]).current_dir(&pwa))?;
@@ -280,14 +336,19 @@ fn cargo(args: &[&str]) -> Result {
 }
 
 fn run(command: &mut Command) -> Result {
-    eprintln!("$ {command:?}");
+    // The program and its arguments only: the environment may hold a signing key.
+    let shown: Vec<String> = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|part| part.to_string_lossy().into_owned())
+        .collect();
+    eprintln!("$ {}", shown.join(" "));
     let status = command
         .status()
-        .map_err(|e| format!("cannot start {command:?}: {e}"))?;
+        .map_err(|e| format!("cannot start {}: {e}", shown.join(" ")))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("{command:?} failed with {status}"))
+        Err(format!("{} failed with {status}", shown.join(" ")))
     }
 }
 

@@ -335,3 +335,15 @@ pub struct UserRecord {
     /// The phone number a person signs in with, digits only (a leading `+` kept).
     pub phone: Option<String>,
 }
+
+impl UserRecord {
+    /// The person as the access rules see them.
+    pub fn principal(&self) -> Principal {
+        Principal {
+            user: self.id,
+            role: self.role,
+            branch: self.branch,
+            township: Some(self.township),
+        }
+    }
+}

@@ -1,0 +1,717 @@
+//! The demo township, from the seed articles: 周官桥乡 with 合益村, 三联村 and 双桥村, their
+//! people, and a few weeks of their organisational life, loaded into an empty database by
+//! `tianjian demo` (which `cargo xtask run` calls).
+//!
+//! Everything is written the way the people themselves would write it: each member's records
+//! by that member's own actor in their own notebook, each review by the secretary in the
+//! branch document, all through client-core's operations, so the demo passes every check a
+//! real phone's changes pass. The secretaries' names are invented; the seeds do not give them.
+
+use automerge::{ActorId, ChangeHash};
+use client_core::model::branch::{Decision, FeedItem, Plan, Screening};
+use client_core::model::common::{Prose, RecordRef, ReviewableKind, Submission, SubmissionState};
+use client_core::model::notebook::{Lecture, LectureCategory, Service, ServiceKind, Venue, Visit};
+use client_core::ops::ReviewDecision;
+use client_core::{
+    Branch, DocKind, Document, DocumentId, Limits, Millis, Month, Notebook, OpError, Principal,
+    RecordId, Role, UserId, projection,
+};
+
+use crate::admin::{AdminError, NewUser, Organisation};
+use crate::store::{BranchRecord, Store, UserRecord, Write};
+
+/// The password every demo account signs in with, with its phone number.
+pub const PASSWORD: &str = "tianjian-demo";
+
+const DAY: i64 = 86_400_000;
+
+/// Why the demo could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("demo record refused: {0}")]
+    Op(Box<OpError>),
+    #[error("demo document: {0}")]
+    Document(String),
+}
+
+pub type Result<T, E = DemoError> = std::result::Result<T, E>;
+
+// Boxed: Automerge's errors are large, and these travel through every `Result` here.
+impl From<OpError> for DemoError {
+    fn from(error: OpError) -> Self {
+        DemoError::Op(Box::new(error))
+    }
+}
+
+/// A person of the demo, with how to sign in as them.
+#[derive(Debug, Clone)]
+pub struct DemoPerson {
+    pub user: UserRecord,
+    pub principal: Principal,
+    /// Who they are in the story, for the list printed at start.
+    pub part: &'static str,
+    /// Whether `tianjian demo` prints an invite link for them.
+    pub invite: bool,
+}
+
+impl DemoPerson {
+    fn new(user: UserRecord, part: &Part) -> DemoPerson {
+        DemoPerson {
+            principal: user.principal(),
+            user,
+            part: part.part,
+            invite: part.invite,
+        }
+    }
+}
+
+const BRANCHES: [&str; 3] = ["合益村", "三联村", "双桥村"];
+
+/// One person of the story.
+struct Part {
+    name: &'static str,
+    role: Role,
+    branch: Option<&'static str>,
+    part: &'static str,
+    invite: bool,
+}
+
+const fn part(
+    name: &'static str,
+    role: Role,
+    branch: Option<&'static str>,
+    part: &'static str,
+    invite: bool,
+) -> Part {
+    Part {
+        name,
+        role,
+        branch,
+        part,
+        invite,
+    }
+}
+
+/// The people of the demo, in the order of their phone numbers.
+const CAST: [Part; 12] = [
+    part("王敏", Role::TownshipAdmin, None, "周官桥乡组织委员", true),
+    part(
+        "曾国平",
+        Role::BranchAdmin,
+        Some("合益村"),
+        "合益村支部书记",
+        true,
+    ),
+    part(
+        "李章桂",
+        Role::Member,
+        Some("合益村"),
+        "合益村党员，屋场坪讲党课",
+        true,
+    ),
+    part(
+        "赵杰辉",
+        Role::Member,
+        Some("合益村"),
+        "合益村邻长，联系11户群众",
+        false,
+    ),
+    part("李秋云", Role::Member, Some("合益村"), "合益村党员", false),
+    part(
+        "曾德福",
+        Role::Member,
+        Some("合益村"),
+        "合益村银发党员",
+        false,
+    ),
+    part(
+        "彭建华",
+        Role::BranchAdmin,
+        Some("三联村"),
+        "三联村支部书记",
+        false,
+    ),
+    part(
+        "彭军",
+        Role::Member,
+        Some("三联村"),
+        "三联村青年党员，致富带头人",
+        false,
+    ),
+    part(
+        "刘国强",
+        Role::BranchAdmin,
+        Some("双桥村"),
+        "双桥村支部书记",
+        true,
+    ),
+    part(
+        "贺俊爱",
+        Role::Member,
+        Some("双桥村"),
+        "双桥村流动党员，在广东务工",
+        true,
+    ),
+    part("刘岳云", Role::Member, Some("双桥村"), "双桥村党员", false),
+    part("贺立雄", Role::Member, Some("双桥村"), "双桥村党员", false),
+];
+
+/// The phone number of the demo's `index`th person.
+fn phone(index: usize) -> String {
+    format!("138000000{:02}", index + 1)
+}
+
+/// The demo's people, if this database holds the demo (and nothing else), else none.
+pub async fn people(store: &Store) -> Result<Vec<DemoPerson>> {
+    let mut people = Vec::new();
+    for (index, part) in CAST.iter().enumerate() {
+        let Some((id, _)) = store.credentials(phone(index)).await? else {
+            return Ok(Vec::new());
+        };
+        match store.user(id).await? {
+            Some(user) if user.name == part.name => people.push(DemoPerson::new(user, part)),
+            _ => return Ok(Vec::new()),
+        }
+    }
+    Ok(people)
+}
+
+/// Loads the demo into an empty database. Returns `None`, changing nothing, if the database
+/// already has a township: the demo never mixes with real data.
+pub async fn load(store: &Store, now: Millis) -> Result<Option<Vec<DemoPerson>>> {
+    if !store.townships().await?.is_empty() {
+        return Ok(None);
+    }
+    let org = Organisation { store, hub: None };
+    let township = org.township("周官桥乡").await?;
+    let since = Millis(now.0 - 60 * DAY);
+    let mut branches = Vec::new();
+    for name in BRANCHES {
+        branches.push(org.create_branch(township, name, since).await?);
+    }
+    let mut people = Vec::new();
+    for (index, part) in CAST.iter().enumerate() {
+        let branch = part
+            .branch
+            .and_then(|name| branches.iter().find(|b| b.name == name));
+        let user = org
+            .create_user(
+                NewUser {
+                    name: part.name.into(),
+                    role: part.role,
+                    township,
+                    branch: branch.map(|b| b.id),
+                    phone: Some(phone(index)),
+                    password: Some(PASSWORD.into()),
+                },
+                since,
+            )
+            .await?;
+        people.push(DemoPerson::new(user, part));
+    }
+    let find = |name: &str| {
+        people
+            .iter()
+            .find(|p| p.user.name == name)
+            .cloned()
+            .ok_or_else(|| DemoError::Document(format!("{name} is not in the cast")))
+    };
+    let [heyi, sanlian, shuangqiao] = [0, 1, 2].map(|i| branches[i].clone());
+    let heyi_secretary = find("曾国平")?;
+    let li = find("李章桂")?;
+    let zhao = find("赵杰辉")?;
+    let heyi_members = [find("李秋云")?, find("曾德福")?];
+    let sanlian_secretary = find("彭建华")?;
+    let peng = find("彭军")?;
+    let shuangqiao_secretary = find("刘国强")?;
+    let he = find("贺俊爱")?;
+    let liu = find("刘岳云")?;
+    let he_lixiong = find("贺立雄")?;
+
+    let w = Writer { store, now };
+    let month: Month = now.cst_date().month_of();
+    for (branch, secretary, topic, practice) in [
+        (
+            &heyi,
+            &heyi_secretary,
+            "忆扶贫故事、做合格党员、推乡村振兴",
+            "秸秆禁烧巡逻",
+        ),
+        (
+            &sanlian,
+            &sanlian_secretary,
+            "回乡创业与带头致富",
+            "村道卫生清理",
+        ),
+        (
+            &shuangqiao,
+            &shuangqiao_secretary,
+            "流动党员微感悟：学习党的二十大精神",
+            "重阳节慰问老人",
+        ),
+    ] {
+        w.branch(branch, &secretary.principal, |b| {
+            b.set_plan(
+                &secretary.principal,
+                w.ago(20),
+                month,
+                Plan {
+                    lecture_topic: topic.into(),
+                    lecture_speaker: None,
+                    film_title: "《榜样9》".into(),
+                    practice: practice.into(),
+                    theme_day: None,
+                    notes: Prose::default(),
+                    created_by: secretary.principal.user,
+                    created_at: w.ago(20),
+                    withdrawn: None,
+                },
+            )?;
+            b.record_screening(
+                &secretary.principal,
+                w.ago(6),
+                Screening {
+                    film: "《榜样9》".into(),
+                    held_at: w.ago(6),
+                    place: "党员活动室".into(),
+                    attendees: Vec::new(),
+                    audience: 18,
+                    discussion: "看完大家谈心得：做好本职，带头服务群众。".into(),
+                    plan: Some(month),
+                    recorded_by: secretary.principal.user,
+                    created_at: w.ago(6),
+                    withdrawn: None,
+                },
+            )
+            .map(|_| ())
+            .map_err(DemoError::from)
+        })
+        .await?;
+    }
+
+    // 李章桂's lecture at the 屋场坪, approved and published for the branch.
+    let attendees: Vec<UserId> = [&zhao, &heyi_members[0], &heyi_members[1], &heyi_secretary]
+        .iter()
+        .map(|p| p.principal.user)
+        .collect();
+    let li_lecture = w
+        .notebook(&li, |n| {
+            let id = n.record_lecture(
+                &li.principal,
+                w.ago(9),
+                lecture(&li, "忆扶贫故事、做合格党员、推乡村振兴", Venue::Courtyard, "合益村屋场坪", w.ago(9), &attendees, 30,
+                    "结合自己参与扶贫的经历，讲身份意识、宗旨意识、服务意识；群众提了三个关于产业的问题。"),
+            )?;
+            n.submit::<Lecture>(&li.principal, w.ago(9), id)?;
+            Ok(id)
+        })
+        .await?;
+    w.approve(
+        &heyi,
+        &heyi_secretary,
+        &li,
+        li_lecture,
+        ReviewableKind::Lecture,
+        true,
+    )
+    .await?;
+
+    // 赵杰辉 visits the households he looks after.
+    for (days, household, needs) in [
+        (
+            12,
+            "合益村5组 李大爷家",
+            "独居老人，想了解高龄补贴怎么申请；帮忙晒被子、打扫卫生。",
+        ),
+        (
+            5,
+            "合益村3组 王奶奶家",
+            "留守老人，电话打不通儿子，帮她拨了视频电话。",
+        ),
+    ] {
+        let visit = w
+            .notebook(&zhao, |n| {
+                let id = n.record_visit(
+                    &zhao.principal,
+                    w.ago(days),
+                    Visit {
+                        household: household.into(),
+                        visitors: vec![zhao.principal.user],
+                        visited_at: w.ago(days),
+                        needs: needs.into(),
+                        follow_up: "下周再去看看。".into(),
+                        media: Vec::new(),
+                        recorded_by: zhao.principal.user,
+                        submission: Submission::draft(),
+                        created_at: w.ago(days),
+                        withdrawn: None,
+                    },
+                )?;
+                n.submit::<Visit>(&zhao.principal, w.ago(days), id)?;
+                Ok(id)
+            })
+            .await?;
+        w.approve(
+            &heyi,
+            &heyi_secretary,
+            &zhao,
+            visit,
+            ReviewableKind::Visit,
+            false,
+        )
+        .await?;
+    }
+
+    // 彭军's lecture to 三联村, waiting for review.
+    w.notebook(&peng, |n| {
+        let id = n.record_lecture(
+            &peng.principal,
+            w.ago(3),
+            lecture(
+                &peng,
+                "回乡创业的心路历程",
+                Venue::ActivityRoom,
+                "三联村党员活动室",
+                w.ago(3),
+                &[],
+                25,
+                "结合回乡创业经历，讲入党以来的心路历程，承诺带领大家共同致富。",
+            ),
+        )?;
+        n.submit::<Lecture>(&peng.principal, w.ago(3), id)?;
+        Ok(id)
+    })
+    .await?;
+
+    // 双桥村 at 重阳节: a visit to the elderly, approved.
+    let service = w
+        .notebook(&liu, |n| {
+            let id = n.record_service(
+                &liu.principal,
+                w.ago(15),
+                Service {
+                    kind: ServiceKind::ElderlyCare,
+                    title: "重阳节为全村老人赠送慰问物资".into(),
+                    held_at: w.ago(15),
+                    hours: 3.0,
+                    participants: vec![liu.principal.user, he_lixiong.principal.user],
+                    beneficiaries: 46,
+                    place: "双桥村".into(),
+                    notes: "送去米、油和牛奶，陪老人拉家常。".into(),
+                    media: Vec::new(),
+                    plan: Some(month),
+                    recorded_by: liu.principal.user,
+                    submission: Submission::draft(),
+                    created_at: w.ago(15),
+                    withdrawn: None,
+                },
+            )?;
+            n.submit::<Service>(&liu.principal, w.ago(15), id)?;
+            Ok(id)
+        })
+        .await?;
+    w.approve(
+        &shuangqiao,
+        &shuangqiao_secretary,
+        &liu,
+        service,
+        ReviewableKind::Service,
+        false,
+    )
+    .await?;
+
+    // 贺俊爱's micro-lesson from Guangdong, returned with a comment for her to redo.
+    let lesson = w
+        .notebook(&he, |n| {
+            let id = n.record_lecture(
+                &he.principal,
+                w.ago(4),
+                lecture(
+                    &he,
+                    "在外务工不忘党员身份",
+                    Venue::Remote,
+                    "广东东莞",
+                    w.ago(4),
+                    &[],
+                    0,
+                    "讲在工厂里带头遵守纪律、帮助同乡的体会。",
+                ),
+            )?;
+            n.submit::<Lecture>(&he.principal, w.ago(4), id)?;
+            Ok(id)
+        })
+        .await?;
+    w.branch(&shuangqiao, &shuangqiao_secretary.principal, |b| {
+        b.review(
+            &shuangqiao_secretary.principal,
+            w.ago(2),
+            ReviewDecision {
+                record: RecordRef {
+                    notebook: notebook_of(&he)?,
+                    kind: ReviewableKind::Lecture,
+                    id: lesson,
+                },
+                revision: 1,
+                decision: Decision::Returned,
+                comment: "内容很好，请再结合党的二十大精神谈一谈，重新录一段发回来。".into(),
+                publish: false,
+                fine_example: false,
+            },
+        )
+        .map(|_| ())
+        .map_err(DemoError::from)
+    })
+    .await?;
+    Ok(Some(people))
+}
+
+fn notebook_of(person: &DemoPerson) -> Result<DocumentId> {
+    person
+        .user
+        .notebook_document
+        .ok_or_else(|| DemoError::Document(format!("{} has no notebook", person.user.name)))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn lecture(
+    speaker: &DemoPerson,
+    title: &str,
+    venue: Venue,
+    place: &str,
+    held_at: Millis,
+    attendees: &[UserId],
+    audience: i64,
+    summary: &str,
+) -> Lecture {
+    Lecture {
+        title: title.into(),
+        category: LectureCategory::PoliticalTheory,
+        venue,
+        held_at,
+        duration_min: 25,
+        place: place.into(),
+        gps: None,
+        speakers: vec![speaker.principal.user],
+        guest_speaker: None,
+        recorded_by: speaker.principal.user,
+        attendees: attendees.to_vec(),
+        audience,
+        summary: summary.into(),
+        media: Vec::new(),
+        plan: None,
+        submission: Submission {
+            state: SubmissionState::Draft,
+            revision: 0,
+            submitted_at: None,
+        },
+        created_at: held_at,
+        withdrawn: None,
+    }
+}
+
+/// Writes demo changes as a given person, with an actor of their own.
+struct Writer<'a> {
+    store: &'a Store,
+    now: Millis,
+}
+
+impl Writer<'_> {
+    fn ago(&self, days: i64) -> Millis {
+        Millis(self.now.0 - days * DAY)
+    }
+
+    async fn notebook<T>(
+        &self,
+        person: &DemoPerson,
+        edit: impl FnOnce(&mut Notebook) -> Result<T>,
+    ) -> Result<T> {
+        let id = notebook_of(person)?;
+        let mut notebook = Notebook::load(&self.bytes(id).await?, Limits::default())
+            .map_err(|e| DemoError::Document(e.to_string()))?;
+        let begun = begin(notebook.document_mut());
+        let done = edit(&mut notebook)?;
+        self.finish(
+            id,
+            DocKind::Notebook,
+            &person.principal,
+            notebook.document_mut(),
+            begun,
+        )
+        .await?;
+        Ok(done)
+    }
+
+    async fn branch<T>(
+        &self,
+        branch: &BranchRecord,
+        by: &Principal,
+        edit: impl FnOnce(&mut Branch) -> Result<T>,
+    ) -> Result<T> {
+        let id = branch.branch_document;
+        let mut doc = Branch::load(&self.bytes(id).await?, Limits::default())
+            .map_err(|e| DemoError::Document(e.to_string()))?;
+        let begun = begin(doc.document_mut());
+        let done = edit(&mut doc)?;
+        self.finish(id, DocKind::Branch, by, doc.document_mut(), begun)
+            .await?;
+        Ok(done)
+    }
+
+    /// The secretary approves a submitted record, and publishes it to the feed if asked.
+    async fn approve(
+        &self,
+        branch: &BranchRecord,
+        secretary: &DemoPerson,
+        author: &DemoPerson,
+        record: RecordId,
+        kind: ReviewableKind,
+        publish: bool,
+    ) -> Result<()> {
+        let notebook = notebook_of(author)?;
+        let lecture = if publish {
+            let bytes = self.bytes(notebook).await?;
+            let held = Notebook::load(&bytes, Limits::default())
+                .map_err(|e| DemoError::Document(e.to_string()))?;
+            held.get::<Lecture>(&client_core::schema::LECTURES, &record.to_string())?
+        } else {
+            None
+        };
+        let by = &secretary.principal;
+        self.branch(branch, by, |b| {
+            b.review(
+                by,
+                self.ago(1),
+                ReviewDecision {
+                    record: RecordRef {
+                        notebook,
+                        kind,
+                        id: record,
+                    },
+                    revision: 1,
+                    decision: Decision::Approved,
+                    comment: String::new(),
+                    publish,
+                    fine_example: false,
+                },
+            )?;
+            if let Some(lecture) = lecture {
+                b.publish(
+                    by,
+                    self.ago(1),
+                    FeedItem {
+                        source: RecordRef {
+                            notebook,
+                            kind,
+                            id: record,
+                        },
+                        kind,
+                        title: lecture.title,
+                        body: lecture.summary,
+                        speakers: vec![author.user.name.clone()],
+                        held_at: lecture.held_at,
+                        media: lecture.media,
+                        fine_example: false,
+                        published_by: by.user,
+                        published_at: self.ago(1),
+                        withdrawn: None,
+                    },
+                )?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn bytes(&self, document: DocumentId) -> Result<Vec<u8>> {
+        self.store
+            .load_document(document)
+            .await?
+            .ok_or_else(|| DemoError::Document(format!("{document} is not stored")))
+    }
+
+    /// Stores what `doc` gained since `begin`, its actor bound to `by`.
+    async fn finish(
+        &self,
+        document: DocumentId,
+        kind: DocKind,
+        by: &Principal,
+        doc: &mut Document,
+        (actor, before): (ActorId, Vec<ChangeHash>),
+    ) -> Result<()> {
+        let changes = doc.automerge().get_changes(&before);
+        let write = Write {
+            document,
+            changes: changes.iter().map(|c| c.raw_bytes().to_vec()).collect(),
+            actors: vec![(actor, by.user)],
+            projection: projection::project_changes(doc.automerge(), kind, &changes),
+            audit: Vec::new(),
+            at: self.now,
+        };
+        self.store.append_changes(write).await?;
+        Ok(())
+    }
+}
+
+/// Gives `doc` an actor of its own, for one person's edit; returns it and where it began.
+fn begin(doc: &mut Document) -> (ActorId, Vec<ChangeHash>) {
+    let actor = ActorId::random();
+    doc.set_actor(actor.clone());
+    (actor, doc.heads())
+}
+
+#[cfg(test)]
+mod tests {
+    use client_core::{Document, views};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_demo_loads_once_into_an_empty_database_and_every_document_validates() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("tianjian.sqlite3")).unwrap();
+        let now = Millis(1_791_770_400_000);
+        let cast = load(&store, now).await.unwrap().unwrap();
+        assert_eq!(cast.len(), CAST.len());
+        assert!(load(&store, now).await.unwrap().is_none(), "never twice");
+        assert_eq!(names(&people(&store).await.unwrap()), names(&cast));
+
+        for (document, _) in store.catalogue().await.unwrap() {
+            let bytes = store.load_document(document).await.unwrap().unwrap();
+            let doc = Document::load(&bytes, Limits::default()).unwrap();
+            doc.validate().unwrap_or_else(|v| panic!("{document}: {v}"));
+        }
+
+        // 贺俊爱 finds her lesson returned, with the secretary's comment.
+        let he = cast.iter().find(|p| p.user.name == "贺俊爱").unwrap();
+        let branches = store.branches_of(he.user.township).await.unwrap();
+        let shuangqiao = branches.iter().find(|b| b.name == "双桥村").unwrap();
+        let notebook_id = he.user.notebook_document.unwrap();
+        let notebook = Notebook::load(
+            &store.load_document(notebook_id).await.unwrap().unwrap(),
+            Limits::default(),
+        )
+        .unwrap();
+        let branch = Branch::load(
+            &store
+                .load_document(shuangqiao.branch_document)
+                .await
+                .unwrap()
+                .unwrap(),
+            Limits::default(),
+        )
+        .unwrap();
+        let mine = views::my_submissions(&notebook, notebook_id, &branch);
+        assert!(
+            matches!(&mine[0].review, views::ReviewState::Returned { comment } if comment.contains("二十大")),
+            "{mine:?}"
+        );
+    }
+
+    fn names(people: &[DemoPerson]) -> Vec<String> {
+        people.iter().map(|p| p.user.name.clone()).collect()
+    }
+}
