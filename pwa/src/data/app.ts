@@ -3,7 +3,9 @@
 // through `edit`, which resolves once the change is stored on this device.
 import init, { Tianjian } from '../wasm/client_core.js';
 import { ApiError, Unreachable, call } from './api';
-import type { Me } from './model';
+import { mirror } from './media';
+import type { MediaRef, Me } from './model';
+import { network } from './network';
 import { Session } from './session';
 import { Storage } from './storage';
 import { Sync } from './sync';
@@ -16,6 +18,7 @@ export class App {
   private listeners = new Set<() => void>();
   /** Bumped on every change, so screens can tell when to read again. */
   version = 0;
+  private mirroring = false;
 
   private constructor(
     readonly core: Tianjian,
@@ -46,7 +49,10 @@ export class App {
     const session = await Session.open(storage);
     let app: App | null = null;
     const notify = () => app?.notify();
-    const sync = new Sync(core, storage, session, notify);
+    const sync = new Sync(core, storage, session, (documents) => {
+      app?.notify();
+      if (app && documents.has(app.branchDocument() ?? '')) void app.mirrorFeed();
+    });
     const uploads = await Uploads.open(storage, session, notify);
     app = new App(core, storage, session, sync, uploads, (await storage.setting<Me>(ME)) ?? null);
     if (app.me) await app.follow(app.me);
@@ -100,6 +106,7 @@ export class App {
       this.me = me;
       await this.follow(me);
       this.sync.now();
+      void this.mirrorFeed();
     } catch (error) {
       if (error instanceof ApiError) await this.session.refused(error.code);
       else if (!(error instanceof Unreachable)) throw error;
@@ -112,6 +119,25 @@ export class App {
     this.core.setActor(await this.session.actorFor(me.principal.user));
     for (const readable of me.documents) this.core.sync(readable.url);
     await this.sync.pump();
+  }
+
+  /**
+   * Fetches the media of the branch feed this device lacks, so that the feed plays offline
+   * after one sync.
+   */
+  async mirrorFeed(): Promise<void> {
+    const branch = this.branchDocument();
+    if (this.mirroring || !branch || !this.core.holds(branch)) return;
+    this.mirroring = true;
+    try {
+      const feed = this.core.feed(branch) as [string, { media: MediaRef[] }][];
+      const fetched = await mirror(this.storage, this.session, feed.flatMap(([, item]) => item.media), network() === 'unmetered');
+      if (fetched) this.notify();
+    } catch {
+      // Offline again, or a fetch failed: the next sync tries again.
+    } finally {
+      this.mirroring = false;
+    }
   }
 
   /** The branch document of `me`, if any. */

@@ -1,6 +1,9 @@
 // Media the person captured or picked, kept on the device by its SHA-256 until the upload
-// queue has sent it. The hash is the blob's address on the server too.
+// queue has sent it, and media of others fetched from the server so that it plays offline.
+// The hash is the blob's address on the server too.
+import { call } from './api';
 import type { MediaRef } from './model';
+import type { Session } from './session';
 import type { Storage } from './storage';
 
 export async function keep(storage: Storage, file: Blob, durationMs?: number): Promise<MediaRef> {
@@ -12,8 +15,41 @@ export async function keep(storage: Storage, file: Blob, durationMs?: number): P
   return { sha256, size: file.size, media_type: type, duration_ms: durationMs ?? null, caption: null };
 }
 
-/** A URL to show a kept blob, or null if this device does not have it. */
-export async function localUrl(storage: Storage, sha256: string): Promise<string | null> {
+/**
+ * A URL that plays or shows `sha256`: this device's copy if it has one, else a short-lived
+ * signed URL from the server (a `<video>` cannot send a token), else null (offline).
+ */
+export async function mediaUrl(storage: Storage, session: Session, sha256: string): Promise<string | null> {
   const stored = await storage.blob(sha256);
-  return stored ? URL.createObjectURL(stored.blob) : null;
+  if (stored) return URL.createObjectURL(stored.blob);
+  const outcome = await session.token().catch(() => null);
+  if (!outcome || !('token' in outcome)) return null;
+  try {
+    const { url } = await call<{ url: string }>('POST', `/api/v1/blobs/${sha256}/ticket`, outcome.token);
+    return url;
+  } catch {
+    return null;
+  }
 }
+
+/**
+ * Fetches the media of `wanted` that this device lacks, so that it plays offline later.
+ * Large files wait for an unmetered connection, as uploads do.
+ */
+export async function mirror(storage: Storage, session: Session, wanted: MediaRef[], unmetered: boolean): Promise<number> {
+  let fetched = 0;
+  for (const media of wanted) {
+    if (await storage.blob(media.sha256)) continue;
+    if (!unmetered && media.size > LARGE) continue;
+    const outcome = await session.token();
+    if (!('token' in outcome)) return fetched;
+    const response = await fetch(`/blobs/${media.sha256}`, { headers: { Authorization: `Bearer ${outcome.token}` } });
+    if (!response.ok) continue;
+    const blob = await response.blob();
+    await storage.putBlob({ sha256: media.sha256, type: media.media_type, size: blob.size, blob, storedAt: Date.now() });
+    fetched++;
+  }
+  return fetched;
+}
+
+const LARGE = 5 * 1024 * 1024;

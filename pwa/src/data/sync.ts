@@ -13,9 +13,7 @@ export type Link =
   | { link: 'connecting' }
   | { link: 'online' }
   /** Only a new sign-in lets sync go on; `because` is client-core's reason. */
-  | { link: 'sign_in'; because: string | null }
-  /** The server refused a change of ours and closed the connection. */
-  | { link: 'refused'; reason: string };
+  | { link: 'sign_in'; because: string | null };
 
 const FIRST_RETRY_MS = 1_000;
 const LAST_RETRY_MS = 5 * 60_000;
@@ -24,6 +22,11 @@ const TICK_MS = 2_000;
 
 export class Sync {
   link: Link = { link: 'offline' };
+  /**
+   * The server's reason, if it refused a change of ours this session. The change stays on the
+   * phone; reconnecting sends it again and it is refused again, so the person must be told.
+   */
+  refusal: string | null = null;
   private socket: WebSocket | null = null;
   private retryMs = FIRST_RETRY_MS;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -84,7 +87,7 @@ export class Sync {
         if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(bytes(task.bytes));
         return;
       case 'close':
-        if (task.reason && task.reason !== 'leave') this.link = { link: 'refused', reason: task.reason };
+        if (task.reason && task.reason !== 'leave') this.refusal = task.reason;
         this.socket?.close();
         return;
       case 'store':
@@ -150,14 +153,15 @@ export class Sync {
     };
     socket.onmessage = (event) => {
       this.core.received(new Uint8Array(event.data as ArrayBuffer));
-      void this.pump();
+      // Even a frame without changes may say the server now keeps ours: the status changes.
+      void this.pump().then(() => this.changed(new Set()));
     };
     socket.onclose = () => {
       clearInterval(this.ticker);
       this.socket = null;
       this.core.disconnected();
       void this.pump();
-      if (this.link.link !== 'refused') this.link = { link: 'offline' };
+      this.link = { link: 'offline' };
       this.changed(new Set());
       this.retryLater();
     };

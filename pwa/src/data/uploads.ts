@@ -6,6 +6,7 @@ import { Uploads as Queue } from '../wasm/client_core.js';
 import type { Session } from './session';
 import type { Storage } from './storage';
 import type { UploadProgress } from './model';
+import { network } from './network';
 
 const KEY = 'uploads';
 // While files wait (on a backoff, or for Wi-Fi), look again this often.
@@ -163,14 +164,6 @@ export class Uploads {
   private async save(): Promise<void> {
     await this.storage.setSetting(KEY, this.queue.save());
   }
-}
-
-/** What the browser says of the connection: Android's Chrome tells Wi-Fi from mobile data. */
-function network(): 'offline' | 'metered' | 'unmetered' {
-  if (!navigator.onLine) return 'offline';
-  const connection = (navigator as { connection?: { type?: string; saveData?: boolean } }).connection;
-  if (connection?.saveData || connection?.type === 'cellular') return 'metered';
-  return 'unmetered';
 }
 
 function base64(text: string): string {

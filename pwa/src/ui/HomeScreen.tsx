@@ -13,6 +13,8 @@ export function HomeScreen({ app }: { app: App }) {
   const ready = notebook && branch && app.core.holds(notebook) && app.core.holds(branch);
   const mine: SubmissionView[] = ready ? (app.core.mySubmissions(notebook, branch) as SubmissionView[]) : [];
   mine.sort((a, b) => b.at - a.at);
+  const admin = app.me?.principal.role === 'branch_admin';
+  const queue = admin && branch && app.core.holds(branch) ? (app.core.reviewQueue(branch) as unknown[]).length : 0;
   const plan = ready ? (app.core.planProgress(branch, chinaMonth(Date.now())) as PlanView | undefined) : undefined;
 
   return (
@@ -32,6 +34,18 @@ export function HomeScreen({ app }: { app: App }) {
           {words.recordLecture}
         </button>
       )}
+      <nav class="row wrap">
+        {notebook && (
+          <button onClick={() => go('lecture/new-remote')}>{words.recordLesson}</button>
+        )}
+        {branch && <button onClick={() => go('feed')}>{words.feed}</button>}
+        {admin && branch && <button onClick={() => go('plan')}>{words.monthlyPlan}</button>}
+        {admin && branch && (
+          <button onClick={() => go('review')}>
+            {words.reviewQueue} {queue > 0 && <span class="badge">{queue}</span>}
+          </button>
+        )}
+      </nav>
       <section>
         <h2>{words.myRecords}</h2>
         {mine.length === 0 && <p class="quiet">{words.nothingYet}</p>}

@@ -16,14 +16,17 @@ import { explain, t } from './i18n';
 import { go } from './hooks';
 import { fromLocalInput, toLocalInput } from './format';
 import { MediaList } from './MediaList';
+import { Recorder } from './Recorder';
+import { ReviewNote } from './ReviewNote';
 
+/** `id` is a lecture's id, `new`, or `new-remote` for a migrant member's recorded lesson. */
 export function LectureScreen({ app, id }: { app: App; id: string }) {
   const words = t();
   const me = app.me;
   const notebook = me?.notebook ?? '';
   const branch = app.branchDocument();
   // A new lecture gets its id at the first save; the screen stays, showing "saved".
-  const [recordId, setRecordId] = useState(id === 'new' ? null : id);
+  const [recordId, setRecordId] = useState(id.startsWith('new') ? null : id);
   const existing =
     recordId === null
       ? undefined
@@ -33,7 +36,9 @@ export function LectureScreen({ app, id }: { app: App; id: string }) {
       ? (app.core.records(branch, 'roster') as Keyed<RosterEntry>[]).filter((r) => !r.record.left_at)
       : [];
 
-  const [lecture, setLecture] = useState<Lecture>(() => existing ?? blank(me?.principal.user ?? ''));
+  const [lecture, setLecture] = useState<Lecture>(
+    () => existing ?? blank(me?.principal.user ?? '', id === 'new-remote' ? 'remote' : 'courtyard'),
+  );
   const [status, setStatus] = useState<{ saved?: boolean; error?: string }>({});
   const [busy, setBusy] = useState(false);
   useEffect(() => setStatus({}), [lecture]);
@@ -47,7 +52,7 @@ export function LectureScreen({ app, id }: { app: App; id: string }) {
     if (!files) return;
     const added: MediaRef[] = [];
     for (const file of Array.from(files)) added.push(await keep(app.storage, file));
-    setLecture({ ...lecture, media: [...lecture.media, ...added] });
+    setLecture((current) => ({ ...current, media: [...current.media, ...added] }));
   };
 
   const locate = () =>
@@ -91,7 +96,8 @@ export function LectureScreen({ app, id }: { app: App; id: string }) {
       <button class="link" onClick={() => go('')}>
         ← {words.back}
       </button>
-      <h1>{words.recordLecture}</h1>
+      <h1>{lecture.venue === 'remote' ? words.recordLesson : words.recordLecture}</h1>
+      {existing && <ReviewNote app={app} notebook={notebook} id={recordId ?? ''} />}
       <label>
         {words.title}
         <input name="title" value={lecture.title} onInput={(e) => set('title', e.currentTarget.value)} />
@@ -197,6 +203,7 @@ export function LectureScreen({ app, id }: { app: App; id: string }) {
       <fieldset>
         <legend>{words.media}</legend>
         <MediaList app={app} media={lecture.media} onRemove={(sha) => set('media', lecture.media.filter((m) => m.sha256 !== sha))} />
+        <Recorder app={app} onRecorded={(media) => setLecture((current) => ({ ...current, media: [...current.media, media] }))} />
         <div class="row wrap">
           <label class="file">
             {words.addPhoto}
@@ -230,12 +237,12 @@ export function LectureScreen({ app, id }: { app: App; id: string }) {
   );
 }
 
-function blank(user: string): Lecture {
+function blank(user: string, venue: Lecture['venue']): Lecture {
   const now = Date.now();
   return {
     title: '',
     category: 'political_theory',
-    venue: 'courtyard',
+    venue,
     held_at: now,
     duration_min: 30,
     place: '',

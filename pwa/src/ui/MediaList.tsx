@@ -2,7 +2,7 @@
 // a preview when this phone holds its bytes.
 import { useEffect, useState } from 'preact/hooks';
 import type { App } from '../data/app';
-import { localUrl } from '../data/media';
+import { mediaUrl } from '../data/media';
 import type { MediaRef } from '../data/model';
 import { formatSize } from './format';
 
@@ -36,9 +36,9 @@ function Preview({ app, item }: { app: App; item: MediaRef }) {
   const [url, setUrl] = useState<string | null>(null);
   useEffect(() => {
     let made: string | null = null;
-    void localUrl(app.storage, item.sha256).then((u) => setUrl((made = u)));
+    void mediaUrl(app.storage, app.session, item.sha256).then((u) => setUrl((made = u)));
     return () => {
-      if (made) URL.revokeObjectURL(made);
+      if (made?.startsWith('blob:')) URL.revokeObjectURL(made);
     };
   }, [item.sha256]);
   const kind = item.media_type.split('/')[0];

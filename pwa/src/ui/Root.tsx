@@ -2,7 +2,10 @@
 // names, with the sync status always in view.
 import { useEffect, useState } from 'preact/hooks';
 import { App } from '../data/app';
+import { FeedScreen } from './FeedScreen';
 import { HomeScreen } from './HomeScreen';
+import { PlanScreen } from './PlanScreen';
+import { ReviewItemScreen, ReviewQueueScreen } from './ReviewScreen';
 import { LectureScreen } from './LectureScreen';
 import { SignInScreen } from './SignInScreen';
 import { StatusBar } from './StatusBar';
@@ -33,6 +36,14 @@ function Shell({ app }: { app: App }) {
     screen = <SignInScreen app={app} />;
   } else if (route[0] === 'lecture' && route[1]) {
     screen = <LectureScreen key={route[1]} app={app} id={route[1]} />;
+  } else if (route[0] === 'review' && route.length === 4) {
+    screen = <ReviewItemScreen key={route[3]} app={app} notebook={route[1]} kind={route[2]} id={route[3]} />;
+  } else if (route[0] === 'review') {
+    screen = <ReviewQueueScreen app={app} />;
+  } else if (route[0] === 'plan') {
+    screen = <PlanScreen app={app} />;
+  } else if (route[0] === 'feed') {
+    screen = <FeedScreen app={app} />;
   } else {
     screen = <HomeScreen app={app} />;
   }

@@ -18,6 +18,9 @@ export function StatusBar({ app }: { app: App }) {
   if (link.link === 'sign_in') {
     text = words.link.sign_in;
     tone = 'act';
+  } else if (app.sync.refusal) {
+    text = `${words.link.refused}：${app.sync.refusal}`;
+    tone = 'act';
   } else if (link.link === 'online' && files.length > 0) {
     const percent = uploads.total_bytes ? Math.floor((100 * uploads.sent_bytes) / uploads.total_bytes) : 0;
     text = words.uploading(percent);
@@ -33,7 +36,7 @@ export function StatusBar({ app }: { app: App }) {
     tone = 'wait';
   }
   return (
-    <div class={`status ${tone}`} role="status" data-link={link.link} data-waiting={records + files.length}>
+    <div class={`status ${tone}`} role="status" data-link={app.sync.refusal ? 'refused' : link.link} data-waiting={records + files.length}>
       {tone === 'act' ? (
         <button class="link" onClick={() => go('sign-in')}>
           {text}

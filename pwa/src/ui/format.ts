@@ -23,6 +23,8 @@ export function fromLocalInput(value: string): number {
 
 /** A file size as people read it: 850 KB, 12.3 MB. */
 export function formatSize(bytes: number): string {
+  if (bytes === 0) return '0 KB';
   if (bytes < 1_000_000) return `${Math.max(1, Math.round(bytes / 1_000))} KB`;
-  return `${(bytes / 1_000_000).toFixed(1)} MB`;
+  if (bytes < 1_000_000_000) return `${(bytes / 1_000_000).toFixed(1)} MB`;
+  return `${(bytes / 1_000_000_000).toFixed(1)} GB`;
 }

@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use client_core::model::branch::{Decision, FeedItem, Plan, Review};
 use client_core::model::notebook::Lecture;
-use client_core::{Limits, Notebook, schema};
+use client_core::{Branch, Document, DocumentId, Limits, Notebook, schema, views};
 use tianjian_server::auth::Settings;
 use tianjian_server::{AppState, Config};
 use tianjian_tests::browser;
@@ -41,6 +42,31 @@ async fn served_with_app() -> (Database, TestServer) {
         .unwrap();
     let server = TestServer::start_with(state).await.unwrap();
     (database, server)
+}
+
+/// The server's copy of `document`, as the secretary's office computer receives it, once
+/// `ready` holds of it; panics with `what` if it does not within the limit.
+async fn on_server(
+    server: &TestServer,
+    token: &str,
+    document: DocumentId,
+    what: &str,
+    ready: impl Fn(&Document) -> bool,
+) -> Vec<u8> {
+    let mut office = Device::new("office");
+    office.open(document).await.unwrap();
+    office.connect(server.addr, token).await.unwrap();
+    let held = office
+        .sync_until(LIMIT, |d| {
+            let done = d.document(document).is_some_and(|doc| {
+                Document::load(&doc.save(), Limits::default()).is_ok_and(|doc| ready(&doc))
+            });
+            async move { done }
+        })
+        .await
+        .unwrap();
+    assert!(held, "{what}");
+    office.document(document).unwrap().save()
 }
 
 async fn invite(server: &TestServer, admin: &str, user: &str) -> String {
@@ -93,25 +119,15 @@ async fn li_records_a_lecture_offline_and_it_reaches_the_server_by_itself() {
     );
 
     // The server has the lecture, as edited offline, and submitted.
-    let mut office = Device::new("office");
-    office.open(v.notebook).await.unwrap();
-    office.connect(server.addr, &secretary).await.unwrap();
-    let received = office
-        .sync_until(LIMIT, |d| {
-            let has = d.document(v.notebook).is_some_and(|doc| {
-                Notebook::load(&doc.save(), Limits::default())
-                    .is_ok_and(|n| !n.records::<Lecture>(&schema::LECTURES).is_empty())
-            });
-            async move { has }
-        })
-        .await
-        .unwrap();
-    assert!(received, "the lecture reached the server");
-    let notebook = Notebook::load(
-        &office.document(v.notebook).unwrap().save(),
-        Limits::default(),
+    let bytes = on_server(
+        &server,
+        &secretary,
+        v.notebook,
+        "the lecture reached the server",
+        |doc| !doc.records::<Lecture>(&schema::LECTURES).is_empty(),
     )
-    .unwrap();
+    .await;
+    let notebook = Notebook::load(&bytes, Limits::default()).unwrap();
     let lectures = notebook.records::<Lecture>(&schema::LECTURES);
     assert_eq!(lectures.len(), 1);
     let lecture = &lectures[0].1;
@@ -158,5 +174,107 @@ async fn li_records_a_lecture_offline_and_it_reaches_the_server_by_itself() {
         assert_eq!(fetched.status, 200);
         assert_eq!(&fetched.bytes, bytes);
     }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_video_lesson_is_returned_resubmitted_published_and_played_offline() {
+    let (db, server) = served_with_app().await;
+    let Database { v, keys, .. } = &db;
+    let secretary = token(keys, &v.secretary);
+    // The township admin manages the branch's admins as well as its members.
+    let township = token(keys, &v.township_admin);
+    let mut codes = Vec::new();
+    for who in [&v.li, &v.secretary, &v.deputy] {
+        codes.push(invite(&server, &township, &who.user.to_string()).await);
+    }
+    let mut args = vec![format!("http://{}", server.addr)];
+    args.extend(codes);
+    args.push(screenshots().display().to_string());
+    let story = browser::run_json("video-lesson.mjs", args, Duration::from_secs(300)).await;
+    for played in ["duration", "offlineDuration"] {
+        assert!(
+            story[played]
+                .as_f64()
+                .is_some_and(|d| d.is_finite() && d > 2.0),
+            "the recorded lesson plays and knows its length: {story}"
+        );
+    }
+
+    // The server's branch document has the lesson in its feed, approved at its second
+    // revision, and the video is an MP4 the branch can fetch.
+    let title = story["title"].as_str().unwrap().to_owned();
+    let bytes = on_server(
+        &server,
+        &secretary,
+        v.branch,
+        "the lesson is in the branch feed on the server",
+        |doc| {
+            doc.records::<FeedItem>(&schema::FEED)
+                .iter()
+                .any(|(_, item)| item.title == title)
+        },
+    )
+    .await;
+    let branch = Branch::load(&bytes, Limits::default()).unwrap();
+    let reviews = branch.records::<Review>(&schema::REVIEWS);
+    let mut decisions: Vec<(i64, Decision)> = reviews
+        .iter()
+        .map(|(_, r)| (r.revision, r.decision))
+        .collect();
+    decisions.sort_by_key(|(revision, _)| *revision);
+    assert_eq!(
+        decisions,
+        vec![(1, Decision::Returned), (2, Decision::Approved)]
+    );
+    let feed = views::feed(&branch);
+    let video = &feed[0].1.media[0];
+    assert_eq!(video.media_type, "video/mp4");
+    let headers = [("Authorization".to_owned(), format!("Bearer {secretary}"))];
+    let fetched = http(
+        server.addr,
+        "GET",
+        &format!("/blobs/{}", video.sha256),
+        &headers,
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(fetched.status, 200);
+    assert_eq!(fetched.bytes.len() as i64, video.size);
+    assert_eq!(sha256(&fetched.bytes), video.sha256);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn two_secretaries_edit_the_plan_offline_and_both_edits_survive() {
+    let (db, server) = served_with_app().await;
+    let Database { v, keys, .. } = &db;
+    let township = token(keys, &v.township_admin);
+    let mut args = vec![format!("http://{}", server.addr)];
+    for who in [&v.secretary, &v.deputy] {
+        args.push(invite(&server, &township, &who.user.to_string()).await);
+    }
+    args.push(screenshots().display().to_string());
+    let seen = browser::run_json("plan-offline.mjs", args, Duration::from_secs(240)).await;
+    for phone in ["secretary", "deputy"] {
+        assert_eq!(seen[phone]["film"], "《榜样9》", "{seen}");
+        assert_eq!(seen[phone]["practice"], "秸秆禁烧巡逻", "{seen}");
+    }
+
+    // The server holds the merged plan.
+    let secretary = token(keys, &v.secretary);
+    on_server(
+        &server,
+        &secretary,
+        v.branch,
+        "the server keeps both edits",
+        |doc| {
+            doc.records::<Plan>(&schema::PLANS)
+                .iter()
+                .any(|(_, p)| p.film_title == "《榜样9》" && p.practice == "秸秆禁烧巡逻")
+        },
+    )
+    .await;
     server.stop().await.unwrap();
 }
