@@ -25,7 +25,13 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wa
 /// Serves the files of `dir` for any path no other route takes.
 pub fn routes<S: Clone + Send + Sync + 'static>(dir: &Path) -> Router<S> {
     Router::new()
-        .fallback_service(ServeDir::new(dir).append_index_html_on_directories(true))
+        // The build writes a gzipped twin of each text and WASM file; browsers that take gzip
+        // (all of them) get it, which is what a phone on mobile data downloads.
+        .fallback_service(
+            ServeDir::new(dir)
+                .append_index_html_on_directories(true)
+                .precompressed_gzip(),
+        )
         .layer(middleware::from_fn(headers))
 }
 

@@ -151,7 +151,38 @@ fn build_pwa() -> Result {
             .current_dir(&pwa))?;
     }
     run(Command::new("npm").args(["run", "check"]).current_dir(&pwa))?;
-    run(Command::new("npm").args(["run", "build"]).current_dir(&pwa))
+    run(Command::new("npm").args(["run", "build"]).current_dir(&pwa))?;
+    gzip_beside(&pwa.join("dist"))
+}
+
+/// Writes `name.gz` beside every compressible file of the app's build, for the server to send
+/// to browsers that accept gzip.
+fn gzip_beside(dir: &Path) -> Result {
+    const COMPRESSIBLE: &[&str] = &["html", "js", "css", "wasm", "svg", "webmanifest", "json"];
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.is_dir() {
+            gzip_beside(&path)?;
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| COMPRESSIBLE.contains(&e))
+        {
+            let zipped = Command::new("gzip")
+                .args(["-9", "--no-name", "--stdout"])
+                .arg(&path)
+                .output()
+                .map_err(|e| format!("gzip: {e}"))?;
+            if !zipped.status.success() {
+                return Err(format!("gzip {} failed", path.display()));
+            }
+            let mut name = path.clone().into_os_string();
+            name.push(".gz");
+            std::fs::write(&name, zipped.stdout).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// `wasm-bindgen` of the version the lock file pins (the CLI must match the library exactly),

@@ -35,11 +35,12 @@ export function HomeScreen({ app }: { app: App }) {
         </button>
       )}
       <nav class="row wrap">
-        {notebook && (
-          <button onClick={() => go('lecture/new-remote')}>{words.recordLesson}</button>
-        )}
+        {notebook && <button onClick={() => go('lecture/new-remote')}>{words.recordLesson}</button>}
+        {notebook && <button onClick={() => go('service/new')}>{words.recordService}</button>}
+        {notebook && <button onClick={() => go('visit/new')}>{words.recordVisit}</button>}
         {branch && <button onClick={() => go('feed')}>{words.feed}</button>}
         {admin && branch && <button onClick={() => go('plan')}>{words.monthlyPlan}</button>}
+        {admin && <button onClick={() => go('roster')}>{words.roster}</button>}
         {admin && branch && (
           <button onClick={() => go('review')}>
             {words.reviewQueue} {queue > 0 && <span class="badge">{queue}</span>}

@@ -3,57 +3,24 @@
 // the phone until they can be sent. "Saved" is shown only once the record is stored here.
 import { useEffect, useState } from 'preact/hooks';
 import type { App } from '../data/app';
-import { keep } from '../data/media';
-import {
-  LECTURE_CATEGORIES,
-  VENUES,
-  type Keyed,
-  type Lecture,
-  type MediaRef,
-  type RosterEntry,
-} from '../data/model';
-import { explain, t } from './i18n';
-import { go } from './hooks';
-import { fromLocalInput, toLocalInput } from './format';
-import { MediaList } from './MediaList';
-import { Recorder } from './Recorder';
-import { ReviewNote } from './ReviewNote';
+import { LECTURE_CATEGORIES, VENUES, type Lecture } from '../data/model';
+import { t } from './i18n';
+import { FormActions, FormHeader, MediaField, PeopleChecklist, TimeField, currentRoster, useRecord } from './RecordForm';
 
 /** `id` is a lecture's id, `new`, or `new-remote` for a migrant member's recorded lesson. */
 export function LectureScreen({ app, id }: { app: App; id: string }) {
   const words = t();
   const me = app.me;
-  const notebook = me?.notebook ?? '';
-  const branch = app.branchDocument();
-  // A new lecture gets its id at the first save; the screen stays, showing "saved".
-  const [recordId, setRecordId] = useState(id.startsWith('new') ? null : id);
-  const existing =
-    recordId === null
-      ? undefined
-      : (app.core.records(notebook, 'lectures') as Keyed<Lecture>[]).find((r) => r.id === recordId)?.record;
-  const roster: Keyed<RosterEntry>[] =
-    branch && app.core.holds(branch)
-      ? (app.core.records(branch, 'roster') as Keyed<RosterEntry>[]).filter((r) => !r.record.left_at)
-      : [];
-
+  const roster = currentRoster(app);
+  const { notebook, recordId, stored, status, busy, save, clearStatus } = useRecord<Lecture>(app, 'lecture', id);
   const [lecture, setLecture] = useState<Lecture>(
-    () => existing ?? blank(me?.principal.user ?? '', id === 'new-remote' ? 'remote' : 'courtyard'),
+    () => stored ?? blank(me?.principal.user ?? '', id === 'new-remote' ? 'remote' : 'courtyard'),
   );
-  const [status, setStatus] = useState<{ saved?: boolean; error?: string }>({});
-  const [busy, setBusy] = useState(false);
-  useEffect(() => setStatus({}), [lecture]);
+  const [located, setLocated] = useState('');
+  useEffect(clearStatus, [lecture]);
 
   if (!me || !notebook) return <main class="screen">{words.signInAgain}</main>;
   const set = <K extends keyof Lecture>(key: K, value: Lecture[K]) => setLecture({ ...lecture, [key]: value });
-  const toggle = (user: string) =>
-    set('attendees', lecture.attendees.includes(user) ? lecture.attendees.filter((u) => u !== user) : [...lecture.attendees, user]);
-
-  const addFiles = async (files: FileList | null) => {
-    if (!files) return;
-    const added: MediaRef[] = [];
-    for (const file of Array.from(files)) added.push(await keep(app.storage, file));
-    setLecture((current) => ({ ...current, media: [...current.media, ...added] }));
-  };
 
   const locate = () =>
     navigator.geolocation.getCurrentPosition(
@@ -63,41 +30,14 @@ export function LectureScreen({ app, id }: { app: App; id: string }) {
           lon: position.coords.longitude,
           accuracy_m: position.coords.accuracy,
         }),
-      () => setStatus({ error: words.noLocation }),
+      () => setLocated(words.noLocation),
       { enableHighAccuracy: true, timeout: 20_000 },
     );
-
-  const save = async (submit: boolean) => {
-    setBusy(true);
-    try {
-      const by = me.principal;
-      const now = Date.now();
-      const record = await app.edit(notebook, (core) => {
-        const key = recordId ?? core.add(notebook, by, now, 'lectures', lecture);
-        if (recordId) core.updateRecord(notebook, by, now, 'lecture', key, lecture);
-        if (submit) core.submit(notebook, by, now, 'lecture', key);
-        return key;
-      });
-      if (recordId === null) {
-        setRecordId(record);
-        history.replaceState(null, '', `#/lecture/${record}`);
-      }
-      setStatus({ saved: true });
-    } catch (error) {
-      setStatus({ error: words.notSaved + explain(error) });
-    } finally {
-      setBusy(false);
-    }
-  };
 
   const speaker = lecture.speakers[0] ?? '';
   return (
     <main class="screen form lecture">
-      <button class="link" onClick={() => go('')}>
-        ← {words.back}
-      </button>
-      <h1>{lecture.venue === 'remote' ? words.recordLesson : words.recordLecture}</h1>
-      {existing && <ReviewNote app={app} notebook={notebook} id={recordId ?? ''} />}
+      <FormHeader app={app} title={lecture.venue === 'remote' ? words.recordLesson : words.recordLecture} notebook={notebook} recordId={recordId} />
       <label>
         {words.title}
         <input name="title" value={lecture.title} onInput={(e) => set('title', e.currentTarget.value)} />
@@ -118,15 +58,7 @@ export function LectureScreen({ app, id }: { app: App; id: string }) {
           ))}
         </select>
       </label>
-      <label>
-        {words.heldAt}
-        <input
-          name="held_at"
-          type="datetime-local"
-          value={toLocalInput(lecture.held_at)}
-          onInput={(e) => e.currentTarget.value && set('held_at', fromLocalInput(e.currentTarget.value))}
-        />
-      </label>
+      <TimeField name="held_at" value={lecture.held_at} onChange={(at) => set('held_at', at)} />
       <label>
         {words.durationMin}
         <input
@@ -146,7 +78,7 @@ export function LectureScreen({ app, id }: { app: App; id: string }) {
         <button type="button" onClick={locate}>
           {words.locate}
         </button>
-        <span class="quiet">{lecture.gps ? words.located(lecture.gps.accuracy_m) : ''}</span>
+        <span class="quiet">{lecture.gps ? words.located(lecture.gps.accuracy_m) : located}</span>
       </div>
       <label>
         {words.speaker}
@@ -174,17 +106,7 @@ export function LectureScreen({ app, id }: { app: App; id: string }) {
           />
         </label>
       )}
-      <fieldset class="attendance">
-        <legend>
-          {words.attendance} ({lecture.attendees.length})
-        </legend>
-        {roster.map((r) => (
-          <label class="check">
-            <input type="checkbox" name="attendee" value={r.id} checked={lecture.attendees.includes(r.id)} onChange={() => toggle(r.id)} />
-            {r.record.name}
-          </label>
-        ))}
-      </fieldset>
+      <PeopleChecklist legend={words.attendance} roster={roster} chosen={lecture.attendees} onChange={(chosen) => set('attendees', chosen)} />
       <label>
         {words.audience}
         <input
@@ -200,39 +122,8 @@ export function LectureScreen({ app, id }: { app: App; id: string }) {
         {words.summary}
         <textarea name="summary" rows={4} value={lecture.summary} onInput={(e) => set('summary', e.currentTarget.value)} />
       </label>
-      <fieldset>
-        <legend>{words.media}</legend>
-        <MediaList app={app} media={lecture.media} onRemove={(sha) => set('media', lecture.media.filter((m) => m.sha256 !== sha))} />
-        <Recorder app={app} onRecorded={(media) => setLecture((current) => ({ ...current, media: [...current.media, media] }))} />
-        <div class="row wrap">
-          <label class="file">
-            {words.addPhoto}
-            <input name="photo" type="file" accept="image/*" capture="environment" multiple onChange={(e) => addFiles(e.currentTarget.files)} />
-          </label>
-          <label class="file">
-            {words.addAudio}
-            <input name="audio" type="file" accept="audio/*" onChange={(e) => addFiles(e.currentTarget.files)} />
-          </label>
-          <label class="file">
-            {words.addVideo}
-            <input name="video" type="file" accept="video/*" onChange={(e) => addFiles(e.currentTarget.files)} />
-          </label>
-        </div>
-      </fieldset>
-      {status.saved && (
-        <p class="saved" role="status">
-          {words.saved}
-        </p>
-      )}
-      {status.error && <p class="error">{status.error}</p>}
-      <div class="row actions">
-        <button name="save" disabled={busy} onClick={() => save(false)}>
-          {words.saveDraft}
-        </button>
-        <button name="submit" class="primary" disabled={busy} onClick={() => save(true)}>
-          {words.submit}
-        </button>
-      </div>
+      <MediaField app={app} media={lecture.media} onChange={(change) => setLecture((current) => ({ ...current, media: change(current.media) }))} />
+      <FormActions status={status} busy={busy} onSave={(submit) => save(lecture, submit)} />
     </main>
   );
 }

@@ -5,6 +5,10 @@ import { App } from '../data/app';
 import { FeedScreen } from './FeedScreen';
 import { HomeScreen } from './HomeScreen';
 import { PlanScreen } from './PlanScreen';
+import { RosterScreen } from './RosterScreen';
+import { ServiceScreen } from './ServiceScreen';
+import { SettingsScreen } from './SettingsScreen';
+import { VisitScreen } from './VisitScreen';
 import { ReviewItemScreen, ReviewQueueScreen } from './ReviewScreen';
 import { LectureScreen } from './LectureScreen';
 import { SignInScreen } from './SignInScreen';
@@ -36,12 +40,20 @@ function Shell({ app }: { app: App }) {
     screen = <SignInScreen app={app} />;
   } else if (route[0] === 'lecture' && route[1]) {
     screen = <LectureScreen key={route[1]} app={app} id={route[1]} />;
+  } else if (route[0] === 'service' && route[1]) {
+    screen = <ServiceScreen key={route[1]} app={app} id={route[1]} />;
+  } else if (route[0] === 'visit' && route[1]) {
+    screen = <VisitScreen key={route[1]} app={app} id={route[1]} />;
   } else if (route[0] === 'review' && route.length === 4) {
     screen = <ReviewItemScreen key={route[3]} app={app} notebook={route[1]} kind={route[2]} id={route[3]} />;
   } else if (route[0] === 'review') {
     screen = <ReviewQueueScreen app={app} />;
   } else if (route[0] === 'plan') {
     screen = <PlanScreen app={app} />;
+  } else if (route[0] === 'roster') {
+    screen = <RosterScreen app={app} />;
+  } else if (route[0] === 'settings') {
+    screen = <SettingsScreen app={app} />;
   } else if (route[0] === 'feed') {
     screen = <FeedScreen app={app} />;
   } else {
@@ -54,12 +66,20 @@ function Shell({ app }: { app: App }) {
           {words.app}
         </button>
         {app.me && <span class="who">{app.me.name}</span>}
-        <button class="link" onClick={() => largeText.set(!largeText.get())} aria-pressed={largeText.get()}>
-          {words.largeText}
-        </button>
-        <button class="link" onClick={() => setLanguage(language.get() === 'zh' ? 'en' : 'zh')}>
-          {words.language}
-        </button>
+        {signedIn ? (
+          <button class="link" onClick={() => go('settings')} aria-label={words.settings}>
+            ⚙ {words.settings}
+          </button>
+        ) : (
+          <>
+            <button class="link" onClick={() => largeText.set(!largeText.get())} aria-pressed={largeText.get()}>
+              {words.largeText}
+            </button>
+            <button class="link" onClick={() => setLanguage(language.get() === 'zh' ? 'en' : 'zh')}>
+              {words.language}
+            </button>
+          </>
+        )}
       </header>
       {signedIn && <StatusBar app={app} />}
       {screen}

@@ -1,15 +1,26 @@
 // Signing in: an invite code (typed, or from the link its QR code holds), or a phone number
 // and password. Records already on the phone stay whatever happens here.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { App } from '../data/app';
 import { explain, t } from './i18n';
 import { go } from './hooks';
 
 export function SignInScreen({ app }: { app: App }) {
   const words = t();
-  const fromLink = /enrol=([^&]+)/.exec(location.hash)?.[1];
   const [mode, setMode] = useState<'code' | 'password'>('code');
-  const [code, setCode] = useState(fromLink ? decodeURIComponent(fromLink) : '');
+  const [code, setCode] = useState(codeInLink() ?? '');
+  // An invite link opened while the app is already open changes only the fragment.
+  useEffect(() => {
+    const opened = () => {
+      const linked = codeInLink();
+      if (linked) {
+        setMode('code');
+        setCode(linked);
+      }
+    };
+    addEventListener('hashchange', opened);
+    return () => removeEventListener('hashchange', opened);
+  }, []);
   const [phone, setPhone] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState('');
@@ -82,4 +93,10 @@ export function SignInScreen({ app }: { app: App }) {
       </form>
     </main>
   );
+}
+
+/** The invite code in the address (`#enrol=CODE`), as the QR code's link carries it. */
+function codeInLink(): string | null {
+  const linked = /enrol=([^&]+)/.exec(location.hash)?.[1];
+  return linked ? decodeURIComponent(linked) : null;
 }

@@ -278,3 +278,27 @@ async fn two_secretaries_edit_the_plan_offline_and_both_edits_survive() {
     .await;
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn every_main_screen_shows_what_it_must_at_360_pixels() {
+    let (db, server) = served_with_app().await;
+    let Database { v, keys, .. } = &db;
+    let township = token(keys, &v.township_admin);
+    let code = invite(&server, &township, &v.secretary.user.to_string()).await;
+    let args = vec![
+        format!("http://{}", server.addr),
+        code,
+        screenshots().display().to_string(),
+    ];
+    let shown = browser::run_json("screens.mjs", args, Duration::from_secs(180)).await;
+    let screens = shown["screens"].as_array().unwrap();
+    assert_eq!(screens.len(), 11, "{shown}");
+    for screen in screens {
+        let file = screenshots().join(format!("{}.png", screen.as_str().unwrap()));
+        let png = std::fs::read(&file).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        // 360 CSS pixels at a device scale of 2.
+        assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), 720);
+    }
+    server.stop().await.unwrap();
+}

@@ -1,0 +1,173 @@
+// What the forms for a member's records share: the people checklist from the roster, the
+// media field (files, recording, what was kept), and saving as a draft or submitting, which
+// says "saved" only once the record is stored on the phone.
+import { useState } from 'preact/hooks';
+import type { App } from '../data/app';
+import { keep } from '../data/media';
+import type { Keyed, MediaRef, RosterEntry } from '../data/model';
+import { fromLocalInput, toLocalInput } from './format';
+import { go } from './hooks';
+import { explain, t } from './i18n';
+import { MediaList } from './MediaList';
+import { Recorder } from './Recorder';
+import { ReviewNote } from './ReviewNote';
+
+/** The people on the branch roster now (not those who moved away). */
+export function currentRoster(app: App): Keyed<RosterEntry>[] {
+  const branch = app.branchDocument();
+  if (!branch || !app.core.holds(branch)) return [];
+  return (app.core.records(branch, 'roster') as Keyed<RosterEntry>[]).filter((r) => !r.record.left_at);
+}
+
+/** When something happened, entered and shown in China time. */
+export function TimeField({ name, value, onChange }: { name: string; value: number; onChange: (at: number) => void }) {
+  return (
+    <label>
+      {t().heldAt}
+      <input
+        name={name}
+        type="datetime-local"
+        value={toLocalInput(value)}
+        onInput={(e) => e.currentTarget.value && onChange(fromLocalInput(e.currentTarget.value))}
+      />
+    </label>
+  );
+}
+
+export function PeopleChecklist({
+  legend,
+  roster,
+  chosen,
+  onChange,
+}: {
+  legend: string;
+  roster: Keyed<RosterEntry>[];
+  chosen: string[];
+  onChange: (chosen: string[]) => void;
+}) {
+  const toggle = (user: string) => onChange(chosen.includes(user) ? chosen.filter((u) => u !== user) : [...chosen, user]);
+  return (
+    <fieldset class="attendance">
+      <legend>
+        {legend} ({chosen.length})
+      </legend>
+      {roster.map((r) => (
+        <label class="check">
+          <input type="checkbox" name="attendee" value={r.id} checked={chosen.includes(r.id)} onChange={() => toggle(r.id)} />
+          {r.record.name}
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
+export function MediaField({ app, media, onChange }: { app: App; media: MediaRef[]; onChange: (change: (media: MediaRef[]) => MediaRef[]) => void }) {
+  const words = t();
+  const addFiles = async (files: FileList | null) => {
+    if (!files) return;
+    const added: MediaRef[] = [];
+    for (const file of Array.from(files)) added.push(await keep(app.storage, file));
+    onChange((current) => [...current, ...added]);
+  };
+  return (
+    <fieldset>
+      <legend>{words.media}</legend>
+      <MediaList app={app} media={media} onRemove={(sha) => onChange((current) => current.filter((m) => m.sha256 !== sha))} />
+      <Recorder app={app} onRecorded={(recorded) => onChange((current) => [...current, recorded])} />
+      <div class="row wrap">
+        <label class="file">
+          {words.addPhoto}
+          <input name="photo" type="file" accept="image/*" capture="environment" multiple onChange={(e) => addFiles(e.currentTarget.files)} />
+        </label>
+        <label class="file">
+          {words.addAudio}
+          <input name="audio" type="file" accept="audio/*" onChange={(e) => addFiles(e.currentTarget.files)} />
+        </label>
+        <label class="file">
+          {words.addVideo}
+          <input name="video" type="file" accept="video/*" onChange={(e) => addFiles(e.currentTarget.files)} />
+        </label>
+      </div>
+    </fieldset>
+  );
+}
+
+type Kind = 'lecture' | 'service' | 'visit';
+const COLLECTION: Record<Kind, string> = { lecture: 'lectures', service: 'services', visit: 'visits' };
+
+/**
+ * A member's record of `kind` in their notebook: the stored one for an id, none for a new
+ * one, and how to save it. A new record gets its id at the first save and the screen stays.
+ */
+export function useRecord<T>(app: App, kind: Kind, id: string) {
+  const notebook = app.me?.notebook ?? '';
+  const [recordId, setRecordId] = useState(id.startsWith('new') ? null : id);
+  const stored =
+    recordId === null || !notebook || !app.core.holds(notebook)
+      ? undefined
+      : (app.core.records(notebook, COLLECTION[kind]) as Keyed<T>[]).find((r) => r.id === recordId)?.record;
+  const [status, setStatus] = useState<{ saved?: boolean; error?: string }>({});
+  const [busy, setBusy] = useState(false);
+
+  const save = async (record: T, submit: boolean) => {
+    const me = app.me;
+    if (!me || !notebook) return;
+    setBusy(true);
+    try {
+      const now = Date.now();
+      const key = await app.edit(notebook, (core) => {
+        const key = recordId ?? core.add(notebook, me.principal, now, COLLECTION[kind], record);
+        if (recordId) core.updateRecord(notebook, me.principal, now, kind, key, record);
+        if (submit) core.submit(notebook, me.principal, now, kind, key);
+        return key;
+      });
+      if (recordId === null) {
+        setRecordId(key);
+        history.replaceState(null, '', `#/${kind}/${key}`);
+      }
+      setStatus({ saved: true });
+    } catch (error) {
+      setStatus({ error: t().notSaved + explain(error) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { notebook, recordId, stored, status, busy, save, clearStatus: () => setStatus({}) };
+}
+
+/** The top of a record's form: back, the title, and its review state once it exists. */
+export function FormHeader({ app, title, notebook, recordId }: { app: App; title: string; notebook: string; recordId: string | null }) {
+  const words = t();
+  return (
+    <>
+      <button class="link" onClick={() => go('')}>
+        ← {words.back}
+      </button>
+      <h1>{title}</h1>
+      {recordId && <ReviewNote app={app} notebook={notebook} id={recordId} />}
+    </>
+  );
+}
+
+/** The end of a record's form: what happened, and save or submit. */
+export function FormActions({ status, busy, onSave }: { status: { saved?: boolean; error?: string }; busy: boolean; onSave: (submit: boolean) => void }) {
+  const words = t();
+  return (
+    <>
+      {status.saved && (
+        <p class="saved" role="status">
+          {words.saved}
+        </p>
+      )}
+      {status.error && <p class="error">{status.error}</p>}
+      <div class="row actions">
+        <button name="save" disabled={busy} onClick={() => onSave(false)}>
+          {words.saveDraft}
+        </button>
+        <button name="submit" class="primary" disabled={busy} onClick={() => onSave(true)}>
+          {words.submit}
+        </button>
+      </div>
+    </>
+  );
+}

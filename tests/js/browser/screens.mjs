@@ -1,0 +1,65 @@
+// Every main screen of the app at 360×740, for people to look at, as a secretary with a
+// demo-sized branch sees it; each screen is checked for what it must show. Also the sign-in
+// screen, English, and large text.
+//
+// usage: node screens.mjs ORIGIN SECRETARY_CODE SCREENSHOTS
+// prints: {"screens": [names…]}
+import { launch, report } from './chromium.mjs';
+import { phone, screenshot, signIn, statusIs, story } from './app.mjs';
+
+const [origin, code, screenshots] = process.argv.slice(2);
+const shown = [];
+
+const browser = await launch();
+try {
+  const page = await (await browser.newContext(phone)).newPage();
+  await story(page, screenshots, 'screens', async () => {
+    const shot = async (name, mustShow) => {
+      await page.getByText(mustShow, { exact: false }).first().waitFor();
+      await screenshot(page, screenshots, name);
+      shown.push(name);
+    };
+    await page.goto(`${origin}/#enrol=${encodeURIComponent(code)}`);
+    await shot('sign-in', '邀请码');
+    await signIn(page, origin, code);
+    await statusIs(page, 'online', 0);
+    await shot('home-secretary', '本月计划');
+
+    await page.getByRole('button', { name: '记录志愿服务' }).click();
+    await page.locator('select[name=kind]').selectOption('elderly_care');
+    await shot('record-service', '服务群众人数');
+    await page.goto(`${origin}/#/`);
+    await page.getByRole('button', { name: '记录走访' }).click();
+    await shot('record-visit', '群众需求和发现的问题');
+
+    await page.goto(`${origin}/#/roster`);
+    await page.locator('li.person').first().waitFor();
+    await page.locator('li.person button.record').first().click();
+    await page.getByRole('button', { name: '邀请码' }).click();
+    await page.locator('.invite .qr svg').waitFor();
+    await shot('roster-invite', '只能用一次');
+    await page.locator('ul.devices li').first().waitFor();
+
+    await page.goto(`${origin}/#/plan`);
+    await shot('plan-editor', '一片：观看影片');
+    await page.goto(`${origin}/#/review`);
+    await shot('review-queue', '审核');
+    await page.goto(`${origin}/#/feed`);
+    await shot('feed-empty', '支部展播');
+    await page.goto(`${origin}/#/settings`);
+    await shot('settings', '视频只在 Wi-Fi 下上传');
+
+    // Large text, then English.
+    await page.locator('input[name=large-text]').check();
+    await page.goto(`${origin}/#/`);
+    await shot('home-large-text', '记录党课');
+    await page.goto(`${origin}/#/settings`);
+    await page.locator('input[name=large-text]').uncheck();
+    await page.locator('button[name=language]').click();
+    await page.goto(`${origin}/#/`);
+    await shot('home-english', 'Record a lecture');
+  });
+  report({ screens: shown });
+} finally {
+  await browser.close();
+}
