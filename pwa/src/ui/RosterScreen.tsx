@@ -70,7 +70,7 @@ export function RosterScreen({ app }: { app: App }) {
                 {words.roles[person.role] ?? person.role} {person.phone ?? ''}
               </span>
             </button>
-            {open === person.id && people && <PersonTools app={app} person={person} />}
+            {open === person.id && people && manages(app, person) && <PersonTools app={app} person={person} />}
           </li>
         ))}
       </ul>
@@ -180,6 +180,13 @@ function PersonTools({ app, person }: { app: App; person: Person }) {
       {error && <p class="error">{error}</p>}
     </div>
   );
+}
+
+/** Whether the signed-in person may invite and cut off `person`: a secretary manages the
+ * branch's members; the township its secretaries too (client-core's `administers`). */
+function manages(app: App, person: Person): boolean {
+  const role = app.me?.principal.role;
+  return person.id !== app.me?.principal.user && (person.role === 'member' || role === 'township_admin' || role === 'system_admin');
 }
 
 /** A request with the signed-in person's token. */

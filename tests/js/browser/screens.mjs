@@ -34,7 +34,7 @@ try {
 
     await page.goto(`${origin}/#/roster`);
     await page.locator('li.person').first().waitFor();
-    await page.locator('li.person button.record').first().click();
+    await page.locator('li.person button.record').filter({ hasText: '李章桂' }).click();
     await page.getByRole('button', { name: '邀请码' }).click();
     await page.locator('.invite .qr svg').waitFor();
     await shot('roster-invite', '只能用一次');
