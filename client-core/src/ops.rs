@@ -14,8 +14,8 @@ use crate::model::branch::{
     RosterEntry, ScheduleEntry, Screening, Tally,
 };
 use crate::model::common::{
-    Progress, ProgressStatus, RecordRef, ReviewableKind, Step, Submission, SubmissionState,
-    Withdrawal,
+    MediaRef, Progress, ProgressStatus, RecordRef, ReviewableKind, Step, Submission,
+    SubmissionState, Withdrawal,
 };
 use crate::model::ledger::{Contact, LedgerEntry};
 use crate::model::notebook::{Ballot, Lecture, Pledge, Service, Visit};
@@ -53,6 +53,12 @@ pub trait Reviewable: Record {
     /// When it happened, which decides the period it counts in.
     fn at(&self) -> Millis;
     fn recorded_by(&self) -> UserId;
+    /// What the feed shows as its text: a lecture's summary, a service's notes, the needs a
+    /// visit found.
+    fn body(&self) -> &str;
+    /// The people it names: speakers, participants, visitors.
+    fn people(&self) -> &[UserId];
+    fn media(&self) -> &[MediaRef];
 }
 
 /// Declares how a record type is stamped when made and what an edit keeps from the stored
@@ -113,7 +119,8 @@ macro_rules! record {
 }
 
 macro_rules! reviewable {
-    ($($type:ident in $collection:path, title: $title:ident, at: $at:ident);+ $(;)?) => {$(
+    ($($type:ident in $collection:path, title: $title:ident, at: $at:ident, body: $body:ident,
+        people: $people:ident);+ $(;)?) => {$(
         record!($type in $collection, author: [recorded_by], at: [created_at],
             kept: [submission], fresh: [submission = Submission::draft()], withdrawable);
 
@@ -134,14 +141,23 @@ macro_rules! reviewable {
             fn recorded_by(&self) -> UserId {
                 self.recorded_by
             }
+            fn body(&self) -> &str {
+                &self.$body
+            }
+            fn people(&self) -> &[UserId] {
+                &self.$people
+            }
+            fn media(&self) -> &[MediaRef] {
+                &self.media
+            }
         }
     )+};
 }
 
 reviewable!(
-    Lecture in schema::LECTURES, title: title, at: held_at;
-    Service in schema::SERVICES, title: title, at: held_at;
-    Visit in schema::VISITS, title: household, at: visited_at;
+    Lecture in schema::LECTURES, title: title, at: held_at, body: summary, people: speakers;
+    Service in schema::SERVICES, title: title, at: held_at, body: notes, people: participants;
+    Visit in schema::VISITS, title: household, at: visited_at, body: needs, people: visitors;
 );
 record!(Ballot in schema::BALLOTS, author: [voter], at: [cast_at], kept: [], fresh: [], permanent);
 record!(Pledge in schema::PLEDGES, author: [member], at: [created_at], kept: [], fresh: [], withdrawable);
@@ -601,6 +617,46 @@ impl Branch {
         item: FeedItem,
     ) -> Result<RecordId, OpError> {
         self.0.add(by, now, item)
+    }
+
+    /// Publishes a member's record to the feed (展播): what the feed shows is copied from it,
+    /// with the people it names as the roster calls them.
+    pub fn publish_record<T: Reviewable>(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        source: RecordRef,
+        record: &T,
+        fine_example: bool,
+    ) -> Result<RecordId, OpError> {
+        let roster: std::collections::BTreeMap<String, RosterEntry> =
+            self.0.records(&schema::ROSTER).into_iter().collect();
+        let speakers = record
+            .people()
+            .iter()
+            .filter_map(|user| {
+                roster
+                    .get(&user.to_string())
+                    .map(|entry| entry.name.clone())
+            })
+            .collect();
+        self.publish(
+            by,
+            now,
+            FeedItem {
+                source,
+                kind: T::KIND,
+                title: record.title().to_owned(),
+                body: record.body().to_owned(),
+                speakers,
+                held_at: record.at(),
+                media: record.media().to_vec(),
+                fine_example,
+                published_by: by.user,
+                published_at: now,
+                withdrawn: None,
+            },
+        )
     }
 
     pub fn open_rectification(

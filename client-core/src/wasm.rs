@@ -15,7 +15,7 @@ use crate::ids::{DocumentId, IdError, RecordId, UserId};
 use crate::model::branch::{
     Election, FeedItem, Meeting, Plan, Rectification, RosterEntry, ScheduleEntry, Screening,
 };
-use crate::model::common::{ProgressStatus, ReviewableKind};
+use crate::model::common::{ProgressStatus, RecordRef, ReviewableKind};
 use crate::model::ledger::{Contact, LedgerEntry};
 use crate::model::notebook::{Lecture, Pledge, Service, Visit};
 use crate::model::supervision::{Assessment, Problem, SupervisionNote};
@@ -474,6 +474,56 @@ impl Tianjian {
                 .review(&by, millis(now), decision)?)
         })?;
         Ok(review.to_string())
+    }
+
+    /// Publishes a member's lecture, service or visit (`kind`) to the branch feed, copied from
+    /// their notebook held here; returns the feed item's id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn publish(
+        &mut self,
+        branch: &str,
+        notebook: &str,
+        by: JsValue,
+        now: f64,
+        kind: &str,
+        record: &str,
+        fine_example: bool,
+    ) -> std::result::Result<String, JsValue> {
+        let by: Principal = input(by)?;
+        let (branch, notebook, id) = (id(branch)?, id(notebook)?, record_id(record)?);
+        let kind = reviewable(kind)?;
+        let source = RecordRef { notebook, kind, id };
+        let published = self.edit(branch, |documents| {
+            let held = documents.notebook(notebook)?;
+            let key = id.to_string();
+            let missing = || OpError::NotFound {
+                collection: "record",
+                key: key.clone(),
+            };
+            macro_rules! publish_as {
+                ($type:ty, $collection:expr) => {{
+                    let record = held.get::<$type>(&$collection, &key)?.ok_or_else(missing)?;
+                    documents.branch_mut(branch)?.publish_record(
+                        &by,
+                        millis(now),
+                        source,
+                        &record,
+                        fine_example,
+                    )?
+                }};
+            }
+            Ok(match kind {
+                ReviewableKind::Lecture => publish_as!(Lecture, crate::schema::LECTURES),
+                ReviewableKind::Service => publish_as!(Service, crate::schema::SERVICES),
+                ReviewableKind::Visit => publish_as!(Visit, crate::schema::VISITS),
+                ReviewableKind::Pledge => {
+                    return Err(
+                        OpError::NotAllowed("pledges are published on the pledge wall").into(),
+                    );
+                }
+            })
+        })?;
+        Ok(published.to_string())
     }
 
     #[wasm_bindgen(js_name = advanceRectification)]

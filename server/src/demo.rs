@@ -8,7 +8,7 @@
 //! real phone's changes pass. The secretaries' names are invented; the seeds do not give them.
 
 use automerge::{ActorId, ChangeHash};
-use client_core::model::branch::{Decision, FeedItem, Plan, Screening};
+use client_core::model::branch::{Decision, Plan, Screening};
 use client_core::model::common::{Prose, RecordRef, ReviewableKind, Submission, SubmissionState};
 use client_core::model::notebook::{Lecture, LectureCategory, Service, ServiceKind, Venue, Visit};
 use client_core::ops::ReviewDecision;
@@ -572,6 +572,11 @@ impl Writer<'_> {
         publish: bool,
     ) -> Result<()> {
         let notebook = notebook_of(author)?;
+        let source = RecordRef {
+            notebook,
+            kind,
+            id: record,
+        };
         let lecture = if publish {
             let bytes = self.bytes(notebook).await?;
             let held = Notebook::load(&bytes, Limits::default())
@@ -586,11 +591,7 @@ impl Writer<'_> {
                 by,
                 self.ago(1),
                 ReviewDecision {
-                    record: RecordRef {
-                        notebook,
-                        kind,
-                        id: record,
-                    },
+                    record: source,
                     revision: 1,
                     decision: Decision::Approved,
                     comment: String::new(),
@@ -599,27 +600,7 @@ impl Writer<'_> {
                 },
             )?;
             if let Some(lecture) = lecture {
-                b.publish(
-                    by,
-                    self.ago(1),
-                    FeedItem {
-                        source: RecordRef {
-                            notebook,
-                            kind,
-                            id: record,
-                        },
-                        kind,
-                        title: lecture.title,
-                        body: lecture.summary,
-                        speakers: vec![author.user.name.clone()],
-                        held_at: lecture.held_at,
-                        media: lecture.media,
-                        fine_example: false,
-                        published_by: by.user,
-                        published_at: self.ago(1),
-                        withdrawn: None,
-                    },
-                )?;
+                b.publish_record(by, self.ago(1), source, &lecture, false)?;
             }
             Ok(())
         })
@@ -695,20 +676,24 @@ mod tests {
             Limits::default(),
         )
         .unwrap();
-        let branch = Branch::load(
-            &store
-                .load_document(shuangqiao.branch_document)
-                .await
-                .unwrap()
-                .unwrap(),
-            Limits::default(),
-        )
-        .unwrap();
+        let branch = branch_of(&store, shuangqiao).await;
+        // 李章桂's lecture is in 合益村's feed, under his name from the roster.
+        let heyi = branches.iter().find(|b| b.name == "合益村").unwrap();
+        let heyi_branch = branch_of(&store, heyi).await;
+        let feed = views::feed(&heyi_branch);
+        assert_eq!(feed.len(), 1);
+        assert_eq!(feed[0].1.speakers, vec!["李章桂".to_owned()]);
+
         let mine = views::my_submissions(&notebook, notebook_id, &branch);
         assert!(
             matches!(&mine[0].review, views::ReviewState::Returned { comment } if comment.contains("二十大")),
             "{mine:?}"
         );
+    }
+
+    async fn branch_of(store: &Store, branch: &BranchRecord) -> Branch {
+        let bytes = store.load_document(branch.branch_document).await.unwrap();
+        Branch::load(&bytes.unwrap(), Limits::default()).unwrap()
     }
 
     fn names(people: &[DemoPerson]) -> Vec<String> {

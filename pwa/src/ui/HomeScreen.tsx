@@ -1,7 +1,7 @@
 // Home: what to do this month, the big button to record, and my records with where their
 // review stands.
 import type { App } from '../data/app';
-import type { SubmissionView } from '../data/model';
+import type { Keyed, MediaRef, SubmissionView } from '../data/model';
 import { t } from './i18n';
 import { go } from './hooks';
 import { chinaMonth, formatDate } from './format';
@@ -47,6 +47,7 @@ export function HomeScreen({ app }: { app: App }) {
           </button>
         )}
       </nav>
+      <FeedPreview app={app} branch={ready ? branch : null} />
       <section>
         <h2>{words.myRecords}</h2>
         {mine.length === 0 && <p class="quiet">{words.nothingYet}</p>}
@@ -59,12 +60,52 @@ export function HomeScreen({ app }: { app: App }) {
                   {formatDate(item.at)} · <span class={`state ${item.state}`}>{words.state[item.state]}</span>
                 </span>
                 {item.comment && <span class="comment">{item.comment}</span>}
+                <FilesSent app={app} notebook={notebook ?? ''} kind={item.record.kind} id={item.record.id} />
               </button>
             </li>
           ))}
         </ul>
       </section>
     </main>
+  );
+}
+
+/** The newest items of the branch feed, to open the feed from. */
+function FeedPreview({ app, branch }: { app: App; branch: string | null }) {
+  const words = t();
+  if (!branch) return null;
+  const feed = (app.core.feed(branch) as [string, { title: string; speakers: string[] }][]).slice(0, 3);
+  if (feed.length === 0) return null;
+  return (
+    <section class="feed-preview">
+      <h2>{words.feed}</h2>
+      <ul class="records">
+        {feed.map(([id, item]) => (
+          <li key={id}>
+            <button class="record" onClick={() => go('feed')}>
+              <span class="title">{item.title}</span>
+              <span class="meta">{item.speakers.join('、')}</span>
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+/** How many of a record's files have reached the server, when it has any. */
+function FilesSent({ app, notebook, kind, id }: { app: App; notebook: string; kind: string; id: string }) {
+  const words = t();
+  const records = app.core.records(notebook, `${kind}s`) as Keyed<{ media: MediaRef[] }>[];
+  const media = records.find((r) => r.id === id)?.record.media ?? [];
+  if (media.length === 0) return null;
+  const files = app.uploads.progress().files;
+  const sent = media.filter((m) => files.find((f) => f.sha256 === m.sha256)?.done).length;
+  return (
+    <span class="meta files" data-sent={sent} data-files={media.length}>
+      {' '}
+      · {words.filesSent(sent, media.length)}
+    </span>
   );
 }
 

@@ -3,11 +3,11 @@
 // (精品), or return with a comment.
 import { useState } from 'preact/hooks';
 import type { App } from '../data/app';
-import type { Keyed, Lecture, RecordRef, RosterEntry } from '../data/model';
+import type { Keyed, RecordRef, RosterEntry } from '../data/model';
 import { formatDate } from './format';
 import { go } from './hooks';
 import { explain, t } from './i18n';
-import { MediaList } from './MediaList';
+import { RecordDetails } from './RecordDetails';
 
 interface QueueItem {
   record: RecordRef;
@@ -53,8 +53,6 @@ export function ReviewItemScreen({ app, notebook, kind, id }: { app: App; notebo
   if (!me || !branch || !app.core.holds(notebook)) return <main class="screen quiet">{words.notOnPhone}</main>;
   const queue = app.core.reviewQueue(branch) as QueueItem[];
   const item = queue.find((q) => q.record.id === id);
-  const lecture =
-    kind === 'lecture' ? (app.core.records(notebook, 'lectures') as Keyed<Lecture>[]).find((r) => r.id === id)?.record : undefined;
   const names = rosterNames(app, branch);
 
   const decide = async (decision: 'approved' | 'returned', publish: boolean) => {
@@ -75,21 +73,7 @@ export function ReviewItemScreen({ app, notebook, kind, id }: { app: App; notebo
           publish,
           fine_example: fine,
         });
-        if (publish && lecture) {
-          core.add(branch, me.principal, now, 'feed', {
-            source: item.record,
-            kind: item.record.kind,
-            title: lecture.title,
-            body: lecture.summary,
-            speakers: lecture.speakers.map((s) => names.get(s) ?? '').filter(Boolean),
-            held_at: lecture.held_at,
-            media: lecture.media,
-            fine_example: fine,
-            published_by: me.principal.user,
-            published_at: now,
-            withdrawn: null,
-          });
-        }
+        if (publish) core.publish(branch, item.record.notebook, me.principal, now, item.record.kind, item.record.id, fine);
       });
       go('review');
     } catch (failure) {
@@ -105,20 +89,7 @@ export function ReviewItemScreen({ app, notebook, kind, id }: { app: App; notebo
         ← {words.back}
       </button>
       {!item && <p class="quiet">{words.alreadyReviewed}</p>}
-      {lecture && (
-        <article>
-          <h1>{lecture.title}</h1>
-          <p class="meta">
-            {lecture.speakers.map((s) => names.get(s)).join('、') || lecture.guest_speaker} · {formatDate(lecture.held_at)} ·{' '}
-            {words.venues[lecture.venue]} {lecture.place}
-          </p>
-          <p>
-            {words.attendance} {lecture.attendees.length} · {words.audience} {lecture.audience}
-          </p>
-          <p class="summary">{lecture.summary}</p>
-          <MediaList app={app} media={lecture.media} />
-        </article>
-      )}
+      <RecordDetails app={app} notebook={notebook} kind={kind} id={id} names={names} />
       {item && (
         <div class="decision">
           <label>

@@ -1,5 +1,6 @@
 // The words of the app, in Simplified Chinese (the default) and English. Every string the
 // person reads comes from here; client-core's error codes are translated here too.
+import { Unreachable } from '../data/api';
 import { signal } from './signal';
 
 export type Language = 'zh' | 'en';
@@ -96,6 +97,7 @@ const zh = {
   saveDraft: '保存草稿',
   submit: '提交审核',
   saved: '已保存在本机',
+  filesSent: (sent: number, all: number) => `文件 ${sent}/${all} 已上传`,
   notSaved: '没有保存：',
   back: '返回',
   edit: '修改',
@@ -139,7 +141,15 @@ const zh = {
     bad_input: '填写的内容有误',
     too_many_attempts: '尝试次数太多，请稍后再试',
     bad_credentials: '手机号或密码不对',
-    invite_invalid: '邀请码无效或已用过',
+    invite_unknown: '邀请码不对，请核对后再输入',
+    invite_used: '这个邀请码已经用过了，请向支部书记要一个新的',
+    invite_expired: '邀请码已过期，请向支部书记要一个新的',
+    quota_exceeded: '上传空间已用完，请联系支部书记',
+    too_large: '文件太大',
+    unsupported_media_type: '只能上传照片、录音和视频',
+    not_found: '没有找到',
+    forbidden: '您没有权限这样做',
+    cannot_record: '这部手机的浏览器不能录制',
     offline: '没有网络，请到有信号的地方再试',
   } as Record<string, string>,
 };
@@ -236,6 +246,7 @@ const en: typeof zh = {
   saveDraft: 'Save draft',
   submit: 'Submit for review',
   saved: 'Saved on this phone',
+  filesSent: (sent: number, all: number) => `${sent} of ${all} files sent`,
   notSaved: 'Not saved: ',
   back: 'Back',
   edit: 'Edit',
@@ -274,7 +285,15 @@ const en: typeof zh = {
     bad_input: 'Something in the form is wrong',
     too_many_attempts: 'Too many attempts; try again later',
     bad_credentials: 'Wrong phone number or password',
-    invite_invalid: 'The invite code is not valid or was used',
+    invite_unknown: 'That invite code is not right: check it and type it again',
+    invite_used: 'That invite code was used already: ask your secretary for a new one',
+    invite_expired: 'That invite code has expired: ask your secretary for a new one',
+    quota_exceeded: 'Your upload space is used up: ask your secretary',
+    too_large: 'The file is too large',
+    unsupported_media_type: 'Only photos, sound and video can be uploaded',
+    not_found: 'Not found',
+    forbidden: 'You may not do that',
+    cannot_record: 'This browser cannot record',
     offline: 'No connection: try again where there is signal',
   },
 };
@@ -293,7 +312,9 @@ export function t(): typeof zh {
 
 /** A readable message for an error from client-core (`code: detail`) or the server. */
 export function explain(error: unknown): string {
+  if (error instanceof Unreachable) return t().errors.offline;
   const text = error instanceof Error ? error.message : String(error);
-  const code = ('code' in (error as object) ? (error as { code: string }).code : text.split(':')[0]).trim();
+  const coded = typeof error === 'object' && error !== null && 'code' in error;
+  const code = (coded ? String((error as { code: unknown }).code) : text.split(':')[0]).trim();
   return t().errors[code] ?? (code.startsWith('invalid') ? `${t().errors.bad_input}（${text}）` : text);
 }

@@ -62,6 +62,7 @@ try {
     await statusIs(page, 'online', 0, 60_000);
     await page.getByRole('button', { name: '返回' }).click();
     await page.getByText('待审核').waitFor();
+    await page.locator('.files[data-sent="2"][data-files="2"]').waitFor();
     await screenshot(page, screenshots, 'my-records');
     report({ title: TITLE, summary: SUMMARY, attendees: count, offlineStart });
   });
