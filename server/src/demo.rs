@@ -303,8 +303,12 @@ pub async fn load(store: &Store, now: Millis) -> Result<Option<Vec<DemoPerson>>>
             let id = n.record_lecture(
                 &li.principal,
                 w.ago(9),
-                lecture(&li, "忆扶贫故事、做合格党员、推乡村振兴", Venue::Courtyard, "合益村屋场坪", w.ago(9), &attendees, 30,
-                    "结合自己参与扶贫的经历，讲身份意识、宗旨意识、服务意识；群众提了三个关于产业的问题。"),
+                Lecture {
+                    // The month's planned lecture (一课).
+                    plan: Some(month),
+                    ..lecture(&li, "忆扶贫故事、做合格党员、推乡村振兴", Venue::Courtyard, "合益村屋场坪", w.ago(9), &attendees, 30,
+                        "结合自己参与扶贫的经历，讲身份意识、宗旨意识、服务意识；群众提了三个关于产业的问题。")
+                },
             )?;
             n.submit::<Lecture>(&li.principal, w.ago(9), id)?;
             Ok(id)
@@ -680,6 +684,20 @@ mod tests {
         // 李章桂's lecture is in 合益村's feed, under his name from the roster.
         let heyi = branches.iter().find(|b| b.name == "合益村").unwrap();
         let heyi_branch = branch_of(&store, heyi).await;
+        let heyi_notebooks: Vec<Notebook> = {
+            let mut held = Vec::new();
+            for person in cast.iter().filter(|p| p.user.branch == Some(heyi.id)) {
+                if let Some(id) = person.user.notebook_document {
+                    let bytes = store.load_document(id).await.unwrap().unwrap();
+                    held.push(Notebook::load(&bytes, Limits::default()).unwrap());
+                }
+            }
+            held
+        };
+        let refs: Vec<&Notebook> = heyi_notebooks.iter().collect();
+        let progress =
+            views::plan_progress(&heyi_branch, &refs, now.cst_date().month_of()).unwrap();
+        assert!(progress.lecture_done && progress.film_done && !progress.practice_done);
         let feed = views::feed(&heyi_branch);
         assert_eq!(feed.len(), 1);
         assert_eq!(feed[0].1.speakers, vec!["李章桂".to_owned()]);

@@ -4,8 +4,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { App } from '../data/app';
 import { LECTURE_CATEGORIES, VENUES, type Lecture } from '../data/model';
+import { chinaMonth } from './format';
 import { t } from './i18n';
-import { FormActions, FormHeader, MediaField, PeopleChecklist, TimeField, currentRoster, useRecord } from './RecordForm';
+import { FormActions, FormHeader, MediaField, PeopleChecklist, PlanLink, TimeField, currentRoster, useRecord } from './RecordForm';
 
 /** `id` is a lecture's id, `new`, or `new-remote` for a migrant member's recorded lesson. */
 export function LectureScreen({ app, id }: { app: App; id: string }) {
@@ -14,7 +15,7 @@ export function LectureScreen({ app, id }: { app: App; id: string }) {
   const roster = currentRoster(app);
   const { notebook, recordId, stored, status, busy, save, clearStatus } = useRecord<Lecture>(app, 'lecture', id);
   const [lecture, setLecture] = useState<Lecture>(
-    () => stored ?? blank(me?.principal.user ?? '', id === 'new-remote' ? 'remote' : 'courtyard'),
+    () => stored ?? blank(me?.principal.user ?? '', id === 'new-remote' ? 'remote' : 'courtyard', planned(app)),
   );
   const [located, setLocated] = useState('');
   useEffect(clearStatus, [lecture]);
@@ -106,6 +107,7 @@ export function LectureScreen({ app, id }: { app: App; id: string }) {
           />
         </label>
       )}
+      <PlanLink app={app} at={lecture.held_at} value={lecture.plan ?? null} label={words.countsForPlanLecture} onChange={(month) => set('plan', month)} />
       <PeopleChecklist legend={words.attendance} roster={roster} chosen={lecture.attendees} onChange={(chosen) => set('attendees', chosen)} />
       <label>
         {words.audience}
@@ -128,7 +130,14 @@ export function LectureScreen({ app, id }: { app: App; id: string }) {
   );
 }
 
-function blank(user: string, venue: Lecture['venue']): Lecture {
+/** This month, if the branch has planned it: a new lecture counts for the plan unless unticked. */
+function planned(app: App): string | null {
+  const branch = app.branchDocument();
+  const month = chinaMonth(Date.now());
+  return branch && app.core.holds(branch) && app.core.planProgress(branch, month) ? month : null;
+}
+
+function blank(user: string, venue: Lecture['venue'], plan: string | null): Lecture {
   const now = Date.now();
   return {
     title: '',
@@ -145,7 +154,7 @@ function blank(user: string, venue: Lecture['venue']): Lecture {
     audience: 0,
     summary: '',
     media: [],
-    plan: null,
+    plan,
     submission: { state: 'draft', revision: 0, submitted_at: null },
     created_at: now,
     withdrawn: null,

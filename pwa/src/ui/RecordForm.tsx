@@ -5,7 +5,7 @@ import { useState } from 'preact/hooks';
 import type { App } from '../data/app';
 import { keep } from '../data/media';
 import type { Keyed, MediaRef, RosterEntry } from '../data/model';
-import { fromLocalInput, toLocalInput } from './format';
+import { chinaMonth, fromLocalInput, toLocalInput } from './format';
 import { go } from './hooks';
 import { explain, t } from './i18n';
 import { MediaList } from './MediaList';
@@ -30,6 +30,21 @@ export function TimeField({ name, value, onChange }: { name: string; value: numb
         value={toLocalInput(value)}
         onInput={(e) => e.currentTarget.value && onChange(fromLocalInput(e.currentTarget.value))}
       />
+    </label>
+  );
+}
+
+/** The month's plan this record carries out (一课 or 一实践), offered when the month has a
+ * plan: linked, the record counts for it once approved. */
+export function PlanLink({ app, at, value, label, onChange }: { app: App; at: number; value: string | null; label: string; onChange: (month: string | null) => void }) {
+  const branch = app.branchDocument();
+  const month = chinaMonth(at);
+  const planned = branch && app.core.holds(branch) && app.core.planProgress(branch, month);
+  if (!planned && !value) return null;
+  return (
+    <label class="check">
+      <input type="checkbox" name="plan" checked={value === month} onChange={(e) => onChange(e.currentTarget.checked ? month : null)} />
+      {label}
     </label>
   );
 }

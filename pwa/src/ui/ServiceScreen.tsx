@@ -5,7 +5,7 @@ import type { App } from '../data/app';
 import type { MediaRef } from '../data/model';
 import { chinaMonth } from './format';
 import { t } from './i18n';
-import { FormActions, FormHeader, MediaField, PeopleChecklist, TimeField, currentRoster, useRecord } from './RecordForm';
+import { FormActions, FormHeader, MediaField, PeopleChecklist, PlanLink, TimeField, currentRoster, useRecord } from './RecordForm';
 
 export const SERVICE_KINDS = ['patrol', 'sanitation', 'clinic', 'elderly_care', 'emergency', 'other'] as const;
 
@@ -61,6 +61,7 @@ export function ServiceScreen({ app, id }: { app: App; id: string }) {
         {words.hours}
         <input name="hours" type="number" inputMode="decimal" min="0" step="0.5" value={service.hours} onInput={(e) => set('hours', number(e.currentTarget.value))} />
       </label>
+      <PlanLink app={app} at={service.held_at} value={service.plan} label={words.countsForPlanPractice} onChange={(month) => set('plan', month)} />
       <PeopleChecklist legend={words.participants} roster={roster} chosen={service.participants} onChange={(chosen) => set('participants', chosen)} />
       <label>
         {words.beneficiaries}
