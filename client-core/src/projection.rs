@@ -1,6 +1,7 @@
 //! What the server's SQL tables hold about each record, read from a document: one row per
 //! record (its collection, owner, time, status), the people a record names (attendees,
-//! participants, speakers, visitors) and the media it references.
+//! participants, speakers, visitors), the media it references, and the values figures count
+//! and group by (a lecture's category, venue and audience, a service's hours).
 //!
 //! Documents are the truth; a projection is a view of them that statistics, review queues,
 //! exports and media permissions can query without loading documents. It is computed here,
@@ -56,6 +57,23 @@ pub struct MediaRow {
     pub size: i64,
 }
 
+/// A value the figures count or group by: a choice (a lecture's venue), a number (its
+/// audience, a service's hours), a month or day, or a yes or no (1 or 0).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(String),
+    Number(f64),
+}
+
+/// One such value of a record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueRow {
+    pub collection: &'static str,
+    pub key: String,
+    pub field: &'static str,
+    pub value: Cell,
+}
+
 /// The rows of some records of one document.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Projection {
@@ -64,6 +82,7 @@ pub struct Projection {
     pub records: Vec<RecordRow>,
     pub people: Vec<PersonRow>,
     pub media: Vec<MediaRow>,
+    pub values: Vec<ValueRow>,
     /// The elections among the records, whole: a notebook's ballots are checked against
     /// them, and what they are checked against never changes once set.
     pub elections: Vec<(String, Election)>,
@@ -189,6 +208,43 @@ fn project_record(
             }
             _ => {}
         }
+        if let Some(value) = counted(&field.shape).and_then(|_| cell(doc, obj, field.name)) {
+            projection.values.push(ValueRow {
+                collection: collection.name,
+                key: key.to_owned(),
+                field: field.name,
+                value,
+            });
+        }
+    }
+}
+
+/// Whether a field's values are what figures count or group by: choices, numbers, months,
+/// days and yes-or-no. Free text, people and media have rows of their own or none.
+fn counted(shape: &'static Shape) -> Option<&'static Shape> {
+    match shape {
+        Shape::Optional(inner) | Shape::Shared(inner) => counted(inner),
+        Shape::Enum(_)
+        | Shape::Int { .. }
+        | Shape::Float { .. }
+        | Shape::Bool
+        | Shape::Month
+        | Shape::Date => Some(shape),
+        _ => None,
+    }
+}
+
+fn cell(doc: &Automerge, obj: &ObjId, field: &str) -> Option<Cell> {
+    match doc.get(obj, field).ok()?? {
+        (Value::Scalar(s), _) => match s.as_ref() {
+            ScalarValue::Str(text) => Some(Cell::Text(text.to_string())),
+            ScalarValue::Int(i) => Some(Cell::Number(*i as f64)),
+            ScalarValue::Uint(u) => Some(Cell::Number(*u as f64)),
+            ScalarValue::F64(f) => Some(Cell::Number(*f)),
+            ScalarValue::Boolean(b) => Some(Cell::Number(if *b { 1.0 } else { 0.0 })),
+            _ => None,
+        },
+        (Value::Object(_), _) => None,
     }
 }
 

@@ -2,7 +2,7 @@ use client_core::model::branch::{Decision, Rectification};
 use client_core::model::common::{Progress, ProgressStatus, RecordRef, ReviewableKind};
 use client_core::model::notebook::Lecture;
 use client_core::ops::ReviewDecision;
-use client_core::projection::{project_all, project_changes};
+use client_core::projection::{Cell, project_all, project_changes};
 use client_core::{DocKind, RecordId};
 
 use crate::fixture::{NOW, Village, later, lecture};
@@ -58,6 +58,28 @@ fn a_lecture_projects_its_owner_time_status_people_and_media() {
     assert!(people.contains(&("speakers", li.user.to_string().as_str())));
     assert_eq!(all.media.len(), 3, "one photo per lecture");
     assert_eq!(all.media[0].sha256, "ab".repeat(32));
+
+    // What the figures count and group by: the choices and numbers, not the free text.
+    let values: Vec<(&str, Cell)> = all
+        .values
+        .iter()
+        .filter(|v| v.key == draft.to_string())
+        .map(|v| (v.field, v.value.clone()))
+        .collect();
+    for expected in [
+        ("category", Cell::Text("political_theory".into())),
+        ("venue", Cell::Text("courtyard".into())),
+        ("duration_min", Cell::Number(25.0)),
+        ("audience", Cell::Number(30.0)),
+    ] {
+        assert!(values.contains(&expected), "{expected:?} in {values:?}");
+    }
+    assert!(
+        !values
+            .iter()
+            .any(|(field, _)| ["title", "summary", "place", "plan"].contains(field)),
+        "free text, and a plan left empty, have no value rows: {values:?}"
+    );
 
     // The projection of a change holds just the records it touched.
     let changes = notebook.automerge().get_changes(&before);

@@ -1,9 +1,9 @@
 //! Projections: the SQL rows derived from documents (records, the people they name, the
-//! media they reference), written in the transaction of the changes they come from and
+//! media they reference, the values figures count), written in the transaction of the changes they come from and
 //! rebuilt from the documents on demand.
 
 use client_core::model::branch::Election;
-use client_core::projection::{self, Projection};
+use client_core::projection::{self, Cell, Projection};
 use client_core::{BranchId, DocKind, DocumentId, RecordId};
 use rusqlite::{Connection, params};
 
@@ -55,7 +55,13 @@ impl Store {
             let doc = automerge::Automerge::load(&bytes)
                 .map_err(|e| StoreError::BadChange(e.to_string()))?;
             let projection = projection::project_all(&doc, kind);
-            for table in ["records", "record_people", "record_media", "elections"] {
+            for table in [
+                "records",
+                "record_people",
+                "record_media",
+                "record_values",
+                "elections",
+            ] {
                 tx.execute(
                     &format!("DELETE FROM {table} WHERE document = ?1"),
                     [document.to_string()],
@@ -76,7 +82,7 @@ pub(super) fn project(
     projection: &Projection,
 ) -> Result<()> {
     let id = document.to_string();
-    for table in ["records", "record_people", "record_media"] {
+    for table in ["records", "record_people", "record_media", "record_values"] {
         let mut clear = tx.prepare_cached(&format!(
             "DELETE FROM {table} WHERE document = ?1 AND collection = ?2 AND key = ?3"
         ))?;
@@ -120,6 +126,24 @@ pub(super) fn project(
             row.sha256,
             row.media_type,
             row.size
+        ])?;
+    }
+    let mut value = tx.prepare_cached(
+        "INSERT OR REPLACE INTO record_values (document, collection, key, field, text, number)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for row in &projection.values {
+        let (text, number) = match &row.value {
+            Cell::Text(text) => (Some(text.as_str()), None),
+            Cell::Number(number) => (None, Some(*number)),
+        };
+        value.execute(params![
+            id,
+            row.collection,
+            row.key,
+            row.field,
+            text,
+            number
         ])?;
     }
     let mut election = tx.prepare_cached(

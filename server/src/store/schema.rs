@@ -152,6 +152,18 @@ CREATE TABLE IF NOT EXISTS record_media (
     PRIMARY KEY (document, collection, key, field, sha256)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS record_media_by_hash ON record_media(sha256);
+-- The values figures count and group by (a lecture's category, venue and audience, a
+-- service's hours, the plan a record carries out), a row a field, so that statistics never
+-- load a document. Choices, months and days are `text`; numbers and yes-or-no are `number`.
+CREATE TABLE IF NOT EXISTS record_values (
+    document TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    key TEXT NOT NULL,
+    field TEXT NOT NULL,
+    text TEXT,
+    number REAL,
+    PRIMARY KEY (document, collection, key, field)
+) STRICT;
 -- Elections whole (JSON), for checking the ballots in members' notebooks: what a ballot is
 -- checked against (candidates, window, choices) never changes once an election exists.
 CREATE TABLE IF NOT EXISTS elections (

@@ -179,6 +179,14 @@ async fn reconnect_in(order: [usize; 3]) {
             "record_media: '{}' | 'lectures' | '{lecture_key}' | 'media'",
             v.notebook
         ),
+        format!(
+            "record_values: '{}' | 'lectures' | '{lecture_key}' | 'venue' | 'courtyard'",
+            v.notebook
+        ),
+        format!(
+            "record_values: '{}' | 'lectures' | '{lecture_key}' | 'audience' | NULL | 30",
+            v.notebook
+        ),
         "| 'schedule' |".to_owned(),
         "| 'plans' | '2026-11' |".to_owned(),
         "| 'roster' |".to_owned(),

@@ -38,6 +38,7 @@ const TABLES: &[&str] = &[
     "records",
     "record_people",
     "record_media",
+    "record_values",
     "elections",
 ];
 
