@@ -95,6 +95,9 @@ pub struct Replica {
     actor: Option<ActorId>,
     /// Sync states with the server, by the server's storage id, as last saved.
     sync_states: BTreeMap<(StorageId, DocumentId), Vec<u8>>,
+    /// What `open` was given, for the engine's load that follows, so that opening a document
+    /// does not save it again just to hand the engine its bytes.
+    opened: BTreeMap<DocumentId, Vec<u8>>,
     tasks: VecDeque<Task>,
 }
 
@@ -111,6 +114,7 @@ impl Replica {
             engine: Engine::new(peer, metadata, Side::Client, Trusting),
             actor: None,
             sync_states: BTreeMap::new(),
+            opened: BTreeMap::new(),
             tasks: VecDeque::new(),
         }
     }
@@ -126,7 +130,9 @@ impl Replica {
             loaded.set_actor(actor.clone());
         }
         self.documents.insert(document, loaded);
+        self.opened.insert(document, stored.to_vec());
         self.sync(document);
+        self.opened.remove(&document);
         Ok(())
     }
 
@@ -302,11 +308,12 @@ impl Replica {
             Effect::Send { bytes, .. } => self.tasks.push_back(Task::Send { bytes }),
             Effect::Close { reason, .. } => self.tasks.push_back(Task::Close { reason }),
             Effect::Load { document } => {
-                let bytes = self
-                    .documents
-                    .get_mut(document)
-                    .ok()
-                    .map(|held| held.document_mut().save());
+                let bytes = self.opened.remove(&document).or_else(|| {
+                    self.documents
+                        .get_mut(document)
+                        .ok()
+                        .map(|held| held.document_mut().save())
+                });
                 return Some(Event::Loaded { document, bytes });
             }
             Effect::LoadSyncState { storage, document } => {

@@ -113,6 +113,15 @@ fn output<T: Serialize + ?Sized>(value: &T) -> Result<JsValue> {
         .map_err(|e| WasmError::Input(e.to_string()))
 }
 
+/// A state the app saved as JSON, or a fresh one for `undefined` or `null` (a first start).
+fn restored<T: DeserializeOwned + Default>(saved: JsValue) -> Result<T> {
+    if saved.is_undefined() || saved.is_null() {
+        Ok(T::default())
+    } else {
+        input(saved)
+    }
+}
+
 fn id(text: &str) -> Result<DocumentId> {
     Ok(DocumentId::from_url(text)?)
 }
@@ -780,12 +789,9 @@ impl SignIn {
     /// A sign-in restored from what [`SignIn::save`] gave, or a new one for `undefined`.
     #[wasm_bindgen(constructor)]
     pub fn new(saved: JsValue) -> std::result::Result<SignIn, JsValue> {
-        let session = if saved.is_undefined() || saved.is_null() {
-            Session::default()
-        } else {
-            input(saved)?
-        };
-        Ok(SignIn { session })
+        Ok(SignIn {
+            session: restored(saved)?,
+        })
     }
 
     pub fn save(&self) -> std::result::Result<JsValue, JsValue> {
@@ -837,12 +843,9 @@ impl Uploads {
     /// A queue restored from what [`Uploads::save`] gave, or a new one for `undefined`.
     #[wasm_bindgen(constructor)]
     pub fn new(saved: JsValue) -> std::result::Result<Uploads, JsValue> {
-        let queue = if saved.is_undefined() || saved.is_null() {
-            UploadQueue::default()
-        } else {
-            input(saved)?
-        };
-        Ok(Uploads { queue })
+        Ok(Uploads {
+            queue: restored(saved)?,
+        })
     }
 
     pub fn save(&self) -> std::result::Result<JsValue, JsValue> {

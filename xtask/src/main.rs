@@ -11,6 +11,16 @@ use std::process::{Command, ExitCode};
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
+/// client-core as the browser gets it: the WASM target with the JavaScript exports.
+const CORE_FOR_WASM: &[&str] = &[
+    "--package",
+    "client-core",
+    "--target",
+    WASM_TARGET,
+    "--features",
+    "wasm",
+];
+
 /// What the browser tests need from Debian: the browser, and a font with Chinese characters so
 /// that screenshots show the app's text rather than boxes.
 const BROWSER_PACKAGES: &[&str] = &["chromium", "fonts-noto-cjk"];
@@ -51,18 +61,7 @@ fn test() -> Result {
         "-D",
         "warnings",
     ])?;
-    cargo(&[
-        "clippy",
-        "--package",
-        "client-core",
-        "--target",
-        WASM_TARGET,
-        "--features",
-        "wasm",
-        "--",
-        "-D",
-        "warnings",
-    ])?;
+    cargo(&[&["clippy"], CORE_FOR_WASM, &["--", "-D", "warnings"]].concat())?;
     // The WASM build, and the app's build that the browser tests load.
     build_pwa()?;
     if has_nextest() {
@@ -260,17 +259,7 @@ fn wasm_size() -> Result {
 /// client-core for the browser, in the size-optimised profile the app ships; returns the file.
 fn build_shipped_wasm() -> Result<PathBuf> {
     ensure_wasm_target()?;
-    cargo(&[
-        "build",
-        "--package",
-        "client-core",
-        "--target",
-        WASM_TARGET,
-        "--features",
-        "wasm",
-        "--profile",
-        "wasm-release",
-    ])?;
+    cargo(&[&["build"], CORE_FOR_WASM, &["--profile", "wasm-release"]].concat())?;
     Ok(workspace_root()
         .join("target")
         .join(WASM_TARGET)

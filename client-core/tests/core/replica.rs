@@ -11,7 +11,7 @@ use client_core::model::notebook::Lecture;
 use client_core::replica::{Replica, Task};
 use client_core::sync::engine::{ConnectionId, Effect, Engine, Event, Side};
 use client_core::sync::message::{PeerId, PeerMetadata, StorageId};
-use client_core::{DocumentId, Month, Principal, Scope, UserId, schema};
+use client_core::{DocumentId, Month, Principal, RecordId, Scope, UserId, schema};
 
 use crate::fixture::{NOW, Person, Village, later, lecture};
 use crate::sync::{Node, ServerGate, answer, stored_lectures};
@@ -63,6 +63,18 @@ impl Phone {
             self.replica.open(*document, bytes)?;
         }
         Ok(())
+    }
+
+    /// `person` records a lecture in their notebook on this phone, as the app does.
+    fn record_lecture(&mut self, person: &Person) -> Outcome<RecordId> {
+        let notebook = person.notebook_id;
+        self.replica.edit(notebook, |d| -> Outcome<_> {
+            Ok(d.notebook_mut(notebook)?.record_lecture(
+                &person.principal,
+                later(10),
+                lecture(person, &[]),
+            )?)
+        })
     }
 
     fn lectures(&self, notebook: DocumentId) -> Vec<Lecture> {
@@ -286,15 +298,7 @@ fn a_lecture_recorded_offline_survives_restarts_and_reaches_the_server_and_the_s
     line.disconnect(phone);
 
     // At the 屋场坪, with no signal: the lecture is stored before anything else happens.
-    let record = line.phones[phone]
-        .replica
-        .edit(notebook, |d| -> Outcome<_> {
-            Ok(d.notebook_mut(notebook)?.record_lecture(
-                &li,
-                later(10),
-                lecture(&village.li, &[]),
-            )?)
-        })?;
+    let record = line.phones[phone].record_lecture(&village.li)?;
     let tasks = line.phones[phone].replica.take_tasks();
     assert!(
         matches!(tasks.first(), Some(Task::Store { document, ticket: None, .. }) if *document == notebook),
@@ -366,15 +370,7 @@ fn changes_from_the_server_count_as_received_only_once_stored() -> Outcome {
     let (notebook, li) = (village.li.notebook_id, village.li.principal.clone());
     let phone = line.phone("li", &li, &[notebook]);
     line.connect(phone);
-    line.phones[phone]
-        .replica
-        .edit(notebook, |d| -> Outcome<_> {
-            Ok(d.notebook_mut(notebook)?.record_lecture(
-                &li,
-                later(10),
-                lecture(&village.li, &[]),
-            )?)
-        })?;
+    line.phones[phone].record_lecture(&village.li)?;
     line.run();
 
     // The secretary's phone stores what arrives but dies before reporting it.

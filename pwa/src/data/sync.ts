@@ -19,6 +19,7 @@ const FIRST_RETRY_MS = 1_000;
 const LAST_RETRY_MS = 5 * 60_000;
 // Automerge does not resend what it believes is in flight; a quiet tick offers it again.
 const TICK_MS = 2_000;
+const REDRAW_MS = 100;
 
 export class Sync {
   link: Link = { link: 'offline' };
@@ -33,6 +34,7 @@ export class Sync {
   private ticker: ReturnType<typeof setInterval> | undefined;
   private work: Promise<void> = Promise.resolve();
   private connecting = false;
+  private redraw: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly core: Tianjian,
@@ -154,7 +156,7 @@ export class Sync {
     socket.onmessage = (event) => {
       this.core.received(new Uint8Array(event.data as ArrayBuffer));
       // Even a frame without changes may say the server now keeps ours: the status changes.
-      void this.pump().then(() => this.changed(new Set()));
+      void this.pump().then(() => this.redrawSoon());
     };
     socket.onclose = () => {
       clearInterval(this.ticker);
@@ -165,6 +167,15 @@ export class Sync {
       this.changed(new Set());
       this.retryLater();
     };
+  }
+
+  /** Redraws once after a burst of frames, not once a frame: the status line diffs documents. */
+  private redrawSoon(): void {
+    if (this.redraw !== undefined) return;
+    this.redraw = setTimeout(() => {
+      this.redraw = undefined;
+      this.changed(new Set());
+    }, REDRAW_MS);
   }
 
   private retryLater(): void {

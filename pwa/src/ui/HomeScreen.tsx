@@ -13,6 +13,7 @@ export function HomeScreen({ app }: { app: App }) {
   const ready = notebook && branch && app.core.holds(notebook) && app.core.holds(branch);
   const mine: SubmissionView[] = ready ? (app.core.mySubmissions(notebook, branch) as SubmissionView[]) : [];
   mine.sort((a, b) => b.at - a.at);
+  const media = ready ? mediaOf(app, notebook, mine) : new Map<string, MediaRef[]>();
   const admin = app.me?.principal.role === 'branch_admin';
   const queue = admin && branch && app.core.holds(branch) ? (app.core.reviewQueue(branch) as unknown[]).length : 0;
   const plan = ready ? (app.core.planProgress(branch, chinaMonth(Date.now())) as PlanView | undefined) : undefined;
@@ -60,7 +61,7 @@ export function HomeScreen({ app }: { app: App }) {
                   {formatDate(item.at)} · <span class={`state ${item.state}`}>{words.state[item.state]}</span>
                 </span>
                 {item.comment && <span class="comment">{item.comment}</span>}
-                <FilesSent app={app} notebook={notebook ?? ''} kind={item.record.kind} id={item.record.id} />
+                <FilesSent app={app} media={media.get(item.record.id) ?? []} />
               </button>
             </li>
           ))}
@@ -93,11 +94,18 @@ function FeedPreview({ app, branch }: { app: App; branch: string | null }) {
   );
 }
 
+/** The media of the listed records, by record id, reading each kind's records once. */
+function mediaOf(app: App, notebook: string, listed: SubmissionView[]): Map<string, MediaRef[]> {
+  const media = new Map<string, MediaRef[]>();
+  for (const kind of new Set(listed.map((item) => item.record.kind))) {
+    for (const { id, record } of app.core.records(notebook, `${kind}s`) as Keyed<{ media: MediaRef[] }>[]) media.set(id, record.media);
+  }
+  return media;
+}
+
 /** How many of a record's files have reached the server, when it has any. */
-function FilesSent({ app, notebook, kind, id }: { app: App; notebook: string; kind: string; id: string }) {
+function FilesSent({ app, media }: { app: App; media: MediaRef[] }) {
   const words = t();
-  const records = app.core.records(notebook, `${kind}s`) as Keyed<{ media: MediaRef[] }>[];
-  const media = records.find((r) => r.id === id)?.record.media ?? [];
   if (media.length === 0) return null;
   const files = app.uploads.progress().files;
   const sent = media.filter((m) => files.find((f) => f.sha256 === m.sha256)?.done).length;

@@ -6,7 +6,7 @@ import type { App } from '../data/app';
 import { LECTURE_CATEGORIES, VENUES, type Lecture } from '../data/model';
 import { chinaMonth } from './format';
 import { t } from './i18n';
-import { FormActions, FormHeader, MediaField, PeopleChecklist, PlanLink, TimeField, currentRoster, useRecord } from './RecordForm';
+import { FormActions, FormHeader, MediaField, PeopleChecklist, PlanLink, TimeField, currentRoster, isPlanned, useRecord } from './RecordForm';
 
 /** `id` is a lecture's id, `new`, or `new-remote` for a migrant member's recorded lesson. */
 export function LectureScreen({ app, id }: { app: App; id: string }) {
@@ -132,9 +132,8 @@ export function LectureScreen({ app, id }: { app: App; id: string }) {
 
 /** This month, if the branch has planned it: a new lecture counts for the plan unless unticked. */
 function planned(app: App): string | null {
-  const branch = app.branchDocument();
   const month = chinaMonth(Date.now());
-  return branch && app.core.holds(branch) && app.core.planProgress(branch, month) ? month : null;
+  return isPlanned(app, month) ? month : null;
 }
 
 function blank(user: string, venue: Lecture['venue'], plan: string | null): Lecture {

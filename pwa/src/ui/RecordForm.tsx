@@ -34,13 +34,18 @@ export function TimeField({ name, value, onChange }: { name: string; value: numb
   );
 }
 
+/** Whether the branch has a plan for `month` (`YYYY-MM`), which records can carry out. */
+export function isPlanned(app: App, month: string): boolean {
+  const branch = app.branchDocument();
+  if (!branch || !app.core.holds(branch)) return false;
+  return (app.core.records(branch, 'plans') as Keyed<{ withdrawn?: unknown }>[]).some((p) => p.id === month && !p.record.withdrawn);
+}
+
 /** The month's plan this record carries out (一课 or 一实践), offered when the month has a
  * plan: linked, the record counts for it once approved. */
 export function PlanLink({ app, at, value, label, onChange }: { app: App; at: number; value: string | null; label: string; onChange: (month: string | null) => void }) {
-  const branch = app.branchDocument();
   const month = chinaMonth(at);
-  const planned = branch && app.core.holds(branch) && app.core.planProgress(branch, month);
-  if (!planned && !value) return null;
+  if (!isPlanned(app, month) && !value) return null;
   return (
     <label class="check">
       <input type="checkbox" name="plan" checked={value === month} onChange={(e) => onChange(e.currentTarget.checked ? month : null)} />

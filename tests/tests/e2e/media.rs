@@ -104,6 +104,19 @@ async fn fetch(addr: SocketAddr, token: &str, hash: &str, range: Option<&str>) -
         .unwrap()
 }
 
+/// `POST /api/v1/blobs/{hash}/ticket`: a signed URL for a browser's `<video>`.
+async fn ask_ticket(server: &TestServer, token: &str, hash: &str) -> Response {
+    server
+        .request(
+            "POST",
+            &format!("/api/v1/blobs/{hash}/ticket"),
+            Some(token),
+            None,
+        )
+        .await
+        .unwrap()
+}
+
 /// 李章桂's phone records a lecture with `media` and syncs it, so that the branch may read it.
 async fn record_lecture_with(v: &Village, addr: SocketAddr, token: &str, media: MediaRef) {
     let mut phone = Device::new("li-phone");
@@ -281,15 +294,7 @@ async fn a_photo_resumes_after_a_cut_and_is_served_by_range_to_the_branch_only()
     );
 
     // A browser's <video> cannot send a header: it gets a URL that works for this blob alone.
-    let ticket = server
-        .request(
-            "POST",
-            &format!("/api/v1/blobs/{hash}/ticket"),
-            Some(&secretary),
-            None,
-        )
-        .await
-        .unwrap();
+    let ticket = ask_ticket(&server, &secretary, &hash).await;
     assert_eq!(ticket.status, 200, "{}", ticket.body);
     let url = ticket.json()["url"].as_str().unwrap().to_owned();
     let range = [header("Range", "bytes=100-199")];
@@ -304,15 +309,7 @@ async fn a_photo_resumes_after_a_cut_and_is_served_by_range_to_the_branch_only()
         (refused.status, refused.error().as_deref()),
         (401, Some("ticket_invalid"))
     );
-    let outsiders_ticket = server
-        .request(
-            "POST",
-            &format!("/api/v1/blobs/{hash}/ticket"),
-            Some(&outsider),
-            None,
-        )
-        .await
-        .unwrap();
+    let outsiders_ticket = ask_ticket(&server, &outsider, &hash).await;
     assert_eq!(outsiders_ticket.status, 404);
 
     // The same bytes again finish at once: nothing is sent, and there is one copy.
@@ -851,16 +848,10 @@ async fn a_video_recorded_by_chromium_plays_and_seeks_when_served_by_range() {
 
     // The secretary's browser plays it from a signed URL, and seeks into the middle.
     let secretary = token(keys, &v.secretary);
-    let ticket = server
-        .request(
-            "POST",
-            &format!("/api/v1/blobs/{hash}/ticket"),
-            Some(&secretary),
-            None,
-        )
-        .await
-        .unwrap();
-    let url = ticket.json()["url"].as_str().unwrap().to_owned();
+    let url = ask_ticket(&server, &secretary, &hash).await.json()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let played = browser::run_json(
         "play-video.mjs",
         vec![origin, url, "3".into()],
