@@ -29,7 +29,7 @@ pub use document::{DocKind, Document, DocumentError, OpError, Scope};
 pub use documents::{Documents, Held, HeldError};
 pub use ids::{BranchId, DeviceId, DocumentId, RecordId, TownshipId, UserId};
 pub use ops::{Branch, Ledger, Notebook, Supervision};
-pub use time::{Date, Millis, Month};
+pub use time::{Date, Millis, Month, Period};
 pub use validate::{Limits, Violation};
 
 /// Error messages quote hostile input: never more than a few characters of it.

@@ -1,17 +1,19 @@
 //! What the server's SQL tables hold about each record, read from a document: one row per
 //! record (its collection, owner, time, status), the people a record names (attendees,
-//! participants, speakers, visitors), the media it references, and the values figures count
-//! and group by (a lecture's category, venue and audience, a service's hours).
+//! participants, speakers, visitors), the media it references, and the value of each of its
+//! scalar fields (a lecture's title, category, venue and audience, a service's hours), which
+//! figures count and group by and ledgers list.
 //!
 //! Documents are the truth; a projection is a view of them that statistics, review queues,
 //! exports and media permissions can query without loading documents. It is computed here,
 //! from the schema, so that the rows are the same whether the server maintains them change by
 //! change or rebuilds them from scratch.
 
-use automerge::{Automerge, Change, ObjId, ReadDoc, ScalarValue, Value};
+use automerge::{Automerge, Change, ObjId, ObjType, ReadDoc, ScalarValue, Value};
 
 use crate::document::DocKind;
 use crate::model::branch::Election;
+use crate::model::common::ReviewableKind;
 use crate::schema::{self, Collection, Field, Ownership, Shape};
 use crate::validate::{
     self, Touched, collection_obj, int_field, object_field, str_field, time_field,
@@ -35,6 +37,10 @@ pub struct RecordRow {
     pub revision: Option<i64>,
     /// The record this one is about: a review's record, a feed item's source.
     pub subject: Option<String>,
+    /// The notebook and collection of that record: record ids are made on devices, so only
+    /// all three name one record for sure.
+    pub subject_document: Option<String>,
+    pub subject_collection: Option<&'static str>,
 }
 
 /// A person named by a record, in one of its fields (`attendees`, `speakers`, …).
@@ -57,8 +63,9 @@ pub struct MediaRow {
     pub size: i64,
 }
 
-/// A value the figures count or group by: a choice (a lecture's venue), a number (its
-/// audience, a service's hours), a month or day, or a yes or no (1 or 0).
+/// One field's value, as a table cell: text (a title, a choice such as a lecture's venue, a
+/// day, a month, a person), or a number (an audience, a service's hours, a time as an
+/// Automerge timestamp, a yes or no as 1 or 0).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     Text(String),
@@ -161,6 +168,9 @@ fn project_record(
         .as_ref()
         .and_then(|s| int_field(doc, s, "revision", None))
         .or_else(|| int_field(doc, obj, "revision", None));
+    let reference = SUBJECT
+        .iter()
+        .find_map(|field| object_field(doc, obj, field, None));
     projection.records.push(RecordRow {
         collection: collection.name,
         key: key.to_owned(),
@@ -171,10 +181,17 @@ fn project_record(
             .map(|t| t.0),
         status: status(doc, obj, submission.as_ref()),
         revision,
-        subject: SUBJECT.iter().find_map(|field| {
-            let reference = object_field(doc, obj, field, None)?;
-            str_field(doc, &reference, "id", None)
-        }),
+        subject: reference
+            .as_ref()
+            .and_then(|r| str_field(doc, r, "id", None)),
+        subject_document: reference
+            .as_ref()
+            .and_then(|r| str_field(doc, r, "notebook", None)),
+        subject_collection: reference
+            .as_ref()
+            .and_then(|r| str_field(doc, r, "kind", None))
+            .and_then(|kind| ReviewableKind::parse(&kind))
+            .map(|kind| schema::reviewable(kind).name),
     });
     for field in collection.record {
         match list_item(&field.shape) {
@@ -208,7 +225,10 @@ fn project_record(
             }
             _ => {}
         }
-        if let Some(value) = counted(&field.shape).and_then(|_| cell(doc, obj, field.name)) {
+        if let Some(value) = scalar(&field.shape)
+            .then(|| cell(doc, obj, field.name))
+            .flatten()
+        {
             projection.values.push(ValueRow {
                 collection: collection.name,
                 key: key.to_owned(),
@@ -219,18 +239,29 @@ fn project_record(
     }
 }
 
-/// Whether a field's values are what figures count or group by: choices, numbers, months,
-/// days and yes-or-no. Free text, people and media have rows of their own or none.
-fn counted(shape: &'static Shape) -> Option<&'static Shape> {
+/// Whether a field holds one value that a table cell can show: a choice, a number, a
+/// yes-or-no, a time, day or month, a person, or text. Lists (people, media) have rows of their
+/// own; nested objects (a GPS fix, the submission) are not shown as cells.
+fn scalar(shape: &'static Shape) -> bool {
     match shape {
-        Shape::Optional(inner) | Shape::Shared(inner) => counted(inner),
-        Shape::Enum(_)
+        Shape::Optional(inner) | Shape::Shared(inner) => scalar(inner),
+        Shape::Str { .. }
+        | Shape::Name { .. }
+        | Shape::Prose { .. }
+        | Shape::Enum(_)
         | Shape::Int { .. }
         | Shape::Float { .. }
         | Shape::Bool
+        | Shape::Time
+        | Shape::Date
         | Shape::Month
-        | Shape::Date => Some(shape),
-        _ => None,
+        | Shape::Uuid
+        | Shape::DocumentId => true,
+        Shape::Sha256
+        | Shape::MediaType
+        | Shape::List { .. }
+        | Shape::Object(_)
+        | Shape::MapOf { .. } => false,
     }
 }
 
@@ -238,12 +269,13 @@ fn cell(doc: &Automerge, obj: &ObjId, field: &str) -> Option<Cell> {
     match doc.get(obj, field).ok()?? {
         (Value::Scalar(s), _) => match s.as_ref() {
             ScalarValue::Str(text) => Some(Cell::Text(text.to_string())),
-            ScalarValue::Int(i) => Some(Cell::Number(*i as f64)),
+            ScalarValue::Int(i) | ScalarValue::Timestamp(i) => Some(Cell::Number(*i as f64)),
             ScalarValue::Uint(u) => Some(Cell::Number(*u as f64)),
             ScalarValue::F64(f) => Some(Cell::Number(*f)),
             ScalarValue::Boolean(b) => Some(Cell::Number(if *b { 1.0 } else { 0.0 })),
             _ => None,
         },
+        (Value::Object(ObjType::Text), text) => doc.text(&text).ok().map(Cell::Text),
         (Value::Object(_), _) => None,
     }
 }

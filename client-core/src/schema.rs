@@ -613,6 +613,16 @@ macro_rules! collections {
     };
 }
 
+/// The collection a member's reviewable record of `kind` lives in.
+pub fn reviewable(kind: ReviewableKind) -> &'static Collection {
+    match kind {
+        ReviewableKind::Lecture => &LECTURES,
+        ReviewableKind::Service => &SERVICES,
+        ReviewableKind::Visit => &VISITS,
+        ReviewableKind::Pledge => &PLEDGES,
+    }
+}
+
 const RECORDED: Ownership = Ownership::NotebookOwner {
     field: "recorded_by",
 };

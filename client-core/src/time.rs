@@ -200,6 +200,30 @@ impl Month {
         }
     }
 
+    pub fn previous(self) -> Month {
+        if self.month == 1 {
+            Month {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month - 1,
+            }
+        }
+    }
+
+    /// The `count` months that end with this one, oldest first.
+    pub fn and_before(self, count: usize) -> Vec<Month> {
+        let mut months = vec![self];
+        while months.len() < count {
+            months.push(months[months.len() - 1].previous());
+        }
+        months.reverse();
+        months
+    }
+
     /// Whether `at` falls in this month in China Standard Time.
     pub fn contains(self, at: Millis) -> bool {
         at.cst_date().month_of() == self
@@ -269,6 +293,148 @@ macro_rules! calendar_string {
 calendar_string!(Date);
 calendar_string!(Month);
 
+/// A period figures are counted over, in China Standard Time: a month (`2026-10`), a quarter
+/// (`2026-Q4`), a year (`2026`), or any run of days (`2026-10-01..2026-10-31`, both ends
+/// included).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Period {
+    Month(Month),
+    Quarter { year: i32, quarter: u8 },
+    Year(i32),
+    Days { first: Date, last: Date },
+}
+
+impl Period {
+    /// The first day of the period.
+    pub fn first_day(self) -> Date {
+        match self {
+            Period::Month(month) => month.first_day(),
+            Period::Quarter { year, quarter } => Date {
+                year,
+                month: quarter * 3 - 2,
+                day: 1,
+            },
+            Period::Year(year) => Date {
+                year,
+                month: 1,
+                day: 1,
+            },
+            Period::Days { first, .. } => first,
+        }
+    }
+
+    /// The day after the period's last.
+    pub fn end_day(self) -> Date {
+        match self {
+            Period::Month(month) => month.next().first_day(),
+            Period::Quarter { year, quarter: 4 } => Date {
+                year: year + 1,
+                month: 1,
+                day: 1,
+            },
+            Period::Quarter { year, quarter } => Date {
+                year,
+                month: quarter * 3 + 1,
+                day: 1,
+            },
+            Period::Year(year) => Date {
+                year: year + 1,
+                month: 1,
+                day: 1,
+            },
+            Period::Days { last, .. } => Date::from_days_since_epoch(last.days_since_epoch() + 1),
+        }
+    }
+
+    /// The instants of the period: from the first moment of its first day in Beijing to the
+    /// first moment after its last.
+    pub fn range(self) -> std::ops::Range<Millis> {
+        self.first_day().cst_start()..self.end_day().cst_start()
+    }
+
+    /// The months the period touches, in order.
+    pub fn months(self) -> Vec<Month> {
+        let last = Date::from_days_since_epoch(self.end_day().days_since_epoch() - 1).month_of();
+        let mut months = vec![self.first_day().month_of()];
+        while months[months.len() - 1] < last {
+            months.push(months[months.len() - 1].next());
+        }
+        months
+    }
+}
+
+impl FromStr for Period {
+    type Err = CalendarError;
+    fn from_str(s: &str) -> Result<Self, CalendarError> {
+        let error = || CalendarError {
+            expected: "period (YYYY, YYYY-Qn, YYYY-MM or YYYY-MM-DD..YYYY-MM-DD)",
+            found: crate::quote(s),
+        };
+        if let Some((first, last)) = s.split_once("..") {
+            let (first, last): (Date, Date) = (
+                first.parse().map_err(|_| error())?,
+                last.parse().map_err(|_| error())?,
+            );
+            // A run of days ends on or after it starts, and spans at most a few years.
+            let days = last.days_since_epoch() - first.days_since_epoch();
+            if !(0..=MAX_PERIOD_DAYS).contains(&days) {
+                return Err(error());
+            }
+            return Ok(Period::Days { first, last });
+        }
+        if let Some((year, quarter)) = s.split_once("-Q") {
+            let year: i32 = parse_number(year, 4).ok_or_else(error)?;
+            let quarter: u8 = parse_number(quarter, 1).ok_or_else(error)?;
+            if !(2000..2100).contains(&year) || !(1..=4).contains(&quarter) {
+                return Err(error());
+            }
+            return Ok(Period::Quarter { year, quarter });
+        }
+        if s.len() == 4 {
+            let year: i32 = parse_number(s, 4).ok_or_else(error)?;
+            if !(2000..2100).contains(&year) {
+                return Err(error());
+            }
+            return Ok(Period::Year(year));
+        }
+        s.parse().map(Period::Month).map_err(|_| error())
+    }
+}
+
+/// The longest run of days a period may span: ten years.
+const MAX_PERIOD_DAYS: i64 = 3_660;
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Period::Month(month) => write!(f, "{month}"),
+            Period::Quarter { year, quarter } => write!(f, "{year:04}-Q{quarter}"),
+            Period::Year(year) => write!(f, "{year:04}"),
+            Period::Days { first, last } => write!(f, "{first}..{last}"),
+        }
+    }
+}
+
+impl fmt::Debug for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Period({self})")
+    }
+}
+
+impl TryFrom<String> for Period {
+    type Error = CalendarError;
+    fn try_from(s: String) -> Result<Self, CalendarError> {
+        s.parse()
+    }
+}
+
+impl From<Period> for String {
+    fn from(value: Period) -> String {
+        value.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +463,61 @@ mod tests {
             "2026-12".parse::<Month>().unwrap().next().to_string(),
             "2027-01"
         );
+        let january: Month = "2027-01".parse().unwrap();
+        assert_eq!(january.previous().to_string(), "2026-12");
+        let year: Vec<String> = january
+            .and_before(12)
+            .iter()
+            .map(|m| m.to_string())
+            .collect();
+        assert_eq!(
+            (year[0].as_str(), year[11].as_str()),
+            ("2026-02", "2027-01")
+        );
+    }
+
+    #[test]
+    fn periods_cover_whole_days_in_beijing() {
+        let october: Period = "2026-10".parse().unwrap();
+        let range = october.range();
+        assert_eq!(
+            range.start,
+            "2026-10-01".parse::<Date>().unwrap().cst_start()
+        );
+        // The last millisecond of October 31st in Beijing is in; the next is not.
+        assert!(range.contains(&Millis(1_793_462_399_999)));
+        assert!(!range.contains(&Millis(1_793_462_400_000)));
+
+        let q4: Period = "2026-Q4".parse().unwrap();
+        assert_eq!(q4.end_day().to_string(), "2027-01-01");
+        assert_eq!(q4.months().len(), 3);
+        let year: Period = "2026".parse().unwrap();
+        assert_eq!(year.months().len(), 12);
+        assert_eq!(year.first_day().to_string(), "2026-01-01");
+        let days: Period = "2026-10-31..2026-11-01".parse().unwrap();
+        assert_eq!(days.range().end.0 - days.range().start.0, 2 * DAY_MS);
+        assert_eq!(
+            days.months()
+                .iter()
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>(),
+            ["2026-10", "2026-11"]
+        );
+        for text in ["2026-10", "2026-Q4", "2026", "2026-10-31..2026-11-01"] {
+            assert_eq!(text.parse::<Period>().unwrap().to_string(), text);
+        }
+        for bad in [
+            "2026-Q5",
+            "2026-Q0",
+            "26",
+            "1999",
+            "2026-11-01..2026-10-31",
+            "2000-01-01..2030-01-01",
+            "2026-10..2026-11",
+            "",
+        ] {
+            assert!(bad.parse::<Period>().is_err(), "{bad}");
+        }
     }
 
     #[test]

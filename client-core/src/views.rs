@@ -9,11 +9,11 @@
 //! passes the members' notebooks it has synced). No view ranks people: figures are totals for
 //! the branch, because point quotas and leaderboards breed resentment.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 
 use autosurgeon::Hydrate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::document::Document;
 use crate::ids::{DocumentId, RecordId, UserId};
@@ -99,18 +99,23 @@ pub struct PlanProgress {
 /// `lecturers` lectured to an `audience` of `member_attendances + villagers`: the seeds'
 /// "N members have given lectures to an audience of M" counts everyone present, members and
 /// villagers (群众) alike, so `audience` is that sum and the two parts are kept for drill-down.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Figures {
     pub lectures: u64,
+    /// Lectures by category (`political_theory`, …) and by venue (`field`, `courtyard`, …),
+    /// each choice that occurs at least once.
+    pub lectures_by_category: BTreeMap<String, u64>,
+    pub lectures_by_venue: BTreeMap<String, u64>,
     /// Distinct members who spoke; a guest speaker who is not a member is not counted.
     pub lecturers: u64,
-    /// Members present at the lectures, summed over lectures.
+    /// Members present at the lectures, summed over lectures. A member ticked twice on one
+    /// lecture (two of the speaker's phones, offline) was there once.
     pub member_attendances: u64,
     /// Villagers present at the lectures, summed over lectures.
     pub villagers: u64,
     pub audience: u64,
     pub services: u64,
-    /// Participants in volunteer services, summed over services.
+    /// Participants in volunteer services, summed over services (each once per service).
     pub volunteer_participants: u64,
     /// Hours served, each participant's hours counted.
     pub volunteer_hours: f64,
@@ -244,7 +249,7 @@ pub fn figures(
     let services: Vec<Service> = records.approved_in(&period).collect();
     let visits: Vec<Visit> = records.approved_in(&period).collect();
 
-    let member_attendances = lectures.iter().map(|l| count(l.attendees.len())).sum();
+    let member_attendances = lectures.iter().map(|l| distinct(&l.attendees)).sum();
     // Validation keeps audiences non-negative; a negative one could only be hostile.
     let villagers = lectures
         .iter()
@@ -261,17 +266,30 @@ pub fn figures(
         .count();
     let rectifications = Rectifications::of(branch);
 
+    let mut lectures_by_category = BTreeMap::new();
+    let mut lectures_by_venue = BTreeMap::new();
+    for lecture in &lectures {
+        *lectures_by_category
+            .entry(lecture.category.as_str().to_owned())
+            .or_default() += 1;
+        *lectures_by_venue
+            .entry(lecture.venue.as_str().to_owned())
+            .or_default() += 1;
+    }
+
     Figures {
         lectures: count(lectures.len()),
+        lectures_by_category,
+        lectures_by_venue,
         lecturers: count(lecturers.len()),
         member_attendances,
         villagers,
         audience: member_attendances + villagers,
         services: count(services.len()),
-        volunteer_participants: services.iter().map(|s| count(s.participants.len())).sum(),
+        volunteer_participants: services.iter().map(|s| distinct(&s.participants)).sum(),
         volunteer_hours: services
             .iter()
-            .map(|s| s.hours * count(s.participants.len()) as f64)
+            .map(|s| s.hours * distinct(&s.participants) as f64)
             .sum(),
         households_visited: count(households.len()),
         screenings: count(screenings),
@@ -284,6 +302,11 @@ pub fn figures(
 
 fn count(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// How many different people a list names.
+fn distinct(people: &[UserId]) -> u64 {
+    count(people.iter().collect::<HashSet<_>>().len())
 }
 
 // ---- records and how they are judged -------------------------------------------------------
@@ -1194,11 +1217,16 @@ mod tests {
         let until = day(2026, 11, 1).cst_start();
 
         // Counted lectures: speakers {a}, {a, b}, {c}, guest only → lecturers {a, b, c} = 3;
-        // attendees 3 + 2 + 0 + 1 = 6; villagers 30 + 12 + 5 + 20 = 67.
+        // attendees 3 + 2 (d ticked twice) + 0 + 1 = 6; villagers 30 + 12 + 5 + 20 = 67; one
+        // in the field, the rest in courtyards; one on skills.
         let counted = [
             lecture(noon(10, 10), &[a], &[a, b, c], 30),
-            lecture(noon(10, 20), &[a, b], &[b, d], 12),
-            lecture(from, &[c], &[], 5),
+            lecture(noon(10, 20), &[a, b], &[b, d, d], 12),
+            Lecture {
+                venue: Venue::Field,
+                category: LectureCategory::Skills,
+                ..lecture(from, &[c], &[], 5)
+            },
             Lecture {
                 guest_speaker: Some("土专家".into()),
                 ..lecture(noon(10, 21), &[], &[a], 20)
@@ -1266,6 +1294,8 @@ mod tests {
             figures,
             Figures {
                 lectures: 4,
+                lectures_by_category: [("political_theory".into(), 3), ("skills".into(), 1)].into(),
+                lectures_by_venue: [("courtyard".into(), 3), ("field".into(), 1)].into(),
                 lecturers: 3,
                 member_attendances: 6,
                 villagers: 67,

@@ -7,18 +7,17 @@
 //! branch document, all through client-core's operations, so the demo passes every check a
 //! real phone's changes pass. The secretaries' names are invented; the seeds do not give them.
 
-use automerge::{ActorId, ChangeHash};
 use client_core::model::branch::{Decision, Plan, Screening};
 use client_core::model::common::{Prose, RecordRef, ReviewableKind, Submission, SubmissionState};
 use client_core::model::notebook::{Lecture, LectureCategory, Service, ServiceKind, Venue, Visit};
 use client_core::ops::ReviewDecision;
 use client_core::{
-    Branch, DocKind, Document, DocumentId, Limits, Millis, Month, Notebook, OpError, Principal,
-    RecordId, Role, UserId, projection,
+    Branch, DocumentId, Limits, Millis, Month, Notebook, OpError, Principal, RecordId, Role, UserId,
 };
 
 use crate::admin::{AdminError, NewUser, Organisation};
-use crate::store::{BranchRecord, Store, UserRecord, Write};
+use crate::store::{BranchRecord, Store, UserRecord};
+use crate::writer::{WriteError, Writer};
 
 /// The password every demo account signs in with, with its phone number.
 pub const PASSWORD: &str = "tianjian-demo";
@@ -36,6 +35,8 @@ pub enum DemoError {
     Op(Box<OpError>),
     #[error("demo document: {0}")]
     Document(String),
+    #[error(transparent)]
+    Write(#[from] WriteError),
 }
 
 pub type Result<T, E = DemoError> = std::result::Result<T, E>;
@@ -232,7 +233,9 @@ pub async fn load(store: &Store, now: Millis) -> Result<Option<Vec<DemoPerson>>>
     let liu = find("刘岳云")?;
     let he_lixiong = find("贺立雄")?;
 
-    let w = Writer { store, now };
+    let w = Story {
+        writer: Writer { store, now },
+    };
     let month: Month = now.cst_date().month_of();
     for (branch, secretary, topic, practice) in [
         (
@@ -517,15 +520,14 @@ fn lecture(
     }
 }
 
-/// Writes demo changes as a given person, with an actor of their own.
-struct Writer<'a> {
-    store: &'a Store,
-    now: Millis,
+/// Writes the demo's changes, each as the person who would make them.
+struct Story<'a> {
+    writer: Writer<'a>,
 }
 
-impl Writer<'_> {
+impl Story<'_> {
     fn ago(&self, days: i64) -> Millis {
-        Millis(self.now.0 - days * DAY)
+        Millis(self.writer.now.0 - days * DAY)
     }
 
     async fn notebook<T>(
@@ -533,20 +535,9 @@ impl Writer<'_> {
         person: &DemoPerson,
         edit: impl FnOnce(&mut Notebook) -> Result<T>,
     ) -> Result<T> {
-        let id = notebook_of(person)?;
-        let mut notebook = Notebook::load(&self.bytes(id).await?, Limits::default())
-            .map_err(|e| DemoError::Document(e.to_string()))?;
-        let begun = begin(notebook.document_mut());
-        let done = edit(&mut notebook)?;
-        self.finish(
-            id,
-            DocKind::Notebook,
-            &person.principal,
-            notebook.document_mut(),
-            begun,
-        )
-        .await?;
-        Ok(done)
+        self.writer
+            .notebook(notebook_of(person)?, &person.principal, edit)
+            .await
     }
 
     async fn branch<T>(
@@ -555,14 +546,7 @@ impl Writer<'_> {
         by: &Principal,
         edit: impl FnOnce(&mut Branch) -> Result<T>,
     ) -> Result<T> {
-        let id = branch.branch_document;
-        let mut doc = Branch::load(&self.bytes(id).await?, Limits::default())
-            .map_err(|e| DemoError::Document(e.to_string()))?;
-        let begun = begin(doc.document_mut());
-        let done = edit(&mut doc)?;
-        self.finish(id, DocKind::Branch, by, doc.document_mut(), begun)
-            .await?;
-        Ok(done)
+        self.writer.branch(branch.branch_document, by, edit).await
     }
 
     /// The secretary approves a submitted record, and publishes it to the feed if asked.
@@ -582,7 +566,7 @@ impl Writer<'_> {
             id: record,
         };
         let lecture = if publish {
-            let bytes = self.bytes(notebook).await?;
+            let bytes = self.writer.bytes(notebook).await?;
             let held = Notebook::load(&bytes, Limits::default())
                 .map_err(|e| DemoError::Document(e.to_string()))?;
             held.get::<Lecture>(&client_core::schema::LECTURES, &record.to_string())?
@@ -610,42 +594,6 @@ impl Writer<'_> {
         })
         .await
     }
-
-    async fn bytes(&self, document: DocumentId) -> Result<Vec<u8>> {
-        self.store
-            .load_document(document)
-            .await?
-            .ok_or_else(|| DemoError::Document(format!("{document} is not stored")))
-    }
-
-    /// Stores what `doc` gained since `begin`, its actor bound to `by`.
-    async fn finish(
-        &self,
-        document: DocumentId,
-        kind: DocKind,
-        by: &Principal,
-        doc: &mut Document,
-        (actor, before): (ActorId, Vec<ChangeHash>),
-    ) -> Result<()> {
-        let changes = doc.automerge().get_changes(&before);
-        let write = Write {
-            document,
-            changes: changes.iter().map(|c| c.raw_bytes().to_vec()).collect(),
-            actors: vec![(actor, by.user)],
-            projection: projection::project_changes(doc.automerge(), kind, &changes),
-            audit: Vec::new(),
-            at: self.now,
-        };
-        self.store.append_changes(write).await?;
-        Ok(())
-    }
-}
-
-/// Gives `doc` an actor of its own, for one person's edit; returns it and where it began.
-fn begin(doc: &mut Document) -> (ActorId, Vec<ChangeHash>) {
-    let actor = ActorId::random();
-    doc.set_actor(actor.clone());
-    (actor, doc.heads())
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod media;
 pub mod store;
 pub mod sync;
 pub mod web;
+pub mod writer;
 
 /// Everything a request handler may need.
 #[derive(Clone, Debug, Default)]

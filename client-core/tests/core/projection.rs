@@ -59,7 +59,8 @@ fn a_lecture_projects_its_owner_time_status_people_and_media() {
     assert_eq!(all.media.len(), 3, "one photo per lecture");
     assert_eq!(all.media[0].sha256, "ab".repeat(32));
 
-    // What the figures count and group by: the choices and numbers, not the free text.
+    // Every scalar field, for figures to count and group by and ledgers to list: choices,
+    // numbers, times, people and text alike.
     let values: Vec<(&str, Cell)> = all
         .values
         .iter()
@@ -71,14 +72,17 @@ fn a_lecture_projects_its_owner_time_status_people_and_media() {
         ("venue", Cell::Text("courtyard".into())),
         ("duration_min", Cell::Number(25.0)),
         ("audience", Cell::Number(30.0)),
+        ("held_at", Cell::Number(NOW.0 as f64)),
+        ("recorded_by", Cell::Text(li.user.to_string())),
+        ("place", Cell::Text("合益村屋场坪".into())),
     ] {
         assert!(values.contains(&expected), "{expected:?} in {values:?}");
     }
     assert!(
         !values
             .iter()
-            .any(|(field, _)| ["title", "summary", "place", "plan"].contains(field)),
-        "free text, and a plan left empty, have no value rows: {values:?}"
+            .any(|(field, _)| ["plan", "gps", "media", "attendees", "submission"].contains(field)),
+        "a plan left empty, objects and lists have no value rows: {values:?}"
     );
 
     // The projection of a change holds just the records it touched.
@@ -140,6 +144,11 @@ fn reviews_and_rectifications_project_their_subject_decision_and_progress() {
     assert_eq!(row(review).collection, "reviews");
     assert_eq!(row(review).status, "returned");
     assert_eq!(row(review).subject, Some(lecture_id.to_string()));
+    assert_eq!(
+        row(review).subject_document,
+        Some(village.li.notebook_id.to_string())
+    );
+    assert_eq!(row(review).subject_collection, Some("lectures"));
     assert_eq!(row(review).revision, Some(1));
     assert_eq!(row(review).owner, Some(secretary.user.to_string()));
     assert_eq!(row(open).status, "done");

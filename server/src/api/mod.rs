@@ -1,5 +1,5 @@
-//! The HTTP API, version 1, JSON: signing in, the organisation and its people, devices and
-//! the audit log. Handlers are grouped by what they are about; every one answers with
+//! The HTTP API, version 1, JSON: signing in, the organisation and its people, devices, the
+//! audit log and statistics. Handlers are grouped by what they are about; every one answers with
 //! [`ApiError`] when it fails.
 //!
 //! Identifiers in paths are answered alike whether they do not exist or are not the caller's
@@ -23,6 +23,7 @@ mod audit;
 mod devices;
 mod organisation;
 mod session;
+mod statistics;
 
 /// The largest request body: every request is a small JSON object.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .merge(organisation::routes())
         .merge(devices::routes())
         .merge(audit::routes())
+        .merge(statistics::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 

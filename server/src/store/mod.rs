@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use client_core::DocumentId;
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
 mod audit;
@@ -19,6 +19,7 @@ mod media;
 mod organisation;
 mod projections;
 mod schema;
+mod statistics;
 mod thread;
 
 pub use audit::{AUDIT_PAGE, AuditEvent, AuditQuery};
@@ -27,6 +28,9 @@ pub use identity::{DeviceRecord, NewDevice, Redemption, RefreshRequest, Rotation
 pub use media::{BlobRecord, UploadRecord};
 pub use organisation::{BranchRecord, UserRecord};
 use schema::SCHEMA;
+pub use statistics::{
+    BranchFigures, Count, Figure, Narrowing, PlanStanding, RecordLine, Scope, Tally,
+};
 use thread::{Job, run_jobs};
 
 /// How many storage jobs may wait before callers are slowed down.
@@ -62,6 +66,10 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Clone, Debug)]
 pub struct Store {
     jobs: mpsc::Sender<Job>,
+    /// Long reads (statistics, exports) run on a connection and thread of their own: WAL lets
+    /// them read a consistent snapshot while writes go on, so a township's yearly figures
+    /// never hold up a phone's sync.
+    reads: mpsc::Sender<Job>,
 }
 
 impl Store {
@@ -74,13 +82,17 @@ impl Store {
         // Another process (the command line, a backup) may hold a lock for a moment: wait for
         // it rather than fail a write.
         connection.busy_timeout(std::time::Duration::from_secs(10))?;
+        schema::add_missing_columns(&connection)?;
         connection.execute_batch(SCHEMA)?;
-        let (jobs, queue) = mpsc::channel::<Job>(QUEUE);
-        std::thread::Builder::new()
-            .name("storage".into())
-            .spawn(move || run_jobs(connection, queue))
-            .map_err(|e| StoreError::Corrupt(format!("cannot start the storage thread: {e}")))?;
-        Ok(Store { jobs })
+        let reader = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        reader.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(Store {
+            jobs: start_thread("storage", connection)?,
+            reads: start_thread("storage-reads", reader)?,
+        })
     }
 
     /// Runs `work` on the storage thread and returns its result.
@@ -96,6 +108,27 @@ impl Store {
         answer.await.map_err(|_| StoreError::Stopped)?
     }
 
+    /// Runs `work` on the reading thread, inside one read transaction, so that every query
+    /// of it sees the same snapshot of the database.
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job::Alone(Box::new(move |connection| {
+            let outcome = connection
+                .transaction()
+                .map_err(StoreError::from)
+                .and_then(|tx| work(&tx));
+            let _ = reply.send(outcome);
+        }));
+        self.reads
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Stopped)?;
+        answer.await.map_err(|_| StoreError::Stopped)?
+    }
+
     /// Runs `work` on the storage thread as part of a group commit; returns once it is
     /// committed.
     async fn write(
@@ -107,6 +140,16 @@ impl Store {
         self.jobs.send(job).await.map_err(|_| StoreError::Stopped)?;
         answer.await.map_err(|_| StoreError::Stopped)?
     }
+}
+
+/// Starts a thread that runs the jobs sent to it on `connection`.
+fn start_thread(name: &str, connection: Connection) -> Result<mpsc::Sender<Job>> {
+    let (jobs, queue) = mpsc::channel::<Job>(QUEUE);
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || run_jobs(connection, queue))
+        .map_err(|e| StoreError::Corrupt(format!("cannot start the {name} thread: {e}")))?;
+    Ok(jobs)
 }
 
 fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T> {

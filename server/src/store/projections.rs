@@ -1,5 +1,5 @@
 //! Projections: the SQL rows derived from documents (records, the people they name, the
-//! media they reference, the values figures count), written in the transaction of the changes they come from and
+//! media they reference, their scalar fields), written in the transaction of the changes they come from and
 //! rebuilt from the documents on demand.
 
 use client_core::model::branch::Election;
@@ -91,8 +91,8 @@ pub(super) fn project(
         }
     }
     let mut record = tx.prepare_cached(
-        "INSERT INTO records (document, collection, key, branch, owner, occurred_at, status, revision, subject)
-         SELECT ?1, ?2, ?3, branch, ?4, ?5, ?6, ?7, ?8 FROM documents WHERE id = ?1",
+        "INSERT INTO records (document, collection, key, branch, owner, occurred_at, status, revision, subject, subject_document, subject_collection)
+         SELECT ?1, ?2, ?3, branch, ?4, ?5, ?6, ?7, ?8, ?9, ?10 FROM documents WHERE id = ?1",
     )?;
     for row in &projection.records {
         record.execute(params![
@@ -103,7 +103,9 @@ pub(super) fn project(
             row.occurred_at,
             row.status,
             row.revision,
-            row.subject
+            row.subject,
+            row.subject_document,
+            row.subject_collection
         ])?;
     }
     let mut person = tx.prepare_cached(

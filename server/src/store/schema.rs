@@ -128,10 +128,16 @@ CREATE TABLE IF NOT EXISTS records (
     status TEXT NOT NULL,
     revision INTEGER,
     subject TEXT,
+    -- The notebook and collection of the record `subject` names (reviews, feed items): ids
+    -- are made on devices, so only all three are sure to name one record.
+    subject_document TEXT,
+    subject_collection TEXT,
     PRIMARY KEY (document, collection, key)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS records_by_branch ON records(branch, collection, occurred_at);
 CREATE INDEX IF NOT EXISTS records_by_subject ON records(subject);
+CREATE INDEX IF NOT EXISTS records_by_collection ON records(collection, branch, occurred_at);
+CREATE INDEX IF NOT EXISTS records_by_subject_document ON records(subject_document, subject);
 CREATE TABLE IF NOT EXISTS record_people (
     document TEXT NOT NULL,
     collection TEXT NOT NULL,
@@ -152,9 +158,10 @@ CREATE TABLE IF NOT EXISTS record_media (
     PRIMARY KEY (document, collection, key, field, sha256)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS record_media_by_hash ON record_media(sha256);
--- The values figures count and group by (a lecture's category, venue and audience, a
--- service's hours, the plan a record carries out), a row a field, so that statistics never
--- load a document. Choices, months and days are `text`; numbers and yes-or-no are `number`.
+-- Each scalar field of each record, a row a field (a lecture's title, category, venue and
+-- audience, a service's hours, the plan a record carries out), so that statistics and ledger
+-- exports never load a document. Text, choices, people, months and days are `text`; numbers,
+-- times (Automerge timestamps) and yes-or-no are `number`.
 CREATE TABLE IF NOT EXISTS record_values (
     document TEXT NOT NULL,
     collection TEXT NOT NULL,
@@ -210,3 +217,29 @@ CREATE TABLE IF NOT EXISTS sync_states (
     PRIMARY KEY (storage_id, document)
 ) STRICT;
 ";
+
+/// Columns added to a table after it was first created, which `CREATE TABLE IF NOT EXISTS`
+/// leaves out of an older database: `(table, column, type)`. Rows projected before the column
+/// existed get it filled by `tianjian rebuild-projections`.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("records", "subject_document", "TEXT"),
+    ("records", "subject_collection", "TEXT"),
+];
+
+/// Adds the columns of `ADDED_COLUMNS` that an older database lacks. It runs before `SCHEMA`,
+/// whose indexes may name the new columns; a table not there yet is left to `SCHEMA`.
+pub(super) fn add_missing_columns(connection: &rusqlite::Connection) -> rusqlite::Result<()> {
+    for (table, column, kind) in ADDED_COLUMNS {
+        let (exists, present): (bool, bool) = connection.query_row(
+            &format!(
+                "SELECT count(*) > 0, coalesce(sum(name = ?1), 0) > 0 FROM pragma_table_info('{table}')"
+            ),
+            [column],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        if exists && !present {
+            connection.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+        }
+    }
+    Ok(())
+}

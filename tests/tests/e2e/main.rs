@@ -10,4 +10,5 @@ mod media; // tus uploads that resume, checksums, limits, blobs by range to thos
 mod pwa; // the web app in headless Chromium: the stories of PRODUCT.md, offline and online
 mod samod; // samod, the Rust automerge-repo, syncs with our server both ways
 mod security; // forged or stale credentials, others' objects, hostile input: refused, nothing changed
-mod sync; // devices sync through a real server and SQLite file over WebSocket
+mod statistics;
+mod sync; // devices sync through a real server and SQLite file over WebSocket // figures counted by hand and by client-core agree; nothing leaks between branches or townships

@@ -1,0 +1,639 @@
+//! The figures branches report upward, counted in SQL over the projections (never by loading
+//! documents): per branch, for the branches of a scope and a period, with the records behind
+//! each figure, and each branch's monthly plan as it stands.
+//!
+//! The rules are client-core's (`views::figures`, `views::plan_progress`), restated as SQL;
+//! the end-to-end tests check the two agree on the same documents. A member's record counts
+//! when it is submitted and the latest review of its current revision approved it.
+
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Range;
+
+use client_core::views::Figures;
+use client_core::{BranchId, Date, Millis, Month};
+use rusqlite::{Connection, params};
+use serde::Serialize;
+
+use super::{Result, Store, parse};
+
+/// Whether the record `r` (a row of `records`) is a member's approved lecture, service or
+/// visit: submitted, and the latest review of its current revision (by time, then review id,
+/// as on every device) approved it. Reviews live in the branch document of the record's branch.
+const APPROVED: &str = "r.collection IN ('lectures', 'services', 'visits')
+    AND r.status = 'submitted'
+    AND (SELECT v.status FROM records v
+         WHERE v.subject_document = r.document AND v.subject = r.key
+           AND v.subject_collection = r.collection AND v.collection = 'reviews'
+           AND v.branch = r.branch AND v.revision = r.revision
+         ORDER BY v.occurred_at DESC, v.key DESC LIMIT 1) = 'approved'";
+
+/// The branches figures are counted for: one, or all of a township's.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub branches: Vec<BranchId>,
+}
+
+impl Scope {
+    fn json(&self) -> String {
+        let ids: Vec<String> = self.branches.iter().map(|b| b.to_string()).collect();
+        serde_json::Value::from(ids).to_string()
+    }
+}
+
+/// What figures are counted over: approved records held in `period`, and rectifications as
+/// they stand on `today` (China Standard Time).
+#[derive(Debug, Clone)]
+pub struct Count {
+    pub scope: Scope,
+    pub period: Range<Millis>,
+    pub today: Date,
+}
+
+/// One branch's figures, and the counts that need more than the branch document and its
+/// members' notebooks.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BranchFigures {
+    #[serde(flatten)]
+    pub figures: Figures,
+    /// Approved records of members the branch's ledger marks as migrant (流动党员).
+    pub migrant_submissions: u64,
+}
+
+/// The figures of each branch of a scope, and of all of them together.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Tally {
+    pub branches: BTreeMap<BranchId, BranchFigures>,
+    /// The scope's total. Distinct members who lectured are distinct across the scope (a
+    /// member who moved counts once); households are told apart per branch, since two villages
+    /// may each have a 张家.
+    pub total: BranchFigures,
+}
+
+/// A figure whose records can be listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Figure {
+    /// Approved lectures; behind `lectures`, `lecturers`, attendances, villagers and audience.
+    Lectures,
+    /// Approved services; behind participants and hours.
+    Services,
+    /// Approved visits; behind households visited.
+    Visits,
+    Screenings,
+    RectificationsOpen,
+    RectificationsOverdue,
+    RectificationsDone,
+    RectificationsVerified,
+    MigrantSubmissions,
+}
+
+impl Figure {
+    /// A figure by the name it has in `Figures`.
+    pub fn named(name: &str) -> Option<Figure> {
+        Some(match name {
+            "lectures" | "lecturers" | "member_attendances" | "villagers" | "audience" => {
+                Figure::Lectures
+            }
+            "services" | "volunteer_participants" | "volunteer_hours" => Figure::Services,
+            "households_visited" => Figure::Visits,
+            "screenings" => Figure::Screenings,
+            "rectifications_open" => Figure::RectificationsOpen,
+            "rectifications_overdue" => Figure::RectificationsOverdue,
+            "rectifications_done" => Figure::RectificationsDone,
+            "rectifications_verified" => Figure::RectificationsVerified,
+            "migrant_submissions" => Figure::MigrantSubmissions,
+            _ => return None,
+        })
+    }
+}
+
+/// A field and value the records behind a figure are narrowed to: lectures by category or
+/// venue.
+#[derive(Debug, Clone)]
+pub struct Narrowing {
+    pub field: &'static str,
+    pub value: String,
+}
+
+/// A record behind a figure. Records are listed by when they happened; nobody is ranked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordLine {
+    pub branch: String,
+    pub document: String,
+    pub collection: String,
+    pub key: String,
+    pub at: Option<Millis>,
+    /// The title, household, film or problem.
+    pub title: String,
+    /// Whose record it is, or who recorded it for the branch.
+    pub person: Option<String>,
+    pub person_name: Option<String>,
+    /// A rectification's deadline.
+    pub deadline: Option<String>,
+    pub status: String,
+}
+
+/// How far a branch has carried out a month's plan (一月一课一片一实践), by client-core's
+/// rules (`views::plan_progress`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PlanStanding {
+    pub planned: bool,
+    pub lecture_done: bool,
+    pub film_done: bool,
+    pub practice_done: bool,
+    pub theme_day_held: bool,
+    pub complete: bool,
+}
+
+impl Store {
+    /// The figures of each branch in `count.scope`, and their total.
+    pub async fn figures(&self, count: Count) -> Result<Tally> {
+        self.read(move |connection| tally(connection, &count)).await
+    }
+
+    /// The records behind `figure` in `count`, oldest first, at most `limit`.
+    pub async fn records_behind(
+        &self,
+        count: Count,
+        figure: Figure,
+        narrowing: Option<Narrowing>,
+        limit: usize,
+    ) -> Result<Vec<RecordLine>> {
+        self.read(move |connection| behind(connection, &count, figure, narrowing, limit))
+            .await
+    }
+
+    /// Each branch's standing on the plan of `month`.
+    pub async fn plan_standing(
+        &self,
+        scope: Scope,
+        month: Month,
+    ) -> Result<BTreeMap<BranchId, PlanStanding>> {
+        self.read(move |connection| plans(connection, &scope, month))
+            .await
+    }
+}
+
+/// The approved records of the count's scope and period, for the queries below.
+fn approved_in(connection: &Connection, count: &Count) -> Result<()> {
+    connection.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS approved (
+             document TEXT, collection TEXT, key TEXT, branch TEXT, owner TEXT, occurred_at INTEGER,
+             PRIMARY KEY (document, collection, key)
+         );
+         DELETE FROM temp.approved;",
+    )?;
+    connection.execute(
+        &format!(
+            "INSERT INTO temp.approved
+             SELECT r.document, r.collection, r.key, r.branch, r.owner, r.occurred_at
+             FROM records r
+             WHERE r.collection IN ('lectures', 'services', 'visits')
+               AND r.branch IN (SELECT value FROM json_each(?1))
+               AND r.occurred_at >= ?2 AND r.occurred_at < ?3
+               AND {APPROVED}"
+        ),
+        params![count.scope.json(), count.period.start.0, count.period.end.0],
+    )?;
+    Ok(())
+}
+
+/// The rows of `sql`, whose first column is a branch id, each read by `read`.
+fn branch_rows<T>(
+    connection: &Connection,
+    sql: &str,
+    values: impl rusqlite::Params,
+    read: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<(BranchId, T)>> {
+    let mut statement = connection.prepare_cached(sql)?;
+    let mut rows = statement.query(values)?;
+    let mut read_rows = Vec::new();
+    while let Some(row) = rows.next()? {
+        let branch: BranchId = parse(&row.get::<_, String>(0)?, "branch id")?;
+        read_rows.push((branch, read(row)?));
+    }
+    Ok(read_rows)
+}
+
+fn figures_of(branches: &mut BTreeMap<BranchId, BranchFigures>, branch: BranchId) -> &mut Figures {
+    &mut branches.entry(branch).or_default().figures
+}
+
+/// The distinct texts of each branch that `sql` (branch, text) selects, trimmed. `{SAME_RECORD}`
+/// in `sql` stands for the join of `temp.approved a` to the table `t`.
+fn distinct(connection: &Connection, sql: &str) -> Result<BTreeMap<BranchId, HashSet<String>>> {
+    let mut sets: BTreeMap<BranchId, HashSet<String>> = BTreeMap::new();
+    let sql = sql.replace("{SAME_RECORD}", SAME_RECORD);
+    for (branch, text) in branch_rows(connection, &sql, [], |row| row.get::<_, String>(1))? {
+        sets.entry(branch)
+            .or_default()
+            .insert(text.trim().to_owned());
+    }
+    Ok(sets)
+}
+
+/// A count from SQL, which is never negative.
+fn counted(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// The columns that join `temp.approved a` to a projection table `t` row of the same record.
+const SAME_RECORD: &str =
+    "t.document = a.document AND t.collection = a.collection AND t.key = a.key";
+
+fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
+    approved_in(connection, count)?;
+    let mut branches: BTreeMap<BranchId, BranchFigures> = count
+        .scope
+        .branches
+        .iter()
+        .map(|&b| (b, BranchFigures::default()))
+        .collect();
+
+    for (branch, (collection, n)) in branch_rows(
+        connection,
+        "SELECT branch, collection, count(*) FROM temp.approved GROUP BY branch, collection",
+        [],
+        |row| Ok((row.get::<_, String>(1)?, counted(row.get(2)?))),
+    )? {
+        match collection.as_str() {
+            "lectures" => figures_of(&mut branches, branch).lectures = n,
+            "services" => figures_of(&mut branches, branch).services = n,
+            _ => {}
+        }
+    }
+    for (branch, (field, value, n)) in branch_rows(
+        connection,
+        &format!(
+            "SELECT a.branch, t.field, t.text, count(*)
+             FROM temp.approved a JOIN record_values t ON {SAME_RECORD}
+             WHERE a.collection = 'lectures' AND t.field IN ('category', 'venue')
+             GROUP BY a.branch, t.field, t.text"
+        ),
+        [],
+        |row| {
+            Ok((
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                counted(row.get(3)?),
+            ))
+        },
+    )? {
+        let figures = figures_of(&mut branches, branch);
+        match field.as_str() {
+            "category" => figures.lectures_by_category.insert(value, n),
+            _ => figures.lectures_by_venue.insert(value, n),
+        };
+    }
+    // Each person once per record: the people table's key already makes them distinct.
+    for (branch, (field, n)) in branch_rows(
+        connection,
+        &format!(
+            "SELECT a.branch, t.field, count(*)
+             FROM temp.approved a JOIN record_people t ON {SAME_RECORD}
+             WHERE (a.collection = 'lectures' AND t.field = 'attendees')
+                OR (a.collection = 'services' AND t.field = 'participants')
+             GROUP BY a.branch, t.field"
+        ),
+        [],
+        |row| Ok((row.get::<_, String>(1)?, counted(row.get(2)?))),
+    )? {
+        match field.as_str() {
+            "attendees" => figures_of(&mut branches, branch).member_attendances = n,
+            _ => figures_of(&mut branches, branch).volunteer_participants = n,
+        }
+    }
+    // Validation keeps audiences non-negative; a negative one could only be hostile.
+    for (branch, villagers) in branch_rows(
+        connection,
+        &format!(
+            "SELECT a.branch, sum(max(t.number, 0))
+             FROM temp.approved a JOIN record_values t ON {SAME_RECORD}
+             WHERE a.collection = 'lectures' AND t.field = 'audience'
+             GROUP BY a.branch"
+        ),
+        [],
+        |row| row.get::<_, f64>(1),
+    )? {
+        figures_of(&mut branches, branch).villagers = villagers as u64;
+    }
+    for (branch, hours) in branch_rows(
+        connection,
+        &format!(
+            "SELECT a.branch, sum(t.number * (
+                 SELECT count(*) FROM record_people p
+                 WHERE p.document = a.document AND p.collection = a.collection
+                   AND p.key = a.key AND p.field = 'participants'))
+             FROM temp.approved a JOIN record_values t ON {SAME_RECORD}
+             WHERE a.collection = 'services' AND t.field = 'hours'
+             GROUP BY a.branch"
+        ),
+        [],
+        |row| row.get::<_, f64>(1),
+    )? {
+        figures_of(&mut branches, branch).volunteer_hours = hours;
+    }
+    // Lecturers and households are distinct values, told apart here: households trimmed as
+    // devices trim them (Unicode white space, such as a full-width space, included).
+    let lecturers = distinct(
+        connection,
+        "SELECT DISTINCT a.branch, t.person
+         FROM temp.approved a JOIN record_people t ON {SAME_RECORD}
+         WHERE a.collection = 'lectures' AND t.field = 'speakers'",
+    )?;
+    let households = distinct(
+        connection,
+        "SELECT DISTINCT a.branch, t.text
+         FROM temp.approved a JOIN record_values t ON {SAME_RECORD}
+         WHERE a.collection = 'visits' AND t.field = 'household'",
+    )?;
+    for (branch, people) in &lecturers {
+        figures_of(&mut branches, *branch).lecturers = counted(people.len() as i64);
+    }
+    for (branch, names) in &households {
+        figures_of(&mut branches, *branch).households_visited = counted(names.len() as i64);
+    }
+    for (branch, n) in branch_rows(
+        connection,
+        "SELECT branch, count(*) FROM records
+         WHERE collection = 'screenings' AND status <> 'withdrawn'
+           AND branch IN (SELECT value FROM json_each(?1))
+           AND occurred_at >= ?2 AND occurred_at < ?3
+         GROUP BY branch",
+        params![count.scope.json(), count.period.start.0, count.period.end.0],
+        |row| Ok(counted(row.get(1)?)),
+    )? {
+        figures_of(&mut branches, branch).screenings = n;
+    }
+    for (branch, (status, late, n)) in branch_rows(
+        connection,
+        "SELECT r.branch, r.status, coalesce(t.text < ?2, 0), count(*)
+         FROM records r LEFT JOIN record_values t
+           ON t.document = r.document AND t.collection = r.collection AND t.key = r.key
+          AND t.field = 'deadline'
+         WHERE r.collection = 'rectifications' AND r.status <> 'withdrawn'
+           AND r.branch IN (SELECT value FROM json_each(?1))
+         GROUP BY r.branch, r.status, 3",
+        params![count.scope.json(), count.today.to_string()],
+        |row| {
+            Ok((
+                row.get::<_, String>(1)?,
+                row.get::<_, bool>(2)?,
+                counted(row.get(3)?),
+            ))
+        },
+    )? {
+        let figures = figures_of(&mut branches, branch);
+        match status.as_str() {
+            "open" | "in_progress" => {
+                figures.rectifications_open += n;
+                if late {
+                    figures.rectifications_overdue += n;
+                }
+            }
+            "done" => figures.rectifications_done += n,
+            "verified" => figures.rectifications_verified += n,
+            _ => {}
+        }
+    }
+    // A migrant member is one the branch's ledger marks so, and whose entry stands.
+    for (branch, n) in branch_rows(
+        connection,
+        "SELECT a.branch, count(*)
+         FROM temp.approved a
+         JOIN records l ON l.collection = 'entries' AND l.key = a.owner AND l.branch = a.branch
+                       AND l.status <> 'withdrawn'
+         JOIN record_values m ON m.document = l.document AND m.collection = l.collection
+                             AND m.key = l.key AND m.field = 'migrant' AND m.number = 1
+         GROUP BY a.branch",
+        [],
+        |row| Ok(counted(row.get(1)?)),
+    )? {
+        branches.entry(branch).or_default().migrant_submissions = n;
+    }
+    for figures in branches.values_mut() {
+        let f = &mut figures.figures;
+        f.audience = f.member_attendances + f.villagers;
+    }
+
+    let mut total = BranchFigures::default();
+    for branch in branches.values() {
+        total.add(branch);
+    }
+    let everyone: HashSet<&String> = lecturers.values().flatten().collect();
+    total.figures.lecturers = counted(everyone.len() as i64);
+    Ok(Tally { branches, total })
+}
+
+impl BranchFigures {
+    /// Adds another branch's figures to these, except distinct lecturers, which only the
+    /// people themselves can tell.
+    fn add(&mut self, other: &BranchFigures) {
+        let (f, o) = (&mut self.figures, &other.figures);
+        f.lectures += o.lectures;
+        for (choice, n) in &o.lectures_by_category {
+            *f.lectures_by_category.entry(choice.clone()).or_default() += n;
+        }
+        for (choice, n) in &o.lectures_by_venue {
+            *f.lectures_by_venue.entry(choice.clone()).or_default() += n;
+        }
+        f.member_attendances += o.member_attendances;
+        f.villagers += o.villagers;
+        f.audience += o.audience;
+        f.services += o.services;
+        f.volunteer_participants += o.volunteer_participants;
+        f.volunteer_hours += o.volunteer_hours;
+        f.households_visited += o.households_visited;
+        f.screenings += o.screenings;
+        f.rectifications_open += o.rectifications_open;
+        f.rectifications_overdue += o.rectifications_overdue;
+        f.rectifications_done += o.rectifications_done;
+        f.rectifications_verified += o.rectifications_verified;
+        self.migrant_submissions += other.migrant_submissions;
+    }
+}
+
+/// The field that names a record in a list, by collection.
+const TITLE: &str = "coalesce(
+    (SELECT text FROM record_values t WHERE t.document = r.document AND t.collection = r.collection
+       AND t.key = r.key AND t.field IN ('title', 'household', 'film', 'problem')), '')";
+
+fn behind(
+    connection: &Connection,
+    count: &Count,
+    figure: Figure,
+    narrowing: Option<Narrowing>,
+    limit: usize,
+) -> Result<Vec<RecordLine>> {
+    let member_records = |collection: &str| {
+        approved_in(connection, count)?;
+        Ok::<_, super::StoreError>(format!(
+            "SELECT r.* FROM records r JOIN temp.approved a
+               ON a.document = r.document AND a.collection = r.collection AND a.key = r.key
+             WHERE r.collection = '{collection}'"
+        ))
+    };
+    let rectifications = |which: &str| {
+        format!(
+            "SELECT r.* FROM records r
+             LEFT JOIN record_values d ON d.document = r.document
+               AND d.collection = r.collection AND d.key = r.key AND d.field = 'deadline'
+             WHERE r.collection = 'rectifications' AND r.branch IN (SELECT value FROM json_each(?1))
+               AND {which}"
+        )
+    };
+    let source = match figure {
+        Figure::Lectures => member_records("lectures")?,
+        Figure::Services => member_records("services")?,
+        Figure::Visits => member_records("visits")?,
+        Figure::MigrantSubmissions => {
+            approved_in(connection, count)?;
+            "SELECT r.* FROM records r JOIN temp.approved a
+               ON a.document = r.document AND a.collection = r.collection AND a.key = r.key
+             JOIN records l ON l.collection = 'entries' AND l.key = a.owner
+                           AND l.branch = a.branch AND l.status <> 'withdrawn'
+             JOIN record_values m ON m.document = l.document AND m.collection = l.collection
+                                 AND m.key = l.key AND m.field = 'migrant' AND m.number = 1"
+                .to_owned()
+        }
+        Figure::Screenings => "SELECT r.* FROM records r
+             WHERE r.collection = 'screenings' AND r.status <> 'withdrawn'
+               AND r.branch IN (SELECT value FROM json_each(?1))
+               AND r.occurred_at >= ?3 AND r.occurred_at < ?4"
+            .to_owned(),
+        Figure::RectificationsOpen => rectifications("r.status IN ('open', 'in_progress')"),
+        Figure::RectificationsOverdue => {
+            rectifications("r.status IN ('open', 'in_progress') AND d.text < ?2")
+        }
+        Figure::RectificationsDone => rectifications("r.status = 'done'"),
+        Figure::RectificationsVerified => rectifications("r.status = 'verified'"),
+    };
+    let narrowed = match &narrowing {
+        Some(_) => {
+            "AND EXISTS (SELECT 1 FROM record_values n WHERE n.document = r.document
+               AND n.collection = r.collection AND n.key = r.key AND n.field = ?5 AND n.text = ?6)"
+        }
+        None => "AND ?5 IS NULL AND ?6 IS NULL",
+    };
+    let sql = format!(
+        "WITH listed AS ({source})
+         SELECT r.branch, r.document, r.collection, r.key, r.occurred_at, {TITLE}, r.owner,
+                (SELECT name FROM users WHERE id = r.owner),
+                (SELECT text FROM record_values t WHERE t.document = r.document
+                   AND t.collection = r.collection AND t.key = r.key AND t.field = 'deadline'),
+                r.status
+         FROM listed r WHERE 1 {narrowed}
+         ORDER BY r.occurred_at, r.key
+         LIMIT ?7"
+    );
+    let (field, value) = match narrowing {
+        Some(n) => (Some(n.field), Some(n.value)),
+        None => (None, None),
+    };
+    let lines = branch_rows(
+        connection,
+        &sql,
+        params![
+            count.scope.json(),
+            count.today.to_string(),
+            count.period.start.0,
+            count.period.end.0,
+            field,
+            value,
+            i64::try_from(limit).unwrap_or(i64::MAX)
+        ],
+        |row| {
+            Ok(RecordLine {
+                branch: row.get(0)?,
+                document: row.get(1)?,
+                collection: row.get(2)?,
+                key: row.get(3)?,
+                at: row.get::<_, Option<i64>>(4)?.map(Millis),
+                title: row.get(5)?,
+                person: row.get(6)?,
+                person_name: row.get(7)?,
+                deadline: row.get(8)?,
+                status: row.get(9)?,
+            })
+        },
+    )?;
+    Ok(lines.into_iter().map(|(_, line)| line).collect())
+}
+
+fn plans(
+    connection: &Connection,
+    scope: &Scope,
+    month: Month,
+) -> Result<BTreeMap<BranchId, PlanStanding>> {
+    let range = month.first_day().cst_start()..month.next().first_day().cst_start();
+    let linked = |collection: &str, approved: bool| {
+        format!(
+            "EXISTS (SELECT 1 FROM record_values p JOIN records r
+                 ON r.document = p.document AND r.collection = p.collection AND r.key = p.key
+             WHERE p.collection = '{collection}' AND p.field = 'plan' AND p.text = ?2
+               AND r.branch = b.id AND r.status <> 'withdrawn' {})",
+            if approved {
+                format!("AND {APPROVED}")
+            } else {
+                String::new()
+            }
+        )
+    };
+    let meeting = |kind: &str, condition: &str| {
+        format!(
+            "EXISTS (SELECT 1 FROM records r JOIN record_values k
+                 ON k.document = r.document AND k.collection = r.collection AND k.key = r.key
+             WHERE r.collection = 'meetings' AND r.branch = b.id AND r.status <> 'withdrawn'
+               AND k.field = 'kind' AND k.text = '{kind}' AND {condition})"
+        )
+    };
+    let party_lecture = meeting(
+        "party_lecture",
+        "EXISTS (SELECT 1 FROM record_values p WHERE p.document = r.document
+           AND p.collection = r.collection AND p.key = r.key AND p.field = 'plan' AND p.text = ?2)",
+    );
+    let theme_day = meeting("theme_day", "r.occurred_at >= ?3 AND r.occurred_at < ?4");
+    let sql = format!(
+        "SELECT b.id,
+            EXISTS (SELECT 1 FROM records r WHERE r.collection = 'plans' AND r.key = ?2
+                      AND r.branch = b.id AND r.status <> 'withdrawn'),
+            {} OR {party_lecture},
+            {},
+            {},
+            {theme_day}
+         FROM branches b WHERE b.id IN (SELECT value FROM json_each(?1))",
+        linked("lectures", true),
+        linked("screenings", false),
+        linked("services", true),
+    );
+    let rows = branch_rows(
+        connection,
+        &sql,
+        params![scope.json(), month.to_string(), range.start.0, range.end.0],
+        |row| {
+            Ok(PlanStanding {
+                planned: row.get(1)?,
+                lecture_done: row.get(2)?,
+                film_done: row.get(3)?,
+                practice_done: row.get(4)?,
+                theme_day_held: row.get(5)?,
+                complete: false,
+            })
+        },
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|(branch, standing)| {
+            let complete = standing.planned
+                && standing.lecture_done
+                && standing.film_done
+                && standing.practice_done;
+            (
+                branch,
+                PlanStanding {
+                    complete,
+                    ..standing
+                },
+            )
+        })
+        .collect())
+}

@@ -1,0 +1,918 @@
+//! Statistics over a branch whose records the test writes itself, so every figure can be
+//! counted by hand: the SQL figures equal the hand count and client-core's own figures for
+//! the same documents, at the edges of months in China Standard Time; only approved records
+//! count; nothing of one branch or township shows in another's; and each figure lists the
+//! records behind it.
+
+use std::collections::BTreeMap;
+
+use client_core::model::branch::{Decision, Meeting, MeetingKind, Plan, Rectification, Screening};
+use client_core::model::common::{Progress, ProgressStatus, Prose, RecordRef, Submission};
+use client_core::model::ledger::LedgerEntry;
+use client_core::model::notebook::{Lecture, LectureCategory, Service, ServiceKind, Venue, Visit};
+use client_core::ops::{ReviewDecision, Reviewable};
+use client_core::views::{self, Figures};
+use client_core::{
+    Branch, Date, DocumentId, Limits, Millis, Month, Notebook, Period, Principal, RecordId, Role,
+    UserId,
+};
+use serde_json::Value;
+use tianjian_server::store::Store;
+use tianjian_server::writer::{WriteError, Writer};
+use tianjian_tests::TestServer;
+use tianjian_tests::fixture::{Database, NOW, person, served, token};
+
+/// `hh:mm` on a day, Beijing time.
+fn cst(day: &str, hour: i64, minute: i64) -> Millis {
+    let day: Date = day.parse().unwrap();
+    Millis(day.cst_start().0 + (hour * 60 + minute) * 60_000)
+}
+
+fn october() -> Month {
+    "2026-10".parse().unwrap()
+}
+
+fn lecture(
+    by: &Principal,
+    held_at: Millis,
+    speakers: &[UserId],
+    attendees: &[UserId],
+    audience: i64,
+    venue: Venue,
+    category: LectureCategory,
+) -> Lecture {
+    Lecture {
+        title: format!("微党课 {held_at:?}"),
+        category,
+        venue,
+        held_at,
+        duration_min: 30,
+        place: "合益村屋场坪".into(),
+        gps: None,
+        speakers: speakers.to_vec(),
+        guest_speaker: None,
+        recorded_by: by.user,
+        attendees: attendees.to_vec(),
+        audience,
+        summary: String::new(),
+        media: Vec::new(),
+        plan: None,
+        submission: Submission::draft(),
+        created_at: NOW,
+        withdrawn: None,
+    }
+}
+
+fn service(by: &Principal, held_at: Millis, hours: f64, participants: &[UserId]) -> Service {
+    Service {
+        kind: ServiceKind::Patrol,
+        title: "秸秆禁烧巡逻".into(),
+        held_at,
+        hours,
+        participants: participants.to_vec(),
+        beneficiaries: 0,
+        place: "合益村".into(),
+        notes: String::new(),
+        media: Vec::new(),
+        plan: None,
+        recorded_by: by.user,
+        submission: Submission::draft(),
+        created_at: NOW,
+        withdrawn: None,
+    }
+}
+
+fn visit(by: &Principal, visited_at: Millis, household: &str) -> Visit {
+    Visit {
+        household: household.into(),
+        visitors: vec![by.user],
+        visited_at,
+        needs: String::new(),
+        follow_up: String::new(),
+        media: Vec::new(),
+        recorded_by: by.user,
+        submission: Submission::draft(),
+        created_at: NOW,
+        withdrawn: None,
+    }
+}
+
+fn rectification(by: &Principal, problem: &str, deadline: &str) -> Rectification {
+    Rectification {
+        problem: problem.into(),
+        measure: "逐户上门".into(),
+        deadline: deadline.parse().unwrap(),
+        standard: "全部到位".into(),
+        responsible: None,
+        from_visit: None,
+        from_supervision: None,
+        progress: Progress::default(),
+        evidence: Vec::new(),
+        created_by: by.user,
+        created_at: NOW,
+        withdrawn: None,
+    }
+}
+
+fn screening(by: &Principal, held_at: Millis, plan: Option<Month>) -> Screening {
+    Screening {
+        film: "《榜样9》".into(),
+        held_at,
+        place: "党员活动室".into(),
+        attendees: Vec::new(),
+        audience: 18,
+        discussion: String::new(),
+        plan,
+        recorded_by: by.user,
+        created_at: NOW,
+        withdrawn: None,
+    }
+}
+
+/// A member with a notebook, and the admin who reviews what he writes.
+struct Member<'a> {
+    who: &'a Principal,
+    notebook: DocumentId,
+    branch: DocumentId,
+    reviewer: &'a Principal,
+}
+
+impl Member<'_> {
+    /// Records `record` and submits it; returns its id.
+    async fn submit<T: Reviewable>(
+        &self,
+        w: Writer<'_>,
+        record: T,
+        add: fn(&mut Notebook, &Principal, Millis, T) -> Result<RecordId, client_core::OpError>,
+    ) -> RecordId {
+        w.notebook(self.notebook, self.who, |n| {
+            let id = add(n, self.who, NOW, record)?;
+            n.submit::<T>(self.who, NOW, id)?;
+            Ok::<_, WriteError>(id)
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn review<T: Reviewable>(
+        &self,
+        w: Writer<'_>,
+        id: RecordId,
+        revision: i64,
+        decision: Decision,
+    ) {
+        let reviewer = self.reviewer;
+        let record = RecordRef {
+            notebook: self.notebook,
+            kind: T::KIND,
+            id,
+        };
+        w.branch(self.branch, reviewer, |b| {
+            b.review(
+                reviewer,
+                NOW,
+                ReviewDecision {
+                    record,
+                    revision,
+                    decision,
+                    comment: if decision == Decision::Returned {
+                        "请补充".into()
+                    } else {
+                        String::new()
+                    },
+                    publish: false,
+                    fine_example: false,
+                },
+            )?;
+            Ok::<_, WriteError>(())
+        })
+        .await
+        .unwrap();
+    }
+
+    async fn approved<T: Reviewable>(
+        &self,
+        w: Writer<'_>,
+        record: T,
+        add: fn(&mut Notebook, &Principal, Millis, T) -> Result<RecordId, client_core::OpError>,
+    ) -> RecordId {
+        let id = self.submit(w, record, add).await;
+        self.review::<T>(w, id, 1, Decision::Approved).await;
+        id
+    }
+}
+
+/// What the test wrote that the assertions name.
+struct Written {
+    li_notebook: DocumentId,
+    deputy_notebook: DocumentId,
+    /// 合益村's approved lectures of October, by their ids.
+    october_lectures: Vec<RecordId>,
+    overdue: RecordId,
+}
+
+/// 合益村's October, with every kind of record that must and must not count, and a lecture
+/// of 双桥村 that must stay in 双桥村.
+async fn write_october(db: &Database) -> Written {
+    let store: &Store = &db.store;
+    let v = &db.v;
+    let w = Writer { store, now: NOW };
+    let (li, secretary, deputy) = (&v.li, &v.secretary, &v.deputy);
+    let notebook_of = |user: UserId, branch| async move {
+        store.notebook_in(user, branch).await.unwrap().unwrap()
+    };
+    let deputy_notebook = notebook_of(deputy.user, v.heyi).await;
+    let li_m = Member {
+        who: li,
+        notebook: v.notebook,
+        branch: v.branch,
+        reviewer: secretary,
+    };
+    let deputy_m = Member {
+        who: deputy,
+        notebook: deputy_notebook,
+        branch: v.branch,
+        reviewer: secretary,
+    };
+    let (l, s, d) = (li.user, secretary.user, deputy.user);
+    let add_lecture = Notebook::record_lecture;
+
+    // Counted in October: the last half hour of October 31st in Beijing (15:30 UTC), with an
+    // attendee ticked twice and the month's plan; the first instant of October 1st; and the
+    // deputy's lecture with li as co-speaker.
+    let last_of_october = li_m
+        .approved(
+            w,
+            Lecture {
+                plan: Some(october()),
+                ..lecture(
+                    li,
+                    cst("2026-10-31", 23, 30),
+                    &[l],
+                    &[s, d, d],
+                    30,
+                    Venue::Courtyard,
+                    LectureCategory::PoliticalTheory,
+                )
+            },
+            add_lecture,
+        )
+        .await;
+    let first_of_october = li_m
+        .approved(
+            w,
+            lecture(
+                li,
+                cst("2026-10-01", 0, 0),
+                &[d],
+                &[],
+                5,
+                Venue::Market,
+                LectureCategory::GrassrootsWork,
+            ),
+            add_lecture,
+        )
+        .await;
+    let deputys = deputy_m
+        .approved(
+            w,
+            lecture(
+                deputy,
+                cst("2026-10-20", 19, 0),
+                &[d, l],
+                &[l],
+                20,
+                Venue::Field,
+                LectureCategory::PoliticalTheory,
+            ),
+            add_lecture,
+        )
+        .await;
+    // November in Beijing though still October 31st in UTC; and September 30th at 23:59.
+    li_m.approved(
+        w,
+        lecture(
+            li,
+            cst("2026-11-01", 0, 30),
+            &[l],
+            &[s],
+            12,
+            Venue::Field,
+            LectureCategory::Skills,
+        ),
+        add_lecture,
+    )
+    .await;
+    li_m.approved(
+        w,
+        lecture(
+            li,
+            cst("2026-09-30", 23, 59),
+            &[l],
+            &[s],
+            7,
+            Venue::Field,
+            LectureCategory::Skills,
+        ),
+        add_lecture,
+    )
+    .await;
+    // Not counted: returned, withdrawn after approval, re-submitted after approval (its new
+    // revision unreviewed), pending, a draft.
+    let big = |day: &str| {
+        lecture(
+            li,
+            cst(day, 10, 0),
+            &[s],
+            &[s, d],
+            100,
+            Venue::Courtyard,
+            LectureCategory::Other,
+        )
+    };
+    let returned = li_m.submit(w, big("2026-10-10"), add_lecture).await;
+    li_m.review::<Lecture>(w, returned, 1, Decision::Returned)
+        .await;
+    let withdrawn = li_m.approved(w, big("2026-10-11"), add_lecture).await;
+    w.notebook(v.notebook, li, |n| {
+        n.withdraw::<Lecture>(li, NOW, withdrawn, Some("记错了".into()))?;
+        Ok::<_, WriteError>(())
+    })
+    .await
+    .unwrap();
+    let resubmitted = li_m.approved(w, big("2026-10-12"), add_lecture).await;
+    w.notebook(v.notebook, li, |n| {
+        n.edit_record::<Lecture>(li, NOW, resubmitted, |l| l.audience = 101)?;
+        n.submit::<Lecture>(li, NOW, resubmitted)?;
+        Ok::<_, WriteError>(())
+    })
+    .await
+    .unwrap();
+    li_m.submit(w, big("2026-10-13"), add_lecture).await;
+    w.notebook(v.notebook, li, |n| {
+        n.record_lecture(li, NOW, big("2026-10-14"))?;
+        Ok::<_, WriteError>(())
+    })
+    .await
+    .unwrap();
+
+    // Services: 2.5 h by three and 1 h by one; a returned one is not counted.
+    li_m.approved(
+        w,
+        Service {
+            plan: Some(october()),
+            ..service(li, cst("2026-10-05", 9, 0), 2.5, &[l, s, d])
+        },
+        Notebook::record_service,
+    )
+    .await;
+    deputy_m
+        .approved(
+            w,
+            service(deputy, cst("2026-10-06", 9, 0), 1.0, &[l]),
+            Notebook::record_service,
+        )
+        .await;
+    let sent_back = li_m
+        .submit(
+            w,
+            service(li, cst("2026-10-07", 9, 0), 8.0, &[l, s]),
+            Notebook::record_service,
+        )
+        .await;
+    li_m.review::<Service>(w, sent_back, 1, Decision::Returned)
+        .await;
+
+    // Visits: 张家 twice (once with a full-width space typed after it) and 李家; 王家 returned.
+    for household in ["张家", "张家\u{3000}", "李家"] {
+        li_m.approved(
+            w,
+            visit(li, cst("2026-10-08", 15, 0), household),
+            Notebook::record_visit,
+        )
+        .await;
+    }
+    let wang = li_m
+        .submit(
+            w,
+            visit(li, cst("2026-10-09", 15, 0), "王家"),
+            Notebook::record_visit,
+        )
+        .await;
+    li_m.review::<Visit>(w, wang, 1, Decision::Returned).await;
+
+    // The branch document: October's plan carried out (film, theme day), screenings, and
+    // rectifications in every state.
+    let overdue = w
+        .branch(v.branch, secretary, |b| {
+            b.set_plan(
+                secretary,
+                NOW,
+                october(),
+                Plan {
+                    lecture_topic: "忆扶贫故事".into(),
+                    lecture_speaker: None,
+                    film_title: "《榜样9》".into(),
+                    practice: "秸秆禁烧巡逻".into(),
+                    theme_day: None,
+                    notes: Prose::default(),
+                    created_by: s,
+                    created_at: NOW,
+                    withdrawn: None,
+                },
+            )?;
+            b.record_screening(
+                secretary,
+                NOW,
+                screening(secretary, cst("2026-10-15", 20, 0), Some(october())),
+            )?;
+            let gone = b.record_screening(
+                secretary,
+                NOW,
+                screening(secretary, cst("2026-10-16", 20, 0), None),
+            )?;
+            b.withdraw::<Screening>(secretary, NOW, gone, None)?;
+            b.record_screening(
+                secretary,
+                NOW,
+                screening(secretary, cst("2026-11-02", 20, 0), None),
+            )?;
+            b.record_meeting(
+                secretary,
+                NOW,
+                Meeting {
+                    kind: MeetingKind::ThemeDay,
+                    held_at: cst("2026-10-25", 9, 0),
+                    attendees: vec![l, s, d],
+                    agenda: "主题党日".into(),
+                    minutes: Prose::default(),
+                    decisions: Vec::new(),
+                    plan: Some(october()),
+                    recorded_by: s,
+                    created_at: NOW,
+                    withdrawn: None,
+                },
+            )?;
+            let overdue = b.open_rectification(
+                secretary,
+                NOW,
+                rectification(secretary, "路灯不亮", "2020-01-01"),
+            )?;
+            let going = b.open_rectification(
+                secretary,
+                NOW,
+                rectification(secretary, "水渠淤塞", "2099-12-31"),
+            )?;
+            b.advance_rectification(secretary, NOW, going, ProgressStatus::InProgress, None)?;
+            for (problem, reached) in [
+                ("垃圾清运", ProgressStatus::Done),
+                ("危房排查", ProgressStatus::Verified),
+            ] {
+                let id = b.open_rectification(
+                    secretary,
+                    NOW,
+                    rectification(secretary, problem, "2020-01-01"),
+                )?;
+                b.advance_rectification(secretary, NOW, id, ProgressStatus::InProgress, None)?;
+                b.advance_rectification(secretary, NOW, id, ProgressStatus::Done, None)?;
+                if reached == ProgressStatus::Verified {
+                    b.advance_rectification(secretary, NOW, id, reached, None)?;
+                }
+            }
+            let dropped = b.open_rectification(
+                secretary,
+                NOW,
+                rectification(secretary, "重复登记", "2020-01-01"),
+            )?;
+            b.withdraw::<Rectification>(secretary, NOW, dropped, None)?;
+            Ok::<_, WriteError>(overdue)
+        })
+        .await
+        .unwrap();
+
+    // The ledger marks li as a migrant member (流动党员).
+    let heyi = store.branch(v.heyi).await.unwrap().unwrap();
+    w.ledger(heyi.ledger_document, secretary, |ledger| {
+        ledger.set_entry(
+            secretary,
+            NOW,
+            l,
+            LedgerEntry {
+                migrant: true,
+                inflow: false,
+                elderly: false,
+                infirm: false,
+                phone: "13800000001".into(),
+                city: "广东东莞".into(),
+                employer: "电子厂".into(),
+                study_partner: None,
+                contacts: BTreeMap::new(),
+                updated_by: s,
+                updated_at: NOW,
+                withdrawn: None,
+            },
+        )?;
+        Ok::<_, WriteError>(())
+    })
+    .await
+    .unwrap();
+
+    // 双桥村: its own admin approves its member's lecture of 50 villagers.
+    let shuangqiao_admin = person(
+        store,
+        v.township,
+        Some(v.shuangqiao),
+        "刘国强",
+        Role::BranchAdmin,
+    )
+    .await
+    .principal();
+    let outsider = Member {
+        who: &v.outsider,
+        notebook: notebook_of(v.outsider.user, v.shuangqiao).await,
+        branch: v.branch_of_outsider,
+        reviewer: &shuangqiao_admin,
+    };
+    outsider
+        .approved(
+            w,
+            lecture(
+                &v.outsider,
+                cst("2026-10-18", 10, 0),
+                &[v.outsider.user],
+                &[],
+                50,
+                Venue::ActivityRoom,
+                LectureCategory::PoliticalTheory,
+            ),
+            add_lecture,
+        )
+        .await;
+
+    Written {
+        li_notebook: v.notebook,
+        deputy_notebook,
+        october_lectures: vec![first_of_october, deputys, last_of_october],
+        overdue,
+    }
+}
+
+async fn get(server: &TestServer, path: &str, token: &str) -> (u16, Value) {
+    let response = server
+        .request("GET", path, Some(token), None)
+        .await
+        .unwrap();
+    let body = if response.body.is_empty() {
+        Value::Null
+    } else {
+        response.json()
+    };
+    (response.status, body)
+}
+
+/// The figures of a branch (or the total) in an answer of `/api/v1/statistics`, as
+/// client-core's type, so that they compare with client-core's own count.
+fn figures_in(answer: &Value, branch: Option<&str>) -> (Figures, u64) {
+    let line = match branch {
+        Some(id) => answer["branches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["branch"] == id)
+            .unwrap()
+            .clone(),
+        None => answer["total"].clone(),
+    };
+    let migrant = line["migrant_submissions"].as_u64().unwrap();
+    (serde_json::from_value(line).unwrap(), migrant)
+}
+
+#[tokio::test]
+async fn figures_are_counted_by_hand_and_agree_with_the_core_at_every_month_edge() {
+    let (db, server) = served().await;
+    let written = write_october(&db).await;
+    let v = &db.v;
+    let secretary = token(&db.keys, &v.secretary);
+
+    let (status, answer) = get(
+        &server,
+        &format!("/api/v1/statistics?branch={}&period=2026-10", v.heyi),
+        &secretary,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let (figures, migrant) = figures_in(&answer, Some(&v.heyi.to_string()));
+    assert_eq!(
+        figures,
+        Figures {
+            lectures: 3,
+            lectures_by_category: [
+                ("grassroots_work".into(), 1),
+                ("political_theory".into(), 2)
+            ]
+            .into(),
+            lectures_by_venue: [
+                ("courtyard".into(), 1),
+                ("field".into(), 1),
+                ("market".into(), 1)
+            ]
+            .into(),
+            // li and the deputy; the deputy spoke at two lectures.
+            lecturers: 2,
+            // {secretary, deputy (ticked twice)} + {} + {li}.
+            member_attendances: 3,
+            villagers: 30 + 5 + 20,
+            audience: 58,
+            services: 2,
+            volunteer_participants: 4,
+            volunteer_hours: 8.5,
+            households_visited: 2,
+            screenings: 1,
+            rectifications_open: 2,
+            rectifications_overdue: 1,
+            rectifications_done: 1,
+            rectifications_verified: 1,
+        }
+    );
+    // li's approved lectures, service and visits of October; the deputy is not a migrant.
+    assert_eq!(migrant, 2 + 1 + 3);
+    assert_eq!(answer["from"], "2026-10-01");
+    assert_eq!(answer["until"], "2026-11-01");
+
+    // November holds only the lecture given half an hour into November 1st in Beijing.
+    let (_, november) = get(
+        &server,
+        &format!("/api/v1/statistics?branch={}&period=2026-11", v.heyi),
+        &secretary,
+    )
+    .await;
+    let (figures, migrant) = figures_in(&november, Some(&v.heyi.to_string()));
+    assert_eq!(
+        (
+            figures.lectures,
+            figures.villagers,
+            figures.screenings,
+            migrant
+        ),
+        (1, 12, 1, 1)
+    );
+
+    // Client-core, counting the stored documents themselves, agrees for every kind of period.
+    let today = tianjian_server::now().cst_date();
+    let load = |document: DocumentId| {
+        let store = db.store.clone();
+        async move { store.load_document(document).await.unwrap().unwrap() }
+    };
+    let branch = Branch::load(&load(v.branch).await, Limits::default()).unwrap();
+    let li = Notebook::load(&load(written.li_notebook).await, Limits::default()).unwrap();
+    let deputy = Notebook::load(&load(written.deputy_notebook).await, Limits::default()).unwrap();
+    for period in [
+        "2026-09",
+        "2026-10",
+        "2026-11",
+        "2026-Q4",
+        "2026",
+        "2026-10-31..2026-11-01",
+        "2026-10-01..2026-10-01",
+    ] {
+        let (_, answer) = get(
+            &server,
+            &format!("/api/v1/statistics?branch={}&period={period}", v.heyi),
+            &secretary,
+        )
+        .await;
+        let range = period.parse::<Period>().unwrap().range();
+        let core = views::figures(&branch, &[&li, &deputy], range.start, range.end, today);
+        assert_eq!(
+            figures_in(&answer, Some(&v.heyi.to_string())).0,
+            core,
+            "{period}"
+        );
+    }
+
+    // Each figure lists the records behind it, oldest first.
+    let (status, behind) = get(
+        &server,
+        &format!(
+            "/api/v1/statistics/records?branch={}&period=2026-10&figure=villagers",
+            v.heyi
+        ),
+        &secretary,
+    )
+    .await;
+    assert_eq!(status, 200, "{behind}");
+    let keys: Vec<&str> = behind
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line["key"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = written
+        .october_lectures
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(keys, expected);
+    assert_eq!(behind[0]["person_name"], "李章桂");
+    let (_, in_fields) = get(
+        &server,
+        &format!(
+            "/api/v1/statistics/records?branch={}&period=2026-10&figure=lectures&venue=field",
+            v.heyi
+        ),
+        &secretary,
+    )
+    .await;
+    assert_eq!(in_fields.as_array().unwrap().len(), 1);
+    assert_eq!(in_fields[0]["person_name"], "贺俊爱");
+    let (_, overdue) = get(
+        &server,
+        &format!(
+            "/api/v1/statistics/records?branch={}&figure=rectifications_overdue",
+            v.heyi
+        ),
+        &secretary,
+    )
+    .await;
+    assert_eq!(overdue.as_array().unwrap().len(), 1, "{overdue}");
+    assert_eq!(overdue[0]["key"], written.overdue.to_string());
+    assert_eq!(overdue[0]["title"], "路灯不亮");
+    assert_eq!(overdue[0]["deadline"], "2020-01-01");
+    for (figure, count) in [
+        ("households_visited", 3),
+        ("volunteer_hours", 2),
+        ("screenings", 1),
+        ("migrant_submissions", 6),
+        ("rectifications_open", 2),
+        ("rectifications_verified", 1),
+    ] {
+        let (_, lines) = get(
+            &server,
+            &format!(
+                "/api/v1/statistics/records?branch={}&period=2026-10&figure={figure}",
+                v.heyi
+            ),
+            &secretary,
+        )
+        .await;
+        assert_eq!(lines.as_array().unwrap().len(), count, "{figure}: {lines}");
+    }
+
+    // October's plan: 合益村 held its lecture, film and practice and its themed party day;
+    // 双桥村 made no plan.
+    let (status, plans) = get(
+        &server,
+        &format!(
+            "/api/v1/statistics/plans?township={}&month=2026-10",
+            v.township
+        ),
+        &token(&db.keys, &v.township_admin),
+    )
+    .await;
+    assert_eq!(status, 200, "{plans}");
+    let standing = |name: &str| {
+        plans
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let heyi = standing("合益村");
+    for flag in [
+        "planned",
+        "lecture_done",
+        "film_done",
+        "practice_done",
+        "theme_day_held",
+        "complete",
+    ] {
+        assert_eq!(heyi[flag], true, "{flag}: {heyi}");
+    }
+    assert_eq!(standing("双桥村")["planned"], false);
+    assert_eq!(standing("双桥村")["complete"], false);
+    let core = views::plan_progress(&branch, &[&li, &deputy], october()).unwrap();
+    assert!(core.complete && core.theme_day_held);
+
+    // The township's twelve months: the trend's October and November are the total's.
+    let (status, trend) = get(
+        &server,
+        &format!(
+            "/api/v1/statistics/trend?township={}&until=2026-11",
+            v.township
+        ),
+        &token(&db.keys, &v.township_admin),
+    )
+    .await;
+    assert_eq!(status, 200, "{trend}");
+    let months = trend.as_array().unwrap();
+    assert_eq!(months.len(), 12);
+    assert_eq!(months[0]["month"], "2025-12");
+    assert_eq!(months[10]["month"], "2026-10");
+    assert_eq!(months[10]["lectures"], 4);
+    assert_eq!(months[11]["lectures"], 1);
+    assert_eq!(months[9]["lectures"], 1);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn figures_stay_inside_their_branch_and_township_and_admins_see_only_their_own() {
+    let (db, server) = served().await;
+    write_october(&db).await;
+    let v = &db.v;
+    let october = |whose: String| format!("/api/v1/statistics?{whose}&period=2026-10");
+
+    // The township sees both branches: 双桥村's lecture is in 双桥村 and the total only.
+    let township = token(&db.keys, &v.township_admin);
+    let (status, answer) = get(
+        &server,
+        &october(format!("township={}", v.township)),
+        &township,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let (heyi, _) = figures_in(&answer, Some(&v.heyi.to_string()));
+    let (shuangqiao, _) = figures_in(&answer, Some(&v.shuangqiao.to_string()));
+    let (total, migrant) = figures_in(&answer, None);
+    assert_eq!((heyi.lectures, heyi.villagers), (3, 55));
+    assert_eq!((shuangqiao.lectures, shuangqiao.villagers), (1, 50));
+    assert_eq!(shuangqiao.rectifications_open, 0);
+    assert_eq!(
+        (total.lectures, total.villagers, total.lecturers),
+        (4, 105, 3)
+    );
+    assert_eq!(migrant, 6);
+    // Naming nothing, a township admin gets his own township.
+    let (_, own) = get(&server, "/api/v1/statistics?period=2026-10", &township).await;
+    assert_eq!(own["total"], answer["total"]);
+
+    // Another township's admin sees nothing of it, and his own township has nothing of it.
+    let far = token(&db.keys, &v.far_admin);
+    for whose in [
+        format!("township={}", v.township),
+        format!("branch={}", v.heyi),
+    ] {
+        let (status, _) = get(&server, &october(whose), &far).await;
+        assert_eq!(status, 404);
+    }
+    let (status, own) = get(
+        &server,
+        &october(format!("township={}", v.far_admin.township.unwrap())),
+        &far,
+    )
+    .await;
+    assert_eq!(status, 200, "{own}");
+    assert_eq!(own["total"]["lectures"], 0);
+    assert_eq!(own["total"]["rectifications_open"], 0);
+
+    // A branch admin sees his branch only; a member sees no statistics at all.
+    let secretary = token(&db.keys, &v.secretary);
+    for whose in [
+        format!("branch={}", v.shuangqiao),
+        format!("township={}", v.township),
+    ] {
+        let (status, _) = get(&server, &october(whose), &secretary).await;
+        assert_eq!(status, 404);
+    }
+    let (status, mine) = get(&server, "/api/v1/statistics?period=2026-10", &secretary).await;
+    assert_eq!(status, 200);
+    assert_eq!(mine["branches"].as_array().unwrap().len(), 1);
+    assert_eq!(mine["total"]["lectures"], 3);
+    let (status, _) = get(
+        &server,
+        &october(format!("branch={}", v.heyi)),
+        &token(&db.keys, &v.li),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = get(
+        &server,
+        &format!(
+            "/api/v1/statistics/records?branch={}&figure=lectures",
+            v.shuangqiao
+        ),
+        &secretary,
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // Bad input is named, and changes nothing.
+    for (query, status) in [
+        ("/api/v1/statistics?period=2026-13", 422),
+        ("/api/v1/statistics?period=2026-11-01..2026-10-01", 422),
+        ("/api/v1/statistics/records?figure=points", 422),
+        (
+            "/api/v1/statistics/records?figure=services&venue=field",
+            422,
+        ),
+        ("/api/v1/statistics/trend?months=0", 422),
+        ("/api/v1/statistics/trend?months=1000", 422),
+        ("/api/v1/statistics/plans?month=October", 422),
+    ] {
+        let (got, body) = get(&server, query, &secretary).await;
+        assert_eq!(got, status, "{query}: {body}");
+        assert_eq!(body["error"], "invalid");
+    }
+    server.stop().await.unwrap();
+}
