@@ -223,6 +223,16 @@ fn project_record(
                     });
                 }
             }
+            // A list of short texts (a meeting's decisions, a pledge's commitments) is one
+            // cell, a line each.
+            Some(Shape::Str { .. } | Shape::Name { .. }) => {
+                projection.values.push(ValueRow {
+                    collection: collection.name,
+                    key: key.to_owned(),
+                    field: field.name,
+                    value: Cell::Text(list_strings(doc, obj, field).join("\n")),
+                });
+            }
             _ => {}
         }
         if let Some(value) = scalar(&field.shape)

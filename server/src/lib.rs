@@ -18,6 +18,7 @@ pub mod cli;
 pub mod demo;
 pub mod directory;
 pub mod error;
+pub mod export;
 pub mod media;
 pub mod store;
 pub mod sync;

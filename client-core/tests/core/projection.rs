@@ -152,6 +152,9 @@ fn reviews_and_rectifications_project_their_subject_decision_and_progress() {
     assert_eq!(row(review).revision, Some(1));
     assert_eq!(row(review).owner, Some(secretary.user.to_string()));
     assert_eq!(row(open).status, "done");
+    assert!(all.values.iter().any(|v| v.key == open.to_string()
+        && v.field == "deadline"
+        && v.value == Cell::Text("2026-11-30".into())));
     // The roster projects one row per member, owned by the member it describes.
     assert!(
         all.records

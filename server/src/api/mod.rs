@@ -21,7 +21,9 @@ use crate::error::{ApiError, Result};
 
 mod audit;
 mod devices;
+mod exports;
 mod organisation;
+mod scope;
 mod session;
 mod statistics;
 
@@ -36,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .merge(devices::routes())
         .merge(audit::routes())
         .merge(statistics::routes())
+        .merge(exports::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 

@@ -6,19 +6,15 @@
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use client_core::access::administers;
-use client_core::time::CalendarError;
 use client_core::views::Figures;
-use client_core::{BranchId, Date, Month, Period, Role, TownshipId};
+use client_core::{BranchId, Date, Month, Period};
 use serde::{Deserialize, Serialize};
 
-use super::path_id;
+use super::scope::{Whose, month, period, scope, today};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, Result};
-use crate::store::{
-    BranchFigures, BranchRecord, Count, Figure, Narrowing, PlanStanding, RecordLine, Scope,
-};
+use crate::store::{BranchFigures, Count, Figure, Narrowing, PlanStanding, RecordLine};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -33,80 +29,6 @@ pub const MOST_LINES: usize = 2_000;
 
 /// The longest trend, in months.
 const MOST_MONTHS: usize = 36;
-
-/// Whose figures: `branch=` or `township=`, read as text so that a bad value gets the API's
-/// own error.
-#[derive(Debug, Deserialize)]
-struct Whose {
-    branch: Option<String>,
-    township: Option<String>,
-}
-
-impl Whose {
-    /// The branches the caller asked for, if they are his business. Naming neither means a
-    /// branch admin's own branch, or a township admin's own township.
-    async fn branches(&self, state: &AppState, caller: &Caller) -> Result<Vec<BranchRecord>> {
-        let who = &caller.who;
-        if who.role == Role::Member {
-            return Err(ApiError::Forbidden("only admins read statistics"));
-        }
-        let store = &state.auth()?.store;
-        let (branch, township) = match (self.branch.as_deref(), self.township.as_deref()) {
-            (Some(_), Some(_)) => {
-                return Err(ApiError::Invalid(
-                    "name a branch or a township, not both".to_owned(),
-                ));
-            }
-            (None, None) => match (who.role, who.branch, who.township) {
-                (Role::BranchAdmin, Some(branch), _) => (Some(branch), None),
-                (_, _, Some(township)) => (None, Some(township)),
-                _ => return Err(ApiError::Invalid("name a branch or a township".to_owned())),
-            },
-            (branch, township) => (
-                branch.map(path_id).transpose()?,
-                township.map(path_id).transpose()?,
-            ),
-        };
-        if let Some(branch) = branch {
-            return match store.branch(branch).await? {
-                Some(record) if administers(who, record.township, Some(record.id)) => {
-                    Ok(vec![record])
-                }
-                _ => Err(ApiError::NotFound),
-            };
-        }
-        let township: TownshipId = township.ok_or(ApiError::NotFound)?;
-        if !administers(who, township, None) || !store.township_exists(township).await? {
-            return Err(ApiError::NotFound);
-        }
-        Ok(store.branches_of(township).await?)
-    }
-}
-
-/// A month, period or date from the query string.
-fn calendar<T: std::str::FromStr<Err = CalendarError>>(text: &str) -> Result<T> {
-    text.parse()
-        .map_err(|e: CalendarError| ApiError::Invalid(e.to_string()))
-}
-
-fn scope(branches: &[BranchRecord]) -> Scope {
-    Scope {
-        branches: branches.iter().map(|b| b.id).collect(),
-    }
-}
-
-/// Today in China Standard Time, by the server's clock: what rectifications are overdue on.
-fn today() -> Date {
-    crate::now().cst_date()
-}
-
-fn period(text: Option<&str>) -> Result<Period> {
-    text.map_or(Ok(Period::Month(today().month_of())), calendar)
-}
-
-fn month(text: Option<&str>) -> Result<Month> {
-    text.map_or(Ok(today().month_of()), calendar)
-}
 
 #[derive(Debug, Deserialize)]
 struct FiguresQuery {

@@ -19,7 +19,7 @@ use super::{Result, Store, parse};
 /// Whether the record `r` (a row of `records`) is a member's approved lecture, service or
 /// visit: submitted, and the latest review of its current revision (by time, then review id,
 /// as on every device) approved it. Reviews live in the branch document of the record's branch.
-const APPROVED: &str = "r.collection IN ('lectures', 'services', 'visits')
+pub(super) const APPROVED: &str = "r.collection IN ('lectures', 'services', 'visits')
     AND r.status = 'submitted'
     AND (SELECT v.status FROM records v
          WHERE v.subject_document = r.document AND v.subject = r.key
@@ -34,7 +34,7 @@ pub struct Scope {
 }
 
 impl Scope {
-    fn json(&self) -> String {
+    pub(super) fn json(&self) -> String {
         let ids: Vec<String> = self.branches.iter().map(|b| b.to_string()).collect();
         serde_json::Value::from(ids).to_string()
     }

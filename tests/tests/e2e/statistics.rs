@@ -916,3 +916,224 @@ async fn figures_stay_inside_their_branch_and_township_and_admins_see_only_their
     }
     server.stop().await.unwrap();
 }
+
+/// A downloaded ledger: its status, type, file name and bytes.
+async fn download(server: &TestServer, path: &str, token: &str) -> (u16, String, String, Vec<u8>) {
+    let response = server
+        .request("GET", path, Some(token), None)
+        .await
+        .unwrap();
+    (
+        response.status,
+        response.header("content-type").unwrap_or("").to_owned(),
+        response
+            .header("content-disposition")
+            .unwrap_or("")
+            .to_owned(),
+        response.bytes,
+    )
+}
+
+/// The cells of the one sheet of an XLSX file, as text, read by calamine; and whether any
+/// cell holds a formula.
+fn spreadsheet(bytes: Vec<u8>, title: &str) -> (Vec<Vec<String>>, bool) {
+    use calamine::{Reader, Xlsx};
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(book.sheet_names(), [title]);
+    let range = book.worksheet_range(title).unwrap();
+    let rows = range
+        .rows()
+        .map(|row| row.iter().map(|cell| cell.to_string()).collect())
+        .collect();
+    let formulas = book.worksheet_formula(title).unwrap();
+    let any_formula = formulas.used_cells().any(|(_, _, f)| !f.is_empty());
+    (rows, any_formula)
+}
+
+#[tokio::test]
+async fn ledgers_download_as_xlsx_and_csv_with_chinese_headers_and_inert_formulas() {
+    let (db, server) = served().await;
+    write_october(&db).await;
+    let v = &db.v;
+    let li = &v.li;
+    let hostile = "=HYPERLINK(\"http://evil.example\",\"点我\")";
+    let w = Writer {
+        store: &db.store,
+        now: NOW,
+    };
+    Member {
+        who: li,
+        notebook: v.notebook,
+        branch: v.branch,
+        reviewer: &v.secretary,
+    }
+    .approved(
+        w,
+        Lecture {
+            title: hostile.into(),
+            ..lecture(
+                li,
+                cst("2026-10-30", 9, 0),
+                &[li.user],
+                &[],
+                9,
+                Venue::HomeDelivery,
+                LectureCategory::Skills,
+            )
+        },
+        Notebook::record_lecture,
+    )
+    .await;
+    let secretary = token(&db.keys, &v.secretary);
+
+    let (status, media_type, disposition, bytes) = download(
+        &server,
+        &format!("/api/v1/exports/lectures?branch={}&period=2026-10", v.heyi),
+        &secretary,
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    assert!(media_type.contains("spreadsheetml"), "{media_type}");
+    // 合益村-微党课台账-2026-10.xlsx, percent-encoded.
+    assert!(
+        disposition.contains("UTF-8''%E5%90%88%E7%9B%8A%E6%9D%91-"),
+        "{disposition}"
+    );
+    let (rows, any_formula) = spreadsheet(bytes, "微党课台账");
+    assert!(!any_formula, "a title became a formula");
+    let header = &rows[0];
+    assert_eq!(&header[..4], ["支部", "时间", "题目", "类别"]);
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    // The three approved lectures of October and the hostile one, by time; nothing else.
+    assert_eq!(rows.len(), 1 + 4, "{rows:?}");
+    let times: Vec<&str> = rows[1..].iter().map(|r| r[at("时间")].as_str()).collect();
+    assert_eq!(
+        times,
+        [
+            "2026-10-01 00:00",
+            "2026-10-20 19:00",
+            "2026-10-30 09:00",
+            "2026-10-31 23:30"
+        ]
+    );
+    let last = &rows[4];
+    assert_eq!(last[at("支部")], "合益村");
+    assert_eq!(last[at("类别")], "政治理论");
+    assert_eq!(last[at("形式")], "屋场会");
+    assert_eq!(last[at("主讲人")], "李章桂");
+    assert_eq!(last[at("参加党员人数")], "2");
+    assert_eq!(last[at("群众人数")], "30");
+    assert_eq!(last[at("落实月计划")], "2026-10");
+    let hostile_row = &rows[3];
+    assert_eq!(
+        hostile_row[at("题目")],
+        hostile,
+        "the title is kept exactly, as text"
+    );
+    assert_eq!(hostile_row[at("形式")], "上门送课");
+
+    // The same as CSV: a byte-order mark for Excel, and the formula made inert.
+    let (status, media_type, _, bytes) = download(
+        &server,
+        &format!(
+            "/api/v1/exports/lectures?branch={}&period=2026-10&format=csv",
+            v.heyi
+        ),
+        &secretary,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(media_type.starts_with("text/csv"));
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.starts_with("\u{feff}支部,时间,题目,类别,"));
+    assert!(
+        text.contains(",\"'=HYPERLINK(\"\"http://evil.example\"\""),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 5);
+
+    // Rectifications as they stand, the overdue one marked; members with their ledger.
+    let (_, _, _, bytes) = download(
+        &server,
+        &format!(
+            "/api/v1/exports/rectifications?branch={}&period=2026",
+            v.heyi
+        ),
+        &secretary,
+    )
+    .await;
+    let (rows, _) = spreadsheet(bytes, "问题整改台账");
+    // Five raised (one withdrawn); the fixture raised them at NOW, in October 2026.
+    assert_eq!(rows.len(), 1 + 4, "{rows:?}");
+    let overdue: Vec<&Vec<String>> = rows
+        .iter()
+        .filter(|r| r.contains(&"逾期".to_owned()))
+        .collect();
+    assert_eq!(overdue.len(), 1);
+    assert!(overdue[0].contains(&"路灯不亮".to_owned()));
+    let (_, _, _, bytes) = download(
+        &server,
+        &format!("/api/v1/exports/members?branch={}", v.heyi),
+        &secretary,
+    )
+    .await;
+    let (rows, _) = spreadsheet(bytes, "党员台账");
+    let li_row = rows
+        .iter()
+        .find(|r| r.contains(&"李章桂".to_owned()))
+        .unwrap();
+    for expected in ["是", "13800000001", "广东东莞", "电子厂"] {
+        assert!(
+            li_row.contains(&expected.to_owned()),
+            "{expected} in {li_row:?}"
+        );
+    }
+    assert_eq!(
+        rows.len(),
+        1 + 3,
+        "li, the secretary and the deputy: {rows:?}"
+    );
+
+    // The township's ledger holds both branches; nobody else gets one.
+    let township = token(&db.keys, &v.township_admin);
+    let (_, _, _, bytes) = download(
+        &server,
+        &format!(
+            "/api/v1/exports/lectures?township={}&period=2026-10",
+            v.township
+        ),
+        &township,
+    )
+    .await;
+    let (rows, _) = spreadsheet(bytes, "微党课台账");
+    let branches: std::collections::BTreeSet<&str> =
+        rows[1..].iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(branches, ["双桥村", "合益村"].into());
+    for (path, who, status) in [
+        (
+            format!("/api/v1/exports/lectures?branch={}", v.heyi),
+            token(&db.keys, li),
+            403,
+        ),
+        (
+            format!("/api/v1/exports/members?branch={}", v.heyi),
+            token(&db.keys, &v.far_admin),
+            404,
+        ),
+        (
+            format!("/api/v1/exports/members?branch={}", v.shuangqiao),
+            secretary.clone(),
+            404,
+        ),
+        ("/api/v1/exports/ballots".to_owned(), secretary.clone(), 404),
+        (
+            "/api/v1/exports/lectures?format=pdf".to_owned(),
+            secretary.clone(),
+            422,
+        ),
+    ] {
+        let (got, _, _, body) = download(&server, &path, &who).await;
+        assert_eq!(got, status, "{path}: {}", String::from_utf8_lossy(&body));
+    }
+    server.stop().await.unwrap();
+}

@@ -1,0 +1,195 @@
+//! The records of a ledger (台账), read from the projections for export: a branch's approved
+//! lectures, services or visits of a period, its meetings and rectifications, or its members
+//! with their ledger entries; each record with every scalar field, the names of the people it
+//! names, and how many files it references.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use client_core::Millis;
+use client_core::projection::Cell;
+use rusqlite::{Connection, params};
+
+use super::statistics::{APPROVED, Scope};
+use super::{Result, Store};
+
+/// Which records a ledger lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// Members' approved records of a collection (`lectures`, `services`, `visits`).
+    Approved(&'static str),
+    /// A branch document's records of a collection that stand (`meetings`,
+    /// `rectifications`).
+    Standing(&'static str),
+    /// The roster, each member with his ledger entry.
+    Members,
+}
+
+/// One record of a ledger.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LedgerRecord {
+    pub branch: String,
+    pub document: String,
+    pub key: String,
+    pub occurred_at: Option<Millis>,
+    pub status: String,
+    /// Each scalar field (for members: the roster entry's and the ledger entry's).
+    pub values: BTreeMap<String, Cell>,
+    /// The names of the people scalar fields name (`recorded_by`, `responsible`), by field.
+    pub names: BTreeMap<String, String>,
+    /// The names of the people list fields name (`attendees`, `participants`), by field.
+    pub people: BTreeMap<String, Vec<String>>,
+    /// How many files (photos, audio, video) the record references.
+    pub media: usize,
+}
+
+impl Store {
+    /// The records `listing` lists for the branches of `scope`, in `period` (ignored for
+    /// members), by branch and then by when they happened.
+    pub async fn ledger_records(
+        &self,
+        listing: Listing,
+        scope: Scope,
+        period: Range<Millis>,
+    ) -> Result<Vec<LedgerRecord>> {
+        self.read(move |connection| records(connection, listing, &scope, &period))
+            .await
+    }
+}
+
+fn records(
+    connection: &Connection,
+    listing: Listing,
+    scope: &Scope,
+    period: &Range<Millis>,
+) -> Result<Vec<LedgerRecord>> {
+    connection.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS listed (
+             document TEXT, collection TEXT, key TEXT, branch TEXT, occurred_at INTEGER,
+             status TEXT, PRIMARY KEY (document, collection, key)
+         );
+         DELETE FROM temp.listed;",
+    )?;
+    let (collection, condition) = match listing {
+        Listing::Approved(collection) => (
+            collection,
+            format!("r.occurred_at >= ?3 AND r.occurred_at < ?4 AND {APPROVED}"),
+        ),
+        Listing::Standing(collection) => (
+            collection,
+            "r.occurred_at >= ?3 AND r.occurred_at < ?4 AND r.status <> 'withdrawn'".to_owned(),
+        ),
+        Listing::Members => ("roster", "?3 IS NOT NULL AND ?4 IS NOT NULL".to_owned()),
+    };
+    connection.execute(
+        &format!(
+            "INSERT INTO temp.listed
+             SELECT r.document, r.collection, r.key, r.branch, r.occurred_at, r.status
+             FROM records r
+             WHERE r.collection = ?1 AND r.branch IN (SELECT value FROM json_each(?2))
+               AND {condition}"
+        ),
+        params![collection, scope.json(), period.start.0, period.end.0],
+    )?;
+    if listing == Listing::Members {
+        // A member's ledger entry is keyed by his user id, as his roster entry is.
+        connection.execute(
+            "INSERT INTO temp.listed
+             SELECT e.document, e.collection, e.key, e.branch, e.occurred_at, e.status
+             FROM records e JOIN temp.listed m ON m.key = e.key AND m.branch = e.branch
+             WHERE e.collection = 'entries' AND e.status <> 'withdrawn'",
+            [],
+        )?;
+    }
+
+    let mut listed: BTreeMap<(String, String), LedgerRecord> = BTreeMap::new();
+    let mut statement = connection.prepare(
+        "SELECT l.branch, coalesce(b.name, l.branch), l.document, l.key, l.occurred_at, l.status
+         FROM temp.listed l LEFT JOIN branches b ON b.id = l.branch
+         WHERE l.collection = ?1",
+    )?;
+    let mut rows = statement.query([collection])?;
+    while let Some(row) = rows.next()? {
+        let (branch_id, key): (String, String) = (row.get(0)?, row.get(3)?);
+        listed.insert(
+            (branch_id, key.clone()),
+            LedgerRecord {
+                branch: row.get(1)?,
+                document: row.get(2)?,
+                key,
+                occurred_at: row.get::<_, Option<i64>>(4)?.map(Millis),
+                status: row.get(5)?,
+                ..LedgerRecord::default()
+            },
+        );
+    }
+
+    let mut values = connection.prepare(
+        "SELECT l.branch, l.key, t.field, t.text, t.number, u.name
+         FROM temp.listed l
+         JOIN record_values t
+           ON t.document = l.document AND t.collection = l.collection AND t.key = l.key
+         LEFT JOIN users u ON u.id = t.text",
+    )?;
+    let mut rows = values.query([])?;
+    while let Some(row) = rows.next()? {
+        let slot = (row.get::<_, String>(0)?, row.get::<_, String>(1)?);
+        let Some(record) = listed.get_mut(&slot) else {
+            continue;
+        };
+        let field: String = row.get(2)?;
+        let cell = match (
+            row.get::<_, Option<String>>(3)?,
+            row.get::<_, Option<f64>>(4)?,
+        ) {
+            (Some(text), _) => Cell::Text(text),
+            (None, Some(number)) => Cell::Number(number),
+            (None, None) => continue,
+        };
+        if let Some(name) = row.get::<_, Option<String>>(5)? {
+            record.names.insert(field.clone(), name);
+        }
+        record.values.insert(field, cell);
+    }
+
+    let mut people = connection.prepare(
+        "SELECT l.branch, l.key, t.field, coalesce(u.name, t.person)
+         FROM temp.listed l
+         JOIN record_people t
+           ON t.document = l.document AND t.collection = l.collection AND t.key = l.key
+         LEFT JOIN users u ON u.id = t.person
+         ORDER BY 4",
+    )?;
+    let mut rows = people.query([])?;
+    while let Some(row) = rows.next()? {
+        let slot = (row.get::<_, String>(0)?, row.get::<_, String>(1)?);
+        if let Some(record) = listed.get_mut(&slot) {
+            record
+                .people
+                .entry(row.get(2)?)
+                .or_default()
+                .push(row.get(3)?);
+        }
+    }
+
+    let mut media = connection.prepare(
+        "SELECT l.branch, l.key, count(DISTINCT t.sha256)
+         FROM temp.listed l
+         JOIN record_media t
+           ON t.document = l.document AND t.collection = l.collection AND t.key = l.key
+         GROUP BY l.branch, l.document, l.collection, l.key",
+    )?;
+    let mut rows = media.query([])?;
+    while let Some(row) = rows.next()? {
+        let slot = (row.get::<_, String>(0)?, row.get::<_, String>(1)?);
+        if let Some(record) = listed.get_mut(&slot) {
+            record.media += usize::try_from(row.get::<_, i64>(2)?).unwrap_or(0);
+        }
+    }
+
+    let mut records: Vec<LedgerRecord> = listed.into_values().collect();
+    records.sort_by(|a, b| {
+        (&a.branch, a.occurred_at, &a.key).cmp(&(&b.branch, b.occurred_at, &b.key))
+    });
+    Ok(records)
+}
