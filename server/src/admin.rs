@@ -10,12 +10,13 @@ use client_core::model::branch::{BranchRole, RosterEntry};
 use client_core::schema::{self, MAX_NAME};
 use client_core::{
     Branch, BranchId, DocKind, DocumentId, Ledger, Millis, Notebook, Principal, Role, Scope,
-    Supervision, TownshipId, UserId, projection,
+    Supervision, TownshipId, UserId,
 };
 
 use crate::auth::secrets;
-use crate::store::{BranchRecord, Store, StoreError, UserRecord, Write};
+use crate::store::{BranchRecord, Store, StoreError, UserRecord};
 use crate::sync::Hub;
+use crate::writer::{WriteError, Writer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -31,6 +32,8 @@ pub enum AdminError {
     Document(String),
     #[error(transparent)]
     Auth(#[from] secrets::SecretError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
 }
 
 pub type Result<T, E = AdminError> = std::result::Result<T, E>;
@@ -112,8 +115,8 @@ pub struct Organisation<'a> {
     pub hub: Option<&'a Hub>,
 }
 
-/// The server writing on a branch's behalf.
-fn system(branch: &BranchRecord) -> Principal {
+/// The server writing on a branch's behalf: roster entries, election results.
+pub(crate) fn system(branch: &BranchRecord) -> Principal {
     Principal {
         user: UserId::SYSTEM,
         role: Role::BranchAdmin,
@@ -346,54 +349,33 @@ impl Organisation<'_> {
         left_at: Option<Millis>,
         now: Millis,
     ) -> Result<()> {
-        let bytes = self
-            .store
-            .load_document(branch.branch_document)
-            .await?
-            .ok_or(AdminError::NoBranch(branch.id))?;
-        let mut doc = Branch::load(&bytes, Default::default()).map_err(document_error)?;
-        let existing: Option<RosterEntry> = doc
-            .get(&schema::ROSTER, &user.id.to_string())
-            .map_err(document_error)?;
-        let notebook = match (&existing, user.notebook_document) {
-            (Some(entry), _) => entry.notebook,
-            (None, Some(notebook)) => notebook,
-            (None, None) => return Err(AdminError::NeedsBranch(user.role)),
-        };
-        let entry = RosterEntry {
-            name: user.name.clone(),
-            role: if user.role == Role::BranchAdmin {
-                BranchRole::Admin
-            } else {
-                BranchRole::Member
-            },
-            notebook,
-            joined_at: existing.as_ref().map_or(now, |e| e.joined_at),
-            left_at,
-            silver: existing.as_ref().is_some_and(|e| e.silver),
-        };
-        let before = doc.heads();
-        doc.enrol_member(&system(branch), now, user.id, entry)
-            .map_err(document_error)?;
-        let changes = doc.automerge().get_changes(&before);
-        if changes.is_empty() {
-            return Ok(());
-        }
-        let raw: Vec<Vec<u8>> = changes.iter().map(|c| c.raw_bytes().to_vec()).collect();
-        self.store
-            .append_changes(Write {
-                document: branch.branch_document,
-                changes: raw.clone(),
-                actors: vec![(doc.automerge().get_actor().clone(), UserId::SYSTEM)],
-                projection: projection::project_changes(doc.automerge(), DocKind::Branch, &changes),
-                audit: Vec::new(),
-                at: now,
+        let writer = Writer::new(self.store, now).through(self.hub);
+        writer
+            .branch(branch.branch_document, &system(branch), |doc| {
+                let existing: Option<RosterEntry> = doc
+                    .get(&schema::ROSTER, &user.id.to_string())
+                    .map_err(document_error)?;
+                let notebook = match (&existing, user.notebook_document) {
+                    (Some(entry), _) => entry.notebook,
+                    (None, Some(notebook)) => notebook,
+                    (None, None) => return Err(AdminError::NeedsBranch(user.role)),
+                };
+                let entry = RosterEntry {
+                    name: user.name.clone(),
+                    role: if user.role == Role::BranchAdmin {
+                        BranchRole::Admin
+                    } else {
+                        BranchRole::Member
+                    },
+                    notebook,
+                    joined_at: existing.as_ref().map_or(now, |e| e.joined_at),
+                    left_at,
+                    silver: existing.as_ref().is_some_and(|e| e.silver),
+                };
+                doc.enrol_member(&system(branch), now, user.id, entry)
+                    .map_err(document_error)
             })
-            .await?;
-        if let Some(hub) = self.hub {
-            hub.stored(branch.branch_document, raw).await;
-        }
-        Ok(())
+            .await
     }
 }
 

@@ -234,7 +234,7 @@ pub async fn load(store: &Store, now: Millis) -> Result<Option<Vec<DemoPerson>>>
     let he_lixiong = find("贺立雄")?;
 
     let w = Story {
-        writer: Writer { store, now },
+        writer: Writer::new(store, now),
     };
     let month: Month = now.cst_date().month_of();
     for (branch, secretary, topic, practice) in [
@@ -527,7 +527,7 @@ struct Story<'a> {
 
 impl Story<'_> {
     fn ago(&self, days: i64) -> Millis {
-        Millis(self.writer.now.0 - days * DAY)
+        Millis(self.writer.now().0 - days * DAY)
     }
 
     async fn notebook<T>(

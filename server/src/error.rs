@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::admin::AdminError;
 use crate::auth::AuthError;
 use crate::store::StoreError;
+use crate::writer::WriteError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -163,7 +164,12 @@ impl From<AdminError> for ApiError {
             AdminError::NeedsBranch(_) | AdminError::Invalid(_) => {
                 ApiError::Invalid(error.to_string())
             }
-            AdminError::Document(_) | AdminError::Auth(_) => ApiError::Internal(error.to_string()),
+            AdminError::Write(WriteError::Store(store)) => store.into(),
+            AdminError::Document(_)
+            | AdminError::Auth(_)
+            | AdminError::Write(
+                WriteError::Missing(_) | WriteError::Document(..) | WriteError::Refused(_),
+            ) => ApiError::Internal(error.to_string()),
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod auth;
 pub mod cli;
 pub mod demo;
 pub mod directory;
+pub mod elections;
 pub mod error;
 pub mod export;
 pub mod media;
@@ -84,6 +85,11 @@ impl AppState {
                 .keep_compacting(std::time::Duration::from_secs(60)),
         );
         let hub = sync::Hub::start(store.clone(), directory.clone(), storage);
+        tokio::spawn(elections::keep_counting(
+            store.clone(),
+            hub.clone(),
+            std::time::Duration::from_secs(60),
+        ));
         let media = media::Media::open(
             store.clone(),
             directory.clone(),

@@ -10,6 +10,7 @@ use client_core::{
 };
 
 use crate::store::{Store, StoreError, Write};
+use crate::sync::Hub;
 
 /// Why a write could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -31,11 +32,32 @@ impl From<OpError> for WriteError {
     }
 }
 
-/// Writes changes at `now` to the documents of `store`.
+/// Writes changes at `now` to the documents of `store`, and hands them to the sync hub of a
+/// running server if it has one, so that peers syncing those documents get them at once.
 #[derive(Debug, Clone, Copy)]
 pub struct Writer<'a> {
-    pub store: &'a Store,
-    pub now: Millis,
+    store: &'a Store,
+    hub: Option<&'a Hub>,
+    now: Millis,
+}
+
+impl<'a> Writer<'a> {
+    pub fn new(store: &'a Store, now: Millis) -> Self {
+        Writer {
+            store,
+            hub: None,
+            now,
+        }
+    }
+
+    /// The same, handing what it stores to `hub`.
+    pub fn through(self, hub: Option<&'a Hub>) -> Self {
+        Writer { hub, ..self }
+    }
+
+    pub fn now(&self) -> Millis {
+        self.now
+    }
 }
 
 macro_rules! edit_as {
@@ -99,15 +121,19 @@ impl Writer<'_> {
         if changes.is_empty() {
             return Ok(());
         }
+        let raw: Vec<Vec<u8>> = changes.iter().map(|c| c.raw_bytes().to_vec()).collect();
         let write = Write {
             document,
-            changes: changes.iter().map(|c| c.raw_bytes().to_vec()).collect(),
+            changes: raw.clone(),
             actors: vec![(actor, by.user)],
             projection: projection::project_changes(doc.automerge(), kind, &changes),
             audit: Vec::new(),
             at: self.now,
         };
         self.store.append_changes(write).await?;
+        if let Some(hub) = self.hub {
+            hub.stored(document, raw).await;
+        }
         Ok(())
     }
 }

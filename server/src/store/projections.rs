@@ -3,8 +3,9 @@
 //! rebuilt from the documents on demand.
 
 use client_core::model::branch::Election;
+use client_core::model::notebook::Ballot;
 use client_core::projection::{self, Cell, Projection};
-use client_core::{BranchId, DocKind, DocumentId, RecordId};
+use client_core::{BranchId, DocKind, DocumentId, Millis, RecordId};
 use rusqlite::{Connection, params};
 
 use super::documents::stored_bytes;
@@ -34,6 +35,48 @@ impl Store {
                 ));
             }
             Ok(elections)
+        })
+        .await
+    }
+
+    /// The ballots cast in `branch`'s members' notebooks for `election`, from the projection:
+    /// the voter, the candidates chosen, and when the device says it was cast.
+    pub async fn ballots(&self, branch: BranchId, election: RecordId) -> Result<Vec<Ballot>> {
+        self.read(move |connection| {
+            let mut statement = connection.prepare(
+                "SELECT r.document, r.owner, t.number,
+                        (SELECT json_group_array(p.person) FROM record_people p
+                         WHERE p.document = r.document AND p.collection = r.collection
+                           AND p.key = r.key AND p.field = 'choices')
+                 FROM records r JOIN documents d ON d.id = r.document AND d.kind = 'notebook'
+                 LEFT JOIN record_values t ON t.document = r.document
+                   AND t.collection = r.collection AND t.key = r.key AND t.field = 'cast_at'
+                 WHERE r.collection = 'ballots' AND r.key = ?1 AND r.branch = ?2",
+            )?;
+            let mut rows = statement.query(params![election.to_string(), branch.to_string()])?;
+            let mut ballots = Vec::new();
+            while let Some(row) = rows.next()? {
+                let document: String = row.get(0)?;
+                let corrupt =
+                    |what: &str| StoreError::Corrupt(format!("{what} of a ballot in {document}"));
+                let voter: String = row
+                    .get::<_, Option<String>>(1)?
+                    .ok_or_else(|| corrupt("voter"))?;
+                let cast_at: f64 = row
+                    .get::<_, Option<f64>>(2)?
+                    .ok_or_else(|| corrupt("time"))?;
+                let choices: Vec<String> = serde_json::from_str(&row.get::<_, String>(3)?)
+                    .map_err(|_| corrupt("choices"))?;
+                ballots.push(Ballot {
+                    voter: parse(&voter, "voter")?,
+                    choices: choices
+                        .iter()
+                        .map(|c| parse(c, "choice"))
+                        .collect::<Result<_>>()?,
+                    cast_at: Millis(cast_at as i64),
+                });
+            }
+            Ok(ballots)
         })
         .await
     }

@@ -3,6 +3,7 @@
 
 mod convergence; // three devices reconnect in every order; projections match a rebuild
 mod durability; // the server process is killed mid-storm; nothing acknowledged is lost
+mod elections; // an election counted by the server once it closes, its result in the branch document
 mod health; // the server starts on a loopback port and answers /healthz
 mod identity; // enrolment, refresh, revocation, re-enrolment, moves between branches
 mod javascript; // a stock automerge-repo client in Node syncs with our server

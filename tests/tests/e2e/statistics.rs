@@ -216,7 +216,7 @@ struct Written {
 async fn write_october(db: &Database) -> Written {
     let store: &Store = &db.store;
     let v = &db.v;
-    let w = Writer { store, now: NOW };
+    let w = Writer::new(store, NOW);
     let (li, secretary, deputy) = (&v.li, &v.secretary, &v.deputy);
     let notebook_of = |user: UserId, branch| async move {
         store.notebook_in(user, branch).await.unwrap().unwrap()
@@ -957,10 +957,7 @@ async fn ledgers_download_as_xlsx_and_csv_with_chinese_headers_and_inert_formula
     let v = &db.v;
     let li = &v.li;
     let hostile = "=HYPERLINK(\"http://evil.example\",\"点我\")";
-    let w = Writer {
-        store: &db.store,
-        now: NOW,
-    };
+    let w = Writer::new(&db.store, NOW);
     Member {
         who: li,
         notebook: v.notebook,
