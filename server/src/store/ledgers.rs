@@ -96,7 +96,7 @@ fn records(
         connection.execute(
             "INSERT INTO temp.listed
              SELECT e.document, e.collection, e.key, e.branch, e.occurred_at, e.status
-             FROM records e JOIN temp.listed m ON m.key = e.key AND m.branch = e.branch
+             FROM temp.listed m CROSS JOIN records e ON m.key = e.key AND m.branch = e.branch
              WHERE e.collection = 'entries' AND e.status <> 'withdrawn'",
             [],
         )?;
@@ -127,7 +127,7 @@ fn records(
     let mut values = connection.prepare(
         "SELECT l.branch, l.key, t.field, t.text, t.number, u.name
          FROM temp.listed l
-         JOIN record_values t
+         CROSS JOIN record_values t
            ON t.document = l.document AND t.collection = l.collection AND t.key = l.key
          LEFT JOIN users u ON u.id = t.text",
     )?;
@@ -155,7 +155,7 @@ fn records(
     let mut people = connection.prepare(
         "SELECT l.branch, l.key, t.field, coalesce(u.name, t.person)
          FROM temp.listed l
-         JOIN record_people t
+         CROSS JOIN record_people t
            ON t.document = l.document AND t.collection = l.collection AND t.key = l.key
          LEFT JOIN users u ON u.id = t.person
          ORDER BY 4",
@@ -175,7 +175,7 @@ fn records(
     let mut media = connection.prepare(
         "SELECT l.branch, l.key, count(DISTINCT t.sha256)
          FROM temp.listed l
-         JOIN record_media t
+         CROSS JOIN record_media t
            ON t.document = l.document AND t.collection = l.collection AND t.key = l.key
          GROUP BY l.branch, l.document, l.collection, l.key",
     )?;

@@ -135,9 +135,8 @@ CREATE TABLE IF NOT EXISTS records (
     PRIMARY KEY (document, collection, key)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS records_by_branch ON records(branch, collection, occurred_at);
-CREATE INDEX IF NOT EXISTS records_by_subject ON records(subject);
 CREATE INDEX IF NOT EXISTS records_by_collection ON records(collection, branch, occurred_at);
-CREATE INDEX IF NOT EXISTS records_by_subject_document ON records(subject_document, subject);
+CREATE INDEX IF NOT EXISTS records_by_subject_document ON records(subject_document, subject, revision);
 CREATE TABLE IF NOT EXISTS record_people (
     document TEXT NOT NULL,
     collection TEXT NOT NULL,
@@ -171,6 +170,8 @@ CREATE TABLE IF NOT EXISTS record_values (
     number REAL,
     PRIMARY KEY (document, collection, key, field)
 ) STRICT;
+-- The records that carry out a month's plan, for the plan standing of every branch.
+CREATE INDEX IF NOT EXISTS record_values_by_plan ON record_values(text) WHERE field = 'plan';
 -- Elections whole (JSON), for checking the ballots in members' notebooks: what a ballot is
 -- checked against (candidates, window, choices) never changes once an election exists.
 CREATE TABLE IF NOT EXISTS elections (

@@ -19,9 +19,11 @@ use super::{Result, Store, parse};
 /// Whether the record `r` (a row of `records`) is a member's approved lecture, service or
 /// visit: submitted, and the latest review of its current revision (by time, then review id,
 /// as on every device) approved it. Reviews live in the branch document of the record's branch.
+/// The index is named because the planner, left alone, walks every review of the branch for
+/// each record.
 pub(super) const APPROVED: &str = "r.collection IN ('lectures', 'services', 'visits')
     AND r.status = 'submitted'
-    AND (SELECT v.status FROM records v
+    AND (SELECT v.status FROM records v INDEXED BY records_by_subject_document
          WHERE v.subject_document = r.document AND v.subject = r.key
            AND v.subject_collection = r.collection AND v.collection = 'reviews'
            AND v.branch = r.branch AND v.revision = r.revision
@@ -237,6 +239,9 @@ fn counted(n: i64) -> u64 {
 }
 
 /// The columns that join `temp.approved a` to a projection table `t` row of the same record.
+/// The joins are `CROSS JOIN`s, which SQLite takes as an order: the few approved records
+/// first, then their rows by key. A temporary table has no statistics, and the planner
+/// would otherwise walk the whole projection table.
 const SAME_RECORD: &str =
     "t.document = a.document AND t.collection = a.collection AND t.key = a.key";
 
@@ -265,7 +270,7 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
         connection,
         &format!(
             "SELECT a.branch, t.field, t.text, count(*)
-             FROM temp.approved a JOIN record_values t ON {SAME_RECORD}
+             FROM temp.approved a CROSS JOIN record_values t ON {SAME_RECORD}
              WHERE a.collection = 'lectures' AND t.field IN ('category', 'venue')
              GROUP BY a.branch, t.field, t.text"
         ),
@@ -289,7 +294,7 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
         connection,
         &format!(
             "SELECT a.branch, t.field, count(*)
-             FROM temp.approved a JOIN record_people t ON {SAME_RECORD}
+             FROM temp.approved a CROSS JOIN record_people t ON {SAME_RECORD}
              WHERE (a.collection = 'lectures' AND t.field = 'attendees')
                 OR (a.collection = 'services' AND t.field = 'participants')
              GROUP BY a.branch, t.field"
@@ -307,7 +312,7 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
         connection,
         &format!(
             "SELECT a.branch, sum(max(t.number, 0))
-             FROM temp.approved a JOIN record_values t ON {SAME_RECORD}
+             FROM temp.approved a CROSS JOIN record_values t ON {SAME_RECORD}
              WHERE a.collection = 'lectures' AND t.field = 'audience'
              GROUP BY a.branch"
         ),
@@ -323,7 +328,7 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
                  SELECT count(*) FROM record_people p
                  WHERE p.document = a.document AND p.collection = a.collection
                    AND p.key = a.key AND p.field = 'participants'))
-             FROM temp.approved a JOIN record_values t ON {SAME_RECORD}
+             FROM temp.approved a CROSS JOIN record_values t ON {SAME_RECORD}
              WHERE a.collection = 'services' AND t.field = 'hours'
              GROUP BY a.branch"
         ),
@@ -337,13 +342,13 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
     let lecturers = distinct(
         connection,
         "SELECT DISTINCT a.branch, t.person
-         FROM temp.approved a JOIN record_people t ON {SAME_RECORD}
+         FROM temp.approved a CROSS JOIN record_people t ON {SAME_RECORD}
          WHERE a.collection = 'lectures' AND t.field = 'speakers'",
     )?;
     let households = distinct(
         connection,
         "SELECT DISTINCT a.branch, t.text
-         FROM temp.approved a JOIN record_values t ON {SAME_RECORD}
+         FROM temp.approved a CROSS JOIN record_values t ON {SAME_RECORD}
          WHERE a.collection = 'visits' AND t.field = 'household'",
     )?;
     for (branch, people) in &lecturers {
@@ -400,7 +405,7 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
         connection,
         "SELECT a.branch, count(*)
          FROM temp.approved a
-         JOIN records l ON l.collection = 'entries' AND l.key = a.owner AND l.branch = a.branch
+         CROSS JOIN records l ON l.collection = 'entries' AND l.key = a.owner AND l.branch = a.branch
                        AND l.status <> 'withdrawn'
          JOIN record_values m ON m.document = l.document AND m.collection = l.collection
                              AND m.key = l.key AND m.field = 'migrant' AND m.number = 1
@@ -467,7 +472,7 @@ fn behind(
     let member_records = |collection: &str| {
         approved_in(connection, count)?;
         Ok::<_, super::StoreError>(format!(
-            "SELECT r.* FROM records r JOIN temp.approved a
+            "SELECT r.* FROM temp.approved a CROSS JOIN records r
                ON a.document = r.document AND a.collection = r.collection AND a.key = r.key
              WHERE r.collection = '{collection}'"
         ))
@@ -487,9 +492,9 @@ fn behind(
         Figure::Visits => member_records("visits")?,
         Figure::MigrantSubmissions => {
             approved_in(connection, count)?;
-            "SELECT r.* FROM records r JOIN temp.approved a
+            "SELECT r.* FROM temp.approved a CROSS JOIN records r
                ON a.document = r.document AND a.collection = r.collection AND a.key = r.key
-             JOIN records l ON l.collection = 'entries' AND l.key = a.owner
+             CROSS JOIN records l ON l.collection = 'entries' AND l.key = a.owner
                            AND l.branch = a.branch AND l.status <> 'withdrawn'
              JOIN record_values m ON m.document = l.document AND m.collection = l.collection
                                  AND m.key = l.key AND m.field = 'migrant' AND m.number = 1"
