@@ -68,7 +68,7 @@ impl Whose {
 }
 
 /// A month, period or date from the query string.
-fn calendar<T: std::str::FromStr<Err = CalendarError>>(text: &str) -> Result<T> {
+pub(super) fn calendar<T: std::str::FromStr<Err = CalendarError>>(text: &str) -> Result<T> {
     text.parse()
         .map_err(|e: CalendarError| ApiError::Invalid(e.to_string()))
 }

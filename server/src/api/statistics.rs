@@ -6,14 +6,16 @@
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use client_core::projection::Cell;
 use client_core::views::Figures;
-use client_core::{BranchId, Date, Month, Period};
+use client_core::{BranchId, Date, Millis, Month, Period};
 use serde::{Deserialize, Serialize};
 
-use super::scope::{Whose, month, period, scope, today};
+use super::scope::{Whose, calendar, month, period, scope, today};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, Result};
+use crate::export::{self, Ledger, Sheet};
 use crate::store::{BranchFigures, Count, Figure, Narrowing, PlanStanding, RecordLine};
 
 pub fn routes() -> Router<AppState> {
@@ -22,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/statistics/records", get(records))
         .route("/statistics/trend", get(trend))
         .route("/statistics/plans", get(plans))
+        .route("/statistics/year-end", get(year_end))
 }
 
 /// The most records one drill-down lists.
@@ -237,4 +240,100 @@ async fn plans(
             })
             .collect(),
     ))
+}
+
+#[derive(Debug, Deserialize)]
+struct YearEndQuery {
+    #[serde(flatten)]
+    whose: Whose,
+    /// `2026`; this year if absent.
+    year: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct MonthPlan {
+    month: Month,
+    #[serde(flatten)]
+    standing: PlanStanding,
+}
+
+/// A branch's year-end assessment material (年终考核材料): its figures for the year, each
+/// month's plan, its rectifications, and the township's supervision of it.
+#[derive(Debug, Serialize)]
+struct YearEnd {
+    branch: BranchId,
+    name: String,
+    year: i32,
+    figures: BranchFigures,
+    plans: Vec<MonthPlan>,
+    /// Rectifications and supervision problems raised in the year, the supervision notes of
+    /// the year, and the assessment of the year, each as a table with Chinese headers.
+    tables: Vec<Sheet>,
+}
+
+async fn year_end(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<YearEndQuery>,
+) -> Result<Json<YearEnd>> {
+    let year = match query.year.as_deref().map(calendar::<Period>).transpose()? {
+        Some(Period::Year(year)) => year,
+        Some(_) => return Err(ApiError::Invalid("year is a year, such as 2026".to_owned())),
+        None => today().year,
+    };
+    let period = Period::Year(year);
+    let branches = query.whose.branches(&state, &caller).await?;
+    let [branch] = branches.as_slice() else {
+        return Err(ApiError::Invalid(
+            "the year-end material is for one branch: name it".to_owned(),
+        ));
+    };
+    let store = &state.auth()?.store;
+    let today = today();
+    let mut tally = store
+        .figures(Count {
+            scope: scope(&branches),
+            period: period.range(),
+            today,
+        })
+        .await?;
+    let mut plans = Vec::with_capacity(12);
+    for month in period.months() {
+        let mut standing = store.plan_standing(scope(&branches), month).await?;
+        plans.push(MonthPlan {
+            month,
+            standing: standing.remove(&branch.id).unwrap_or_default(),
+        });
+    }
+    let mut tables = Vec::new();
+    for ledger in [
+        Ledger::Rectifications,
+        Ledger::Problems,
+        Ledger::SupervisionNotes,
+    ] {
+        let records = store
+            .ledger_records(ledger.listing(), scope(&branches), period.range())
+            .await?;
+        tables.push(export::sheet(ledger, &records, today));
+    }
+    // An assessment is of the year it names, whenever it was written (often in January).
+    let assessments: Vec<_> = store
+        .ledger_records(
+            Ledger::Assessments.listing(),
+            scope(&branches),
+            Millis::EARLIEST..Millis::LATEST,
+        )
+        .await?
+        .into_iter()
+        .filter(|r| r.values.get("year") == Some(&Cell::Number(f64::from(year))))
+        .collect();
+    tables.push(export::sheet(Ledger::Assessments, &assessments, today));
+    Ok(Json(YearEnd {
+        branch: branch.id,
+        name: branch.name.clone(),
+        year,
+        figures: tally.branches.remove(&branch.id).unwrap_or_default(),
+        plans,
+        tables,
+    }))
 }

@@ -24,6 +24,11 @@ pub enum Ledger {
     Rectifications,
     Meetings,
     Members,
+    /// The township's supervision of a branch (督查): its notes, its problem list, and the
+    /// year-end assessments.
+    SupervisionNotes,
+    Problems,
+    Assessments,
 }
 
 impl Ledger {
@@ -34,6 +39,9 @@ impl Ledger {
         Ledger::Rectifications,
         Ledger::Meetings,
         Ledger::Members,
+        Ledger::SupervisionNotes,
+        Ledger::Problems,
+        Ledger::Assessments,
     ];
 
     /// The ledger by its name in URLs.
@@ -49,6 +57,9 @@ impl Ledger {
             Ledger::Rectifications => "rectifications",
             Ledger::Meetings => "meetings",
             Ledger::Members => "members",
+            Ledger::SupervisionNotes => "supervision-notes",
+            Ledger::Problems => "problems",
+            Ledger::Assessments => "assessments",
         }
     }
 
@@ -61,6 +72,9 @@ impl Ledger {
             Ledger::Rectifications => "问题整改台账",
             Ledger::Meetings => "三会一课台账",
             Ledger::Members => "党员台账",
+            Ledger::SupervisionNotes => "督查记录",
+            Ledger::Problems => "督查问题清单",
+            Ledger::Assessments => "年度考核",
         }
     }
 
@@ -74,6 +88,9 @@ impl Ledger {
             Ledger::Rectifications => Listing::Standing("rectifications"),
             Ledger::Meetings => Listing::Standing("meetings"),
             Ledger::Members => Listing::Members,
+            Ledger::SupervisionNotes => Listing::Standing("notes"),
+            Ledger::Problems => Listing::Standing("problems"),
+            Ledger::Assessments => Listing::Standing("assessments"),
         }
     }
 
@@ -163,6 +180,32 @@ impl Ledger {
                 Column("加入支部", Time("joined_at")),
                 Column("离开支部", Time("left_at")),
             ],
+            Ledger::SupervisionNotes => &[
+                Column("支部", Branch),
+                Column("时间", Time("at")),
+                Column("方式", Choice("method")),
+                Column("内容", Text("body")),
+                Column("督查人", Person("by")),
+            ],
+            Ledger::Problems => &[
+                Column("支部", Branch),
+                Column("提出时间", Time("created_at")),
+                Column("问题", Text("problem")),
+                Column("整改措施", Text("measure")),
+                Column("完成时限", Text("deadline")),
+                Column("工作标准", Text("standard")),
+                Column("责任人", Text("owner")),
+                Column("状态", Status),
+                Column("是否逾期", Overdue),
+            ],
+            Ledger::Assessments => &[
+                Column("支部", Branch),
+                Column("年度", Number("year")),
+                Column("等次", Choice("grade")),
+                Column("评语", Text("summary")),
+                Column("考核人", Person("by")),
+                Column("时间", Time("at")),
+            ],
         }
     }
 }
@@ -204,8 +247,9 @@ enum Source {
 #[derive(Debug, Clone, Copy)]
 struct Column(&'static str, Source);
 
-/// A cell of an exported table.
-#[derive(Debug, Clone, PartialEq)]
+/// A cell of an exported table; in JSON a string, a number or null.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
 pub enum Value {
     Text(String),
     Number(f64),
@@ -213,7 +257,7 @@ pub enum Value {
 }
 
 /// A table ready to be written.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Sheet {
     pub title: &'static str,
     pub headers: Vec<&'static str>,

@@ -1134,3 +1134,118 @@ async fn ledgers_download_as_xlsx_and_csv_with_chinese_headers_and_inert_formula
     }
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_year_end_material_gathers_a_branchs_year_and_its_supervision() {
+    use client_core::model::supervision::{
+        Assessment, Grade, Problem, SupervisionMethod, SupervisionNote,
+    };
+    let (db, server) = served().await;
+    write_october(&db).await;
+    let v = &db.v;
+    let heyi = db.store.branch(v.heyi).await.unwrap().unwrap();
+    let township = &v.township_admin;
+    Writer::new(&db.store, NOW)
+        .supervision(heyi.supervision_document, township, |s| {
+            s.write_note(
+                township,
+                NOW,
+                SupervisionNote {
+                    method: SupervisionMethod::Forum,
+                    at: cst("2026-10-20", 15, 0),
+                    by: township.user,
+                    body: "党群座谈：群众反映路灯不亮。".into(),
+                    withdrawn: None,
+                },
+            )?;
+            s.raise_problem(
+                township,
+                NOW,
+                Problem {
+                    problem: "三会一课记录不全".into(),
+                    measure: "按月整理".into(),
+                    deadline: "2020-06-30".parse().unwrap(),
+                    standard: "资料齐全".into(),
+                    owner: "赵杰辉".into(),
+                    progress: Progress::default(),
+                    created_by: township.user,
+                    created_at: NOW,
+                    withdrawn: None,
+                },
+            )?;
+            // The assessment of 2026 is written in January 2027, and belongs to 2026.
+            s.assess(
+                township,
+                NOW,
+                Assessment {
+                    year: 2026,
+                    grade: Grade::Good,
+                    summary: "主题党日按月开展，微党课覆盖面广。".into(),
+                    by: township.user,
+                    at: cst("2027-01-10", 10, 0),
+                    withdrawn: None,
+                },
+            )?;
+            Ok::<_, WriteError>(())
+        })
+        .await
+        .unwrap();
+
+    let path = format!("/api/v1/statistics/year-end?branch={}&year=2026", v.heyi);
+    let (status, year) = get(&server, &path, &token(&db.keys, township)).await;
+    assert_eq!(status, 200, "{year}");
+    assert_eq!(year["name"], "合益村");
+    // September's, October's three and November's lecture.
+    assert_eq!(year["figures"]["lectures"], 5);
+    let plans = year["plans"].as_array().unwrap();
+    assert_eq!(plans.len(), 12);
+    assert_eq!(plans[9]["month"], "2026-10");
+    assert_eq!(plans[9]["complete"], true);
+    assert_eq!(plans[10]["planned"], false);
+    let table = |title: &str| {
+        year["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["title"] == title)
+            .unwrap_or_else(|| panic!("no table {title}"))
+            .clone()
+    };
+    assert_eq!(table("问题整改台账")["rows"].as_array().unwrap().len(), 4);
+    let problems = table("督查问题清单");
+    assert_eq!(problems["rows"][0][2], "三会一课记录不全");
+    assert!(
+        problems["rows"][0]
+            .as_array()
+            .unwrap()
+            .contains(&"逾期".into())
+    );
+    assert_eq!(table("督查记录")["rows"][0][2], "党群座谈");
+    let assessment = table("年度考核");
+    assert_eq!(assessment["rows"].as_array().unwrap().len(), 1);
+    assert_eq!(assessment["rows"][0][2], "较好");
+
+    // The branch's own admin reads it; another township's admin and a member do not; a
+    // township is not a branch.
+    let (status, _) = get(&server, &path, &token(&db.keys, &v.secretary)).await;
+    assert_eq!(status, 200);
+    let (status, _) = get(&server, &path, &token(&db.keys, &v.far_admin)).await;
+    assert_eq!(status, 404);
+    let (status, _) = get(&server, &path, &token(&db.keys, &v.li)).await;
+    assert_eq!(status, 403);
+    let (status, body) = get(
+        &server,
+        &format!("/api/v1/statistics/year-end?township={}", v.township),
+        &token(&db.keys, township),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _) = get(
+        &server,
+        &format!("/api/v1/statistics/year-end?branch={}&year=2026-10", v.heyi),
+        &token(&db.keys, township),
+    )
+    .await;
+    assert_eq!(status, 422);
+    server.stop().await.unwrap();
+}
