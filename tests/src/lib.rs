@@ -120,18 +120,12 @@ pub async fn http(
     stream.write_all(body).await?;
     let mut bytes = Vec::new();
     stream.read_to_end(&mut bytes).await?;
-    let text = String::from_utf8_lossy(&bytes);
-    let mut response = parse_response(&text)
-        .ok_or_else(|| std::io::Error::other(format!("malformed response: {text:?}")))?;
-    // Binary bodies (blobs) as they came, when they came whole.
-    if response.header("transfer-encoding").is_none()
-        && let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n")
-    {
-        response.bytes = bytes[end + 4..].to_vec();
-    } else {
-        response.bytes = response.body.clone().into_bytes();
-    }
-    Ok(response)
+    parse_response(&bytes).ok_or_else(|| {
+        std::io::Error::other(format!(
+            "malformed response: {:?}",
+            String::from_utf8_lossy(&bytes)
+        ))
+    })
 }
 
 /// An HTTP response, as the tests look at it.
@@ -172,8 +166,10 @@ impl Drop for TestServer {
     }
 }
 
-fn parse_response(response: &str) -> Option<Response> {
-    let (head, body) = response.split_once("\r\n\r\n")?;
+fn parse_response(response: &[u8]) -> Option<Response> {
+    let end = response.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&response[..end]).ok()?;
+    let body = &response[end + 4..];
     let mut lines = head.split("\r\n");
     let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
     let headers: Vec<(String, String)> = lines
@@ -183,29 +179,32 @@ fn parse_response(response: &str) -> Option<Response> {
     let chunked = headers
         .iter()
         .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
-    let body = if chunked {
+    // Binary bodies (blobs, archives) are kept as they came; `body` is them as text.
+    let bytes = if chunked {
         dechunk(body)?
     } else {
-        body.to_owned()
+        body.to_vec()
     };
     Some(Response {
         status,
         headers,
-        body,
-        bytes: Vec::new(),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes,
     })
 }
 
 /// The body of a chunked response.
-fn dechunk(mut rest: &str) -> Option<String> {
-    let mut body = String::new();
+fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
     loop {
-        let (size, after) = rest.split_once("\r\n")?;
+        let line = rest.windows(2).position(|w| w == b"\r\n")?;
+        let size = std::str::from_utf8(&rest[..line]).ok()?;
         let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
+        let after = &rest[line + 2..];
         if size == 0 {
             return Some(body);
         }
-        body.push_str(after.get(..size)?);
+        body.extend_from_slice(after.get(..size)?);
         rest = after.get(size + 2..)?;
     }
 }

@@ -11,6 +11,7 @@ use client_core::{Date, Millis};
 
 use crate::store::{LedgerRecord, Listing};
 
+pub mod archive;
 pub mod csv;
 mod labels;
 pub mod xlsx;

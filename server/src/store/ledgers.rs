@@ -43,7 +43,65 @@ pub struct LedgerRecord {
     pub media: usize,
 }
 
+/// A file an approved record references, with where the record stands, for the media
+/// archive of a period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordFile {
+    pub branch: String,
+    pub collection: String,
+    pub key: String,
+    pub occurred_at: Option<Millis>,
+    /// The title, or the household visited.
+    pub title: String,
+    pub sha256: String,
+    pub media_type: String,
+    pub size: i64,
+}
+
 impl Store {
+    /// The files of the members' approved lectures, services and visits of `period` in the
+    /// branches of `scope`, by branch, record and file.
+    pub async fn approved_files(
+        &self,
+        scope: Scope,
+        period: Range<Millis>,
+    ) -> Result<Vec<RecordFile>> {
+        self.read(move |connection| {
+            let mut statement = connection.prepare(&format!(
+                "SELECT coalesce(b.name, r.branch), r.collection, r.key, r.occurred_at,
+                        coalesce((SELECT t.text FROM record_values t WHERE t.document = r.document
+                                    AND t.collection = r.collection AND t.key = r.key
+                                    AND t.field IN ('title', 'household')), ''),
+                        m.sha256, m.media_type, m.size
+                 FROM records r
+                 CROSS JOIN record_media m
+                   ON m.document = r.document AND m.collection = r.collection AND m.key = r.key
+                 LEFT JOIN branches b ON b.id = r.branch
+                 WHERE r.collection IN ('lectures', 'services', 'visits')
+                   AND r.branch IN (SELECT value FROM json_each(?1))
+                   AND r.occurred_at >= ?2 AND r.occurred_at < ?3 AND {APPROVED}
+                 ORDER BY 1, r.occurred_at, r.key, m.field, m.sha256"
+            ))?;
+            let rows = statement.query_map(
+                params![scope.json(), period.start.0, period.end.0],
+                |row| {
+                    Ok(RecordFile {
+                        branch: row.get(0)?,
+                        collection: row.get(1)?,
+                        key: row.get(2)?,
+                        occurred_at: row.get::<_, Option<i64>>(3)?.map(Millis),
+                        title: row.get(4)?,
+                        sha256: row.get(5)?,
+                        media_type: row.get(6)?,
+                        size: row.get(7)?,
+                    })
+                },
+            )?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
     /// The records `listing` lists for the branches of `scope`, in `period` (ignored for
     /// members), by branch and then by when they happened.
     pub async fn ledger_records(

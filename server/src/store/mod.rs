@@ -26,7 +26,7 @@ mod thread;
 pub use audit::{AUDIT_PAGE, AuditEvent, AuditQuery};
 pub use documents::Write;
 pub use identity::{DeviceRecord, NewDevice, Redemption, RefreshRequest, Rotation, SecretHash};
-pub use ledgers::{LedgerRecord, Listing};
+pub use ledgers::{LedgerRecord, Listing, RecordFile};
 pub use media::{BlobRecord, UploadRecord};
 pub use organisation::{BranchRecord, UserRecord};
 use schema::SCHEMA;

@@ -879,3 +879,113 @@ async fn a_video_recorded_by_chromium_plays_and_seeks_when_served_by_range() {
     );
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_periods_approved_media_download_as_one_zip_laid_out_by_branch_and_record() {
+    use client_core::model::branch::Decision;
+    use client_core::model::common::{RecordRef, ReviewableKind};
+    use client_core::model::notebook::Lecture;
+    use client_core::ops::ReviewDecision;
+    use tianjian_server::writer::{WriteError, Writer};
+
+    let (db, server) = served().await;
+    let Database { v, keys, .. } = &db;
+    let (addr, li) = (server.addr, token(keys, &v.li));
+    // One photo reaches the server; another's upload never finishes.
+    let bytes = photo(300_000);
+    let hash = sha256(&bytes);
+    let created = create(addr, &li, &hash, bytes.len(), "image/jpeg", v.notebook).await;
+    let location = created.header("location").unwrap().to_owned();
+    let sent = patch(addr, &li, &location, 0, &bytes, None).await;
+    assert_eq!(sent.status, 204, "{}", sent.body);
+    let missing = "cd".repeat(32);
+    let media = |sha256: &str| MediaRef {
+        sha256: sha256.into(),
+        size: 300_000,
+        media_type: "image/jpeg".into(),
+        duration_ms: None,
+        caption: None,
+    };
+
+    // Two lectures: one approved with both photos and a title that tries to climb out of its
+    // folder, one only submitted.
+    let w = Writer::new(&db.store, NOW);
+    let (approved, pending) = w
+        .notebook(v.notebook, &v.li, |n| {
+            let approved = n.record_lecture(
+                &v.li,
+                NOW,
+                Lecture {
+                    title: "../../屋场坪微党课".into(),
+                    media: vec![media(&hash), media(&missing), media(&hash)],
+                    ..lecture(&v.li)
+                },
+            )?;
+            n.submit::<Lecture>(&v.li, NOW, approved)?;
+            let pending = n.record_lecture(
+                &v.li,
+                NOW,
+                Lecture {
+                    media: vec![media(&hash)],
+                    ..lecture(&v.li)
+                },
+            )?;
+            n.submit::<Lecture>(&v.li, NOW, pending)?;
+            Ok::<_, WriteError>((approved, pending))
+        })
+        .await
+        .unwrap();
+    w.branch(v.branch, &v.secretary, |b| {
+        b.review(
+            &v.secretary,
+            NOW,
+            ReviewDecision {
+                record: RecordRef {
+                    notebook: v.notebook,
+                    kind: ReviewableKind::Lecture,
+                    id: approved,
+                },
+                revision: 1,
+                decision: Decision::Approved,
+                comment: String::new(),
+                publish: false,
+                fine_example: false,
+            },
+        )?;
+        Ok::<_, WriteError>(())
+    })
+    .await
+    .unwrap();
+
+    let path = format!("/api/v1/exports/media?branch={}&period=2026-10", v.heyi);
+    let response = server
+        .request("GET", &path, Some(&token(keys, &v.secretary)), None)
+        .await
+        .unwrap();
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(response.header("content-type"), Some("application/zip"));
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(response.bytes)).unwrap();
+    let names: Vec<String> = zip.file_names().map(|n| n.unwrap().into_owned()).collect();
+    let tail: String = approved.to_string().chars().skip(28).collect();
+    let photo_name = format!("合益村/2026-10-12 微党课 _.._屋场坪微党课 ({tail})/1.jpg");
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names.contains(&photo_name), "{names:?}");
+    assert!(!names.iter().any(|n| n.contains(&pending.to_string()[28..])));
+    let mut kept = Vec::new();
+    std::io::copy(&mut zip.by_name(&photo_name).unwrap(), &mut kept).unwrap();
+    assert_eq!(sha256(&kept), hash);
+    let mut list = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("未收到的文件.txt").unwrap(), &mut list)
+        .unwrap();
+    assert!(list.contains(&missing), "{list}");
+
+    // A member gets no archive; another branch's admin none of this branch.
+    for (who, status) in [(&v.li, 403), (&v.far_admin, 404)] {
+        let response = server
+            .request("GET", &path, Some(&token(keys, who)), None)
+            .await
+            .unwrap();
+        assert_eq!(response.status, status);
+    }
+    server.stop().await.unwrap();
+}
