@@ -140,6 +140,38 @@ export class App {
     }
   }
 
+  /**
+   * Calls the server's API as the signed-in person. Accounts, statistics and ledgers are not
+   * documents: these need a connection, and throw `Unreachable` without one.
+   */
+  async api<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const outcome = await this.session.token();
+    if (!('token' in outcome)) throw new Unreachable('not signed in');
+    return call<T>(method, path, outcome.token, body);
+  }
+
+  /** Downloads a file the API makes (a ledger, an archive), under the name the server gives. */
+  async download(path: string): Promise<void> {
+    const outcome = await this.session.token();
+    if (!('token' in outcome)) throw new Unreachable('not signed in');
+    let response: Response;
+    try {
+      response = await fetch(path, { headers: { Authorization: `Bearer ${outcome.token}` } });
+    } catch (error) {
+      throw new Unreachable(String(error));
+    }
+    if (!response.ok) throw new ApiError(response.status, 'http_' + response.status, await response.text());
+    const disposition = response.headers.get('content-disposition') ?? '';
+    const encoded = /filename\*=UTF-8''([^;]+)/.exec(disposition)?.[1];
+    const name = encoded ? decodeURIComponent(encoded) : 'tianjian-export';
+    const url = URL.createObjectURL(await response.blob());
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = name;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
+
   /** The branch document of `me`, if any. */
   branchDocument(): string | null {
     return this.me?.documents.find((d) => d.kind === 'branch' && d.branch === this.me?.principal.branch)?.url ?? null;

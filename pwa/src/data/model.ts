@@ -138,3 +138,28 @@ export type Task =
   | { task: 'saveSyncState'; server: string; document: string; bytes: Uint8Array | number[] }
   | { task: 'changed'; document: string }
   | { task: 'unavailable'; document: string };
+
+export interface Candidate {
+  id: RecordId;
+  label: string;
+  member?: UserId | null;
+}
+
+/** An election (评选); its result is written by the server once it closes. */
+export interface Election {
+  title: string;
+  candidates: Candidate[];
+  max_choices: number;
+  opens_at: Millis;
+  closes_at: Millis;
+  created_by: UserId;
+  created_at: Millis;
+  result?: { counted_at: Millis; ballots: number; tallies: { candidate: RecordId; votes: number }[] } | null;
+  withdrawn?: unknown;
+}
+
+export interface Ballot {
+  voter: UserId;
+  choices: RecordId[];
+  cast_at: Millis;
+}

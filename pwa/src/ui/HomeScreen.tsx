@@ -14,7 +14,9 @@ export function HomeScreen({ app }: { app: App }) {
   const mine: SubmissionView[] = ready ? (app.core.mySubmissions(notebook, branch) as SubmissionView[]) : [];
   mine.sort((a, b) => b.at - a.at);
   const media = ready ? mediaOf(app, notebook, mine) : new Map<string, MediaRef[]>();
-  const admin = app.me?.principal.role === 'branch_admin';
+  const role = app.me?.principal.role;
+  const admin = role === 'branch_admin';
+  const overseer = role === 'branch_admin' || role === 'township_admin' || role === 'system_admin';
   const queue = admin && branch && app.core.holds(branch) ? (app.core.reviewQueue(branch) as unknown[]).length : 0;
   const plan = ready ? (app.core.planProgress(branch, chinaMonth(Date.now())) as PlanView | undefined) : undefined;
 
@@ -42,6 +44,8 @@ export function HomeScreen({ app }: { app: App }) {
         {branch && <button onClick={() => go('feed')}>{words.feed}</button>}
         {admin && branch && <button onClick={() => go('plan')}>{words.monthlyPlan}</button>}
         {admin && <button onClick={() => go('roster')}>{words.roster}</button>}
+        {branch && <button onClick={() => go('elections')}>{words.elections}</button>}
+        {overseer && <button onClick={() => go('statistics')}>{words.statistics}</button>}
         {admin && branch && (
           <button onClick={() => go('review')}>
             {words.reviewQueue} {queue > 0 && <span class="badge">{queue}</span>}

@@ -2,6 +2,7 @@
 // names, with the sync status always in view.
 import { useEffect, useState } from 'preact/hooks';
 import { App } from '../data/app';
+import { ElectionScreen } from './ElectionScreen';
 import { FeedScreen } from './FeedScreen';
 import { HomeScreen } from './HomeScreen';
 import { PlanScreen } from './PlanScreen';
@@ -12,7 +13,9 @@ import { VisitScreen } from './VisitScreen';
 import { ReviewItemScreen, ReviewQueueScreen } from './ReviewScreen';
 import { LectureScreen } from './LectureScreen';
 import { SignInScreen } from './SignInScreen';
+import { StatisticsScreen } from './StatisticsScreen';
 import { StatusBar } from './StatusBar';
+import { YearEndScreen } from './YearEndScreen';
 import { go, useApp, useRoute, useSignal } from './hooks';
 import { language, setLanguage, t } from './i18n';
 import { largeText } from './settings';
@@ -54,6 +57,12 @@ function Shell({ app }: { app: App }) {
     screen = <RosterScreen app={app} />;
   } else if (route[0] === 'settings') {
     screen = <SettingsScreen app={app} />;
+  } else if (route[0] === 'statistics') {
+    screen = <StatisticsScreen app={app} />;
+  } else if (route[0] === 'year-end' && route[1] && route[2]) {
+    screen = <YearEndScreen key={route.join('/')} app={app} branch={route[1]} year={route[2]} />;
+  } else if (route[0] === 'elections') {
+    screen = <ElectionScreen app={app} />;
   } else if (route[0] === 'feed') {
     screen = <FeedScreen app={app} />;
   } else {

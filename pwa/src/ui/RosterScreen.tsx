@@ -4,7 +4,6 @@
 // a connection; offline it shows the roster from the branch document.
 import { useEffect, useState } from 'preact/hooks';
 import type { App } from '../data/app';
-import { call } from '../data/api';
 import { formatDate } from './format';
 import { go } from './hooks';
 import { explain, t } from './i18n';
@@ -41,7 +40,7 @@ export function RosterScreen({ app }: { app: App }) {
 
   const load = async () => {
     try {
-      setPeople(await authorised<Person[]>(app, 'GET', `/api/v1/branches/${branch}/users`));
+      setPeople(await app.api<Person[]>('GET', `/api/v1/branches/${branch}/users`));
       setError('');
     } catch (failure) {
       setError(explain(failure));
@@ -86,7 +85,7 @@ function NewMember({ app, branch, onAdded }: { app: App; branch: string; onAdded
   const add = async (event: Event) => {
     event.preventDefault();
     try {
-      await authorised(app, 'POST', '/api/v1/users', { name, role: 'member', branch, phone: phone || null });
+      await app.api('POST', '/api/v1/users', { name, role: 'member', branch, phone: phone || null });
       setName('');
       setPhone('');
       setError('');
@@ -123,7 +122,7 @@ function PersonTools({ app, person }: { app: App; person: Person }) {
   const [error, setError] = useState('');
   const loadDevices = async () => {
     try {
-      setDevices(await authorised<Device[]>(app, 'GET', `/api/v1/users/${person.id}/devices`));
+      setDevices(await app.api<Device[]>('GET', `/api/v1/users/${person.id}/devices`));
     } catch (failure) {
       setError(explain(failure));
     }
@@ -133,7 +132,7 @@ function PersonTools({ app, person }: { app: App; person: Person }) {
   }, [person.id]);
   const makeInvite = async () => {
     try {
-      setInvite(await authorised<Invite>(app, 'POST', `/api/v1/users/${person.id}/invites`, {}));
+      setInvite(await app.api<Invite>('POST', `/api/v1/users/${person.id}/invites`, {}));
     } catch (failure) {
       setError(explain(failure));
     }
@@ -141,7 +140,7 @@ function PersonTools({ app, person }: { app: App; person: Person }) {
   const revoke = async (device: Device) => {
     if (!confirm(words.revokeConfirm(device.name))) return;
     try {
-      await authorised(app, 'POST', `/api/v1/devices/${device.id}/revoke`, {});
+      await app.api('POST', `/api/v1/devices/${device.id}/revoke`, {});
       await loadDevices();
     } catch (failure) {
       setError(explain(failure));
@@ -190,8 +189,4 @@ function manages(app: App, person: Person): boolean {
 }
 
 /** A request with the signed-in person's token. */
-async function authorised<T>(app: App, method: string, path: string, body?: unknown): Promise<T> {
-  const outcome = await app.session.token();
-  if (!('token' in outcome)) throw new Error('offline');
-  return call<T>(method, path, outcome.token, body);
-}
+

@@ -28,3 +28,8 @@ export function formatSize(bytes: number): string {
   if (bytes < 1_000_000_000) return `${(bytes / 1_000_000).toFixed(1)} MB`;
   return `${(bytes / 1_000_000_000).toFixed(1)} GB`;
 }
+
+/** A figure as a table shows it: whole numbers as they are, others to one decimal. */
+export function formatFigure(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(1);
+}

@@ -8,6 +8,7 @@ use client_core::model::branch::{Decision, FeedItem, Plan, Review};
 use client_core::model::notebook::Lecture;
 use client_core::{Branch, Document, DocumentId, Limits, Notebook, schema, views};
 use tianjian_server::auth::Settings;
+use tianjian_server::sync::Hub;
 use tianjian_server::{AppState, Config};
 use tianjian_tests::browser;
 use tianjian_tests::device::Device;
@@ -31,7 +32,9 @@ fn screenshots() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots")
 }
 
-async fn served_with_app() -> (Database, TestServer) {
+/// The village's server with the app, and its sync hub, through which a test writes what the
+/// server itself would (an election's count) so that phones syncing see it.
+async fn served_with_app() -> (Database, TestServer, Hub) {
     let database = database().await;
     let config = Config {
         web_dir: Some(web_dir()),
@@ -40,8 +43,9 @@ async fn served_with_app() -> (Database, TestServer) {
     let state = AppState::open(database.store.clone(), config)
         .await
         .unwrap();
+    let hub = state.hub.clone().unwrap();
     let server = TestServer::start_with(state).await.unwrap();
-    (database, server)
+    (database, server, hub)
 }
 
 /// The server's copy of `document`, as the secretary's office computer receives it, once
@@ -85,7 +89,7 @@ async fn invite(server: &TestServer, admin: &str, user: &str) -> String {
 
 #[tokio::test]
 async fn li_records_a_lecture_offline_and_it_reaches_the_server_by_itself() {
-    let (db, server) = served_with_app().await;
+    let (db, server, _) = served_with_app().await;
     let Database { v, keys, .. } = &db;
     let secretary = token(keys, &v.secretary);
     let code = invite(&server, &secretary, &v.li.user.to_string()).await;
@@ -179,7 +183,7 @@ async fn li_records_a_lecture_offline_and_it_reaches_the_server_by_itself() {
 
 #[tokio::test]
 async fn a_video_lesson_is_returned_resubmitted_published_and_played_offline() {
-    let (db, server) = served_with_app().await;
+    let (db, server, _) = served_with_app().await;
     let Database { v, keys, .. } = &db;
     let secretary = token(keys, &v.secretary);
     // The township admin manages the branch's admins as well as its members.
@@ -248,7 +252,7 @@ async fn a_video_lesson_is_returned_resubmitted_published_and_played_offline() {
 
 #[tokio::test]
 async fn two_secretaries_edit_the_plan_offline_and_both_edits_survive() {
-    let (db, server) = served_with_app().await;
+    let (db, server, _) = served_with_app().await;
     let Database { v, keys, .. } = &db;
     let township = token(keys, &v.township_admin);
     let mut args = vec![format!("http://{}", server.addr)];
@@ -281,7 +285,7 @@ async fn two_secretaries_edit_the_plan_offline_and_both_edits_survive() {
 
 #[tokio::test]
 async fn every_main_screen_shows_what_it_must_at_360_pixels() {
-    let (db, server) = served_with_app().await;
+    let (db, server, _) = served_with_app().await;
     let Database { v, keys, .. } = &db;
     let township = token(keys, &v.township_admin);
     let code = invite(&server, &township, &v.secretary.user.to_string()).await;
@@ -299,6 +303,147 @@ async fn every_main_screen_shows_what_it_must_at_360_pixels() {
         assert_eq!(&png[1..4], b"PNG");
         // 360 CSS pixels at a device scale of 2.
         assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), 720);
+    }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_township_sees_every_branch_drills_into_a_figure_and_opens_the_year_end() {
+    let (db, server, _) = served_with_app().await;
+    crate::statistics::write_october(&db).await;
+    let Database { v, keys, .. } = &db;
+    // Two devices of the township's officer: her desk and her phone.
+    let system = token(keys, &v.system_admin);
+    let user = v.township_admin.user.to_string();
+    let args = vec![
+        format!("http://{}", server.addr),
+        invite(&server, &system, &user).await,
+        invite(&server, &system, &user).await,
+        screenshots().display().to_string(),
+    ];
+    let seen = browser::run_json("township-overview.mjs", args, Duration::from_secs(240)).await;
+    // 合益村 carried out October's plan; its lectures, audience and the overdue
+    // rectification, marked; 双桥村 made no plan.
+    let heyi = &seen["heyi"];
+    assert_eq!(
+        heyi["plan"],
+        serde_json::json!(["✓", "✓", "✓", "✓"]),
+        "{seen}"
+    );
+    assert_eq!(
+        (heyi["lectures"].as_u64(), heyi["audience"].as_u64()),
+        (Some(3), Some(58))
+    );
+    assert_eq!(
+        (heyi["overdue"].as_u64(), heyi["overdueMarked"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        seen["shuangqiao"]["plan"],
+        serde_json::json!(["—", "—", "—", "—"])
+    );
+    assert_eq!(seen["shuangqiao"]["lectures"], 1);
+    assert_eq!(seen["total"], 4, "the township's lectures");
+    assert_eq!(seen["drill"].as_array().unwrap().len(), 3, "{seen}");
+    assert_eq!(seen["october"], 4);
+    assert_eq!(seen["yearEnd"]["lectures"], 5);
+    assert!(
+        seen["yearEnd"]["tables"]
+            .as_array()
+            .unwrap()
+            .contains(&"问题整改台账".into())
+    );
+    for (name, width) in [
+        ("overview-1280", 1280),
+        ("overview-360", 720),
+        ("drilldown-360", 720),
+        ("year-end-1280", 1280),
+    ] {
+        let png = std::fs::read(screenshots().join(format!("{name}.png"))).unwrap();
+        assert_eq!(
+            u32::from_be_bytes(png[16..20].try_into().unwrap()),
+            width,
+            "{name}"
+        );
+    }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_election_is_created_voted_on_phones_counted_by_the_server_and_its_result_shown() {
+    use client_core::Millis;
+    use client_core::model::branch::Election;
+    use tianjian_server::elections::count_closed;
+
+    let (db, server, hub) = served_with_app().await;
+    let Database { v, keys, .. } = &db;
+    let township = token(keys, &v.township_admin);
+    let secretary = token(keys, &v.secretary);
+    let args = vec![
+        format!("http://{}", server.addr),
+        invite(&server, &township, &v.secretary.user.to_string()).await,
+        invite(&server, &secretary, &v.li.user.to_string()).await,
+        // A branch admin is the township's to invite.
+        invite(&server, &township, &v.deputy.user.to_string()).await,
+        screenshots().display().to_string(),
+    ];
+    // Once the three ballots have reached the server, the election is closed and counted, as
+    // the server's own minutely round would once its closing time had passed.
+    let (store, branch) = (db.store.clone(), v.heyi);
+    let counter = tokio::spawn(async move {
+        loop {
+            let found = store
+                .elections()
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|(_, b, e)| *b == branch && e.title == "发展之星");
+            if let Some((id, _, election)) = found
+                && store.ballots(branch, id).await.unwrap().len() == 3
+            {
+                let closed = Millis(election.closes_at.0 + 1);
+                assert_eq!(count_closed(&store, Some(&hub), closed).await.unwrap(), 1);
+                return id;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    let seen = browser::run_json("election.mjs", args, Duration::from_secs(300)).await;
+    let election = counter.await.unwrap();
+    let results = seen["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3, "{seen}");
+    for result in results {
+        assert_eq!(result["李章桂"], 1, "{seen}");
+        assert_eq!(result["贺俊爱"], 2, "{seen}");
+    }
+    let bytes = on_server(
+        &server,
+        &secretary,
+        v.branch,
+        "the result is in the branch",
+        |doc| {
+            doc.get::<Election>(&schema::ELECTIONS, &election.to_string())
+                .ok()
+                .flatten()
+                .is_some_and(|e| e.result.is_some())
+        },
+    )
+    .await;
+    let branch = Branch::load(&bytes, Limits::default()).unwrap();
+    let counted: Election = branch
+        .get(&schema::ELECTIONS, &election.to_string())
+        .unwrap()
+        .unwrap();
+    assert_eq!(counted.result.unwrap().ballots, 3);
+    for name in [
+        "election-new-360",
+        "election-result-360",
+        "election-result-1280",
+    ] {
+        assert!(
+            screenshots().join(format!("{name}.png")).is_file(),
+            "{name}"
+        );
     }
     server.stop().await.unwrap();
 }

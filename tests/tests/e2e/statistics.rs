@@ -203,7 +203,7 @@ impl Member<'_> {
 }
 
 /// What the test wrote that the assertions name.
-struct Written {
+pub(crate) struct Written {
     li_notebook: DocumentId,
     deputy_notebook: DocumentId,
     /// 合益村's approved lectures of October, by their ids.
@@ -213,7 +213,7 @@ struct Written {
 
 /// 合益村's October, with every kind of record that must and must not count, and a lecture
 /// of 双桥村 that must stay in 双桥村.
-async fn write_october(db: &Database) -> Written {
+pub(crate) async fn write_october(db: &Database) -> Written {
     let store: &Store = &db.store;
     let v = &db.v;
     let w = Writer::new(store, NOW);
