@@ -90,7 +90,8 @@ pub fn run_blocking(mut command: Command, limit: Duration) -> Run {
     }
 }
 
-/// Checks Node and installs the pinned packages once per checkout.
+/// Checks Node and installs the pinned packages once per checkout, whichever test process
+/// comes first.
 pub fn prepare_node() {
     static PREPARED: Mutex<bool> = Mutex::new(false);
     let mut prepared = PREPARED
@@ -114,6 +115,12 @@ pub fn prepare_node() {
     );
 
     let dir = js_dir();
+    // Test processes run side by side: one installs while the others wait for it, rather than
+    // run scripts against a half-written node_modules.
+    let lock = std::fs::File::create(dir.join(".npm-install.lock"))
+        .unwrap_or_else(|e| panic!("cannot make tests/js/.npm-install.lock: {e}"));
+    lock.lock()
+        .unwrap_or_else(|e| panic!("cannot lock tests/js/.npm-install.lock: {e}"));
     let installed = [
         "automerge-repo",
         "automerge-repo-network-websocket",

@@ -136,7 +136,9 @@ CREATE TABLE IF NOT EXISTS records (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS records_by_branch ON records(branch, collection, occurred_at);
 CREATE INDEX IF NOT EXISTS records_by_collection ON records(collection, branch, occurred_at);
-CREATE INDEX IF NOT EXISTS records_by_subject_document ON records(subject_document, subject, revision);
+-- A record's reviews, latest first: what decides whether it is approved.
+CREATE INDEX IF NOT EXISTS records_by_review_subject
+    ON records(subject_document, subject, revision, occurred_at, key);
 CREATE TABLE IF NOT EXISTS record_people (
     document TEXT NOT NULL,
     collection TEXT NOT NULL,

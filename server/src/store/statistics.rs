@@ -23,7 +23,7 @@ use super::{Result, Store, parse};
 /// each record.
 pub(super) const APPROVED: &str = "r.collection IN ('lectures', 'services', 'visits')
     AND r.status = 'submitted'
-    AND (SELECT v.status FROM records v INDEXED BY records_by_subject_document
+    AND (SELECT v.status FROM records v INDEXED BY records_by_review_subject
          WHERE v.subject_document = r.document AND v.subject = r.key
            AND v.subject_collection = r.collection AND v.collection = 'reviews'
            AND v.branch = r.branch AND v.revision = r.revision
@@ -570,9 +570,11 @@ fn plans(
     month: Month,
 ) -> Result<BTreeMap<BranchId, PlanStanding>> {
     let range = month.first_day().cst_start()..month.next().first_day().cst_start();
+    // Each search starts from the records that name the month's plan (few, by the partial
+    // index), never from all of a branch's lectures.
     let linked = |collection: &str, approved: bool| {
         format!(
-            "EXISTS (SELECT 1 FROM record_values p JOIN records r
+            "EXISTS (SELECT 1 FROM record_values p CROSS JOIN records r
                  ON r.document = p.document AND r.collection = p.collection AND r.key = p.key
              WHERE p.collection = '{collection}' AND p.field = 'plan' AND p.text = ?2
                AND r.branch = b.id AND r.status <> 'withdrawn' {})",
