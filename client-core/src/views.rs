@@ -21,8 +21,9 @@ use crate::model::branch::{
     Decision, FeedItem, Meeting, MeetingKind, Plan, Rectification, Review, RosterEntry, Screening,
 };
 use crate::model::common::{ProgressStatus, RecordRef, Submission, SubmissionState};
+use crate::model::ledger::LedgerEntry;
 use crate::model::notebook::{Lecture, Service, Visit};
-use crate::ops::{Branch, Notebook, Record, Reviewable};
+use crate::ops::{Branch, Ledger, Notebook, Record, Reviewable};
 use crate::schema::{self, Collection};
 use crate::time::{Date, Millis, Month};
 
@@ -232,6 +233,53 @@ pub fn plan_progress(
         theme_day_held,
         complete: lecture_done && film_done && practice_done,
     })
+}
+
+/// A migrant member (流动党员) the branch has not been in touch with for too long.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContactReminder {
+    pub member: UserId,
+    pub name: String,
+    /// The last contact logged in the ledger, if any.
+    pub last_contact: Option<Millis>,
+    /// Whole days since then (since the entry was made, if never contacted).
+    pub days: i64,
+}
+
+/// The migrant members on the roster whose last logged contact (家访, 函访, 走访, a call) is
+/// more than `after_days` days before `now`, the longest out of touch first. A member who
+/// has left the branch, or whose entry is withdrawn, is not the branch's to remind of.
+pub fn contact_reminders(
+    branch: &Branch,
+    ledger: &Ledger,
+    now: Millis,
+    after_days: i64,
+) -> Vec<ContactReminder> {
+    const DAY_MS: i64 = 86_400_000;
+    let mut reminders: Vec<ContactReminder> = ledger
+        .records::<LedgerEntry>(&schema::LEDGER_ENTRIES)
+        .into_iter()
+        .filter(|(_, entry)| entry.migrant && !entry.is_withdrawn())
+        .filter_map(|(key, entry)| {
+            let member: UserId = key.parse().ok()?;
+            let roster: RosterEntry = branch.get(&schema::ROSTER, &key).ok()??;
+            if roster.left_at.is_some() {
+                return None;
+            }
+            // Never contacted: out of touch since he joined the branch.
+            let last_contact = entry.contacts.values().map(|c| c.at).max();
+            let since = last_contact.unwrap_or(roster.joined_at);
+            let days = (now.0 - since.0).div_euclid(DAY_MS);
+            (days > after_days).then_some(ContactReminder {
+                member,
+                name: roster.name,
+                last_contact,
+                days,
+            })
+        })
+        .collect();
+    reminders.sort_by_key(|r| (std::cmp::Reverse(r.days), r.member));
+    reminders
 }
 
 /// The branch's figures for records that happened in `[from, until)`, and its rectification
@@ -1308,6 +1356,91 @@ mod tests {
                 ..Figures::default()
             }
         );
+    }
+
+    #[test]
+    fn migrant_members_out_of_touch_for_too_long_are_reminded_longest_first() {
+        use crate::model::ledger::{Contact, ContactKind};
+        const DAY: i64 = 86_400_000;
+        let mut v = Village::new();
+        let members: Vec<Member> = ["贺俊爱", "贺立雄", "刘岳云", "彭军", "李章桂"]
+            .iter()
+            .map(|name| v.join(name))
+            .collect();
+        let scope = Scope {
+            kind: DocKind::Ledger,
+            branch: v.branch_id,
+            township: v.township,
+            owner: None,
+        };
+        let mut ledger = Ledger::create(scope, START).unwrap();
+        let secretary = v.secretary.clone();
+        let entry = |migrant| LedgerEntry {
+            migrant,
+            inflow: false,
+            elderly: false,
+            infirm: false,
+            phone: String::new(),
+            city: "广东东莞".into(),
+            employer: String::new(),
+            study_partner: None,
+            contacts: Default::default(),
+            updated_by: secretary.user,
+            updated_at: START,
+            withdrawn: None,
+        };
+        let contact = |at: Millis| Contact {
+            kind: ContactKind::Phone,
+            at,
+            by: secretary.user,
+            notes: "电话联系".into(),
+        };
+        let now = Millis(START.0 + 100 * DAY);
+        // 贺俊爱: called 40 days ago, then 10 days ago → fine. 贺立雄: called 45 days ago →
+        // reminded. 刘岳云: never called, on the roster since START → reminded. 彭军: not a
+        // migrant. 李章桂: a migrant who has left the branch.
+        for (member, migrant, calls) in [
+            (&members[0], true, vec![60, 90]),
+            (&members[1], true, vec![55]),
+            (&members[2], true, vec![]),
+            (&members[3], false, vec![]),
+            (&members[4], true, vec![]),
+        ] {
+            let user = member.who.user;
+            ledger
+                .set_entry(&secretary, START, user, entry(migrant))
+                .unwrap();
+            for day in calls {
+                ledger
+                    .log_contact(
+                        &secretary,
+                        START,
+                        user,
+                        contact(Millis(START.0 + day * DAY)),
+                    )
+                    .unwrap();
+            }
+        }
+        let mut left: RosterEntry = v
+            .branch
+            .get(&schema::ROSTER, &members[4].who.user.to_string())
+            .unwrap()
+            .unwrap();
+        left.left_at = Some(START);
+        let (secretary, at) = (v.secretary.clone(), v.now());
+        v.branch
+            .enrol_member(&secretary, at, members[4].who.user, left)
+            .unwrap();
+
+        let reminders = contact_reminders(&v.branch, &ledger, now, 30);
+        let names: Vec<(&str, i64)> = reminders
+            .iter()
+            .map(|r| (r.name.as_str(), r.days))
+            .collect();
+        // 刘岳云 was enrolled seconds after START: 99 whole days.
+        assert_eq!(names, [("刘岳云", 99), ("贺立雄", 45)]);
+        assert_eq!(reminders[1].last_contact, Some(Millis(START.0 + 55 * DAY)));
+        assert!(contact_reminders(&v.branch, &ledger, now, 100).is_empty());
     }
 
     #[test]

@@ -691,6 +691,26 @@ impl Tianjian {
         Ok(output(&views::plan_progress(branch, &notebooks, month))?)
     }
 
+    /// The migrant members of the branch out of touch for more than `after_days` days.
+    #[wasm_bindgen(js_name = contactReminders)]
+    pub fn contact_reminders(
+        &self,
+        branch: &str,
+        ledger: &str,
+        now: f64,
+        after_days: f64,
+    ) -> std::result::Result<JsValue, JsValue> {
+        let documents = self.replica.documents();
+        let branch = documents.branch(id(branch)?)?;
+        let ledger = documents.ledger(id(ledger)?)?;
+        Ok(output(&views::contact_reminders(
+            branch,
+            ledger,
+            millis(now),
+            after_days as i64,
+        ))?)
+    }
+
     /// The branch's figures for `[from, until)` (milliseconds), with `today` as `YYYY-MM-DD`.
     pub fn figures(
         &self,

@@ -163,3 +163,33 @@ export interface Ballot {
   choices: RecordId[];
   cast_at: Millis;
 }
+
+export interface Contact {
+  kind: 'home_visit' | 'letter' | 'visit' | 'phone' | 'online';
+  at: Millis;
+  by: UserId;
+  notes: string;
+}
+
+/** A member's private ledger entry (台账), for the branch's admins and the township. */
+export interface LedgerEntry {
+  migrant: boolean;
+  inflow: boolean;
+  elderly: boolean;
+  infirm: boolean;
+  phone: string;
+  city: string;
+  employer: string;
+  study_partner?: UserId | null;
+  contacts: Record<string, Contact>;
+  updated_by: UserId;
+  updated_at: Millis;
+  withdrawn?: unknown;
+}
+
+export interface ContactReminder {
+  member: UserId;
+  name: string;
+  last_contact: Millis | null;
+  days: number;
+}

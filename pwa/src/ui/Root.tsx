@@ -12,6 +12,7 @@ import { SettingsScreen } from './SettingsScreen';
 import { VisitScreen } from './VisitScreen';
 import { ReviewItemScreen, ReviewQueueScreen } from './ReviewScreen';
 import { LectureScreen } from './LectureScreen';
+import { LedgerScreen } from './LedgerScreen';
 import { SignInScreen } from './SignInScreen';
 import { StatisticsScreen } from './StatisticsScreen';
 import { StatusBar } from './StatusBar';
@@ -61,6 +62,8 @@ function Shell({ app }: { app: App }) {
     screen = <StatisticsScreen app={app} />;
   } else if (route[0] === 'year-end' && route[1] && route[2]) {
     screen = <YearEndScreen key={route.join('/')} app={app} branch={route[1]} year={route[2]} />;
+  } else if (route[0] === 'ledger') {
+    screen = <LedgerScreen app={app} />;
   } else if (route[0] === 'elections') {
     screen = <ElectionScreen app={app} />;
   } else if (route[0] === 'feed') {

@@ -7,3 +7,10 @@ largeText.subscribe(() => {
   document.documentElement.classList.toggle('large', largeText.get());
 });
 document.documentElement.classList.toggle('large', largeText.get());
+
+/** After how many days without contact a migrant member is shown as a reminder (the secretary
+ * chooses; 30 unless changed). */
+export const reminderDays = signal(Number(localStorage.getItem('reminderDays')) || 30);
+reminderDays.subscribe(() => {
+  localStorage.setItem('reminderDays', String(reminderDays.get()));
+});

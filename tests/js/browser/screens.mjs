@@ -40,6 +40,19 @@ try {
     await shot('roster-invite', '只能用一次');
     await page.locator('ul.devices li').first().waitFor();
 
+    // The member ledger: 李章桂 marked as a migrant member is reminded of until a call is logged.
+    await page.goto(`${origin}/#/ledger`);
+    await page.locator('li.person button.record').filter({ hasText: '李章桂' }).click();
+    await page.locator('input[name=migrant]').check();
+    await page.locator('input[name=city]').fill('广东东莞');
+    await page.getByRole('button', { name: '保存', exact: true }).click();
+    await page.locator('.reminders li[data-member="李章桂"]').waitFor();
+    await shot('ledger-reminder', '还没有联系过');
+    await page.getByLabel('备注').fill('电话联系，在厂里一切都好');
+    await page.getByRole('button', { name: '记一次联系' }).click();
+    await page.getByText('流动党员都联系过了').waitFor();
+    await shot('ledger-contacted', '电话联系，在厂里一切都好');
+
     await page.goto(`${origin}/#/plan`);
     await shot('plan-editor', '一片：观看影片');
     await page.goto(`${origin}/#/review`);
