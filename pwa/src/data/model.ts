@@ -193,3 +193,19 @@ export interface ContactReminder {
   last_contact: Millis | null;
   days: number;
 }
+
+export type MeetingKind = 'members_assembly' | 'committee' | 'group' | 'party_lecture' | 'theme_day';
+
+/** A meeting of 三会一课 or a themed party day, with its attendance and minutes. */
+export interface Meeting {
+  kind: MeetingKind;
+  held_at: Millis;
+  attendees: UserId[];
+  agenda: string;
+  minutes: string;
+  decisions: string[];
+  plan?: string | null;
+  recorded_by: UserId;
+  created_at: Millis;
+  withdrawn?: unknown;
+}

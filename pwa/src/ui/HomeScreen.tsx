@@ -44,6 +44,7 @@ export function HomeScreen({ app }: { app: App }) {
         {branch && <button onClick={() => go('feed')}>{words.feed}</button>}
         {admin && branch && <button onClick={() => go('plan')}>{words.monthlyPlan}</button>}
         {admin && <button onClick={() => go('roster')}>{words.roster}</button>}
+        {admin && <button onClick={() => go('meetings')}>{words.meetings}</button>}
         {admin && <button onClick={() => go('ledger')}>{words.memberLedger}</button>}
         {branch && <button onClick={() => go('elections')}>{words.elections}</button>}
         {overseer && <button onClick={() => go('statistics')}>{words.statistics}</button>}

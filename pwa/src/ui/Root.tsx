@@ -13,6 +13,7 @@ import { VisitScreen } from './VisitScreen';
 import { ReviewItemScreen, ReviewQueueScreen } from './ReviewScreen';
 import { LectureScreen } from './LectureScreen';
 import { LedgerScreen } from './LedgerScreen';
+import { MeetingScreen } from './MeetingScreen';
 import { SignInScreen } from './SignInScreen';
 import { StatisticsScreen } from './StatisticsScreen';
 import { StatusBar } from './StatusBar';
@@ -62,6 +63,8 @@ function Shell({ app }: { app: App }) {
     screen = <StatisticsScreen app={app} />;
   } else if (route[0] === 'year-end' && route[1] && route[2]) {
     screen = <YearEndScreen key={route.join('/')} app={app} branch={route[1]} year={route[2]} />;
+  } else if (route[0] === 'meetings') {
+    screen = <MeetingScreen app={app} />;
   } else if (route[0] === 'ledger') {
     screen = <LedgerScreen app={app} />;
   } else if (route[0] === 'elections') {

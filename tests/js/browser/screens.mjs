@@ -53,6 +53,18 @@ try {
     await page.getByText('流动党员都联系过了').waitFor();
     await shot('ledger-contacted', '电话联系，在厂里一切都好');
 
+    // A themed party day with its attendance, minutes and decisions.
+    await page.goto(`${origin}/#/meetings`);
+    await page.getByRole('button', { name: '记录会议' }).click();
+    await page.locator('label.check', { hasText: '李章桂' }).locator('input').check();
+    await page.locator('input[name=agenda]').fill('学习党的二十届四中全会精神');
+    await page.locator('textarea[name=minutes]').fill('书记领学，党员交流心得。');
+    await page.locator('textarea[name=decisions]').fill('下月开展秸秆禁烧巡逻\n走访独居老人');
+    await shot('meeting-new', '会议类型');
+    await page.getByRole('button', { name: '保存', exact: true }).click();
+    await page.locator('li.meeting[data-kind=theme_day]').waitFor();
+    await shot('meetings', '走访独居老人');
+
     await page.goto(`${origin}/#/plan`);
     await shot('plan-editor', '一片：观看影片');
     await page.goto(`${origin}/#/review`);

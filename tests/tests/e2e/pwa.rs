@@ -296,7 +296,7 @@ async fn every_main_screen_shows_what_it_must_at_360_pixels() {
     ];
     let shown = browser::run_json("screens.mjs", args, Duration::from_secs(180)).await;
     let screens = shown["screens"].as_array().unwrap();
-    assert_eq!(screens.len(), 13, "{shown}");
+    assert_eq!(screens.len(), 15, "{shown}");
     for screen in screens {
         let file = screenshots().join(format!("{}.png", screen.as_str().unwrap()));
         let png = std::fs::read(&file).unwrap();
