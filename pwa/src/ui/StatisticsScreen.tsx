@@ -26,6 +26,8 @@ export interface Figures {
   rectifications_done: number;
   rectifications_verified: number;
   migrant_submissions: number;
+  problems_open: number;
+  problems_overdue: number;
   lectures_by_category: Record<string, number>;
   lectures_by_venue: Record<string, number>;
 }
@@ -76,8 +78,12 @@ export const SHOWN = [
   'households_visited',
   'screenings',
   'rectifications_overdue',
+  'problems_overdue',
 ] as const;
 export type Shown = (typeof SHOWN)[number];
+
+/** The figures marked when not zero: overdue work escalates to the township. */
+const OVERDUE: readonly string[] = ['rectifications_overdue', 'problems_overdue'];
 
 /** What one drill-down shows: a figure, of one branch or all. */
 interface Drill {
@@ -175,7 +181,7 @@ export function StatisticsScreen({ app }: { app: App }) {
                     <Done value={plan?.practice_done} planned={plan?.planned} />
                     <Done value={plan?.theme_day_held} planned={plan?.planned} />
                     {SHOWN.map((figure) => (
-                      <td key={figure} class={figure === 'rectifications_overdue' && line[figure] > 0 ? 'overdue' : ''}>
+                      <td key={figure} class={OVERDUE.includes(figure) && line[figure] > 0 ? 'overdue' : ''}>
                         <button
                           class="number"
                           data-figure={figure}
@@ -195,7 +201,7 @@ export function StatisticsScreen({ app }: { app: App }) {
                   <th>{words.total}</th>
                   <td colSpan={4}>{plannedSummary(plans, words.plansDone)}</td>
                   {SHOWN.map((figure) => (
-                    <td key={figure} class={figure === 'rectifications_overdue' && answer.total[figure] > 0 ? 'overdue' : ''}>
+                    <td key={figure} class={OVERDUE.includes(figure) && answer.total[figure] > 0 ? 'overdue' : ''}>
                       <button class="number" onClick={() => setDrill({ figure, branch: null, label: `${words.total} · ${words.figures[figure]}` })}>
                         {formatFigure(answer.total[figure])}
                       </button>

@@ -59,6 +59,10 @@ pub struct BranchFigures {
     pub figures: Figures,
     /// Approved records of members the branch's ledger marks as migrant (流动党员).
     pub migrant_submissions: u64,
+    /// The problems the township's supervision raised (督查问题) not yet done, and those of
+    /// them past their deadline: what escalates to the township.
+    pub problems_open: u64,
+    pub problems_overdue: u64,
 }
 
 /// The figures of each branch of a scope, and of all of them together.
@@ -86,6 +90,8 @@ pub enum Figure {
     RectificationsDone,
     RectificationsVerified,
     MigrantSubmissions,
+    ProblemsOpen,
+    ProblemsOverdue,
 }
 
 impl Figure {
@@ -103,6 +109,8 @@ impl Figure {
             "rectifications_done" => Figure::RectificationsDone,
             "rectifications_verified" => Figure::RectificationsVerified,
             "migrant_submissions" => Figure::MigrantSubmissions,
+            "problems_open" => Figure::ProblemsOpen,
+            "problems_overdue" => Figure::ProblemsOverdue,
             _ => return None,
         })
     }
@@ -369,27 +377,40 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
     )? {
         figures_of(&mut branches, branch).screenings = n;
     }
-    for (branch, (status, late, n)) in branch_rows(
+    // The branch's own rectifications, and the problems the township raised, as they stand.
+    for (branch, (collection, status, late, n)) in branch_rows(
         connection,
-        "SELECT r.branch, r.status, coalesce(t.text < ?2, 0), count(*)
+        "SELECT r.branch, r.collection, r.status, coalesce(t.text < ?2, 0), count(*)
          FROM records r LEFT JOIN record_values t
            ON t.document = r.document AND t.collection = r.collection AND t.key = r.key
           AND t.field = 'deadline'
-         WHERE r.collection = 'rectifications' AND r.status <> 'withdrawn'
+         WHERE r.collection IN ('rectifications', 'problems') AND r.status <> 'withdrawn'
            AND r.branch IN (SELECT value FROM json_each(?1))
-         GROUP BY r.branch, r.status, 3",
+         GROUP BY r.branch, r.collection, r.status, 4",
         params![count.scope.json(), count.today.to_string()],
         |row| {
             Ok((
                 row.get::<_, String>(1)?,
-                row.get::<_, bool>(2)?,
-                counted(row.get(3)?),
+                row.get::<_, String>(2)?,
+                row.get::<_, bool>(3)?,
+                counted(row.get(4)?),
             ))
         },
     )? {
-        let figures = figures_of(&mut branches, branch);
+        let line = branches.entry(branch).or_default();
+        let open = matches!(status.as_str(), "open" | "in_progress");
+        if collection == "problems" {
+            if open {
+                line.problems_open += n;
+                if late {
+                    line.problems_overdue += n;
+                }
+            }
+            continue;
+        }
+        let figures = &mut line.figures;
         match status.as_str() {
-            "open" | "in_progress" => {
+            _ if open => {
                 figures.rectifications_open += n;
                 if late {
                     figures.rectifications_overdue += n;
@@ -454,6 +475,8 @@ impl BranchFigures {
         f.rectifications_done += o.rectifications_done;
         f.rectifications_verified += o.rectifications_verified;
         self.migrant_submissions += other.migrant_submissions;
+        self.problems_open += other.problems_open;
+        self.problems_overdue += other.problems_overdue;
     }
 }
 
@@ -477,15 +500,16 @@ fn behind(
              WHERE r.collection = '{collection}'"
         ))
     };
-    let rectifications = |which: &str| {
+    let standing = |collection: &str, which: &str| {
         format!(
             "SELECT r.* FROM records r
              LEFT JOIN record_values d ON d.document = r.document
                AND d.collection = r.collection AND d.key = r.key AND d.field = 'deadline'
-             WHERE r.collection = 'rectifications' AND r.branch IN (SELECT value FROM json_each(?1))
-               AND {which}"
+             WHERE r.collection = '{collection}'
+               AND r.branch IN (SELECT value FROM json_each(?1)) AND {which}"
         )
     };
+    let rectifications = |which: &str| standing("rectifications", which);
     let source = match figure {
         Figure::Lectures => member_records("lectures")?,
         Figure::Services => member_records("services")?,
@@ -511,6 +535,11 @@ fn behind(
         }
         Figure::RectificationsDone => rectifications("r.status = 'done'"),
         Figure::RectificationsVerified => rectifications("r.status = 'verified'"),
+        Figure::ProblemsOpen => standing("problems", "r.status IN ('open', 'in_progress')"),
+        Figure::ProblemsOverdue => standing(
+            "problems",
+            "r.status IN ('open', 'in_progress') AND d.text < ?2",
+        ),
     };
     let narrowed = match &narrowing {
         Some(_) => {

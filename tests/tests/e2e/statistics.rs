@@ -1224,6 +1224,19 @@ async fn the_year_end_material_gathers_a_branchs_year_and_its_supervision() {
     let assessment = table("年度考核");
     assert_eq!(assessment["rows"].as_array().unwrap().len(), 1);
     assert_eq!(assessment["rows"][0][2], "较好");
+    // The township's problem, past its deadline, escalates in the branch's figures.
+    assert_eq!(year["figures"]["problems_open"], 1);
+    assert_eq!(year["figures"]["problems_overdue"], 1);
+    let (_, behind) = get(
+        &server,
+        &format!(
+            "/api/v1/statistics/records?branch={}&figure=problems_overdue",
+            v.heyi
+        ),
+        &token(&db.keys, township),
+    )
+    .await;
+    assert_eq!(behind[0]["title"], "三会一课记录不全", "{behind}");
 
     // The branch's own admin reads it; another township's admin and a member do not; a
     // township is not a branch.
