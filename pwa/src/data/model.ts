@@ -209,3 +209,40 @@ export interface Meeting {
   created_at: Millis;
   withdrawn?: unknown;
 }
+
+export interface Step {
+  at: Millis;
+  by: UserId;
+  note?: string | null;
+}
+
+/** How far a problem or rectification has got: each step reached, kept for good. */
+export interface Progress {
+  in_progress?: Step | null;
+  done?: Step | null;
+  verified?: Step | null;
+}
+
+export type SupervisionMethod = 'dispatch' | 'report' | 'forum' | 'documents' | 'on_site';
+
+/** A township's note on a branch (督查). */
+export interface SupervisionNote {
+  method: SupervisionMethod;
+  at: Millis;
+  by: UserId;
+  body: string;
+  withdrawn?: unknown;
+}
+
+/** A problem the township asks a branch to fix, tracked to verified. */
+export interface Problem {
+  problem: string;
+  measure: string;
+  deadline: string;
+  standard: string;
+  owner: string;
+  progress: Progress;
+  created_by: UserId;
+  created_at: Millis;
+  withdrawn?: unknown;
+}

@@ -17,6 +17,7 @@ import { MeetingScreen } from './MeetingScreen';
 import { SignInScreen } from './SignInScreen';
 import { StatisticsScreen } from './StatisticsScreen';
 import { StatusBar } from './StatusBar';
+import { SupervisionScreen } from './SupervisionScreen';
 import { YearEndScreen } from './YearEndScreen';
 import { go, useApp, useRoute, useSignal } from './hooks';
 import { language, setLanguage, t } from './i18n';
@@ -63,6 +64,8 @@ function Shell({ app }: { app: App }) {
     screen = <StatisticsScreen app={app} />;
   } else if (route[0] === 'year-end' && route[1] && route[2]) {
     screen = <YearEndScreen key={route.join('/')} app={app} branch={route[1]} year={route[2]} />;
+  } else if (route[0] === 'supervision' && route[1]) {
+    screen = <SupervisionScreen key={route[1]} app={app} branch={route[1]} />;
   } else if (route[0] === 'meetings') {
     screen = <MeetingScreen app={app} />;
   } else if (route[0] === 'ledger') {

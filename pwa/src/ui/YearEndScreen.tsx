@@ -47,6 +47,7 @@ export function YearEndScreen({ app, branch, year }: { app: App; branch: string;
         <button class="link" onClick={() => go('statistics')}>
           ← {words.back}
         </button>
+        <button onClick={() => go(`supervision/${branch}`)}>{words.supervision}</button>
         <button class="primary" onClick={() => window.print()} disabled={!material}>
           {words.print}
         </button>

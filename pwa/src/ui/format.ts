@@ -33,3 +33,8 @@ export function formatSize(bytes: number): string {
 export function formatFigure(value: number): string {
   return Number.isInteger(value) ? String(value) : value.toFixed(1);
 }
+
+/** `YYYY-MM-DD` of the day `at` falls on, in China. */
+export function chinaDay(at: number): string {
+  return new Date(at + CST_MS).toISOString().slice(0, 10);
+}

@@ -1,7 +1,7 @@
 // Acceptance story 4, in the app: the township's organisation officer opens the statistics
 // for October on a desk and on a phone, sees every branch with its plan and figures and the
 // overdue rectification marked, drills into a number, charts the year, and opens a branch's
-// year-end material.
+// year-end material, and writes the township's supervision of it.
 //
 // usage: node township-overview.mjs ORIGIN DESK_CODE PHONE_CODE SCREENSHOTS
 // prints: {"heyi": {...}, "shuangqiao": {...}, "total": {...}, "drill": [titles], "october": n, "yearEnd": {...}}
@@ -59,7 +59,29 @@ try {
     const yearLectures = Number(await page.locator('dd[data-figure=lectures]').textContent());
     const tables = await page.locator('.year-end h2').allTextContents();
     await screenshot(page, screenshots, 'year-end-1280');
-    return { heyi, shuangqiao, total, drill, october: octoberBar, yearEnd: { lectures: yearLectures, tables } };
+
+    // The township's supervision of 合益村: a note from a forum, and a problem already past
+    // its deadline, marked overdue until it is moved on.
+    await page.getByRole('button', { name: '督查', exact: true }).click();
+    await page.getByRole('heading', { name: '问题清单' }).waitFor();
+    await page.locator('select[name=method]').selectOption('forum');
+    await page.locator('textarea[name=body]').fill('党群座谈：群众反映路灯不亮。');
+    await page.getByRole('button', { name: '记下督查情况' }).click();
+    await page.locator('li.note', { hasText: '路灯不亮' }).waitFor();
+    await page.locator('.new-problem input[name=problem]').fill('三会一课记录不全');
+    await page.locator('.new-problem input[name=measure]').fill('按月整理会议记录');
+    await page.locator('.new-problem input[name=deadline]').fill('2026-01-31');
+    await page.locator('.new-problem input[name=standard]').fill('资料齐全');
+    await page.locator('.new-problem input[name=owner]').fill('赵杰辉');
+    await page.getByRole('button', { name: '列入问题清单' }).click();
+    const problem = page.locator('li.problem', { hasText: '三会一课记录不全' });
+    await problem.waitFor();
+    const overdueMarked = (await problem.getAttribute('class')).includes('overdue');
+    await screenshot(page, screenshots, 'supervision-1280');
+    await problem.getByRole('button', { name: '标为整改中' }).click();
+    await page.locator('li.problem[data-status=in_progress]').waitFor();
+    const supervision = { overdueMarked, status: await problem.getAttribute('data-status') };
+    return { heyi, shuangqiao, total, drill, october: octoberBar, yearEnd: { lectures: yearLectures, tables }, supervision };
   });
 
   // The same overview on a phone: the table scrolls, the branch names stay in view.

@@ -353,7 +353,25 @@ async fn the_township_sees_every_branch_drills_into_a_figure_and_opens_the_year_
             .unwrap()
             .contains(&"问题整改台账".into())
     );
+    assert_eq!(seen["supervision"]["overdueMarked"], true, "{seen}");
+    assert_eq!(seen["supervision"]["status"], "in_progress");
+    // The township's writing reached the server: the problem, moved on.
+    let heyi = db.store.branch(v.heyi).await.unwrap().unwrap();
+    let township = token(keys, &v.township_admin);
+    on_server(
+        &server,
+        &township,
+        heyi.supervision_document,
+        "the township's problem reached the server",
+        |doc| {
+            doc.records::<client_core::model::supervision::Problem>(&schema::PROBLEMS)
+                .iter()
+                .any(|(_, p)| p.problem == "三会一课记录不全" && p.progress.in_progress.is_some())
+        },
+    )
+    .await;
     for (name, width) in [
+        ("supervision-1280", 1280),
         ("overview-1280", 1280),
         ("overview-360", 720),
         ("drilldown-360", 720),
