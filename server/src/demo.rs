@@ -7,12 +7,17 @@
 //! branch document, all through client-core's operations, so the demo passes every check a
 //! real phone's changes pass. The secretaries' names are invented; the seeds do not give them.
 
-use client_core::model::branch::{Decision, Plan, Screening};
+use client_core::model::branch::{
+    Candidate, Decision, Election, Meeting, MeetingKind, Plan, Screening,
+};
 use client_core::model::common::{Prose, RecordRef, ReviewableKind, Submission, SubmissionState};
+use client_core::model::ledger::{Contact, ContactKind, LedgerEntry};
 use client_core::model::notebook::{Lecture, LectureCategory, Service, ServiceKind, Venue, Visit};
+use client_core::model::supervision::{Problem, SupervisionMethod, SupervisionNote};
 use client_core::ops::ReviewDecision;
 use client_core::{
-    Branch, DocumentId, Limits, Millis, Month, Notebook, OpError, Principal, RecordId, Role, UserId,
+    Branch, DocumentId, Ledger, Limits, Millis, Month, Notebook, OpError, Principal, RecordId,
+    Role, Supervision, UserId,
 };
 
 use crate::admin::{AdminError, NewUser, Organisation};
@@ -473,7 +478,165 @@ pub async fn load(store: &Store, now: Millis) -> Result<Option<Vec<DemoPerson>>>
         .map_err(DemoError::from)
     })
     .await?;
+
+    let township_officer = find("王敏")?;
+    let heyi_attendees: Vec<UserId> = std::iter::once(&li)
+        .chain([&zhao, &heyi_secretary])
+        .chain(heyi_members.iter())
+        .map(|p| p.principal.user)
+        .collect();
+    w.branch(&heyi, &heyi_secretary.principal, |b| {
+        theme_day(b, &heyi_secretary, w.ago(5), month, heyi_attendees)
+    })
+    .await?;
+    w.branch(&shuangqiao, &shuangqiao_secretary.principal, |b| {
+        open_election(b, &shuangqiao_secretary, w.ago(1), [&liu, &he_lixiong])
+    })
+    .await?;
+    let by = &shuangqiao_secretary.principal;
+    w.writer
+        .ledger(shuangqiao.ledger_document, by, |ledger| {
+            migrant_entry(ledger, by, &he, w.ago(40))
+        })
+        .await?;
+    let officer = &township_officer.principal;
+    w.writer
+        .supervision(sanlian.supervision_document, officer, |s| {
+            supervise(s, officer, w.ago(20), w.ago(3))
+        })
+        .await?;
     Ok(Some(people))
+}
+
+/// 合益村's themed party day of the month (主题党日), with who came and what was decided.
+fn theme_day(
+    b: &mut Branch,
+    secretary: &DemoPerson,
+    held_at: Millis,
+    month: Month,
+    attendees: Vec<UserId>,
+) -> Result<()> {
+    b.record_meeting(
+        &secretary.principal,
+        held_at,
+        Meeting {
+            kind: MeetingKind::ThemeDay,
+            held_at,
+            attendees,
+            agenda: "重温入党誓词，学习党的二十大精神".into(),
+            minutes: Prose::from("书记领学，党员逐一谈体会；群众代表列席，提了村道修缮的意见。"),
+            decisions: vec![
+                "本月完成秸秆禁烧巡逻排班".into(),
+                "走访独居老人，每名党员联系两户".into(),
+            ],
+            plan: Some(month),
+            recorded_by: secretary.principal.user,
+            created_at: held_at,
+            withdrawn: None,
+        },
+    )?;
+    Ok(())
+}
+
+/// 双桥村's 发展之星, open for a week, for members to vote on.
+fn open_election(
+    b: &mut Branch,
+    secretary: &DemoPerson,
+    opens_at: Millis,
+    candidates: [&DemoPerson; 2],
+) -> Result<()> {
+    let mut listed = Vec::new();
+    for person in candidates {
+        listed.push(Candidate {
+            id: RecordId::generate(opens_at).map_err(|e| DemoError::Document(e.to_string()))?,
+            label: person.user.name.clone(),
+            member: Some(person.principal.user),
+        });
+    }
+    b.create_election(
+        &secretary.principal,
+        opens_at,
+        Election {
+            title: "发展之星".into(),
+            candidates: listed,
+            max_choices: 1,
+            opens_at,
+            closes_at: Millis(opens_at.0 + 7 * DAY),
+            created_by: secretary.principal.user,
+            created_at: opens_at,
+            result: None,
+            withdrawn: None,
+        },
+    )?;
+    Ok(())
+}
+
+/// 贺俊爱 in the ledger as a migrant member in Guangdong, last called weeks ago: the
+/// secretary's reminder to call again.
+fn migrant_entry(
+    ledger: &mut Ledger,
+    by: &Principal,
+    member: &DemoPerson,
+    last_call: Millis,
+) -> Result<()> {
+    let entry = LedgerEntry {
+        migrant: true,
+        inflow: false,
+        elderly: false,
+        infirm: false,
+        phone: String::new(),
+        city: "广东东莞".into(),
+        employer: "电子厂".into(),
+        study_partner: None,
+        contacts: Default::default(),
+        updated_by: by.user,
+        updated_at: last_call,
+        withdrawn: None,
+    };
+    ledger.set_entry(by, last_call, member.principal.user, entry)?;
+    ledger.log_contact(
+        by,
+        last_call,
+        member.principal.user,
+        Contact {
+            kind: ContactKind::Phone,
+            at: last_call,
+            by: by.user,
+            notes: "电话联系，在厂里一切都好，按时交党费。".into(),
+        },
+    )?;
+    Ok(())
+}
+
+/// The township's supervision of 三联村: a forum with villagers, and a problem now overdue.
+fn supervise(s: &mut Supervision, officer: &Principal, raised: Millis, due: Millis) -> Result<()> {
+    s.write_note(
+        officer,
+        raised,
+        SupervisionNote {
+            method: SupervisionMethod::Forum,
+            at: raised,
+            by: officer.user,
+            body: "党群座谈：群众肯定党员带头致富，反映三会一课记录不全。".into(),
+            withdrawn: None,
+        },
+    )?;
+    s.raise_problem(
+        officer,
+        raised,
+        Problem {
+            problem: "三会一课记录不全".into(),
+            measure: "按月整理会议记录和签到".into(),
+            deadline: due.cst_date(),
+            standard: "资料齐全、分类清楚".into(),
+            owner: "彭建华".into(),
+            progress: Default::default(),
+            created_by: officer.user,
+            created_at: raised,
+            withdrawn: None,
+        },
+    )?;
+    Ok(())
 }
 
 fn notebook_of(person: &DemoPerson) -> Result<DocumentId> {
@@ -649,6 +812,22 @@ mod tests {
         let feed = views::feed(&heyi_branch);
         assert_eq!(feed.len(), 1);
         assert_eq!(feed[0].1.speakers, vec!["李章桂".to_owned()]);
+
+        // Her secretary is reminded to call her; 双桥村's election is open.
+        let ledger = Ledger::load(
+            &store
+                .load_document(shuangqiao.ledger_document)
+                .await
+                .unwrap()
+                .unwrap(),
+            Limits::default(),
+        )
+        .unwrap();
+        let reminders = views::contact_reminders(&branch, &ledger, now, 30);
+        assert_eq!(reminders.len(), 1);
+        assert_eq!(reminders[0].name, "贺俊爱");
+        let elections: Vec<(String, Election)> = branch.records(&client_core::schema::ELECTIONS);
+        assert!(elections.iter().any(|(_, e)| e.is_open_at(now)));
 
         let mine = views::my_submissions(&notebook, notebook_id, &branch);
         assert!(
