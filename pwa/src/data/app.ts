@@ -2,9 +2,9 @@
 // sync and uploads, started in that order. Screens read through `core` and change things only
 // through `edit`, which resolves once the change is stored on this device.
 import init, { Tianjian } from '../wasm/client_core.js';
-import { ApiError, Unreachable, call } from './api';
+import { ApiError, Unreachable, call, send } from './api';
 import { mirror } from './media';
-import type { MediaRef, Me } from './model';
+import type { MediaRef, Me, Principal } from './model';
 import { network } from './network';
 import { Session } from './session';
 import { Storage } from './storage';
@@ -154,13 +154,7 @@ export class App {
   async download(path: string): Promise<void> {
     const outcome = await this.session.token();
     if (!('token' in outcome)) throw new Unreachable('not signed in');
-    let response: Response;
-    try {
-      response = await fetch(path, { headers: { Authorization: `Bearer ${outcome.token}` } });
-    } catch (error) {
-      throw new Unreachable(String(error));
-    }
-    if (!response.ok) throw new ApiError(response.status, 'http_' + response.status, await response.text());
+    const response = await send('GET', path, outcome.token);
     const disposition = response.headers.get('content-disposition') ?? '';
     const encoded = /filename\*=UTF-8''([^;]+)/.exec(disposition)?.[1];
     const name = encoded ? decodeURIComponent(encoded) : 'tianjian-export';
@@ -170,6 +164,18 @@ export class App {
     link.download = name;
     link.click();
     setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
+
+  /**
+   * Adds a record to a collection of a document as the signed-in person, `make` giving it
+   * from who and when; resolves with its id once it is stored on the phone.
+   */
+  async add(document: string, collection: string, make: (me: Principal, now: number) => unknown): Promise<string> {
+    const me = this.me;
+    if (!me) throw new Unreachable('not signed in');
+    const now = Date.now();
+    const record = make(me.principal, now);
+    return this.edit(document, (core) => core.add(document, me.principal, now, collection, record));
   }
 
   /** The branch document of `me`, if any. */

@@ -4,7 +4,7 @@
 // result appears here for everyone in the branch.
 import { useState } from 'preact/hooks';
 import type { App } from '../data/app';
-import type { Ballot, Election, Keyed } from '../data/model';
+import type { Ballot, Election, Keyed, Principal } from '../data/model';
 import { formatDate, fromLocalInput, toLocalInput } from './format';
 import { go } from './hooks';
 import { explain, t } from './i18n';
@@ -123,10 +123,7 @@ function NewElection({ app, branch, onDone }: { app: App; branch: string; onDone
   const [closes, setCloses] = useState(toLocalInput(Date.now() + 7 * DAY));
   const [error, setError] = useState('');
   const create = async () => {
-    const me = app.me;
-    if (!me) return;
-    const now = Date.now();
-    const election: Election = {
+    const election = (me: Principal, now: number): Election => ({
       title: title.trim(),
       candidates: picked.map((user) => ({
         id: crypto.randomUUID(),
@@ -136,13 +133,13 @@ function NewElection({ app, branch, onDone }: { app: App; branch: string; onDone
       max_choices: maxChoices,
       opens_at: now,
       closes_at: fromLocalInput(closes),
-      created_by: me.principal.user,
+      created_by: me.user,
       created_at: now,
       result: null,
       withdrawn: null,
-    };
+    });
     try {
-      await app.edit(branch, (core) => core.add(branch, me.principal, now, 'elections', election));
+      await app.add(branch, 'elections', election);
       onDone();
     } catch (failure) {
       setError(explain(failure));

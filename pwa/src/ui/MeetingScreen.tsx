@@ -4,7 +4,7 @@
 // lecture or themed party day can carry out the month's plan.
 import { useState } from 'preact/hooks';
 import type { App } from '../data/app';
-import type { Keyed, Meeting, MeetingKind } from '../data/model';
+import type { Keyed, Meeting, MeetingKind, Principal } from '../data/model';
 import { formatDate } from './format';
 import { go } from './hooks';
 import { explain, t } from './i18n';
@@ -72,10 +72,7 @@ function NewMeeting({ app, branch, onDone }: { app: App; branch: string; onDone:
   const [plan, setPlan] = useState<string | null>(null);
   const [error, setError] = useState('');
   const save = async () => {
-    const me = app.me;
-    if (!me) return;
-    const now = Date.now();
-    const meeting: Meeting = {
+    const meeting = (me: Principal, now: number): Meeting => ({
       kind,
       held_at: at,
       attendees,
@@ -86,12 +83,12 @@ function NewMeeting({ app, branch, onDone }: { app: App; branch: string; onDone:
         .map((d) => d.trim())
         .filter(Boolean),
       plan,
-      recorded_by: me.principal.user,
+      recorded_by: me.user,
       created_at: now,
       withdrawn: null,
-    };
+    });
     try {
-      await app.edit(branch, (core) => core.add(branch, me.principal, now, 'meetings', meeting));
+      await app.add(branch, 'meetings', meeting);
       onDone();
     } catch (failure) {
       setError(explain(failure));

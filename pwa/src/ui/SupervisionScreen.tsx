@@ -4,7 +4,7 @@
 // marked, and counts in the overview. The branch's admins read it; the township writes it.
 import { useState } from 'preact/hooks';
 import type { App } from '../data/app';
-import type { Keyed, Problem, Progress, SupervisionMethod, SupervisionNote } from '../data/model';
+import type { Keyed, Principal, Problem, Progress, SupervisionMethod, SupervisionNote } from '../data/model';
 import { chinaDay, formatDate } from './format';
 import { go } from './hooks';
 import { explain, t } from './i18n';
@@ -97,12 +97,10 @@ function NewNote({ app, document }: { app: App; document: string }) {
   const [body, setBody] = useState('');
   const [error, setError] = useState('');
   const save = async () => {
-    const me = app.me;
-    if (!me || !body.trim()) return;
-    const now = Date.now();
-    const note: SupervisionNote = { method, at: now, by: me.principal.user, body: body.trim(), withdrawn: null };
+    if (!body.trim()) return;
+    const note = (me: Principal, now: number): SupervisionNote => ({ method, at: now, by: me.user, body: body.trim(), withdrawn: null });
     try {
-      await app.edit(document, (core) => core.add(document, me.principal, now, 'notes', note));
+      await app.add(document, 'notes', note);
       setBody('');
       setError('');
     } catch (failure) {
@@ -138,12 +136,9 @@ function NewProblem({ app, document }: { app: App; document: string }) {
     </label>
   );
   const save = async () => {
-    const me = app.me;
-    if (!me) return;
-    const now = Date.now();
-    const problem: Problem = { ...draft, problem: draft.problem.trim(), progress: {}, created_by: me.principal.user, created_at: now, withdrawn: null };
+    const problem = (me: Principal, now: number): Problem => ({ ...draft, problem: draft.problem.trim(), progress: {}, created_by: me.user, created_at: now, withdrawn: null });
     try {
-      await app.edit(document, (core) => core.add(document, me.principal, now, 'problems', problem));
+      await app.add(document, 'problems', problem);
       setDraft({ ...draft, problem: '', measure: '', standard: '' });
       setError('');
     } catch (failure) {
