@@ -659,6 +659,68 @@ impl Branch {
         )
     }
 
+    /// Puts a member's pledge (承诺) on the branch's pledge wall, copied from their notebook: a
+    /// feed item of kind pledge whose title is the member's name as the roster calls them,
+    /// whose body is the commitments one to a line, and which is dated the first moment of
+    /// the pledge's year, the year it counts in. Publishing a pledge already on the wall
+    /// replaces the copy there with what the member has now, so an edited pledge is
+    /// republished rather than shown twice.
+    pub fn publish_pledge(
+        &mut self,
+        by: &Principal,
+        now: Millis,
+        source: RecordRef,
+        pledge: &Pledge,
+    ) -> Result<RecordId, OpError> {
+        if source.kind != ReviewableKind::Pledge {
+            return Err(OpError::NotAllowed("only a pledge goes on the pledge wall"));
+        }
+        if pledge.is_withdrawn() {
+            return Err(OpError::NotAllowed(
+                "the member has withdrawn this pledge; it cannot be published",
+            ));
+        }
+        let member: RosterEntry = self
+            .0
+            .get(&schema::ROSTER, &pledge.member.to_string())?
+            .ok_or(OpError::NotAllowed(
+                "only a member on the branch's roster can pledge on its wall",
+            ))?;
+        if member.notebook != source.notebook {
+            return Err(OpError::NotAllowed(
+                "a pledge is published from its member's own notebook",
+            ));
+        }
+        let year = i32::try_from(pledge.year).map_err(|_| {
+            OpError::Invalid(crate::Violation::OutOfRange {
+                path: "pledges/year".to_owned(),
+            })
+        })?;
+        let item = FeedItem {
+            source,
+            kind: ReviewableKind::Pledge,
+            title: member.name.clone(),
+            body: pledge.commitments.join("\n"),
+            speakers: vec![member.name],
+            held_at: crate::time::Period::Year(year).range().start,
+            media: Vec::new(),
+            fine_example: false,
+            published_by: by.user,
+            published_at: now,
+            withdrawn: None,
+        };
+        let on_wall = self
+            .0
+            .records::<FeedItem>(&schema::FEED)
+            .into_iter()
+            .find(|(_, item)| item.source == source && !item.is_withdrawn())
+            .and_then(|(key, _)| key.parse::<RecordId>().ok());
+        match on_wall {
+            Some(id) => self.0.update(by, now, id, item).map(|()| id),
+            None => self.publish(by, now, item),
+        }
+    }
+
     pub fn open_rectification(
         &mut self,
         by: &Principal,

@@ -1,13 +1,17 @@
 //! Read-only views of a branch's organisational life, computed from its documents: the review
 //! queue an admin works through, a member's own submissions and how their reviews stand, the
-//! branch feed, how far a month's plan has been carried out, and the figures the branch
-//! reports upward.
+//! branch feed and pledge wall, how far a month's plan has been carried out, and the figures
+//! the branch reports upward.
 //!
 //! The module owns one rule every view shares: when a member's record counts as approved
 //! (`Reviews::judge`). It does no IO and reads no clock: callers pass the month, the period
 //! or today's date. A view is only as complete as the notebooks it is given (an admin's device
 //! passes the members' notebooks it has synced). No view ranks people: figures are totals for
 //! the branch, because point quotas and leaderboards breed resentment.
+
+mod pledges;
+
+pub use pledges::{CollectedPledge, Member, Pledges, WallPledge, WallState, pledge_wall, pledges};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Range;
@@ -190,9 +194,12 @@ pub fn my_submissions(
     views
 }
 
-/// The branch feed: published material that has not been withdrawn, newest first.
+/// The branch feed: published lectures, services and visits that have not been withdrawn,
+/// newest first. Pledges have their own wall (`pledge_wall`).
 pub fn feed(branch: &Branch) -> Vec<(RecordId, FeedItem)> {
-    let mut items: Vec<(RecordId, FeedItem)> = live(branch, &schema::FEED).collect();
+    let mut items: Vec<(RecordId, FeedItem)> = live(branch, &schema::FEED)
+        .filter(|(_, item)| pledges::is_broadcast(item))
+        .collect();
     items.sort_by_key(|(id, item)| std::cmp::Reverse((item.published_at, *id)));
     items
 }
@@ -564,10 +571,12 @@ impl Rectifications {
 mod tests {
     use super::*;
     use crate::access::{Principal, Role};
+    use crate::document::OpError;
     use crate::document::{DocKind, Scope};
     use crate::ids::{BranchId, TownshipId};
     use crate::model::branch::BranchRole;
     use crate::model::common::{Progress, Prose, ReviewableKind};
+    use crate::model::notebook::Pledge;
     use crate::model::notebook::{LectureCategory, ServiceKind, Venue};
     use crate::ops::ReviewDecision;
 
@@ -1495,5 +1504,178 @@ mod tests {
             (3, 1, 1, 1)
         );
         assert_eq!(on(day(2026, 10, 27)).rectifications_overdue, 2);
+    }
+
+    fn pledge(year: i64, commitments: &[&str]) -> Pledge {
+        Pledge {
+            year,
+            member: nobody(),
+            commitments: commitments.iter().map(|c| (*c).to_owned()).collect(),
+            created_at: START,
+            withdrawn: None,
+        }
+    }
+
+    /// Why an operation was not allowed.
+    fn refusal<T: std::fmt::Debug>(result: Result<T, OpError>) -> &'static str {
+        match result {
+            Err(OpError::NotAllowed(why)) => why,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    impl Village {
+        /// Publishes the member's pledge `id` as the notebook holds it now.
+        fn publish_pledge(&mut self, member: &Member, id: RecordId) -> Result<RecordId, OpError> {
+            let (secretary, now) = (self.secretary.clone(), self.now());
+            let pledge: Pledge = member
+                .notebook
+                .get(&schema::PLEDGES, &id.to_string())?
+                .unwrap();
+            let source = RecordRef {
+                notebook: member.id,
+                kind: ReviewableKind::Pledge,
+                id,
+            };
+            self.branch.publish_pledge(&secretary, now, source, &pledge)
+        }
+    }
+
+    #[test]
+    fn a_pledge_goes_on_the_wall_once_and_follows_the_members_edits() {
+        let mut v = Village::new();
+        let mut li = v.join("李文静");
+        let he = v.join("贺俊爱");
+        let id = v.record(
+            &mut li,
+            pledge(2026, &["带头秸秆禁烧", "每月上门看望两户老人"]),
+        );
+        v.record(&mut li, pledge(2025, &["去年的承诺"]));
+        let collected =
+            |v: &Village, li: &Member| pledges(&v.branch, &[&li.notebook, &he.notebook], 2026);
+
+        let before = collected(&v, &li);
+        assert_eq!(
+            before.pledges.len(),
+            1,
+            "only the year's pledges: {before:?}"
+        );
+        assert_eq!(before.pledges[0].wall, WallState::Unpublished);
+        assert_eq!(before.pledges[0].name, "李文静");
+        assert_eq!(
+            before
+                .not_yet
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>(),
+            ["贺俊爱"]
+        );
+        assert!(pledge_wall(&v.branch, 2026).is_empty());
+
+        let copy = v.publish_pledge(&li, id).unwrap();
+        let wall = pledge_wall(&v.branch, 2026);
+        assert_eq!(wall.len(), 1);
+        assert_eq!((wall[0].id, wall[0].name.as_str()), (copy, "李文静"));
+        assert_eq!(
+            wall[0].commitments,
+            ["带头秸秆禁烧", "每月上门看望两户老人"]
+        );
+        assert!(
+            pledge_wall(&v.branch, 2025).is_empty(),
+            "the wall is the year's"
+        );
+        assert!(
+            feed(&v.branch).is_empty(),
+            "pledges are not broadcast in the feed"
+        );
+        assert_eq!(collected(&v, &li).pledges[0].wall, WallState::Published);
+
+        // The member edits it: the wall still shows what was published, marked changed.
+        let now = v.now();
+        li.notebook
+            .document_mut()
+            .update(&li.who, now, id, pledge(2026, &["带头秸秆禁烧"]))
+            .unwrap();
+        assert_eq!(collected(&v, &li).pledges[0].wall, WallState::Changed);
+        assert_eq!(pledge_wall(&v.branch, 2026)[0].commitments.len(), 2);
+
+        // Publishing again replaces the copy rather than adding a second.
+        assert_eq!(v.publish_pledge(&li, id).unwrap(), copy);
+        let wall = pledge_wall(&v.branch, 2026);
+        assert_eq!(wall.len(), 1);
+        assert_eq!(wall[0].commitments, ["带头秸秆禁烧"]);
+        assert_eq!(collected(&v, &li).pledges[0].wall, WallState::Published);
+
+        // Withdrawn by the member: the admin is told to take it down; once down, it is gone.
+        let now = v.now();
+        li.notebook
+            .withdraw::<Pledge>(&li.who, now, id, None)
+            .unwrap();
+        let after = collected(&v, &li);
+        assert_eq!(after.pledges[0].wall, WallState::Withdrawn);
+        assert_eq!(after.not_yet.len(), 2, "a withdrawn pledge is no pledge");
+        assert_eq!(
+            refusal(v.publish_pledge(&li, id)),
+            "the member has withdrawn this pledge; it cannot be published"
+        );
+        let (secretary, now) = (v.secretary.clone(), v.now());
+        v.branch
+            .withdraw::<FeedItem>(&secretary, now, copy, None)
+            .unwrap();
+        assert!(pledge_wall(&v.branch, 2026).is_empty());
+        assert!(collected(&v, &li).pledges.is_empty());
+    }
+
+    #[test]
+    fn a_pledge_is_published_from_its_members_own_notebook_only() {
+        let mut v = Village::new();
+        let mut li = v.join("李文静");
+        let mut stranger = v.stranger();
+        let id = v.record(&mut li, pledge(2026, &["带头秸秆禁烧"]));
+        let theirs = v.record(&mut stranger, pledge(2026, &["不在花名册上"]));
+
+        assert_eq!(
+            refusal(v.publish_pledge(&stranger, theirs)),
+            "only a member on the branch's roster can pledge on its wall"
+        );
+        // Li's pledge claimed as coming from someone else's notebook.
+        let (secretary, now) = (v.secretary.clone(), v.now());
+        let held: Pledge = li
+            .notebook
+            .get(&schema::PLEDGES, &id.to_string())
+            .unwrap()
+            .unwrap();
+        let elsewhere = RecordRef {
+            notebook: stranger.id,
+            kind: ReviewableKind::Pledge,
+            id,
+        };
+        assert_eq!(
+            refusal(v.branch.publish_pledge(&secretary, now, elsewhere, &held)),
+            "a pledge is published from its member's own notebook"
+        );
+        let as_lecture = RecordRef {
+            kind: ReviewableKind::Lecture,
+            ..elsewhere
+        };
+        assert_eq!(
+            refusal(v.branch.publish_pledge(&secretary, now, as_lecture, &held)),
+            "only a pledge goes on the pledge wall"
+        );
+        // Only the branch's admins write its wall.
+        let source = RecordRef {
+            notebook: li.id,
+            ..elsewhere
+        };
+        assert!(matches!(
+            v.branch.publish_pledge(&li.who, now, source, &held),
+            Err(OpError::Denied(_))
+        ));
+        assert!(pledge_wall(&v.branch, 2026).is_empty());
+        assert!(
+            pledges(&v.branch, &[&stranger.notebook], 2026)
+                .pledges
+                .is_empty()
+        );
     }
 }

@@ -485,8 +485,9 @@ impl Tianjian {
         Ok(review.to_string())
     }
 
-    /// Publishes a member's lecture, service or visit (`kind`) to the branch feed, copied from
-    /// their notebook held here; returns the feed item's id.
+    /// Publishes a member's lecture, service or visit (`kind`) to the branch feed, or their
+    /// pledge to the pledge wall, copied from their notebook held here; returns the feed
+    /// item's id. `fine_example` means nothing for a pledge.
     #[allow(clippy::too_many_arguments)]
     pub fn publish(
         &mut self,
@@ -526,9 +527,15 @@ impl Tianjian {
                 ReviewableKind::Service => publish_as!(Service, crate::schema::SERVICES),
                 ReviewableKind::Visit => publish_as!(Visit, crate::schema::VISITS),
                 ReviewableKind::Pledge => {
-                    return Err(
-                        OpError::NotAllowed("pledges are published on the pledge wall").into(),
-                    );
+                    let pledge = held
+                        .get::<Pledge>(&crate::schema::PLEDGES, &key)?
+                        .ok_or_else(missing)?;
+                    documents.branch_mut(branch)?.publish_pledge(
+                        &by,
+                        millis(now),
+                        source,
+                        &pledge,
+                    )?
                 }
             })
         })?;
@@ -675,6 +682,21 @@ impl Tianjian {
     pub fn feed(&self, branch: &str) -> std::result::Result<JsValue, JsValue> {
         let branch = self.replica.documents().branch(id(branch)?)?;
         Ok(output(&views::feed(branch))?)
+    }
+
+    /// The pledge wall of `year`.
+    #[wasm_bindgen(js_name = pledgeWall)]
+    pub fn pledge_wall(&self, branch: &str, year: i32) -> std::result::Result<JsValue, JsValue> {
+        let branch = self.replica.documents().branch(id(branch)?)?;
+        Ok(output(&views::pledge_wall(branch, year))?)
+    }
+
+    /// The members' pledges for `year` from the notebooks held here, with where each stands
+    /// with the wall, and who has yet to pledge.
+    pub fn pledges(&self, branch: &str, year: i32) -> std::result::Result<JsValue, JsValue> {
+        let branch = self.replica.documents().branch(id(branch)?)?;
+        let notebooks = self.replica.documents().notebooks_of(branch);
+        Ok(output(&views::pledges(branch, &notebooks, year))?)
     }
 
     #[wasm_bindgen(js_name = planProgress)]

@@ -12,7 +12,9 @@ use client_core::model::branch::{
 };
 use client_core::model::common::{Prose, RecordRef, ReviewableKind, Submission, SubmissionState};
 use client_core::model::ledger::{Contact, ContactKind, LedgerEntry};
-use client_core::model::notebook::{Lecture, LectureCategory, Service, ServiceKind, Venue, Visit};
+use client_core::model::notebook::{
+    Lecture, LectureCategory, Pledge, Service, ServiceKind, Venue, Visit,
+};
 use client_core::model::supervision::{Problem, SupervisionMethod, SupervisionNote};
 use client_core::ops::ReviewDecision;
 use client_core::{
@@ -479,6 +481,33 @@ pub async fn load(store: &Store, now: Millis) -> Result<Option<Vec<DemoPerson>>>
     })
     .await?;
 
+    // 合益村's members pledge publicly for the year (党员公开承诺) as 湖中村's did; the
+    // secretary has put two on the wall and has 李秋云's still to publish.
+    let year = i64::from(now.cst_date().year);
+    for (person, commitments, on_wall) in [
+        (
+            &li,
+            &[
+                "带头学习宣传党的政策，每月在屋场坪讲一次微党课",
+                "带头遵守村规民约",
+            ][..],
+            true,
+        ),
+        (
+            &heyi_members[1],
+            &["尽自己一份力量，发挥老党员一份余热", "带头做好自家环境卫生"][..],
+            true,
+        ),
+        (
+            &heyi_members[0],
+            &["带头参加秸秆禁烧巡逻", "每月上门看望两户独居老人"][..],
+            false,
+        ),
+    ] {
+        w.pledge(&heyi, &heyi_secretary, person, year, commitments, on_wall)
+            .await?;
+    }
+
     let township_officer = find("王敏")?;
     let heyi_attendees: Vec<UserId> = std::iter::once(&li)
         .chain([&zhao, &heyi_secretary])
@@ -712,6 +741,44 @@ impl Story<'_> {
         self.writer.branch(branch.branch_document, by, edit).await
     }
 
+    /// A member writes their pledge for `year`; the secretary puts it on the wall if asked.
+    async fn pledge(
+        &self,
+        branch: &BranchRecord,
+        secretary: &DemoPerson,
+        member: &DemoPerson,
+        year: i64,
+        commitments: &[&str],
+        on_wall: bool,
+    ) -> Result<()> {
+        let pledge = Pledge {
+            year,
+            member: member.principal.user,
+            commitments: commitments.iter().map(|c| (*c).to_owned()).collect(),
+            created_at: self.ago(8),
+            withdrawn: None,
+        };
+        let id = self
+            .notebook(member, |n| {
+                Ok(n.make_pledge(&member.principal, self.ago(8), pledge.clone())?)
+            })
+            .await?;
+        if on_wall {
+            let source = RecordRef {
+                notebook: notebook_of(member)?,
+                kind: ReviewableKind::Pledge,
+                id,
+            };
+            let by = &secretary.principal;
+            self.branch(branch, by, |b| {
+                Ok(b.publish_pledge(by, self.ago(7), source, &pledge)
+                    .map(|_| ())?)
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
     /// The secretary approves a submitted record, and publishes it to the feed if asked.
     async fn approve(
         &self,
@@ -812,6 +879,21 @@ mod tests {
         let feed = views::feed(&heyi_branch);
         assert_eq!(feed.len(), 1);
         assert_eq!(feed[0].1.speakers, vec!["李章桂".to_owned()]);
+        let year = now.cst_date().year;
+        let mut wall: Vec<String> = views::pledge_wall(&heyi_branch, year)
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        wall.sort();
+        assert_eq!(wall, ["曾德福", "李章桂"]);
+        let pledges = views::pledges(&heyi_branch, &refs, year);
+        let waiting: Vec<&str> = pledges
+            .pledges
+            .iter()
+            .filter(|p| p.wall == views::WallState::Unpublished)
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(waiting, ["李秋云"]);
 
         // Her secretary is reminded to call her; 双桥村's election is open.
         let ledger = Ledger::load(

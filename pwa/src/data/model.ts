@@ -164,6 +164,41 @@ export interface Ballot {
   cast_at: Millis;
 }
 
+/** A member's commitments for a year (承诺), in their notebook. */
+export interface Pledge {
+  year: number;
+  member: UserId;
+  commitments: string[];
+  created_at: Millis;
+  withdrawn?: unknown;
+}
+
+/** A pledge as the branch's wall shows it: a copy the secretary published. */
+export interface WallPledge {
+  id: RecordId;
+  source: RecordRef;
+  name: string;
+  commitments: string[];
+  published_at: Millis;
+}
+
+export type WallState = 'unpublished' | 'published' | 'changed' | 'withdrawn';
+
+/** The year's pledges as the secretary collects them, and who has yet to pledge. */
+export interface PledgeCollection {
+  year: number;
+  pledges: {
+    record: RecordRef;
+    member: UserId;
+    name: string;
+    commitments: string[];
+    created_at: Millis;
+    wall: WallState;
+    on_wall: RecordId | null;
+  }[];
+  not_yet: { member: UserId; name: string }[];
+}
+
 export interface Contact {
   kind: 'home_visit' | 'letter' | 'visit' | 'phone' | 'online';
   at: Millis;

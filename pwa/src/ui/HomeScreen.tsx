@@ -48,6 +48,7 @@ export function HomeScreen({ app }: { app: App }) {
         {admin && <button onClick={() => go('ledger')}>{words.memberLedger}</button>}
         {admin && app.me?.principal.branch && <button onClick={() => go(`supervision/${app.me?.principal.branch}`)}>{words.supervision}</button>}
         {branch && <button onClick={() => go('elections')}>{words.elections}</button>}
+        {branch && <button onClick={() => go('pledges')}>{words.pledges}</button>}
         {overseer && <button onClick={() => go('statistics')}>{words.statistics}</button>}
         {admin && branch && (
           <button onClick={() => go('review')}>

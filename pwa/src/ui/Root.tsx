@@ -6,6 +6,7 @@ import { ElectionScreen } from './ElectionScreen';
 import { FeedScreen } from './FeedScreen';
 import { HomeScreen } from './HomeScreen';
 import { PlanScreen } from './PlanScreen';
+import { PledgeScreen } from './PledgeScreen';
 import { RosterScreen } from './RosterScreen';
 import { ServiceScreen } from './ServiceScreen';
 import { SettingsScreen } from './SettingsScreen';
@@ -19,6 +20,7 @@ import { StatisticsScreen } from './StatisticsScreen';
 import { StatusBar } from './StatusBar';
 import { SupervisionScreen } from './SupervisionScreen';
 import { YearEndScreen } from './YearEndScreen';
+import { chinaDay } from './format';
 import { go, useApp, useRoute, useSignal } from './hooks';
 import { language, setLanguage, t } from './i18n';
 import { largeText } from './settings';
@@ -70,6 +72,11 @@ function Shell({ app }: { app: App }) {
     screen = <MeetingScreen app={app} />;
   } else if (route[0] === 'ledger') {
     screen = <LedgerScreen app={app} />;
+  } else if (route[0] === 'pledges') {
+    // Pledges are for the years 2000 to 2099; anything else in the address means this year.
+    const asked = Number(route[1]);
+    const year = Number.isInteger(asked) && asked >= 2000 && asked <= 2099 ? asked : Number(chinaDay(Date.now()).slice(0, 4));
+    screen = <PledgeScreen key={year} app={app} year={year} />;
   } else if (route[0] === 'elections') {
     screen = <ElectionScreen app={app} />;
   } else if (route[0] === 'feed') {

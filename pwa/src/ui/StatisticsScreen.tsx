@@ -28,6 +28,7 @@ export interface Figures {
   migrant_submissions: number;
   problems_open: number;
   problems_overdue: number;
+  members_pledged: number;
   lectures_by_category: Record<string, number>;
   lectures_by_venue: Record<string, number>;
 }

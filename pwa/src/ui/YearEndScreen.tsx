@@ -59,7 +59,7 @@ export function YearEndScreen({ app, branch, year }: { app: App; branch: string;
           <section>
             <h2>{words.yearFigures}</h2>
             <dl class="figure-grid">
-              {[...SHOWN, 'member_attendances', 'villagers', 'services', 'volunteer_participants', 'migrant_submissions'].map((figure) => (
+              {[...SHOWN, 'member_attendances', 'villagers', 'services', 'volunteer_participants', 'migrant_submissions', 'members_pledged'].map((figure) => (
                 <div key={figure}>
                   <dt>{words.figures[figure]}</dt>
                   <dd data-figure={figure}>{formatFigure(material.figures[figure as keyof Figures] as number)}</dd>

@@ -63,6 +63,9 @@ pub struct BranchFigures {
     /// them past their deadline: what escalates to the township.
     pub problems_open: u64,
     pub problems_overdue: u64,
+    /// Members whose pledge (承诺) is on the branch's wall for a year whose first day falls
+    /// in the period: a figure of years, which a month other than January does not hold.
+    pub members_pledged: u64,
 }
 
 /// The figures of each branch of a scope, and of all of them together.
@@ -92,6 +95,7 @@ pub enum Figure {
     MigrantSubmissions,
     ProblemsOpen,
     ProblemsOverdue,
+    MembersPledged,
 }
 
 impl Figure {
@@ -111,6 +115,7 @@ impl Figure {
             "migrant_submissions" => Figure::MigrantSubmissions,
             "problems_open" => Figure::ProblemsOpen,
             "problems_overdue" => Figure::ProblemsOverdue,
+            "members_pledged" => Figure::MembersPledged,
             _ => return None,
         })
     }
@@ -253,6 +258,16 @@ fn counted(n: i64) -> u64 {
 const SAME_RECORD: &str =
     "t.document = a.document AND t.collection = a.collection AND t.key = a.key";
 
+/// The live copies on the wall of the scope's branches (`?1`) of pledges for years that begin
+/// in `[start, end)`, as `records r`.
+fn pledges_on_wall(start: &str, end: &str) -> String {
+    format!(
+        "r.collection = 'feed' AND r.subject_collection = 'pledges' AND r.status <> 'withdrawn'
+         AND r.branch IN (SELECT value FROM json_each(?1))
+         AND r.occurred_at >= {start} AND r.occurred_at < {end}"
+    )
+}
+
 fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
     approved_in(connection, count)?;
     let mut branches: BTreeMap<BranchId, BranchFigures> = count
@@ -377,6 +392,20 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
     )? {
         figures_of(&mut branches, branch).screenings = n;
     }
+    // A pledge's copy on the wall is dated the first moment of the year it is for.
+    for (branch, n) in branch_rows(
+        connection,
+        &format!(
+            "SELECT branch, count(DISTINCT subject_document) FROM records r
+             WHERE {}
+             GROUP BY branch",
+            pledges_on_wall("?2", "?3")
+        ),
+        params![count.scope.json(), count.period.start.0, count.period.end.0],
+        |row| Ok(counted(row.get(1)?)),
+    )? {
+        branches.entry(branch).or_default().members_pledged = n;
+    }
     // The branch's own rectifications, and the problems the township raised, as they stand.
     for (branch, (collection, status, late, n)) in branch_rows(
         connection,
@@ -477,6 +506,7 @@ impl BranchFigures {
         self.migrant_submissions += other.migrant_submissions;
         self.problems_open += other.problems_open;
         self.problems_overdue += other.problems_overdue;
+        self.members_pledged += other.members_pledged;
     }
 }
 
@@ -529,6 +559,10 @@ fn behind(
                AND r.branch IN (SELECT value FROM json_each(?1))
                AND r.occurred_at >= ?3 AND r.occurred_at < ?4"
             .to_owned(),
+        Figure::MembersPledged => format!(
+            "SELECT r.* FROM records r WHERE {}",
+            pledges_on_wall("?3", "?4")
+        ),
         Figure::RectificationsOpen => rectifications("r.status IN ('open', 'in_progress')"),
         Figure::RectificationsOverdue => {
             rectifications("r.status IN ('open', 'in_progress') AND d.text < ?2")

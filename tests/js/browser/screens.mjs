@@ -1,13 +1,14 @@
 // Every main screen of the app at 360×740, for people to look at, as a secretary with a
 // demo-sized branch sees it; each screen is checked for what it must show. Also the sign-in
-// screen, English, and large text.
+// screen, English, and large text; and the office screens (ledger, meetings, pledges) again
+// at 1280×800, as the secretary's computer in the village office shows them.
 //
-// usage: node screens.mjs ORIGIN SECRETARY_CODE SCREENSHOTS
-// prints: {"screens": [names…]}
+// usage: node screens.mjs ORIGIN SECRETARY_CODE DESK_CODE SCREENSHOTS
+// prints: {"screens": [names…], "desk": [names…]}
 import { launch, report } from './chromium.mjs';
 import { phone, screenshot, signIn, statusIs, story } from './app.mjs';
 
-const [origin, code, screenshots] = process.argv.slice(2);
+const [origin, code, deskCode, screenshots] = process.argv.slice(2);
 const shown = [];
 
 const browser = await launch();
@@ -65,6 +66,13 @@ try {
     await page.locator('li.meeting[data-kind=theme_day]').waitFor();
     await shot('meetings', '走访独居老人');
 
+    await page.goto(`${origin}/#/pledges`);
+    await page.getByLabel('承诺事项').fill('带头做好自家环境卫生\n带头顾大局谋长远');
+    await page.getByRole('button', { name: '作出承诺' }).click();
+    await page.locator('.pledge-collection li[data-wall=unpublished]').getByRole('button', { name: '上墙' }).click();
+    await page.locator('.wall .pledge').first().waitFor();
+    await shot('pledges', '名党员公开承诺');
+
     await page.goto(`${origin}/#/plan`);
     await shot('plan-editor', '一片：观看影片');
     await page.goto(`${origin}/#/review`);
@@ -84,7 +92,25 @@ try {
     await page.goto(`${origin}/#/`);
     await shot('home-english', 'Record a lecture');
   });
-  report({ screens: shown });
+
+  const desk = await (await browser.newContext({ ...phone, viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1, isMobile: false, hasTouch: false })).newPage();
+  const wide = [];
+  await story(desk, screenshots, 'screens-desk', async () => {
+    await signIn(desk, origin, deskCode);
+    await statusIs(desk, 'online', 0);
+    for (const [route, name, mustShow, open] of [
+      ['ledger', 'ledger-1280', '电话联系，在厂里一切都好', '李章桂'],
+      ['meetings', 'meetings-1280', '走访独居老人'],
+      ['pledges', 'pledges-1280', '带头顾大局谋长远'],
+    ]) {
+      await desk.goto(`${origin}/#/${route}`);
+      if (open) await desk.locator('li.person button.record').filter({ hasText: open }).click();
+      await desk.getByText(mustShow, { exact: false }).first().waitFor({ timeout: 30_000 });
+      await screenshot(desk, screenshots, name);
+      wide.push(name);
+    }
+  });
+  report({ screens: shown, desk: wide });
 } finally {
   await browser.close();
 }

@@ -284,25 +284,35 @@ async fn two_secretaries_edit_the_plan_offline_and_both_edits_survive() {
 }
 
 #[tokio::test]
-async fn every_main_screen_shows_what_it_must_at_360_pixels() {
+async fn every_main_screen_shows_what_it_must_at_360_pixels_and_the_office_screens_at_1280() {
     let (db, server, _) = served_with_app().await;
     let Database { v, keys, .. } = &db;
     let township = token(keys, &v.township_admin);
-    let code = invite(&server, &township, &v.secretary.user.to_string()).await;
+    let secretary = v.secretary.user.to_string();
     let args = vec![
         format!("http://{}", server.addr),
-        code,
+        invite(&server, &township, &secretary).await,
+        invite(&server, &township, &secretary).await,
         screenshots().display().to_string(),
     ];
-    let shown = browser::run_json("screens.mjs", args, Duration::from_secs(180)).await;
-    let screens = shown["screens"].as_array().unwrap();
-    assert_eq!(screens.len(), 15, "{shown}");
-    for screen in screens {
+    let shown = browser::run_json("screens.mjs", args, Duration::from_secs(240)).await;
+    // A screenshot's width in pixels.
+    let width = |screen: &serde_json::Value| {
         let file = screenshots().join(format!("{}.png", screen.as_str().unwrap()));
         let png = std::fs::read(&file).unwrap();
         assert_eq!(&png[1..4], b"PNG");
+        u32::from_be_bytes(png[16..20].try_into().unwrap())
+    };
+    let screens = shown["screens"].as_array().unwrap();
+    assert_eq!(screens.len(), 16, "{shown}");
+    for screen in screens {
         // 360 CSS pixels at a device scale of 2.
-        assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), 720);
+        assert_eq!(width(screen), 720, "{screen}");
+    }
+    let desk = shown["desk"].as_array().unwrap();
+    assert_eq!(desk.len(), 3, "{shown}");
+    for screen in desk {
+        assert_eq!(width(screen), 1280, "{screen}");
     }
     server.stop().await.unwrap();
 }
@@ -458,6 +468,65 @@ async fn an_election_is_created_voted_on_phones_counted_by_the_server_and_its_re
         "election-result-360",
         "election-result-1280",
     ] {
+        assert!(
+            screenshots().join(format!("{name}.png")).is_file(),
+            "{name}"
+        );
+    }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_pledge_written_offline_goes_on_the_wall_and_an_edit_is_republished_once() {
+    let (db, server, _) = served_with_app().await;
+    let Database { v, keys, .. } = &db;
+    let township = token(keys, &v.township_admin);
+    let secretary = token(keys, &v.secretary);
+    let year = tianjian_server::now().cst_date().year;
+    let args = vec![
+        format!("http://{}", server.addr),
+        invite(&server, &township, &v.secretary.user.to_string()).await,
+        invite(&server, &secretary, &v.li.user.to_string()).await,
+        year.to_string(),
+        screenshots().display().to_string(),
+    ];
+    let seen = browser::run_json("pledge-wall.mjs", args, Duration::from_secs(300)).await;
+    assert_eq!(
+        seen["first"],
+        serde_json::json!(["带头学习宣传党的政策", "带头遵守村规民约"]),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["second"],
+        serde_json::json!(["带头学习宣传党的政策，每月讲一次微党课", "带头遵守村规民约"]),
+        "{seen}"
+    );
+    assert_eq!(seen["pledged"], "1", "{seen}");
+    assert_eq!(
+        seen["states"],
+        serde_json::json!(["unpublished", "published", "changed"]),
+        "{seen}"
+    );
+
+    // The server's branch holds one live copy on the wall, of the edited pledge.
+    let bytes = on_server(
+        &server,
+        &secretary,
+        v.branch,
+        "the republished pledge is in the branch",
+        |doc| {
+            doc.records::<FeedItem>(&schema::FEED)
+                .iter()
+                .any(|(_, item)| item.body.contains("每月讲一次微党课"))
+        },
+    )
+    .await;
+    let branch = Branch::load(&bytes, Limits::default()).unwrap();
+    let wall = views::pledge_wall(&branch, year);
+    assert_eq!(wall.len(), 1, "{wall:?}");
+    assert_eq!(wall[0].name, "李章桂");
+    assert!(views::feed(&branch).is_empty(), "a pledge is not broadcast");
+    for name in ["pledge-mine-360", "pledge-wall-360", "pledge-collect-1280"] {
         assert!(
             screenshots().join(format!("{name}.png")).is_file(),
             "{name}"

@@ -6,10 +6,16 @@
 
 use std::collections::BTreeMap;
 
-use client_core::model::branch::{Decision, Meeting, MeetingKind, Plan, Rectification, Screening};
-use client_core::model::common::{Progress, ProgressStatus, Prose, RecordRef, Submission};
+use client_core::model::branch::{
+    Decision, FeedItem, Meeting, MeetingKind, Plan, Rectification, Screening,
+};
+use client_core::model::common::{
+    Progress, ProgressStatus, Prose, RecordRef, ReviewableKind, Submission,
+};
 use client_core::model::ledger::LedgerEntry;
-use client_core::model::notebook::{Lecture, LectureCategory, Service, ServiceKind, Venue, Visit};
+use client_core::model::notebook::{
+    Lecture, LectureCategory, Pledge, Service, ServiceKind, Venue, Visit,
+};
 use client_core::ops::{ReviewDecision, Reviewable};
 use client_core::views::{self, Figures};
 use client_core::{
@@ -1191,6 +1197,59 @@ async fn the_year_end_material_gathers_a_branchs_year_and_its_supervision() {
         .await
         .unwrap();
 
+    // Pledges: 李章桂's for 2026 on the wall (published twice, once after an edit), the
+    // deputy's for 2026 taken down again, and 李章桂's for 2025: one member pledged in 2026.
+    let w = Writer::new(&db.store, NOW);
+    let deputy_notebook = db
+        .store
+        .notebook_in(v.deputy.user, v.heyi)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut on_wall = Vec::new();
+    for (who, notebook, year, times) in [
+        (&v.li, v.notebook, 2026, 2),
+        (&v.deputy, deputy_notebook, 2026, 1),
+        (&v.li, v.notebook, 2025, 1),
+    ] {
+        let pledge = Pledge {
+            year,
+            member: who.user,
+            commitments: vec![format!("{year} 年带头遵守村规民约")],
+            created_at: NOW,
+            withdrawn: None,
+        };
+        let id = w
+            .notebook(notebook, who, |n| {
+                Ok::<_, WriteError>(n.make_pledge(who, NOW, pledge.clone())?)
+            })
+            .await
+            .unwrap();
+        let source = RecordRef {
+            notebook,
+            kind: ReviewableKind::Pledge,
+            id,
+        };
+        for _ in 0..times {
+            let copy = w
+                .branch(v.branch, &v.secretary, |b| {
+                    Ok::<_, WriteError>(b.publish_pledge(&v.secretary, NOW, source, &pledge)?)
+                })
+                .await
+                .unwrap();
+            on_wall.push(copy);
+        }
+    }
+    assert_eq!(
+        on_wall[0], on_wall[1],
+        "a republished pledge keeps its one copy"
+    );
+    w.branch(v.branch, &v.secretary, |b| {
+        Ok::<_, WriteError>(b.withdraw::<FeedItem>(&v.secretary, NOW, on_wall[2], None)?)
+    })
+    .await
+    .unwrap();
+
     let path = format!("/api/v1/statistics/year-end?branch={}&year=2026", v.heyi);
     let (status, year) = get(&server, &path, &token(&db.keys, township)).await;
     assert_eq!(status, 200, "{year}");
@@ -1237,6 +1296,36 @@ async fn the_year_end_material_gathers_a_branchs_year_and_its_supervision() {
     )
     .await;
     assert_eq!(behind[0]["title"], "三会一课记录不全", "{behind}");
+    assert_eq!(year["figures"]["members_pledged"], 1);
+    let (_, pledged) = get(
+        &server,
+        &format!(
+            "/api/v1/statistics/records?branch={}&period=2026&figure=members_pledged",
+            v.heyi
+        ),
+        &token(&db.keys, township),
+    )
+    .await;
+    assert_eq!(pledged.as_array().unwrap().len(), 1, "{pledged}");
+    assert_eq!(pledged[0]["title"], "李章桂", "{pledged}");
+    // A year's pledges count in the year, not in its months but January.
+    for (period, pledged) in [("2025", 1), ("2026-01", 1), ("2026-10", 0), ("2026-Q1", 1)] {
+        let (status, answer) = get(
+            &server,
+            &format!("/api/v1/statistics?branch={}&period={period}", v.heyi),
+            &token(&db.keys, township),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+        let heyi = v.heyi.to_string();
+        let line = answer["branches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["branch"] == heyi.as_str())
+            .unwrap();
+        assert_eq!(line["members_pledged"], pledged, "{period}: {answer}");
+    }
 
     // The branch's own admin reads it; another township's admin and a member do not; a
     // township is not a branch.
