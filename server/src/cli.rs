@@ -11,17 +11,15 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 use crate::admin::{self, AdminError, NewUser, Organisation};
-use crate::auth::{self, AuthError, KeyRing};
+use crate::auth::{self, AuthError};
+use crate::configuration::{ConfigError, ConfigFile, Configuration, LogFormat, LogSection};
 use crate::store::{Store, StoreError};
 use crate::{AppState, Config, StartError, now, serve};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    #[error(
-        "set TIANJIAN_SECRET to the token signing key, at least 32 characters (and \
-         TIANJIAN_PREVIOUS_SECRETS, separated by spaces, to the keys it replaces)"
-    )]
-    Secret,
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -49,9 +47,12 @@ pub type Result<T, E = CliError> = std::result::Result<T, E>;
     about = "Tianjian (田间): offline-first sync for village Party branches"
 )]
 pub struct Cli {
-    /// Where the database lives.
-    #[arg(long, global = true, default_value = "data")]
-    data: PathBuf,
+    /// The configuration file (default: `tianjian.toml` in the working directory, if any).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Where the database and blobs live (overrides `storage.data`).
+    #[arg(long, global = true)]
+    data: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -60,11 +61,19 @@ pub struct Cli {
 enum Command {
     /// Runs the server (the default).
     Serve {
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        /// The web app's build to serve from the same origin (`pwa/dist`).
+        /// The address to listen on (overrides `server.listen`).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// The web app's build to serve from the same origin, `pwa/dist` (overrides
+        /// `server.web`).
         #[arg(long)]
         web: Option<PathBuf>,
+    },
+    /// Shows the configuration in effect, from the defaults, the file and the environment.
+    Config {
+        /// Prints it as TOML, secrets redacted.
+        #[arg(long)]
+        print: bool,
     },
     /// Creates organisations and people, with their documents.
     #[command(subcommand)]
@@ -122,15 +131,6 @@ fn parse_role(text: &str) -> std::result::Result<Role, String> {
     Role::parse(text).ok_or_else(|| format!("one of {}", Role::NAMES.join(", ")))
 }
 
-/// The keys access tokens are signed with. They must come from the environment: a server
-/// with a built-in key would accept tokens anyone can make.
-fn keys() -> Result<KeyRing> {
-    let current = std::env::var("TIANJIAN_SECRET").map_err(|_| CliError::Secret)?;
-    let previous = std::env::var("TIANJIAN_PREVIOUS_SECRETS").unwrap_or_default();
-    let previous: Vec<&[u8]> = previous.split_whitespace().map(str::as_bytes).collect();
-    KeyRing::new(current.as_bytes(), &previous).map_err(|_| CliError::Secret)
-}
-
 /// The command line acting as the server itself.
 fn system() -> Principal {
     Principal {
@@ -141,18 +141,49 @@ fn system() -> Principal {
     }
 }
 
+/// The configuration with what the command line overrides.
+fn configuration(cli: &Cli) -> Result<Configuration> {
+    let file = match &cli.config {
+        Some(path) => ConfigFile::Named(path.clone()),
+        None => ConfigFile::Default,
+    };
+    let mut configuration = Configuration::load(&file)?;
+    if let Some(data) = &cli.data {
+        configuration.storage.data = data.clone();
+    }
+    if let Some(Command::Serve { listen, web }) = &cli.command {
+        if let Some(listen) = listen {
+            configuration.server.listen = *listen;
+        }
+        if let Some(web) = web {
+            configuration.server.web = Some(web.clone());
+        }
+    }
+    Ok(configuration)
+}
+
 /// Runs the command line.
-pub async fn run(cli: Cli) -> Result<()> {
-    std::fs::create_dir_all(&cli.data).map_err(|source| CliError::Io {
-        what: format!("cannot create {}", cli.data.display()),
+pub async fn run(cli: Cli, configuration: Configuration) -> Result<()> {
+    if let Some(Command::Config { print }) = &cli.command {
+        if *print {
+            print!("{}", configuration.to_toml());
+        } else {
+            println!("the configuration is valid; `tianjian config --print` shows it");
+        }
+        return Ok(());
+    }
+    let data = &configuration.storage.data;
+    std::fs::create_dir_all(data).map_err(|source| CliError::Io {
+        what: format!("cannot create {}", data.display()),
         source,
     })?;
-    let store = Store::open(&cli.data.join("tianjian.sqlite3"))?;
+    let store = Store::open(&data.join("tianjian.sqlite3"))?;
     match cli.command.unwrap_or(Command::Serve {
-        listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        listen: None,
         web: None,
     }) {
-        Command::Serve { listen, web } => {
+        Command::Serve { .. } => {
+            let web = configuration.server.web.clone();
             if let Some(web) = &web
                 && !web.join("index.html").is_file()
             {
@@ -163,9 +194,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             let config = Config {
                 web_dir: web,
-                ..Config::new(keys()?, &cli.data)
+                auth: configuration.auth_settings(),
+                media: configuration.media_settings(),
+                ..Config::new(configuration.keys()?, data)
             };
             let state = AppState::open(store, config).await?;
+            let listen = configuration.server.listen;
             let listener = TcpListener::bind(listen)
                 .await
                 .map_err(|source| CliError::Io {
@@ -186,6 +220,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     source,
                 })?;
         }
+        Command::Config { .. } => {}
         Command::RebuildProjections => {
             let (documents, records) = admin::rebuild_projections(&store).await?;
             println!("rebuilt the projections of {documents} documents ({records} records)");
@@ -311,14 +346,18 @@ async fn administer(store: &Store, command: AdminCommand) -> Result<()> {
     Ok(())
 }
 
-/// Parses the arguments, logs to stderr, runs, and turns an error into a message and a
-/// failing exit status.
+/// Parses the arguments and the configuration, logs to stderr as configured, runs, and turns
+/// an error into a message and a failing exit status.
 pub fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
     let cli = Cli::parse();
+    let configuration = match configuration(&cli) {
+        Ok(configuration) => configuration,
+        Err(error) => {
+            eprintln!("tianjian: {error}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    logging(&configuration.log);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -326,12 +365,29 @@ pub fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, configuration)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("tianjian: {error}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// Logs to stderr, for people to read or as one JSON object a line.
+fn logging(log: &LogSection) {
+    // The level was checked with the rest of the configuration.
+    let filter = EnvFilter::try_new(&log.level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    match log.format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod configuration;
 pub mod demo;
 pub mod directory;
 pub mod elections;

@@ -32,10 +32,10 @@ impl ServerProcess {
             .arg(data)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env(
-                "TIANJIAN_SECRET",
+                "TIANJIAN__AUTH__SECRET",
                 String::from_utf8_lossy(crate::fixture::SECRET).as_ref(),
             )
-            .env("RUST_LOG", "warn");
+            .env("TIANJIAN__LOG__LEVEL", "warn");
         match ServerProcess::start(command) {
             Ok(server) => server,
             Err(error) => panic!("cannot start {}: {error}", program.display()),

@@ -88,7 +88,7 @@ fn run_app(args: &[String]) -> Result {
     let root = workspace_root();
     let data = root.join("data");
     std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
-    let secret = match env::var("TIANJIAN_SECRET") {
+    let secret = match env::var("TIANJIAN__AUTH__SECRET") {
         Ok(secret) => secret,
         Err(_) => development_secret(&data)?,
     };
@@ -98,7 +98,7 @@ fn run_app(args: &[String]) -> Result {
         command
             .arg("--data")
             .arg(&data)
-            .env("TIANJIAN_SECRET", &secret);
+            .env("TIANJIAN__AUTH__SECRET", &secret);
     };
     let mut demo = Command::new(&tianjian);
     with_data(&mut demo);
@@ -112,7 +112,8 @@ fn run_app(args: &[String]) -> Result {
 }
 
 /// A signing key for this checkout's own server, made once and kept in the data directory.
-/// A real deployment sets `TIANJIAN_SECRET` instead.
+/// A real deployment sets `TIANJIAN__AUTH__SECRET` (or `auth.secret` in its configuration
+/// file) instead.
 fn development_secret(data: &Path) -> Result<String> {
     let path = data.join("development-secret");
     if let Ok(secret) = std::fs::read_to_string(&path) {

@@ -8,6 +8,7 @@ mod health; // the server starts on a loopback port and answers /healthz
 mod identity; // enrolment, refresh, revocation, re-enrolment, moves between branches
 mod javascript; // a stock automerge-repo client in Node syncs with our server
 mod media; // tus uploads that resume, checksums, limits, blobs by range to those who may read them, a recorded video that seeks
+mod operations; // the command as a county IT office runs it: configuration layered and checked
 mod pwa; // the web app in headless Chromium: the stories of PRODUCT.md, offline and online
 mod samod; // samod, the Rust automerge-repo, syncs with our server both ways
 mod security; // forged or stale credentials, others' objects, hostile input: refused, nothing changed
