@@ -8,11 +8,10 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use client_core::{BranchId, Principal, Role, UserId};
 use tokio::net::TcpListener;
-use tracing_subscriber::EnvFilter;
 
 use crate::admin::{self, AdminError, NewUser, Organisation};
 use crate::auth::{self, AuthError};
-use crate::configuration::{ConfigError, ConfigFile, Configuration, LogFormat, LogSection};
+use crate::configuration::{ConfigError, ConfigFile, Configuration};
 use crate::store::{Store, StoreError};
 use crate::{AppState, Config, StartError, now, serve};
 
@@ -357,7 +356,7 @@ pub fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    logging(&configuration.log);
+    crate::telemetry::init_logging(&configuration.log);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -371,23 +370,6 @@ pub fn main() -> std::process::ExitCode {
             eprintln!("tianjian: {error}");
             std::process::ExitCode::FAILURE
         }
-    }
-}
-
-/// Logs to stderr, for people to read or as one JSON object a line.
-fn logging(log: &LogSection) {
-    // The level was checked with the rest of the configuration.
-    let filter = EnvFilter::try_new(&log.level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter);
-    match log.format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .init(),
     }
 }
 

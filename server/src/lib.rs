@@ -24,6 +24,7 @@ pub mod export;
 pub mod media;
 pub mod store;
 pub mod sync;
+pub mod telemetry;
 pub mod web;
 pub mod writer;
 
@@ -123,7 +124,9 @@ pub fn router(state: AppState) -> Router {
     if let Some(dir) = &state.web {
         router = router.merge(web::routes(dir));
     }
-    router.with_state(state)
+    router
+        .layer(axum::middleware::from_fn(telemetry::trace_request))
+        .with_state(state)
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes.

@@ -23,6 +23,7 @@ use client_core::validate::{self, Context, Elections, Limits};
 use client_core::{DeviceId, DocKind, DocumentId, Principal, UserId, access};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use crate::auth::Caller;
 use crate::directory::Directory;
@@ -122,6 +123,8 @@ enum HubInput {
         identity: Principal,
         device: DeviceId,
         outbox: mpsc::Sender<Outbound>,
+        /// The session's span: what the hub logs about the session is logged in it.
+        span: tracing::Span,
     },
     Event(Event<Principal>),
     /// A device was revoked, or a person's role or branch changed: their sessions end, and
@@ -217,6 +220,7 @@ impl Hub {
 struct Session {
     identity: Principal,
     device: DeviceId,
+    span: tracing::Span,
     outbox: mpsc::Sender<Outbound>,
 }
 
@@ -239,10 +243,12 @@ impl HubTask {
                     identity,
                     device,
                     outbox,
+                    span,
                 } => {
                     let session = Session {
                         identity: identity.clone(),
                         device,
+                        span,
                         outbox,
                     };
                     self.sessions.insert(connection, session);
@@ -308,7 +314,9 @@ impl HubTask {
         let mut effects = Vec::new();
         for connection in ended {
             if let Some(session) = self.sessions.remove(&connection) {
-                tracing::info!(connection = connection.0, ?ending, "ending sync session");
+                session
+                    .span
+                    .in_scope(|| tracing::info!(?ending, "ending sync session"));
                 let _ = session.outbox.try_send(Outbound::Close);
             }
             effects.extend(self.engine.handle(Event::Disconnected { connection }));
@@ -337,23 +345,26 @@ impl HubTask {
             Effect::Send { connection, bytes } => {
                 // A connection too slow to take its frames is closed rather than waited for.
                 if let Some(session) = self.sessions.get(&connection)
-                    && session.outbox.try_send(Outbound::Frame(bytes)).is_err()
+                    && let Err(mpsc::error::TrySendError::Full(_)) =
+                        session.outbox.try_send(Outbound::Frame(bytes))
                 {
-                    tracing::warn!(
-                        connection = connection.0,
-                        "too slow to take its frames: closed"
-                    );
+                    session
+                        .span
+                        .in_scope(|| tracing::warn!("too slow to take its frames: closed"));
                     let _ = session.outbox.try_send(Outbound::Close);
                     self.sessions.remove(&connection);
                 }
             }
             Effect::Close { connection, reason } => {
-                tracing::info!(connection = connection.0, %reason, "closing sync session");
                 if let Some(session) = self.sessions.remove(&connection) {
+                    session
+                        .span
+                        .in_scope(|| tracing::info!(%reason, "closing sync session"));
                     let _ = session.outbox.try_send(Outbound::Close);
                 }
             }
             Effect::Load { document } => self.spawn_then(async move {
+                tracing::debug!(%document, "loading document");
                 let bytes = store.load_document(document).await.unwrap_or_else(|error| {
                     tracing::error!(%document, %error, "cannot load document");
                     None
@@ -421,15 +432,15 @@ impl HubTask {
                 refusal,
             } => {
                 let session = self.sessions.get(&connection);
-                let user = session.map(|s| s.identity.user);
-                tracing::warn!(
-                    connection = connection.0,
-                    user = ?user,
-                    document = ?document,
-                    rule = %refusal.rule,
-                    message = %refusal.message,
-                    "refused"
-                );
+                let span = session.map_or_else(tracing::Span::none, |s| s.span.clone());
+                span.in_scope(|| {
+                    tracing::warn!(
+                        document = ?document,
+                        rule = %refusal.rule,
+                        message = %refusal.message,
+                        "refused"
+                    );
+                });
                 let mut event = AuditEvent::new(now(), "refusal", refusal.message)
                     .rule(refusal.rule)
                     .document(document);
@@ -541,6 +552,7 @@ pub async fn endpoint(
         Ok(caller) => caller,
         Err(error) => return ApiError::from(error).into_response(),
     };
+    crate::telemetry::identify(&caller);
     // Authenticated first, so that whoever asks learns nothing before that.
     let Ok(upgrade) = upgrade else {
         return ApiError::Malformed("/sync speaks the sync protocol over WebSocket".into())
@@ -549,12 +561,27 @@ pub async fn endpoint(
     upgrade
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| session(socket, hub, caller))
+        .on_upgrade(move |socket| {
+            // The session outlives the request: a span of its own, naming who it serves.
+            let span = tracing::info_span!(
+                "sync_session",
+                connection = tracing::field::Empty,
+                user = %caller.who.user,
+                device = %caller.device,
+                branch = tracing::field::Empty,
+            );
+            if let Some(branch) = caller.who.branch {
+                span.record("branch", tracing::field::display(branch));
+            }
+            session(socket, hub, caller).instrument(span)
+        })
 }
 
 /// One connection: frames in to the hub, frames out from its outbox.
 async fn session(socket: WebSocket, hub: Hub, caller: Caller) {
     let connection = ConnectionId(hub.next_connection.fetch_add(1, Ordering::Relaxed));
+    tracing::Span::current().record("connection", connection.0);
+    tracing::info!("sync session opened");
     let (outbox, mut outgoing) = mpsc::channel::<Outbound>(256);
     if hub
         .inputs
@@ -563,6 +590,7 @@ async fn session(socket: WebSocket, hub: Hub, caller: Caller) {
             identity: caller.who,
             device: caller.device,
             outbox,
+            span: tracing::Span::current(),
         })
         .await
         .is_err()
@@ -615,7 +643,7 @@ async fn session(socket: WebSocket, hub: Hub, caller: Caller) {
                         };
                         let _ = hub.inputs.send(broken).await;
                     }
-                    None => tracing::debug!(connection = connection.0, %detail, "connection lost"),
+                    None => tracing::debug!(%detail, "connection lost"),
                 }
                 break;
             }
@@ -637,6 +665,7 @@ async fn session(socket: WebSocket, hub: Hub, caller: Caller) {
         .send(HubInput::Event(Event::Disconnected { connection }))
         .await;
     writer.abort();
+    tracing::info!("sync session closed");
 }
 
 /// The rule a WebSocket error broke, or `None` if the connection was merely lost: a phone

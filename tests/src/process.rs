@@ -26,6 +26,17 @@ impl ServerProcess {
     /// with the test signing key. (Only tests and benchmarks know where the command was built,
     /// so they pass it: `env!("CARGO_BIN_EXE_tianjian-under-test")`.)
     pub fn tianjian(program: &std::path::Path, data: &std::path::Path) -> ServerProcess {
+        ServerProcess::tianjian_with(program, data, &[("TIANJIAN__LOG__LEVEL", "warn")], None)
+    }
+
+    /// The same, with more of the configuration in the environment (`TIANJIAN__…`), and its
+    /// log written to `log` if given.
+    pub fn tianjian_with(
+        program: &std::path::Path,
+        data: &std::path::Path,
+        env: &[(&str, &str)],
+        log: Option<std::fs::File>,
+    ) -> ServerProcess {
         let mut command = Command::new(program);
         command
             .arg("--data")
@@ -35,7 +46,10 @@ impl ServerProcess {
                 "TIANJIAN__AUTH__SECRET",
                 String::from_utf8_lossy(crate::fixture::SECRET).as_ref(),
             )
-            .env("TIANJIAN__LOG__LEVEL", "warn");
+            .envs(env.iter().copied());
+        if let Some(log) = log {
+            command.stderr(log);
+        }
         match ServerProcess::start(command) {
             Ok(server) => server,
             Err(error) => panic!("cannot start {}: {error}", program.display()),

@@ -68,7 +68,9 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let auth = state.auth()?;
         let token = bearer(&parts.headers)?;
-        Ok(auth.authenticate(token)?)
+        let caller = auth.authenticate(token)?;
+        crate::telemetry::identify(&caller);
+        Ok(caller)
     }
 }
 

@@ -48,6 +48,7 @@ async fn enrol(
         .auth()?
         .enrol(&request.code, &device_name, address, now())
         .await?;
+    crate::telemetry::signed_in(&session);
     Ok(Json(session))
 }
 
@@ -77,6 +78,7 @@ async fn login(
         .auth()?
         .login(&phone, &request.password, &device_name, address, now())
         .await?;
+    crate::telemetry::signed_in(&session);
     Ok(Json(session))
 }
 
@@ -98,6 +100,7 @@ async fn refresh(
         .auth()?
         .refresh(&request.refresh_token, address, now())
         .await?;
+    crate::telemetry::signed_in(&session);
     Ok(Json(session))
 }
 

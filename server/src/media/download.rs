@@ -39,10 +39,12 @@ fn caller(
     sha256: &str,
 ) -> Result<Caller> {
     let auth = state.auth()?;
-    Ok(match &query.ticket {
+    let caller = match &query.ticket {
         Some(ticket) => auth.authenticate_blob(ticket, sha256)?,
         None => auth.authenticate(crate::api::bearer(headers)?)?,
-    })
+    };
+    crate::telemetry::identify(&caller);
+    Ok(caller)
 }
 
 #[derive(Debug, serde::Serialize)]

@@ -153,3 +153,211 @@ fn a_bad_value_is_refused_with_its_key_and_where_it_came_from() {
     );
     assert!(error.contains("auth.secret: required"), "{error}");
 }
+
+/// Sends a JSON request to a server process.
+async fn call(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: serde_json::Value,
+) -> tianjian_tests::Response {
+    let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
+    if let Some(token) = token {
+        headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
+    }
+    let body = if body.is_null() {
+        Vec::new()
+    } else {
+        body.to_string().into_bytes()
+    };
+    tianjian_tests::http(addr, method, path, &headers, &body)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn log_lines_say_who_was_served_and_never_carry_a_secret() {
+    use serde_json::{Value, json};
+    use tianjian_server::store::Store;
+    use tianjian_tests::device::Device;
+    use tianjian_tests::fixture::{keys, token, village};
+    use tianjian_tests::process::ServerProcess;
+
+    let dir = tempfile::tempdir().unwrap();
+    let v = {
+        let store = Store::open(&dir.path().join("tianjian.sqlite3")).unwrap();
+        village(&store).await
+    };
+    let log_path = dir.path().join("server.log");
+    let server = ServerProcess::tianjian_with(
+        Path::new(env!("CARGO_BIN_EXE_tianjian-under-test")),
+        dir.path(),
+        &[
+            ("TIANJIAN__LOG__FORMAT", "json"),
+            ("TIANJIAN__LOG__LEVEL", "debug"),
+        ],
+        Some(std::fs::File::create(&log_path).unwrap()),
+    );
+    let addr = server.addr;
+    let secretary = token(&keys(), &v.secretary);
+    let mut secrets = vec![secretary.clone()];
+
+    // The secretary invites 李章桂's new phone; the phone enrols, sets a password, refreshes
+    // its token and syncs, over a WebSocket and with a browser's ticket.
+    let invite = call(
+        addr,
+        "POST",
+        &format!("/api/v1/users/{}/invites", v.li.user),
+        Some(&secretary),
+        json!({}),
+    )
+    .await;
+    assert_eq!(invite.status, 201, "{}", invite.body);
+    let code = invite.json()["code"].as_str().unwrap().to_owned();
+    let enrolled = call(
+        addr,
+        "POST",
+        "/api/v1/enrol",
+        None,
+        json!({"code": code, "device_name": "红米"}),
+    )
+    .await;
+    assert_eq!(enrolled.status, 200, "{}", enrolled.body);
+    let session = enrolled.json();
+    let access = session["access_token"].as_str().unwrap().to_owned();
+    let refresh = session["refresh_token"].as_str().unwrap().to_owned();
+    let device = session["device"].as_str().unwrap().to_owned();
+    let password = "屋场坪-2026-secret-password";
+    let set = call(
+        addr,
+        "PUT",
+        "/api/v1/me/password",
+        Some(&access),
+        json!({"new": password}),
+    )
+    .await;
+    assert_eq!(set.status, 204, "{}", set.body);
+    let wrong = call(
+        addr,
+        "PUT",
+        "/api/v1/me/password",
+        Some(&access),
+        json!({"current": "a-wrong-guess-of-it", "new": "another-new-password"}),
+    )
+    .await;
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    let refreshed = call(
+        addr,
+        "POST",
+        "/api/v1/token",
+        None,
+        json!({"refresh_token": refresh}),
+    )
+    .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    let access_2 = refreshed.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refresh_2 = refreshed.json()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me = call(addr, "GET", "/api/v1/me", Some(&access_2), Value::Null).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    let forged = "eyJhbGciOiJIUzI1NiJ9.forged.token-that-must-not-be-logged";
+    let refused = call(addr, "GET", "/api/v1/me", Some(forged), Value::Null).await;
+    assert_eq!(refused.status, 401);
+
+    let mut phone = Device::new("li");
+    phone.connect(addr, &access_2).await.unwrap();
+    phone.open(v.notebook).await.unwrap();
+    let synced = phone
+        .sync_until(std::time::Duration::from_secs(20), |d| {
+            // Received from the server: the notebook's contents, not just its name.
+            let held = d.document(v.notebook).is_some_and(|doc| {
+                automerge::ReadDoc::get(doc, automerge::ROOT, "meta").is_ok_and(|m| m.is_some())
+            });
+            async move { held }
+        })
+        .await
+        .unwrap();
+    assert!(synced);
+    phone.disconnect().await.unwrap();
+    let ticket = call(
+        addr,
+        "POST",
+        "/api/v1/sync-ticket",
+        Some(&access_2),
+        json!({}),
+    )
+    .await;
+    assert_eq!(ticket.status, 200, "{}", ticket.body);
+    let ticket = ticket.json()["ticket"].as_str().unwrap().to_owned();
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/sync?ticket={ticket}"))
+            .await
+            .unwrap();
+    socket.close(None).await.unwrap();
+    drop(socket);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    server.kill().unwrap();
+    secrets.extend([code, access, refresh, access_2, refresh_2, ticket]);
+    secrets.extend(
+        [
+            "a-wrong-guess-of-it",
+            "another-new-password",
+            password,
+            forged,
+        ]
+        .map(str::to_owned),
+    );
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    assert!(lines.len() > 12, "{log}");
+    for secret in &secrets {
+        for line in log.lines() {
+            assert!(!line.contains(secret.as_str()), "{secret} logged in {line}");
+        }
+    }
+    // Every request line names its path and status, and those of a signed-in person say who.
+    let requests: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "request")
+        .collect();
+    assert!(requests.len() >= 9, "{log}");
+    let me_line = requests
+        .iter()
+        .find(|l| l["span"]["path"] == "/api/v1/me" && l["fields"]["status"] == 200)
+        .unwrap_or_else(|| panic!("no line for GET /api/v1/me in {log}"));
+    assert_eq!(me_line["span"]["user"], v.li.user.to_string());
+    assert_eq!(me_line["span"]["device"], device);
+    assert_eq!(me_line["span"]["branch"], v.heyi.to_string());
+    let enrol_line = requests
+        .iter()
+        .find(|l| l["span"]["path"] == "/api/v1/enrol")
+        .unwrap_or_else(|| panic!("no line for the enrolment in {log}"));
+    assert_eq!(enrol_line["span"]["device"], device, "{enrol_line}");
+    // Each sync session, with a token or a ticket, says whose it is.
+    let opened: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "sync session opened")
+        .collect();
+    assert_eq!(opened.len(), 2, "{log}");
+    for line in opened {
+        assert_eq!(line["span"]["user"], v.li.user.to_string(), "{line}");
+        assert_eq!(line["span"]["device"], device, "{line}");
+        assert_eq!(line["span"]["branch"], v.heyi.to_string(), "{line}");
+    }
+    // The document the phone asked for is named where it was loaded.
+    let notebook = v.notebook.to_string();
+    assert!(
+        lines.iter().any(|l| l.to_string().contains(&notebook)),
+        "no line names the notebook {notebook}: {log}"
+    );
+}
