@@ -39,6 +39,8 @@ pub struct AppState {
     pub media: Option<Arc<media::Media>>,
     /// The web app's files, served for every path the API does not take.
     pub web: Option<std::path::PathBuf>,
+    /// What `/metrics` reports.
+    pub metrics: telemetry::metrics::Metrics,
 }
 
 /// What a server is started with.
@@ -86,7 +88,8 @@ impl AppState {
                 .clone()
                 .keep_compacting(std::time::Duration::from_secs(60)),
         );
-        let hub = sync::Hub::start(store.clone(), directory.clone(), storage);
+        let metrics = telemetry::metrics::Metrics::new();
+        let hub = sync::Hub::start(store.clone(), directory.clone(), storage, metrics.clone());
         tokio::spawn(elections::keep_counting(
             store.clone(),
             hub.clone(),
@@ -97,6 +100,7 @@ impl AppState {
             directory.clone(),
             &config.media_dir,
             config.media,
+            metrics.clone(),
         )?;
         tokio::spawn(
             media
@@ -109,6 +113,7 @@ impl AppState {
             auth: Some(Arc::new(auth)),
             media: Some(media),
             web: config.web_dir,
+            metrics,
         })
     }
 }
@@ -117,6 +122,8 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(telemetry::readiness::readyz))
+        .route("/metrics", get(telemetry::readiness::metrics))
         .route("/sync", get(sync::endpoint))
         .nest("/api/v1", api::routes())
         .merge(media::tus::routes())

@@ -29,6 +29,7 @@ use crate::auth::Caller;
 use crate::directory::Directory;
 use crate::error::ApiError;
 use crate::store::{AuditEvent, Store, Write};
+use crate::telemetry::metrics::{Direction, Metrics, OpenSession};
 use crate::{AppState, now};
 
 /// The largest frame accepted: a batch of changes is limited to 16 MiB by validation, and a
@@ -164,11 +165,12 @@ enum Outbound {
 pub struct Hub {
     inputs: mpsc::Sender<HubInput>,
     next_connection: Arc<AtomicU64>,
+    metrics: Metrics,
 }
 
 impl Hub {
     /// Starts the hub task.
-    pub fn start(store: Store, directory: Directory, storage: StorageId) -> Hub {
+    pub fn start(store: Store, directory: Directory, storage: StorageId, metrics: Metrics) -> Hub {
         let (inputs, queue) = mpsc::channel(4096);
         let engine = Engine::new(
             PeerId(format!("tianjian-server-{}", std::process::id())),
@@ -185,12 +187,20 @@ impl Hub {
             directory,
             inputs: inputs.clone(),
             sessions: HashMap::new(),
+            metrics: metrics.clone(),
+            evicted: 0,
         };
         tokio::spawn(hub.run(queue));
         Hub {
             inputs,
             next_connection: Arc::new(AtomicU64::new(1)),
+            metrics,
         }
+    }
+
+    /// The server's metrics, which the hub and its sessions count into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Closes the sync sessions of a revoked device.
@@ -232,6 +242,9 @@ struct HubTask {
     /// Where storage outcomes come back as events.
     inputs: mpsc::Sender<HubInput>,
     sessions: HashMap<ConnectionId, Session>,
+    metrics: Metrics,
+    /// The engine's eviction count when the metrics last heard of it.
+    evicted: u64,
 }
 
 impl HubTask {
@@ -297,6 +310,14 @@ impl HubTask {
             for effect in effects {
                 self.carry_out(effect);
             }
+            let evicted = self.engine.evicted();
+            self.metrics
+                .documents_evicted
+                .inc_by(evicted.saturating_sub(self.evicted));
+            self.evicted = evicted;
+            self.metrics
+                .documents_held
+                .set(i64::try_from(self.engine.held()).unwrap_or(i64::MAX));
         }
     }
 
@@ -363,14 +384,20 @@ impl HubTask {
                     let _ = session.outbox.try_send(Outbound::Close);
                 }
             }
-            Effect::Load { document } => self.spawn_then(async move {
-                tracing::debug!(%document, "loading document");
-                let bytes = store.load_document(document).await.unwrap_or_else(|error| {
-                    tracing::error!(%document, %error, "cannot load document");
-                    None
-                });
-                Some(Event::Loaded { document, bytes })
-            }),
+            Effect::Load { document } => {
+                let loaded = self.metrics.documents_loaded.clone();
+                self.spawn_then(async move {
+                    tracing::debug!(%document, "loading document");
+                    let bytes = store.load_document(document).await.unwrap_or_else(|error| {
+                        tracing::error!(%document, %error, "cannot load document");
+                        None
+                    });
+                    if bytes.is_some() {
+                        loaded.inc();
+                    }
+                    Some(Event::Loaded { document, bytes })
+                })
+            }
             Effect::LoadSyncState { storage, document } => self.spawn_then(async move {
                 let bytes = store
                     .load_sync_state(storage.clone(), document)
@@ -397,9 +424,17 @@ impl HubTask {
                     self.directory.scope(document).map(|s| s.branch),
                 );
                 tracing::debug!(%document, ticket, "persisting");
+                let metrics = self.metrics.clone();
+                let count = write.changes.len() as u64;
                 self.spawn_then(async move {
-                    match store.append_changes(write).await {
+                    let started = std::time::Instant::now();
+                    let stored = store.append_changes(write).await;
+                    metrics
+                        .storage_write_seconds
+                        .observe(started.elapsed().as_secs_f64());
+                    match stored {
                         Ok(()) => {
+                            metrics.changes_accepted.inc_by(count);
                             tracing::debug!(%document, ticket, "persisted");
                             if let Some(branch) = branch
                                 && !elections.is_empty()
@@ -431,6 +466,7 @@ impl HubTask {
                 document,
                 refusal,
             } => {
+                self.metrics.refused(&refusal.rule);
                 let session = self.sessions.get(&connection);
                 let span = session.map_or_else(tracing::Span::none, |s| s.span.clone());
                 span.in_scope(|| {
@@ -582,6 +618,8 @@ async fn session(socket: WebSocket, hub: Hub, caller: Caller) {
     let connection = ConnectionId(hub.next_connection.fetch_add(1, Ordering::Relaxed));
     tracing::Span::current().record("connection", connection.0);
     tracing::info!("sync session opened");
+    let _open = OpenSession::new(&hub.metrics);
+    let metrics = hub.metrics.clone();
     let (outbox, mut outgoing) = mpsc::channel::<Outbound>(256);
     if hub
         .inputs
@@ -603,6 +641,7 @@ async fn session(socket: WebSocket, hub: Hub, caller: Caller) {
         while let Some(out) = outgoing.recv().await {
             match out {
                 Outbound::Frame(bytes) => {
+                    metrics.frame(Direction::Out, bytes.len());
                     if sink.send(WsMessage::Binary(bytes.into())).await.is_err() {
                         break;
                     }
@@ -655,6 +694,7 @@ async fn session(socket: WebSocket, hub: Hub, caller: Caller) {
             WsMessage::Close(_) => break,
             WsMessage::Ping(_) | WsMessage::Pong(_) => continue,
         };
+        hub.metrics.frame(Direction::In, bytes.len());
         let event = Event::Frame { connection, bytes };
         if hub.inputs.send(HubInput::Event(event)).await.is_err() {
             break;

@@ -235,6 +235,8 @@ pub struct Engine<G: Gate> {
     open: BTreeSet<DocumentId>,
     next_ticket: u64,
     effects: Vec<Effect>,
+    /// Idle documents dropped from memory so far (a server's count, for its metrics).
+    evicted: u64,
 }
 
 impl<G: Gate> Engine<G> {
@@ -249,6 +251,7 @@ impl<G: Gate> Engine<G> {
             open: BTreeSet::new(),
             next_ticket: 1,
             effects: Vec::new(),
+            evicted: 0,
         }
     }
 
@@ -404,12 +407,24 @@ impl<G: Gate> Engine<G> {
     /// syncing and with nothing left to persist is dropped; it is reloaded on demand.
     fn evict_idle(&mut self) {
         if self.side == Side::Server {
+            let before = self.documents.len();
             self.documents.retain(|_, doc| {
                 !doc.peers.is_empty()
                     || !doc.unpersisted.is_empty()
                     || matches!(doc.stored, Stored::Loading)
             });
+            self.evicted += (before - self.documents.len()) as u64;
         }
+    }
+
+    /// How many documents are in memory now.
+    pub fn held(&self) -> usize {
+        self.documents.len()
+    }
+
+    /// How many idle documents have been dropped from memory since the engine started.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
     }
 
     fn frame(&mut self, connection: ConnectionId, bytes: Vec<u8>) {

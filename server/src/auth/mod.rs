@@ -22,6 +22,7 @@ pub mod secrets;
 pub mod tickets;
 pub mod tokens;
 
+use crate::telemetry::metrics::Outcome;
 pub use attempts::{AttemptLimits, Guesser};
 pub use secrets::SecretError;
 pub use tokens::{BlobClaims, Claims, KeyRing, TokenError, WeakKey};
@@ -403,6 +404,20 @@ impl Auth {
     /// Trades a refresh token for a new pair. Presenting a used token again revokes its
     /// device: one of the two holders is a thief, and the server cannot tell which.
     pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        address: Option<IpAddr>,
+        now: Millis,
+    ) -> Result<Session> {
+        let refreshed = self.rotate(refresh_token, address, now).await;
+        self.hub.metrics().refresh(match refreshed {
+            Ok(_) => Outcome::Ok,
+            Err(_) => Outcome::Failed,
+        });
+        refreshed
+    }
+
+    async fn rotate(
         &self,
         refresh_token: &str,
         address: Option<IpAddr>,

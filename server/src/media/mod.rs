@@ -18,6 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use crate::directory::Directory;
 use crate::error::ApiError;
 use crate::store::{BlobRecord, Store, UploadRecord};
+use crate::telemetry::metrics::Metrics;
 
 pub mod download;
 pub mod sniff;
@@ -55,6 +56,7 @@ pub struct Media {
     /// The data directory: partial uploads in `uploads/`, blobs in `blobs/`.
     root: PathBuf,
     pub settings: Settings,
+    metrics: Metrics,
     /// One lock per upload: one request writes it at a time, and a `HEAD` waits for the
     /// write in progress, so that after a cut it reports every byte that arrived.
     writing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -93,6 +95,7 @@ impl Media {
         directory: Directory,
         root: &Path,
         settings: Settings,
+        metrics: Metrics,
     ) -> std::io::Result<Arc<Media>> {
         std::fs::create_dir_all(root.join("uploads"))?;
         std::fs::create_dir_all(root.join("blobs"))?;
@@ -101,10 +104,19 @@ impl Media {
             directory,
             root: root.to_owned(),
             settings,
+            metrics,
             writing: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),
             starting: Mutex::new(HashMap::new()),
         }))
+    }
+
+    /// The free space on the media's disk, and the reserve uploads never eat into.
+    pub fn room(&self) -> std::io::Result<(u64, u64)> {
+        Ok((
+            fs4::available_space(&self.root)?,
+            self.settings.disk_reserve,
+        ))
     }
 
     fn partial(&self, id: &str) -> PathBuf {
@@ -302,6 +314,7 @@ impl Media {
                 broken = Some(io(error));
                 break;
             }
+            self.metrics.uploaded_bytes.inc_by(chunk.len() as u64);
             if let Some(digest) = &mut digest {
                 digest.update(&chunk);
             }

@@ -154,6 +154,19 @@ impl Store {
         .await
     }
 
+    /// Proves the database takes writes: a write through the storage thread, committed.
+    pub async fn check_writable(&self, now: Millis) -> Result<()> {
+        self.call(move |connection| {
+            connection.execute(
+                "INSERT INTO settings (name, value) VALUES ('written_at', ?1)
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                [now.0.to_string()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Every actor binding, for the directory.
     pub async fn actor_bindings(&self) -> Result<Vec<(ActorId, UserId)>> {
         self.call(|connection| {

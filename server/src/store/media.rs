@@ -227,6 +227,21 @@ impl Store {
         .await
     }
 
+    /// Uploads begun and not complete, and the bytes of the complete blobs: what `/metrics`
+    /// reports of the media store.
+    pub async fn media_totals(&self) -> Result<(u64, u64)> {
+        self.read(|connection| {
+            let (uploads, bytes): (i64, i64) = connection.query_row(
+                "SELECT (SELECT count(*) FROM uploads WHERE completed_at IS NULL),
+                        (SELECT COALESCE(SUM(size), 0) FROM blobs)",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?;
+            Ok((size(uploads), size(bytes)))
+        })
+        .await
+    }
+
     /// The documents that reference a blob (through their records' media), and whether
     /// `user` uploaded it.
     pub async fn blob_readers(

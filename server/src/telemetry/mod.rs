@@ -5,6 +5,9 @@
 //! (a browser's sync ticket travels in the query), and no token, password or invite code is
 //! logged anywhere. The operations tests read every line a server wrote to check it.
 
+pub mod metrics;
+pub mod readiness;
+
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;

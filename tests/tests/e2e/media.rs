@@ -39,7 +39,7 @@ fn header(name: &str, value: impl ToString) -> (String, String) {
 
 /// `POST /files/`: starts an upload of a file with `hash` and `length`, declared as `filetype`,
 /// for a record of `document`.
-async fn create(
+pub(crate) async fn create(
     addr: SocketAddr,
     token: &str,
     hash: &str,
@@ -63,7 +63,7 @@ async fn create(
     http(addr, "POST", "/files/", &headers, &[]).await.unwrap()
 }
 
-async fn patch(
+pub(crate) async fn patch(
     addr: SocketAddr,
     token: &str,
     location: &str,

@@ -361,3 +361,189 @@ async fn log_lines_say_who_was_served_and_never_carry_a_secret() {
         "no line names the notebook {notebook}: {log}"
     );
 }
+
+/// The value of the sample `name` (with its labels, if any) in a `/metrics` answer; `None`
+/// if there is no such sample.
+fn sample(metrics: &str, name: &str) -> Option<f64> {
+    metrics.lines().find_map(|line| {
+        let value = line.strip_prefix(name)?.strip_prefix(' ')?;
+        value.split(' ').next()?.parse().ok()
+    })
+}
+
+async fn scrape(server: &tianjian_tests::TestServer) -> String {
+    let answer = server.request("GET", "/metrics", None, None).await.unwrap();
+    assert_eq!(answer.status, 200);
+    assert!(
+        answer
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("application/openmetrics-text")),
+        "{:?}",
+        answer.headers
+    );
+    answer.body
+}
+
+#[tokio::test]
+async fn metrics_count_sessions_traffic_changes_refusals_uploads_and_refreshes() {
+    use client_core::{Limits, Notebook};
+    use tianjian_tests::device::Device;
+    use tianjian_tests::fixture::{NOW, lecture, photo, served, sha256, token};
+
+    let (db, server) = served().await;
+    let (v, keys) = (&db.v, &db.keys);
+    let before = scrape(&server).await;
+    assert_eq!(
+        sample(&before, "tianjian_sync_sessions_open"),
+        Some(0.0),
+        "{before}"
+    );
+    assert_eq!(
+        sample(&before, "tianjian_changes_accepted_total"),
+        Some(0.0)
+    );
+
+    // 李章桂's phone syncs a lecture it recorded offline.
+    let mut phone = Device::new("li-phone");
+    phone.hold(v.notebook, v.notebook_bytes.clone());
+    phone.open(v.notebook).await.unwrap();
+    let li = v.li.clone();
+    phone
+        .edit(v.notebook, |doc| {
+            let mut notebook = Notebook::load(&doc.save(), Limits::default()).unwrap();
+            notebook.record_lecture(&li, NOW, lecture(&li)).unwrap();
+            doc.load_incremental(&notebook.automerge().save()).unwrap();
+        })
+        .await
+        .unwrap();
+    phone
+        .connect(server.addr, &token(keys, &v.li))
+        .await
+        .unwrap();
+    let acknowledged = phone
+        .sync_until_acknowledged(std::time::Duration::from_secs(20), &[v.notebook])
+        .await
+        .unwrap();
+    assert!(acknowledged);
+    let during = scrape(&server).await;
+    assert_eq!(
+        sample(&during, "tianjian_sync_sessions_open"),
+        Some(1.0),
+        "{during}"
+    );
+    assert!(sample(&during, "tianjian_changes_accepted_total").unwrap() >= 1.0);
+    assert!(sample(&during, "tianjian_documents_loaded_total").unwrap() >= 1.0);
+    assert!(sample(&during, "tianjian_documents_in_memory").unwrap() >= 1.0);
+    assert!(sample(&during, "tianjian_storage_write_latency_seconds_count").unwrap() >= 1.0);
+    let frames_in = sample(&during, "tianjian_sync_frames_total{direction=\"in\"}")
+        .unwrap_or_else(|| panic!("{during}"));
+    let bytes_in = sample(&during, "tianjian_sync_frame_bytes_total{direction=\"in\"}").unwrap();
+    assert!(frames_in >= 2.0 && bytes_in > frames_in, "{during}");
+    assert!(sample(&during, "tianjian_sync_frames_total{direction=\"out\"}").unwrap() >= 2.0);
+
+    // A frame that is not the protocol is refused, by its rule.
+    phone.send_raw(b"not cbor at all".to_vec()).await.unwrap();
+    assert!(
+        phone
+            .sync_until_closed(std::time::Duration::from_secs(20))
+            .await
+            .unwrap()
+    );
+    // A refresh with a token nobody was given fails; a photo is half uploaded.
+    let refused = server
+        .request(
+            "POST",
+            "/api/v1/token",
+            None,
+            Some(r#"{"refresh_token": "0000000000000000000000000000000000000000000000000000000000000000"}"#),
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 401);
+    let picture = photo(40_000);
+    let li_token = token(keys, &v.li);
+    let created = crate::media::create(
+        server.addr,
+        &li_token,
+        &sha256(&picture),
+        picture.len(),
+        "image/jpeg",
+        v.notebook,
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let location = created.header("location").unwrap().to_owned();
+    let sent = crate::media::patch(
+        server.addr,
+        &li_token,
+        &location,
+        0,
+        &picture[..10_000],
+        None,
+    )
+    .await;
+    assert_eq!(sent.status, 204, "{}", sent.body);
+
+    let after = scrape(&server).await;
+    assert_eq!(
+        sample(&after, "tianjian_changes_refused_total{rule=\"bad_frame\"}"),
+        Some(1.0),
+        "{after}"
+    );
+    assert_eq!(
+        sample(&after, "tianjian_token_refreshes_total{outcome=\"failed\"}"),
+        Some(1.0),
+        "{after}"
+    );
+    assert_eq!(
+        sample(&after, "tianjian_uploads_in_progress"),
+        Some(1.0),
+        "{after}"
+    );
+    assert_eq!(
+        sample(&after, "tianjian_uploaded_bytes_total"),
+        Some(10_000.0)
+    );
+    assert_eq!(sample(&after, "tianjian_blob_store_bytes"), Some(0.0));
+    assert_eq!(
+        sample(&after, "tianjian_sync_sessions_open"),
+        Some(0.0),
+        "{after}"
+    );
+    // Nobody syncs the notebook any more: it has left memory.
+    assert!(
+        sample(&after, "tianjian_documents_evicted_total").unwrap() >= 1.0,
+        "{after}"
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn readiness_needs_a_database_that_commits_and_room_above_the_reserve() {
+    use tianjian_server::AppState;
+    use tianjian_tests::TestServer;
+    use tianjian_tests::fixture::{config, database};
+
+    let db = database().await;
+    let state = AppState::open(db.store.clone(), config(Default::default()))
+        .await
+        .unwrap();
+    let server = TestServer::start_with(state).await.unwrap();
+    let ready = server.request("GET", "/readyz", None, None).await.unwrap();
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    assert_eq!(ready.json()["ready"], true);
+    server.stop().await.unwrap();
+
+    // A disk whose free space is all reserve takes no more uploads: not ready.
+    let mut full = config(Default::default());
+    full.media.disk_reserve = u64::MAX;
+    let state = AppState::open(db.store.clone(), full).await.unwrap();
+    let server = TestServer::start_with(state).await.unwrap();
+    let not_ready = server.request("GET", "/readyz", None, None).await.unwrap();
+    assert_eq!(not_ready.status, 503, "{}", not_ready.body);
+    let problems = not_ready.json()["problems"].to_string();
+    assert!(problems.contains("reserve"), "{problems}");
+    // Alive all the same.
+    assert_eq!(server.get("/healthz").await.unwrap().0, 200);
+    server.stop().await.unwrap();
+}
