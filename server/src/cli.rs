@@ -195,6 +195,9 @@ pub async fn run(cli: Cli, configuration: Configuration) -> Result<()> {
                 web_dir: web,
                 auth: configuration.auth_settings(),
                 media: configuration.media_settings(),
+                shutdown_grace: std::time::Duration::from_secs(
+                    configuration.server.shutdown_grace_secs,
+                ),
                 ..Config::new(configuration.keys()?, data)
             };
             let state = AppState::open(store, config).await?;
@@ -364,7 +367,11 @@ pub fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli, configuration)) {
+    let outcome = runtime.block_on(run(cli, configuration));
+    // Whatever is left (a compaction, a sleeping timer) has no claim on the exit: the grace
+    // was for writes, and they have committed.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("tianjian: {error}");
@@ -399,5 +406,4 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down");
 }

@@ -4,7 +4,7 @@
 //! storage. Every rule about what a document may contain or who may write it lives in
 //! `client-core`; the server must never grow a second copy of those rules.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -41,7 +41,13 @@ pub struct AppState {
     pub web: Option<std::path::PathBuf>,
     /// What `/metrics` reports.
     pub metrics: telemetry::metrics::Metrics,
+    /// How long a shutdown waits for writes to commit and peers to be told; `None` for
+    /// [`DEFAULT_SHUTDOWN_GRACE`].
+    pub shutdown_grace: Option<std::time::Duration>,
 }
+
+/// How long a shutdown waits, unless configured otherwise.
+pub const DEFAULT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// What a server is started with.
 #[derive(Debug, Clone)]
@@ -53,6 +59,7 @@ pub struct Config {
     pub media_dir: std::path::PathBuf,
     /// The web app's build (`pwa/dist`), if this server serves it.
     pub web_dir: Option<std::path::PathBuf>,
+    pub shutdown_grace: std::time::Duration,
 }
 
 impl Config {
@@ -64,6 +71,7 @@ impl Config {
             media: media::Settings::default(),
             media_dir: data.join("media"),
             web_dir: None,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
     }
 }
@@ -114,6 +122,7 @@ impl AppState {
             media: Some(media),
             web: config.web_dir,
             metrics,
+            shutdown_grace: Some(config.shutdown_grace),
         })
     }
 }
@@ -136,7 +145,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves `router(state)` on `listener` until `shutdown` completes.
+/// Serves `router(state)` on `listener` until `shutdown` completes, then shuts down within
+/// the state's grace: stops accepting, tells every sync peer it is going away, and waits for
+/// requests in progress and for accepted changes still being written. A change is
+/// acknowledged only once stored, so whatever a peer was told is kept; what it was not told
+/// of, it sends again to the next server.
 ///
 /// Tests call this with a listener bound to `127.0.0.1:0`.
 pub async fn serve(
@@ -144,11 +157,47 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let hub = state.hub.clone();
+    let grace = state.shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE);
+    let (stop_accepting, stopped) = tokio::sync::oneshot::channel::<()>();
     // The peer's address reaches handlers, to slow down guessing per address.
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let mut server = tokio::spawn(
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .into_future(),
+    );
+    tokio::select! {
+        served = &mut server => return served.map_err(std::io::Error::other)?,
+        () = shutdown => {}
+    }
+    tracing::info!(grace_secs = grace.as_secs(), "shutting down");
+    let deadline = tokio::time::Instant::now() + grace;
+    let _ = stop_accepting.send(());
+    if let Some(hub) = &hub {
+        hub.close_all_sessions().await;
+    }
+    let served = tokio::time::timeout_at(deadline, &mut server).await;
+    let settled = match &hub {
+        Some(hub) => hub.settled(deadline).await,
+        None => true,
+    };
+    match served {
+        Ok(served) if settled => {
+            tracing::info!("shut down");
+            served.map_err(std::io::Error::other)?
+        }
+        _ => {
+            server.abort();
+            tracing::warn!(
+                grace_secs = grace.as_secs(),
+                "stopped waiting for requests, sessions or writes to finish"
+            );
+            Ok(())
+        }
+    }
 }
 
 /// The server's clock, as an Automerge timestamp.

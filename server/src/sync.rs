@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use automerge::{ActorId, Automerge, ChangeHash};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{
+    CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade, close_code,
+};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -151,6 +153,24 @@ enum HubInput {
 pub enum Ending {
     Device(DeviceId),
     User(UserId),
+    /// The server is shutting down: every session ends.
+    Everyone,
+}
+
+/// Counts a write to storage as in flight for as long as it lives.
+struct WritingNow(Arc<AtomicU64>);
+
+impl WritingNow {
+    fn new(writing: &Arc<AtomicU64>) -> WritingNow {
+        writing.fetch_add(1, Ordering::AcqRel);
+        WritingNow(writing.clone())
+    }
+}
+
+impl Drop for WritingNow {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// What a connection's writer is told.
@@ -158,6 +178,9 @@ pub enum Ending {
 enum Outbound {
     Frame(Vec<u8>),
     Close,
+    /// Close with 1001 (going away): the server is shutting down, and the peer should come
+    /// back later.
+    GoingAway,
 }
 
 /// The running sync service: a handle to the hub.
@@ -166,12 +189,15 @@ pub struct Hub {
     inputs: mpsc::Sender<HubInput>,
     next_connection: Arc<AtomicU64>,
     metrics: Metrics,
+    /// Accepted changes being written to storage now: a shutdown waits for them.
+    writing: Arc<AtomicU64>,
 }
 
 impl Hub {
     /// Starts the hub task.
     pub fn start(store: Store, directory: Directory, storage: StorageId, metrics: Metrics) -> Hub {
         let (inputs, queue) = mpsc::channel(4096);
+        let writing = Arc::new(AtomicU64::new(0));
         let engine = Engine::new(
             PeerId(format!("tianjian-server-{}", std::process::id())),
             PeerMetadata {
@@ -189,18 +215,42 @@ impl Hub {
             sessions: HashMap::new(),
             metrics: metrics.clone(),
             evicted: 0,
+            writing: writing.clone(),
         };
         tokio::spawn(hub.run(queue));
         Hub {
             inputs,
             next_connection: Arc::new(AtomicU64::new(1)),
             metrics,
+            writing,
         }
     }
 
     /// The server's metrics, which the hub and its sessions count into.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// Ends every sync session, telling each peer the server is going away (a WebSocket
+    /// close with 1001), as a shutdown begins.
+    pub async fn close_all_sessions(&self) {
+        let _ = self.inputs.send(HubInput::End(Ending::Everyone)).await;
+    }
+
+    /// Waits until no accepted change is still being written and every session has ended,
+    /// or until `deadline`; returns whether everything settled in time.
+    pub async fn settled(&self, deadline: tokio::time::Instant) -> bool {
+        loop {
+            let quiet =
+                self.writing.load(Ordering::Acquire) == 0 && self.metrics.sync_sessions.get() == 0;
+            if quiet {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// Closes the sync sessions of a revoked device.
@@ -245,6 +295,7 @@ struct HubTask {
     metrics: Metrics,
     /// The engine's eviction count when the metrics last heard of it.
     evicted: u64,
+    writing: Arc<AtomicU64>,
 }
 
 impl HubTask {
@@ -329,6 +380,7 @@ impl HubTask {
             .filter(|(_, session)| match ending {
                 Ending::Device(device) => session.device == device,
                 Ending::User(user) => session.identity.user == user,
+                Ending::Everyone => true,
             })
             .map(|(connection, _)| *connection)
             .collect();
@@ -338,7 +390,11 @@ impl HubTask {
                 session
                     .span
                     .in_scope(|| tracing::info!(?ending, "ending sync session"));
-                let _ = session.outbox.try_send(Outbound::Close);
+                let close = match ending {
+                    Ending::Everyone => Outbound::GoingAway,
+                    Ending::Device(_) | Ending::User(_) => Outbound::Close,
+                };
+                let _ = session.outbox.try_send(close);
             }
             effects.extend(self.engine.handle(Event::Disconnected { connection }));
         }
@@ -426,9 +482,11 @@ impl HubTask {
                 tracing::debug!(%document, ticket, "persisting");
                 let metrics = self.metrics.clone();
                 let count = write.changes.len() as u64;
+                let writing = WritingNow::new(&self.writing);
                 self.spawn_then(async move {
                     let started = std::time::Instant::now();
                     let stored = store.append_changes(write).await;
+                    drop(writing);
                     metrics
                         .storage_write_seconds
                         .observe(started.elapsed().as_secs_f64());
@@ -646,8 +704,12 @@ async fn session(socket: WebSocket, hub: Hub, caller: Caller) {
                         break;
                     }
                 }
-                Outbound::Close => {
-                    let _ = sink.send(WsMessage::Close(None)).await;
+                Outbound::Close | Outbound::GoingAway => {
+                    let frame = matches!(out, Outbound::GoingAway).then(|| CloseFrame {
+                        code: close_code::AWAY,
+                        reason: "the server is shutting down".into(),
+                    });
+                    let _ = sink.send(WsMessage::Close(frame)).await;
                     let _ = closed.send(());
                     break;
                 }

@@ -31,6 +31,8 @@ pub struct Device {
     /// WebSocket payload bytes sent and received, for benchmarks.
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// The code of the last close frame the server sent, if it gave one.
+    pub closed_with: Option<u16>,
 }
 
 impl std::fmt::Debug for Device {
@@ -58,6 +60,7 @@ impl Device {
             log: Vec::new(),
             bytes_sent: 0,
             bytes_received: 0,
+            closed_with: None,
         }
     }
 
@@ -157,7 +160,13 @@ impl Device {
                     })
                     .await?;
                 }
-                Ok(Some(Ok(WsMessage::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => {
+                Ok(Some(Ok(WsMessage::Close(frame)))) => {
+                    self.closed_with = frame.map(|f| u16::from(f.code));
+                    self.socket = None;
+                    self.handle(Event::Disconnected { connection: LINK })
+                        .await?;
+                }
+                Ok(None) | Ok(Some(Err(_))) => {
                     self.socket = None;
                     self.handle(Event::Disconnected { connection: LINK })
                         .await?;

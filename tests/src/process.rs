@@ -92,6 +92,32 @@ impl ServerProcess {
             .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
+    /// SIGTERM, as a service manager stops a service: the server shuts down gracefully.
+    pub fn terminate(&self) -> std::io::Result<()> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(format!(
+                "kill -TERM failed: {status}"
+            )))
+        }
+    }
+
+    /// Waits up to `limit` for the process to exit; its status if it did.
+    pub fn wait_exit(&mut self, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    }
+
     /// SIGKILL: no shutdown, no flush, nothing.
     pub fn kill(mut self) -> std::io::Result<()> {
         self.child.kill()?;

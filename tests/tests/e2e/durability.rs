@@ -12,7 +12,7 @@ use tianjian_server::store::Store;
 use tianjian_tests::device::Device;
 use tianjian_tests::process::ServerProcess;
 
-use tianjian_tests::fixture::{NOW, keys, lecture, operate, token, village};
+use tianjian_tests::fixture::{NOW, Village, keys, lecture, operate, token, village};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -51,37 +51,9 @@ async fn acknowledged_changes_survive_the_server_being_killed() {
 
     // Both write as fast as they can; every few writes they wait for the server to say it
     // kept them. The server is killed right after a pair of writes, without waiting.
-    let (li, secretary) = (v.li.clone(), v.secretary.clone());
-    let (mut acknowledged_lectures, mut acknowledged_entries) = (0, 0);
+    let (mut acknowledged_lectures, mut acknowledged_entries) = (0_usize, 0_usize);
     for round in 1..=24 {
-        li_phone
-            .edit(v.notebook, |doc| {
-                operate(doc, Notebook::load, |notebook| {
-                    let lecture = Lecture {
-                        title: format!("第{round}讲"),
-                        ..lecture(&li)
-                    };
-                    notebook.record_lecture(&li, NOW, lecture).unwrap();
-                });
-            })
-            .await
-            .unwrap();
-        secretary_phone
-            .edit(v.branch, |doc| {
-                operate(doc, Branch::load, |branch| {
-                    let entry = ScheduleEntry {
-                        date: "2026-11-20".parse().unwrap(),
-                        speaker: li.user,
-                        topic: format!("第{round}讲"),
-                        venue: Venue::Courtyard,
-                        created_by: secretary.user,
-                        withdrawn: None,
-                    };
-                    branch.schedule_lecture(&secretary, NOW, entry).unwrap();
-                });
-            })
-            .await
-            .unwrap();
+        write_round(&mut li_phone, &mut secretary_phone, &v, round).await;
         if round == 24 {
             break;
         }
@@ -103,28 +75,16 @@ async fn acknowledged_changes_survive_the_server_being_killed() {
                     phone.bytes_received - received
                 );
             }
-            (acknowledged_lectures, acknowledged_entries) = (round, round);
+            (acknowledged_lectures, acknowledged_entries) = (round as usize, round as usize);
         }
     }
     server.kill().unwrap();
     assert_eq!(acknowledged_lectures, 20);
 
     // Everything acknowledged is on disk, read straight from the database file.
-    let lectures_stored = |store: Store| async move {
-        let bytes = store.load_document(v.notebook).await.unwrap().unwrap();
-        let notebook = Notebook::load(&bytes, Limits::default()).unwrap();
-        notebook.records::<Lecture>(&schema::LECTURES).len()
-    };
-    let entries_stored = |store: Store| async move {
-        let bytes = store.load_document(v.branch).await.unwrap().unwrap();
-        let branch = Branch::load(&bytes, Limits::default()).unwrap();
-        branch.records::<ScheduleEntry>(&schema::SCHEDULE).len()
-    };
-    {
-        let store = Store::open(&database).unwrap();
-        assert!(lectures_stored(store.clone()).await >= acknowledged_lectures);
-        assert!(entries_stored(store).await >= acknowledged_entries);
-    }
+    let (lectures, entries) = stored(&database, &v).await;
+    assert!(lectures >= acknowledged_lectures);
+    assert!(entries >= acknowledged_entries);
 
     // The server comes back; the phones reconnect and bring what it never acknowledged.
     let server = start_server(dir.path());
@@ -148,7 +108,149 @@ async fn acknowledged_changes_survive_the_server_being_killed() {
         );
     }
     server.kill().unwrap();
-    let store = Store::open(&database).unwrap();
-    assert_eq!(lectures_stored(store.clone()).await, 24);
-    assert_eq!(entries_stored(store).await, 24);
+    assert_eq!(stored(&database, &v).await, (24, 24));
+}
+
+#[tokio::test]
+async fn a_sigterm_tells_every_phone_and_keeps_everything_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("tianjian.sqlite3");
+    let (v, branch_bytes) = {
+        let store = Store::open(&database).unwrap();
+        let v = village(&store).await;
+        let branch = store.load_document(v.branch).await.unwrap().unwrap();
+        (v, branch)
+    };
+    let keys = keys();
+    let mut server = ServerProcess::tianjian_with(
+        Path::new(env!("CARGO_BIN_EXE_tianjian-under-test")),
+        dir.path(),
+        &[
+            ("TIANJIAN__LOG__LEVEL", "warn"),
+            ("TIANJIAN__SERVER__SHUTDOWN_GRACE_SECS", "10"),
+        ],
+        None,
+    );
+    let mut li_phone = Device::new("li-phone");
+    li_phone.hold(v.notebook, v.notebook_bytes.clone());
+    li_phone.open(v.notebook).await.unwrap();
+    li_phone
+        .connect(server.addr, &token(&keys, &v.li))
+        .await
+        .unwrap();
+    let mut secretary_phone = Device::new("secretary-phone");
+    secretary_phone.hold(v.branch, branch_bytes);
+    secretary_phone.open(v.branch).await.unwrap();
+    secretary_phone
+        .connect(server.addr, &token(&keys, &v.secretary))
+        .await
+        .unwrap();
+
+    // Twelve rounds acknowledged, then two more sent as the service manager stops the server.
+    for round in 1..=14 {
+        write_round(&mut li_phone, &mut secretary_phone, &v, round).await;
+        if round == 12 {
+            for (phone, document) in [
+                (&mut li_phone, v.notebook),
+                (&mut secretary_phone, v.branch),
+            ] {
+                assert!(
+                    phone
+                        .sync_until_acknowledged(LIMIT, &[document])
+                        .await
+                        .unwrap()
+                );
+            }
+        }
+    }
+    server.terminate().unwrap();
+    // Each phone is told the server is going away, and keeps what it was not told was kept.
+    let mut everything_kept = Vec::new();
+    for (phone, document) in [
+        (&mut li_phone, v.notebook),
+        (&mut secretary_phone, v.branch),
+    ] {
+        assert!(phone.sync_until_closed(LIMIT).await.unwrap());
+        assert_eq!(phone.closed_with, Some(1001), "closed without going away");
+        everything_kept.push(phone.acknowledged(document));
+    }
+    let status = server
+        .wait_exit(Duration::from_secs(15))
+        .expect("the server did not exit within its grace");
+    assert!(status.success(), "{status}");
+
+    // What was acknowledged, before or during the shutdown, is on disk.
+    let (lectures, entries) = stored(&database, &v).await;
+    assert!(lectures >= 12 && entries >= 12, "{lectures} {entries}");
+    if everything_kept[0] {
+        assert_eq!(lectures, 14);
+    }
+    if everything_kept[1] {
+        assert_eq!(entries, 14);
+    }
+
+    // Started again, the server receives the rest from the phones.
+    let server = start_server(dir.path());
+    for (phone, document, who) in [
+        (&mut li_phone, v.notebook, &v.li),
+        (&mut secretary_phone, v.branch, &v.secretary),
+    ] {
+        phone
+            .connect(server.addr, &token(&keys, who))
+            .await
+            .unwrap();
+        assert!(
+            phone
+                .sync_until_acknowledged(LIMIT, &[document])
+                .await
+                .unwrap()
+        );
+    }
+    server.kill().unwrap();
+    assert_eq!(stored(&database, &v).await, (14, 14));
+}
+
+/// One round of the storm: 李章桂 records a lecture, and the secretary schedules one.
+async fn write_round(li_phone: &mut Device, secretary_phone: &mut Device, v: &Village, round: u32) {
+    li_phone
+        .edit(v.notebook, |doc| {
+            operate(doc, Notebook::load, |notebook| {
+                let lecture = Lecture {
+                    title: format!("第{round}讲"),
+                    ..lecture(&v.li)
+                };
+                notebook.record_lecture(&v.li, NOW, lecture).unwrap();
+            });
+        })
+        .await
+        .unwrap();
+    secretary_phone
+        .edit(v.branch, |doc| {
+            operate(doc, Branch::load, |branch| {
+                let entry = ScheduleEntry {
+                    date: "2026-11-20".parse().unwrap(),
+                    speaker: v.li.user,
+                    topic: format!("第{round}讲"),
+                    venue: Venue::Courtyard,
+                    created_by: v.secretary.user,
+                    withdrawn: None,
+                };
+                branch.schedule_lecture(&v.secretary, NOW, entry).unwrap();
+            });
+        })
+        .await
+        .unwrap();
+}
+
+/// How many lectures and schedule entries the database at `database` holds.
+async fn stored(database: &Path, v: &Village) -> (usize, usize) {
+    let store = Store::open(database).unwrap();
+    let bytes = store.load_document(v.notebook).await.unwrap().unwrap();
+    let notebook = Notebook::load(&bytes, Limits::default()).unwrap();
+    let bytes = store.load_document(v.branch).await.unwrap().unwrap();
+    let branch = Branch::load(&bytes, Limits::default()).unwrap();
+    (
+        notebook.records::<Lecture>(&schema::LECTURES).len(),
+        branch.records::<ScheduleEntry>(&schema::SCHEDULE).len(),
+    )
 }
