@@ -36,6 +36,8 @@ pub enum CliError {
     NoUser(UserId),
     #[error(transparent)]
     Demo(#[from] crate::demo::DemoError),
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
 }
 
 pub type Result<T, E = CliError> = std::result::Result<T, E>;
@@ -68,6 +70,11 @@ enum Command {
         #[arg(long)]
         web: Option<PathBuf>,
     },
+    /// Backs up the data directory (database and media) into DEST, a new directory, while
+    /// the server runs.
+    Backup { dest: PathBuf },
+    /// Restores a backup into the data directory, which must be empty.
+    Restore { src: PathBuf },
     /// Shows the configuration in effect, from the defaults, the file and the environment.
     Config {
         /// Prints it as TOML, secrets redacted.
@@ -172,6 +179,27 @@ pub async fn run(cli: Cli, configuration: Configuration) -> Result<()> {
         return Ok(());
     }
     let data = &configuration.storage.data;
+    match &cli.command {
+        Some(Command::Backup { dest }) => {
+            let report = blocking({
+                let (data, dest) = (data.clone(), dest.clone());
+                move || crate::backup::backup(&data, &dest)
+            })
+            .await?;
+            print_report("backed up", &report, dest);
+            return Ok(());
+        }
+        Some(Command::Restore { src }) => {
+            let report = blocking({
+                let (data, src) = (data.clone(), src.clone());
+                move || crate::backup::restore(&src, &data)
+            })
+            .await?;
+            print_report("restored", &report, data);
+            return Ok(());
+        }
+        _ => {}
+    }
     std::fs::create_dir_all(data).map_err(|source| CliError::Io {
         what: format!("cannot create {}", data.display()),
         source,
@@ -222,7 +250,7 @@ pub async fn run(cli: Cli, configuration: Configuration) -> Result<()> {
                     source,
                 })?;
         }
-        Command::Config { .. } => {}
+        Command::Config { .. } | Command::Backup { .. } | Command::Restore { .. } => {}
         Command::RebuildProjections => {
             let (documents, records) = admin::rebuild_projections(&store).await?;
             println!("rebuilt the projections of {documents} documents ({records} records)");
@@ -231,6 +259,32 @@ pub async fn run(cli: Cli, configuration: Configuration) -> Result<()> {
         Command::Demo { origin } => demo(&store, &origin).await?,
     }
     Ok(())
+}
+
+/// Runs file work off the executor.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> crate::backup::Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| CliError::Io {
+            what: "the backup stopped".into(),
+            source: std::io::Error::other(error),
+        })?
+        .map_err(CliError::from)
+}
+
+fn print_report(done: &str, report: &crate::backup::Report, to: &std::path::Path) {
+    let m = &report.manifest;
+    println!(
+        "{done} {} ({} bytes of database, schema {}; {} blobs, {} bytes) in {:.1} s",
+        to.display(),
+        m.database_bytes,
+        m.schema_version,
+        m.blobs,
+        m.blob_bytes,
+        report.elapsed.as_secs_f64()
+    );
 }
 
 /// Loads the demo on first use; every time, prints the demo people's phone numbers and fresh

@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod configuration;
 pub mod demo;

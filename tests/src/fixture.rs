@@ -92,7 +92,7 @@ pub async fn person(
     user
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Village {
     pub li: Principal,
     pub secretary: Principal,

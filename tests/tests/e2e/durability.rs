@@ -210,6 +210,181 @@ async fn a_sigterm_tells_every_phone_and_keeps_everything_acknowledged() {
     assert_eq!(stored(&database, &v).await, (14, 14));
 }
 
+#[tokio::test]
+async fn a_backup_taken_during_a_write_storm_restores_everything_acknowledged() {
+    use client_core::Document;
+    use tianjian_tests::fixture::{photo, sha256};
+
+    let program = Path::new(env!("CARGO_BIN_EXE_tianjian-under-test"));
+    let dir = tempfile::tempdir().unwrap();
+    let (live, backup, restored) = (
+        dir.path().join("live"),
+        dir.path().join("backup"),
+        dir.path().join("restored"),
+    );
+    std::fs::create_dir_all(&live).unwrap();
+    let (v, branch_bytes) = {
+        let store = Store::open(&live.join("tianjian.sqlite3")).unwrap();
+        let v = village(&store).await;
+        let branch = store.load_document(v.branch).await.unwrap().unwrap();
+        (v, branch)
+    };
+    let keys = keys();
+    let server = start_server(&live);
+    let li_token = token(&keys, &v.li);
+
+    // Two photos uploaded whole before the backup.
+    let photos = [photo(30_000), photo(50_000)];
+    for picture in &photos {
+        let hash = sha256(picture);
+        let created = crate::media::create(
+            server.addr,
+            &li_token,
+            &hash,
+            picture.len(),
+            "image/jpeg",
+            v.notebook,
+        )
+        .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let location = created.header("location").unwrap().to_owned();
+        let sent = crate::media::patch(server.addr, &li_token, &location, 0, picture, None).await;
+        assert_eq!(sent.status, 204, "{}", sent.body);
+    }
+    let mut li_phone = Device::new("li-phone");
+    li_phone.hold(v.notebook, v.notebook_bytes.clone());
+    li_phone.open(v.notebook).await.unwrap();
+    li_phone.connect(server.addr, &li_token).await.unwrap();
+    let mut secretary_phone = Device::new("secretary-phone");
+    secretary_phone.hold(v.branch, branch_bytes);
+    secretary_phone.open(v.branch).await.unwrap();
+    secretary_phone
+        .connect(server.addr, &token(&keys, &v.secretary))
+        .await
+        .unwrap();
+    for round in 1..=8 {
+        write_round(&mut li_phone, &mut secretary_phone, &v, round).await;
+    }
+    for (phone, document) in [
+        (&mut li_phone, v.notebook),
+        (&mut secretary_phone, v.branch),
+    ] {
+        assert!(
+            phone
+                .sync_until_acknowledged(LIMIT, &[document])
+                .await
+                .unwrap()
+        );
+    }
+
+    // The phones go on writing while the backup is taken.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let storm = {
+        let (stop, v) = (stop.clone(), v.clone());
+        tokio::spawn(async move {
+            let mut round = 8;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && round < 200 {
+                round += 1;
+                write_round(&mut li_phone, &mut secretary_phone, &v, round).await;
+                li_phone
+                    .sync_until(Duration::from_millis(20), |_| async { false })
+                    .await
+                    .unwrap();
+            }
+            (li_phone, secretary_phone, round)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let taken = {
+        let (program, live, backup) = (program.to_owned(), live.clone(), backup.clone());
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(program)
+                .arg("--data")
+                .arg(&live)
+                .arg("backup")
+                .arg(&backup)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut li_phone, mut secretary_phone, written) = storm.await.unwrap();
+    assert!(
+        taken.status.success(),
+        "{}",
+        String::from_utf8_lossy(&taken.stderr)
+    );
+    assert!(written > 8, "the storm wrote nothing during the backup");
+    server.kill().unwrap();
+
+    // Restored into an empty directory: every document loads and validates, everything
+    // acknowledged before the backup is there, and both photos, byte for byte.
+    let restore = |to: &Path| {
+        std::process::Command::new(program)
+            .arg("--data")
+            .arg(to)
+            .arg("restore")
+            .arg(&backup)
+            .output()
+            .unwrap()
+    };
+    let out = restore(&restored);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = restore(&restored);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("is not empty"));
+    {
+        let store = Store::open(&restored.join("tianjian.sqlite3")).unwrap();
+        let catalogue = store.catalogue().await.unwrap();
+        assert!(catalogue.len() >= 8, "{catalogue:?}");
+        for (document, _) in &catalogue {
+            let bytes = store.load_document(*document).await.unwrap().unwrap();
+            let loaded = Document::load(&bytes, Limits::default()).unwrap();
+            loaded.validate().unwrap();
+        }
+    }
+    let (lectures, entries) = stored(&restored.join("tianjian.sqlite3"), &v).await;
+    assert!(lectures >= 8 && entries >= 8, "{lectures} {entries}");
+    for picture in &photos {
+        let hash = sha256(picture);
+        let path = tianjian_server::backup::blob_path(&restored, &hash);
+        assert_eq!(
+            &std::fs::read(&path).unwrap(),
+            picture,
+            "{}",
+            path.display()
+        );
+    }
+
+    // The restored server takes from the phones what was written after the backup.
+    let server = start_server(&restored);
+    for (phone, document, who) in [
+        (&mut li_phone, v.notebook, &v.li),
+        (&mut secretary_phone, v.branch, &v.secretary),
+    ] {
+        phone.disconnect().await.unwrap();
+        phone
+            .connect(server.addr, &token(&keys, who))
+            .await
+            .unwrap();
+        assert!(
+            phone
+                .sync_until_acknowledged(LIMIT, &[document])
+                .await
+                .unwrap()
+        );
+    }
+    server.kill().unwrap();
+    let written = written as usize;
+    assert_eq!(stored(&restored.join("tianjian.sqlite3"), &v).await, (written, written));
+}
+
 /// One round of the storm: 李章桂 records a lecture, and the secretary schedules one.
 async fn write_round(li_phone: &mut Device, secretary_phone: &mut Device, v: &Village, round: u32) {
     li_phone

@@ -1,0 +1,310 @@
+//! Backups of a data directory, taken while the server runs, and restores into an empty one.
+//!
+//! A backup is a directory: `tianjian.sqlite3`, a consistent copy of the database made with
+//! SQLite's online backup API in a single step (one read transaction, so the copy is the
+//! database at one instant, while writers go on in the WAL); `media/blobs/…`, every
+//! complete blob that copy knows of, each hashed as it is copied; and `manifest.json`,
+//! written last, so that a backup cut short is never taken for a whole one. Blobs are named
+//! by their SHA-256 and never change once complete, and a blob's row is written only after
+//! its file is in place, so every blob the copied database names can be copied after it.
+//!
+//! A restore copies a backup into an empty data directory, checks every byte, and gives
+//! the database a new storage id and no sync states: phones then take it for a server they
+//! have never synced with and offer everything they hold, bringing back what was written
+//! after the backup.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rusqlite::backup::{Backup, StepResult};
+use rusqlite::{Connection, OpenFlags};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The database file inside a data directory, and inside a backup.
+pub const DATABASE: &str = "tianjian.sqlite3";
+const MANIFEST: &str = "manifest.json";
+
+/// Where blobs live under a data directory (and a backup): `media/blobs/ab/abcd…`.
+pub fn blob_path(root: &Path, sha256: &str) -> PathBuf {
+    root.join("media")
+        .join("blobs")
+        .join(&sha256[..2.min(sha256.len())])
+        .join(sha256)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("the database: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("{0} has no database to back up")]
+    NoDatabase(PathBuf),
+    #[error(
+        "{0} is not empty: a backup goes into a new directory, a restore into an empty data directory"
+    )]
+    NotEmpty(PathBuf),
+    #[error("{0} is not a complete backup (it has no manifest.json)")]
+    Incomplete(PathBuf),
+    #[error("the copied database fails SQLite's check: {0}")]
+    Corrupt(String),
+    #[error("blob {sha256}: {why}")]
+    Blob { sha256: String, why: String },
+    #[error("the database stayed busy; try again")]
+    Busy,
+}
+
+pub type Result<T, E = BackupError> = std::result::Result<T, E>;
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BackupError {
+    let what = what.into();
+    move |source| BackupError::Io { what, source }
+}
+
+/// What a backup holds, kept in its `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The database's schema version (`PRAGMA user_version`).
+    pub schema_version: i64,
+    /// When the backup was taken, in milliseconds since the epoch.
+    pub taken_at: i64,
+    pub database_bytes: u64,
+    pub blobs: u64,
+    pub blob_bytes: u64,
+}
+
+/// What a backup or restore did, for the command to print.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub manifest: Manifest,
+    pub elapsed: Duration,
+}
+
+/// Backs up the data directory `data` into `dest`, which must not exist or be empty.
+pub fn backup(data: &Path, dest: &Path) -> Result<Report> {
+    let started = Instant::now();
+    let database = data.join(DATABASE);
+    if !database.is_file() {
+        return Err(BackupError::NoDatabase(data.to_owned()));
+    }
+    claim_empty(dest)?;
+    let copy = dest.join(DATABASE);
+    copy_database(&database, &copy)?;
+    let connection = Connection::open_with_flags(&copy, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    check(&connection)?;
+    let schema_version: i64 = connection.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let blobs = listed_blobs(&connection)?;
+    drop(connection);
+    let mut blob_bytes = 0;
+    for (sha256, size) in &blobs {
+        copy_blob(
+            &blob_path(data, sha256),
+            &blob_path(dest, sha256),
+            sha256,
+            *size,
+        )?;
+        blob_bytes += size;
+    }
+    let manifest = Manifest {
+        schema_version,
+        taken_at: crate::now().0,
+        database_bytes: file_size(&copy)?,
+        blobs: blobs.len() as u64,
+        blob_bytes,
+    };
+    write_manifest(dest, &manifest)?;
+    Ok(Report {
+        manifest,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Restores the backup at `src` into the data directory `data`, which must not exist or be
+/// empty.
+pub fn restore(src: &Path, data: &Path) -> Result<Report> {
+    let started = Instant::now();
+    let manifest = read_manifest(src)?;
+    claim_empty(data)?;
+    let partial = data.join(format!("{DATABASE}.restoring"));
+    let restored = restore_into(src, data, &partial);
+    if restored.is_err() {
+        // Leave the directory empty again, for the next attempt.
+        let _ = std::fs::remove_file(&partial);
+        let _ = std::fs::remove_dir_all(data.join("media"));
+    }
+    restored?;
+    Ok(Report {
+        manifest,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn restore_into(src: &Path, data: &Path, partial: &Path) -> Result<()> {
+    std::fs::copy(src.join(DATABASE), partial).map_err(io("cannot copy the database"))?;
+    {
+        let connection = Connection::open(partial)?;
+        check(&connection)?;
+        // A new storage id, and no sync states: see the module's comment.
+        connection.execute_batch(
+            "DELETE FROM settings WHERE name = 'storage_id'; DELETE FROM sync_states;",
+        )?;
+        for (sha256, size) in &listed_blobs(&connection)? {
+            copy_blob(
+                &blob_path(src, sha256),
+                &blob_path(data, sha256),
+                sha256,
+                *size,
+            )?;
+        }
+    }
+    std::fs::rename(partial, data.join(DATABASE)).map_err(io("cannot put the database in place"))
+}
+
+/// Copies the live database at `source` to `target` (a new file) in one step of the online
+/// backup API: one read transaction, so a consistent copy whatever writers do meanwhile.
+pub fn copy_database(source: &Path, target: &Path) -> Result<()> {
+    // Read-write, though it only reads: a read-only connection cannot set up the WAL index
+    // of a database no server has open.
+    let from = Connection::open_with_flags(
+        source,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    from.busy_timeout(Duration::from_secs(10))?;
+    let mut to = Connection::open(target)?;
+    {
+        let backup = Backup::new(&from, &mut to)?;
+        let mut done = false;
+        for _ in 0..100 {
+            match backup.step(-1)? {
+                StepResult::Done => {
+                    done = true;
+                    break;
+                }
+                // Another connection held a lock the copy's read needed: wait and retry.
+                _ => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+        if !done {
+            return Err(BackupError::Busy);
+        }
+    }
+    // The copy stands alone: one file, no write-ahead log beside it.
+    to.pragma_update(None, "journal_mode", "DELETE")?;
+    Ok(())
+}
+
+/// Creates `dir` if needed and checks nothing is in it.
+fn claim_empty(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
+    let mut entries =
+        std::fs::read_dir(dir).map_err(io(format!("cannot read {}", dir.display())))?;
+    if entries.next().is_some() {
+        return Err(BackupError::NotEmpty(dir.to_owned()));
+    }
+    Ok(())
+}
+
+fn check(connection: &Connection) -> Result<()> {
+    let verdict: String = connection.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+    if verdict == "ok" {
+        Ok(())
+    } else {
+        Err(BackupError::Corrupt(verdict))
+    }
+}
+
+/// The complete blobs the database knows, with their sizes.
+fn listed_blobs(connection: &Connection) -> Result<Vec<(String, u64)>> {
+    let mut statement = connection.prepare("SELECT sha256, size FROM blobs ORDER BY sha256")?;
+    let rows = statement.query_map([], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+    })?;
+    let mut blobs = Vec::new();
+    for row in rows {
+        let (sha256, size) = row?;
+        // A name that is not a hash would make a path of anything.
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(BackupError::Blob {
+                sha256,
+                why: "not a SHA-256 name".to_owned(),
+            });
+        }
+        blobs.push((sha256, u64::try_from(size).unwrap_or(0)));
+    }
+    Ok(blobs)
+}
+
+/// Copies one blob, checking its size and hash on the way: a backup of a damaged file is
+/// no backup.
+fn copy_blob(from: &Path, to: &Path, sha256: &str, size: u64) -> Result<()> {
+    let damaged = |why: String| BackupError::Blob {
+        sha256: sha256.to_owned(),
+        why,
+    };
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(io(format!("cannot create {}", parent.display())))?;
+    }
+    let mut source = File::open(from).map_err(|e| damaged(format!("cannot open: {e}")))?;
+    let partial = to.with_extension("partial");
+    let mut target =
+        File::create(&partial).map_err(io(format!("cannot create {}", partial.display())))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut copied = 0u64;
+    loop {
+        let n = source
+            .read(&mut buffer)
+            .map_err(|e| damaged(format!("cannot read: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        target
+            .write_all(&buffer[..n])
+            .map_err(io(format!("cannot write {}", partial.display())))?;
+        copied += n as u64;
+    }
+    target
+        .sync_all()
+        .map_err(io(format!("cannot write {}", partial.display())))?;
+    let hash: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    if copied != size || hash != sha256 {
+        let _ = std::fs::remove_file(&partial);
+        return Err(damaged(format!(
+            "{copied} bytes hashing to {hash}, not the {size} bytes it was stored as"
+        )));
+    }
+    std::fs::rename(&partial, to).map_err(io(format!("cannot write {}", to.display())))
+}
+
+fn file_size(path: &Path) -> Result<u64> {
+    Ok(std::fs::metadata(path)
+        .map_err(io(format!("cannot read {}", path.display())))?
+        .len())
+}
+
+fn write_manifest(dest: &Path, manifest: &Manifest) -> Result<()> {
+    let text = serde_json::to_string_pretty(manifest).unwrap_or_default();
+    let path = dest.join(MANIFEST);
+    let mut file = File::create(&path).map_err(io(format!("cannot write {}", path.display())))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(io(format!("cannot write {}", path.display())))
+}
+
+fn read_manifest(src: &Path) -> Result<Manifest> {
+    let text = std::fs::read_to_string(src.join(MANIFEST))
+        .map_err(|_| BackupError::Incomplete(src.to_owned()))?;
+    serde_json::from_str(&text).map_err(|_| BackupError::Incomplete(src.to_owned()))
+}
