@@ -29,7 +29,7 @@ pub use identity::{DeviceRecord, NewDevice, Redemption, RefreshRequest, Rotation
 pub use ledgers::{LedgerRecord, Listing, RecordFile};
 pub use media::{BlobRecord, UploadRecord};
 pub use organisation::{BranchRecord, UserRecord};
-use schema::SCHEMA;
+pub use schema::LATEST as SCHEMA_VERSION;
 pub use statistics::{
     BranchFigures, Count, Figure, Narrowing, PlanStanding, RecordLine, Scope, Tally,
 };
@@ -46,6 +46,13 @@ pub const COMPACT_AFTER: usize = 100;
 pub enum StoreError {
     #[error("storage: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error(
+        "the database is at schema {found}, newer than this tianjian knows (schema {known}): \
+         run the newer tianjian that wrote it, or restore a backup taken before"
+    )]
+    TooNew { found: usize, known: usize },
+    #[error("the database could not be migrated: {0}")]
+    Migration(String),
     #[error("the storage thread has stopped")]
     Stopped,
     #[error("not a change: {0}")]
@@ -77,15 +84,14 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database at `path` and starts the storage thread.
     pub fn open(path: &Path) -> Result<Store> {
-        let connection = Connection::open(path)?;
+        let mut connection = Connection::open(path)?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
         // Another process (the command line, a backup) may hold a lock for a moment: wait for
         // it rather than fail a write.
         connection.busy_timeout(std::time::Duration::from_secs(10))?;
-        schema::add_missing_columns(&connection)?;
-        connection.execute_batch(SCHEMA)?;
+        schema::migrate(&mut connection, path)?;
         let reader = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,

@@ -87,32 +87,9 @@ impl Store {
     pub async fn rebuild_projection(&self, document: DocumentId) -> Result<usize> {
         self.call(move |connection| {
             let tx = connection.transaction()?;
-            let kind: String = tx.query_row(
-                "SELECT kind FROM documents WHERE id = ?1",
-                [document.to_string()],
-                |row| row.get(0),
-            )?;
-            let kind = DocKind::parse(&kind)
-                .ok_or_else(|| StoreError::Corrupt(format!("kind of document {document}")))?;
-            let bytes = stored_bytes(&tx, document)?;
-            let doc = automerge::Automerge::load(&bytes)
-                .map_err(|e| StoreError::BadChange(e.to_string()))?;
-            let projection = projection::project_all(&doc, kind);
-            for table in [
-                "records",
-                "record_people",
-                "record_media",
-                "record_values",
-                "elections",
-            ] {
-                tx.execute(
-                    &format!("DELETE FROM {table} WHERE document = ?1"),
-                    [document.to_string()],
-                )?;
-            }
-            project(&tx, document, &projection)?;
+            let records = reproject(&tx, document)?;
             tx.commit()?;
-            Ok(projection.records.len())
+            Ok(records)
         })
         .await
     }
@@ -201,4 +178,34 @@ pub(super) fn project(
         election.execute(params![key, id, json])?;
     }
     Ok(())
+}
+
+/// Replaces a document's projection with one made afresh from the document; returns how many
+/// records it holds. The caller holds the transaction.
+pub(super) fn reproject(tx: &Connection, document: DocumentId) -> Result<usize> {
+    let kind: String = tx.query_row(
+        "SELECT kind FROM documents WHERE id = ?1",
+        [document.to_string()],
+        |row| row.get(0),
+    )?;
+    let kind = DocKind::parse(&kind)
+        .ok_or_else(|| StoreError::Corrupt(format!("kind of document {document}")))?;
+    let bytes = stored_bytes(tx, document)?;
+    let doc =
+        automerge::Automerge::load(&bytes).map_err(|e| StoreError::BadChange(e.to_string()))?;
+    let projection = projection::project_all(&doc, kind);
+    for table in [
+        "records",
+        "record_people",
+        "record_media",
+        "record_values",
+        "elections",
+    ] {
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE document = ?1"),
+            [document.to_string()],
+        )?;
+    }
+    project(tx, document, &projection)?;
+    Ok(projection.records.len())
 }

@@ -1,7 +1,110 @@
-//! The database schema. Every table is created if missing, so a new database and an
-//! existing one open the same way.
+//! The database schema, as numbered migrations kept in the binary and recorded in SQLite's
+//! `user_version`. `migrate` brings a database up to date when the store opens, after a
+//! backup of it; it refuses a database newer than the binary, whose meaning it cannot know.
+//!
+//! A migration is never edited once released: a change to the schema is a new migration,
+//! and a test opens a database made at the version before it.
 
-pub(super) const SCHEMA: &str = "
+use std::path::{Path, PathBuf};
+
+use client_core::DocumentId;
+use rusqlite::Connection;
+use rusqlite_migration::{HookError, M, Migrations};
+
+use super::StoreError;
+
+/// The schema this binary writes.
+pub const LATEST: usize = 2;
+
+/// Every migration, oldest first; the `n`th brings a database to version `n`.
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![
+        M::up(V1_FIRST_RELEASE),
+        M::up_with_hook(V2_STATISTICS, |tx: &rusqlite::Transaction| {
+            reproject_everything(tx).map_err(|error| HookError::Hook(error.to_string()))
+        }),
+    ])
+}
+
+/// Brings the database at `path` (open as `connection`) to [`LATEST`], backing it up
+/// beside it first if it has data at an older version.
+pub(super) fn migrate(connection: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    adopt_unversioned(connection)?;
+    let found = version(connection)?;
+    if found > LATEST {
+        return Err(StoreError::TooNew {
+            found,
+            known: LATEST,
+        });
+    }
+    if found == LATEST {
+        return Ok(());
+    }
+    if found > 0 {
+        let copy = backup_path(path, found);
+        crate::backup::copy_database(path, &copy)
+            .map_err(|error| StoreError::Migration(format!("cannot back up first: {error}")))?;
+        tracing::info!(from = found, to = LATEST, backup = %copy.display(), "migrating the database");
+    }
+    migrations()
+        .to_latest(connection)
+        .map_err(|error| StoreError::Migration(error.to_string()))
+}
+
+fn version(connection: &Connection) -> Result<usize, StoreError> {
+    let version: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    Ok(usize::try_from(version).unwrap_or(usize::MAX))
+}
+
+/// A database made before the schema had versions has none recorded: it is recognised by
+/// its tables (the first release had no `record_values`) and given the version it is at.
+fn adopt_unversioned(connection: &Connection) -> Result<(), StoreError> {
+    let table = |name: &str| -> Result<bool, StoreError> {
+        Ok(connection.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [name],
+            |row| row.get(0),
+        )?)
+    };
+    if version(connection)? != 0 || !table("documents")? {
+        return Ok(());
+    }
+    let at = if table("record_values")? { 2 } else { 1 };
+    connection.pragma_update(None, "user_version", at)?;
+    Ok(())
+}
+
+/// Where the copy made before migrating from `version` goes: `backups/` beside the database.
+fn backup_path(database: &Path, version: usize) -> PathBuf {
+    let dir = database
+        .parent()
+        .map_or_else(|| PathBuf::from("backups"), |p| p.join("backups"));
+    let _ = std::fs::create_dir_all(&dir);
+    dir.join(format!(
+        "before-schema-{}-from-{version}-{}.sqlite3",
+        LATEST,
+        crate::now().0
+    ))
+}
+
+/// Projects every document afresh: for a migration that adds to the projections.
+fn reproject_everything(tx: &Connection) -> Result<(), StoreError> {
+    let documents: Vec<String> = tx
+        .prepare("SELECT id FROM documents")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in documents {
+        let document: DocumentId = id
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("document id {id}")))?;
+        super::projections::reproject(tx, document)?;
+    }
+    Ok(())
+}
+
+/// The first release: documents and their change logs, people and devices, the audit log,
+/// the projections, media and sync states.
+const V1_FIRST_RELEASE: &str = "
 -- Facts about this database itself, such as the storage id peers know it by.
 CREATE TABLE IF NOT EXISTS settings (
     name TEXT PRIMARY KEY,
@@ -128,17 +231,10 @@ CREATE TABLE IF NOT EXISTS records (
     status TEXT NOT NULL,
     revision INTEGER,
     subject TEXT,
-    -- The notebook and collection of the record `subject` names (reviews, feed items): ids
-    -- are made on devices, so only all three are sure to name one record.
-    subject_document TEXT,
-    subject_collection TEXT,
     PRIMARY KEY (document, collection, key)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS records_by_branch ON records(branch, collection, occurred_at);
-CREATE INDEX IF NOT EXISTS records_by_collection ON records(collection, branch, occurred_at);
--- A record's reviews, latest first: what decides whether it is approved.
-CREATE INDEX IF NOT EXISTS records_by_review_subject
-    ON records(subject_document, subject, revision, occurred_at, key);
+CREATE INDEX IF NOT EXISTS records_by_subject ON records(subject);
 CREATE TABLE IF NOT EXISTS record_people (
     document TEXT NOT NULL,
     collection TEXT NOT NULL,
@@ -159,21 +255,6 @@ CREATE TABLE IF NOT EXISTS record_media (
     PRIMARY KEY (document, collection, key, field, sha256)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS record_media_by_hash ON record_media(sha256);
--- Each scalar field of each record, a row a field (a lecture's title, category, venue and
--- audience, a service's hours, the plan a record carries out), so that statistics and ledger
--- exports never load a document. Text, choices, people, months and days are `text`; numbers,
--- times (Automerge timestamps) and yes-or-no are `number`.
-CREATE TABLE IF NOT EXISTS record_values (
-    document TEXT NOT NULL,
-    collection TEXT NOT NULL,
-    key TEXT NOT NULL,
-    field TEXT NOT NULL,
-    text TEXT,
-    number REAL,
-    PRIMARY KEY (document, collection, key, field)
-) STRICT;
--- The records that carry out a month's plan, for the plan standing of every branch.
-CREATE INDEX IF NOT EXISTS record_values_by_plan ON record_values(text) WHERE field = 'plan';
 -- Elections whole (JSON), for checking the ballots in members' notebooks: what a ballot is
 -- checked against (candidates, window, choices) never changes once an election exists.
 CREATE TABLE IF NOT EXISTS elections (
@@ -221,28 +302,40 @@ CREATE TABLE IF NOT EXISTS sync_states (
 ) STRICT;
 ";
 
-/// Columns added to a table after it was first created, which `CREATE TABLE IF NOT EXISTS`
-/// leaves out of an older database: `(table, column, type)`. Rows projected before the column
-/// existed get it filled by `tianjian rebuild-projections`.
-const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
-    ("records", "subject_document", "TEXT"),
-    ("records", "subject_collection", "TEXT"),
-];
+/// Statistics: reviews name their record by notebook and collection as well as id; every
+/// scalar field of every record in `record_values`; indexes for the figures. The new columns
+/// and table are filled by projecting every document again.
+const V2_STATISTICS: &str = "
+ALTER TABLE records ADD COLUMN subject_document TEXT;
+ALTER TABLE records ADD COLUMN subject_collection TEXT;
+DROP INDEX IF EXISTS records_by_subject;
+CREATE INDEX records_by_collection ON records(collection, branch, occurred_at);
+-- A record's reviews, latest first: what decides whether it is approved.
+CREATE INDEX records_by_review_subject
+    ON records(subject_document, subject, revision, occurred_at, key);
+-- Each scalar field of each record, a row a field (a lecture's title, category, venue and
+-- audience, a service's hours, the plan a record carries out), so that statistics and ledger
+-- exports never load a document. Text, choices, people, months and days are `text`; numbers,
+-- times (Automerge timestamps) and yes-or-no are `number`.
+CREATE TABLE record_values (
+    document TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    key TEXT NOT NULL,
+    field TEXT NOT NULL,
+    text TEXT,
+    number REAL,
+    PRIMARY KEY (document, collection, key, field)
+) STRICT;
+-- The records that carry out a month's plan, for the plan standing of every branch.
+CREATE INDEX record_values_by_plan ON record_values(text) WHERE field = 'plan';
+";
 
-/// Adds the columns of `ADDED_COLUMNS` that an older database lacks. It runs before `SCHEMA`,
-/// whose indexes may name the new columns; a table not there yet is left to `SCHEMA`.
-pub(super) fn add_missing_columns(connection: &rusqlite::Connection) -> rusqlite::Result<()> {
-    for (table, column, kind) in ADDED_COLUMNS {
-        let (exists, present): (bool, bool) = connection.query_row(
-            &format!(
-                "SELECT count(*) > 0, coalesce(sum(name = ?1), 0) > 0 FROM pragma_table_info('{table}')"
-            ),
-            [column],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )?;
-        if exists && !present {
-            connection.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_migrations_are_well_formed() {
+        assert!(migrations().validate().is_ok());
     }
-    Ok(())
 }

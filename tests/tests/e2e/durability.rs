@@ -382,7 +382,10 @@ async fn a_backup_taken_during_a_write_storm_restores_everything_acknowledged() 
     }
     server.kill().unwrap();
     let written = written as usize;
-    assert_eq!(stored(&restored.join("tianjian.sqlite3"), &v).await, (written, written));
+    assert_eq!(
+        stored(&restored.join("tianjian.sqlite3"), &v).await,
+        (written, written)
+    );
 }
 
 /// One round of the storm: 李章桂 records a lecture, and the secretary schedules one.

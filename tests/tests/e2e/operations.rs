@@ -547,3 +547,90 @@ async fn readiness_needs_a_database_that_commits_and_room_above_the_reserve() {
     assert_eq!(server.get("/healthz").await.unwrap().0, 200);
     server.stop().await.unwrap();
 }
+
+/// What version 2 of the schema added, taken away again: a database as the first release
+/// left it, with its data.
+const BACK_TO_VERSION_1: &str = "
+DROP INDEX record_values_by_plan;
+DROP TABLE record_values;
+DROP INDEX records_by_review_subject;
+DROP INDEX records_by_collection;
+ALTER TABLE records DROP COLUMN subject_collection;
+ALTER TABLE records DROP COLUMN subject_document;
+CREATE INDEX records_by_subject ON records(subject);
+PRAGMA user_version = 1;
+";
+
+fn user_version(path: &Path) -> i64 {
+    let connection = rusqlite::Connection::open(path).unwrap();
+    connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_database_of_the_previous_schema_is_backed_up_migrated_and_counts_the_same() {
+    use client_core::{Date, Period};
+    use tianjian_server::store::{Count, SCHEMA_VERSION, Scope, Store};
+    use tianjian_tests::fixture::database;
+
+    let db = database().await;
+    crate::statistics::write_october(&db).await;
+    let count = || Count {
+        scope: Scope {
+            branches: vec![db.v.heyi],
+        },
+        period: Period::Year(2026).range(),
+        today: Date {
+            year: 2026,
+            month: 11,
+            day: 1,
+        },
+    };
+    let before = db.store.figures(count()).await.unwrap();
+    assert!(before.total.figures.lectures > 0);
+    assert_eq!(user_version(&db.path), SCHEMA_VERSION as i64);
+    let documents = db.store.catalogue().await.unwrap().len();
+
+    // The same data as the previous release kept it.
+    rusqlite::Connection::open(&db.path)
+        .unwrap()
+        .execute_batch(BACK_TO_VERSION_1)
+        .unwrap();
+    assert_eq!(user_version(&db.path), 1);
+
+    // Opened by this release: backed up as it was, migrated, and every figure the same.
+    let store = Store::open(&db.path).unwrap();
+    assert_eq!(user_version(&db.path), SCHEMA_VERSION as i64);
+    let backups: Vec<_> = std::fs::read_dir(db.path.parent().unwrap().join("backups"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert_eq!(user_version(&backups[0]), 1);
+    assert_eq!(store.figures(count()).await.unwrap(), before);
+    assert_eq!(store.catalogue().await.unwrap().len(), documents);
+    for (document, _) in store.catalogue().await.unwrap() {
+        let bytes = store.load_document(document).await.unwrap().unwrap();
+        client_core::Document::load(&bytes, client_core::Limits::default())
+            .unwrap()
+            .validate()
+            .unwrap();
+    }
+    drop(store);
+
+    // A database from before versions, at today's shape, is taken as it is: no backup.
+    let connection = rusqlite::Connection::open(&db.path).unwrap();
+    connection.pragma_update(None, "user_version", 0).unwrap();
+    drop(connection);
+    Store::open(&db.path).unwrap();
+    assert_eq!(user_version(&db.path), SCHEMA_VERSION as i64);
+
+    // A database a newer release wrote is refused, and left as it is.
+    let connection = rusqlite::Connection::open(&db.path).unwrap();
+    connection.pragma_update(None, "user_version", 9).unwrap();
+    drop(connection);
+    let refused = Store::open(&db.path).unwrap_err().to_string();
+    assert!(refused.contains("schema 9, newer"), "{refused}");
+    assert_eq!(user_version(&db.path), 9);
+}
