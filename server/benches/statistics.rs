@@ -14,6 +14,9 @@
 //! - the township's figures for the whole year;
 //! - the XLSX export of the township's approved lectures of the year.
 //!
+//! And once each (they write a copy of the database): `tianjian backup`'s work on this
+//! database, against copying its file with `std::fs::copy` and an fsync.
+//!
 //! It prints each time and its ratio to the scan. Machines here are noisy: read the ratios.
 #![allow(clippy::unwrap_used)]
 
@@ -385,6 +388,8 @@ fn main() {
         })
     });
 
+    let (copied, backed_up, backup_bytes) = backup_against_copy(&dir, &path);
+
     println!("median of {} runs:", options.runs);
     println!("  scan the records table once        {scan:>10.1?}   1.0");
     let ratio = |d: Duration| d.as_secs_f64() / scan.as_secs_f64();
@@ -401,4 +406,33 @@ fn main() {
         ratio(export),
         size / 1024
     );
+    let file = std::fs::metadata(&path).unwrap().len();
+    println!("once each:");
+    println!(
+        "  copy the database file (fs::copy)  {copied:>10.1?}   1.0   ({} MiB)",
+        file >> 20
+    );
+    println!(
+        "  tianjian backup of it               {backed_up:>10.1?}   {:.2}   ({} MiB)",
+        backed_up.as_secs_f64() / copied.as_secs_f64(),
+        backup_bytes >> 20
+    );
+}
+
+/// The time to copy the database file, and the time and size of a backup of it.
+fn backup_against_copy(dir: &Path, database: &Path) -> (Duration, Duration, u64) {
+    let scratch = dir.join("backup-scratch");
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).unwrap();
+    let started = Instant::now();
+    let copy = scratch.join("copy.sqlite3");
+    std::fs::copy(database, &copy).unwrap();
+    std::fs::File::open(&copy).unwrap().sync_all().unwrap();
+    let copied = started.elapsed();
+    std::fs::remove_file(&copy).unwrap();
+    let dest = scratch.join("backup");
+    let report = tianjian_server::backup::backup_files(database, &scratch, &dest).unwrap();
+    let bytes = report.manifest.database_bytes + report.manifest.blob_bytes;
+    std::fs::remove_dir_all(&scratch).unwrap();
+    (copied, report.elapsed, bytes)
 }

@@ -88,14 +88,20 @@ pub struct Report {
 
 /// Backs up the data directory `data` into `dest`, which must not exist or be empty.
 pub fn backup(data: &Path, dest: &Path) -> Result<Report> {
-    let started = Instant::now();
     let database = data.join(DATABASE);
     if !database.is_file() {
         return Err(BackupError::NoDatabase(data.to_owned()));
     }
+    backup_files(&database, data, dest)
+}
+
+/// Backs up the database at `database` and the blobs under `root` (`root/media/blobs/…`)
+/// into `dest`, which must not exist or be empty.
+pub fn backup_files(database: &Path, root: &Path, dest: &Path) -> Result<Report> {
+    let started = Instant::now();
     claim_empty(dest)?;
     let copy = dest.join(DATABASE);
-    copy_database(&database, &copy)?;
+    copy_database(database, &copy)?;
     let connection = Connection::open_with_flags(&copy, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     check(&connection)?;
     let schema_version: i64 = connection.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -104,7 +110,7 @@ pub fn backup(data: &Path, dest: &Path) -> Result<Report> {
     let mut blob_bytes = 0;
     for (sha256, size) in &blobs {
         copy_blob(
-            &blob_path(data, sha256),
+            &blob_path(root, sha256),
             &blob_path(dest, sha256),
             sha256,
             *size,

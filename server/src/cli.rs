@@ -226,6 +226,7 @@ pub async fn run(cli: Cli, configuration: Configuration) -> Result<()> {
                 shutdown_grace: std::time::Duration::from_secs(
                     configuration.server.shutdown_grace_secs,
                 ),
+                trusted_proxies: configuration.server.trusted_proxies.clone(),
                 ..Config::new(configuration.keys()?, data)
             };
             let state = AppState::open(store, config).await?;

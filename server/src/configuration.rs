@@ -49,6 +49,8 @@ pub struct ServerSection {
     pub web: Option<PathBuf>,
     /// How long a shutdown waits for requests and sync sessions to finish.
     pub shutdown_grace_secs: u64,
+    /// Reverse proxies in front of the server, whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for ServerSection {
@@ -57,6 +59,7 @@ impl Default for ServerSection {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             web: None,
             shutdown_grace_secs: 20,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -40,6 +40,8 @@ pub struct AppState {
     pub media: Option<Arc<media::Media>>,
     /// The web app's files, served for every path the API does not take.
     pub web: Option<std::path::PathBuf>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<Vec<std::net::IpAddr>>,
     /// What `/metrics` reports.
     pub metrics: telemetry::metrics::Metrics,
     /// How long a shutdown waits for writes to commit and peers to be told; `None` for
@@ -61,6 +63,7 @@ pub struct Config {
     /// The web app's build (`pwa/dist`), if this server serves it.
     pub web_dir: Option<std::path::PathBuf>,
     pub shutdown_grace: std::time::Duration,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Config {
@@ -73,6 +76,7 @@ impl Config {
             media_dir: data.join("media"),
             web_dir: None,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -124,6 +128,7 @@ impl AppState {
             web: config.web_dir,
             metrics,
             shutdown_grace: Some(config.shutdown_grace),
+            trusted_proxies: Arc::new(config.trusted_proxies),
         })
     }
 }

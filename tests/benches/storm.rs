@@ -11,6 +11,12 @@
 //!     cargo bench -p tianjian-tests --bench storm -- [--devices 1000] [--branches 50]
 //!                             [--records 20] [--only ours|node] [--limit SECONDS]
 //!                             [--server PATH-TO-ANOTHER-BUILD-OF-tianjian]
+//!                             [--telemetry RUNS]
+//!
+//! `--telemetry RUNS` instead runs our server RUNS times in each of two ways, alternately,
+//! each on a fresh copy of the same database: logging off and nobody reading `/metrics`, and
+//! logging every request and session as JSON lines to a file while `/metrics` is read every
+//! second. It reports the median of each and their ratio.
 
 // A benchmark that cannot set itself up has nothing to report: panicking says why.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
@@ -42,6 +48,8 @@ struct Options {
     limit: Duration,
     /// Another build of our server to run instead, for a before-and-after comparison.
     server: Option<std::path::PathBuf>,
+    /// Runs of our server with telemetry off and on, to compare.
+    telemetry: Option<usize>,
 }
 
 impl Options {
@@ -54,6 +62,7 @@ impl Options {
             node: true,
             limit: Duration::from_secs(300),
             server: None,
+            telemetry: None,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -64,6 +73,7 @@ impl Options {
                 "--records" => options.records = number(),
                 "--limit" => options.limit = Duration::from_secs(number() as u64),
                 "--server" => options.server = args.next().map(Into::into),
+                "--telemetry" => options.telemetry = Some(number()),
                 "--only" => match args.next().as_deref() {
                     Some("ours") => options.node = false,
                     Some("node") => options.ours = false,
@@ -327,6 +337,10 @@ fn main() {
             "validating every phone's batch, one after another as the hub does: {:.2} s",
             township.validation.as_secs_f64()
         );
+        if let Some(runs) = options.telemetry {
+            telemetry(dir.path(), &township, &keys, &options, runs).await;
+            return;
+        }
         let mut results = Vec::new();
         if options.ours {
             let server = ours(dir.path(), options.server.as_deref());
@@ -356,4 +370,83 @@ fn main() {
             );
         }
     });
+}
+
+/// Our server with logging and metrics off and on, alternately, on fresh copies of the
+/// township's database; prints each storm and the medians' ratio.
+async fn telemetry(
+    dir: &Path,
+    township: &Township,
+    keys: &KeyRing,
+    options: &Options,
+    runs: usize,
+) {
+    let program = options
+        .server
+        .clone()
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_tianjian-under-test").into());
+    let records = township.phones.len() * options.records;
+    let mut times: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for run in 0..runs {
+        for (mode, on) in [false, true].into_iter().enumerate() {
+            let data = dir.join(format!("run-{run}-{mode}"));
+            std::fs::create_dir_all(&data).unwrap();
+            tianjian_server::backup::copy_database(
+                &dir.join("tianjian.sqlite3"),
+                &data.join("tianjian.sqlite3"),
+            )
+            .unwrap();
+            let (env, log): (&[(&str, &str)], _) = if on {
+                (
+                    &[
+                        ("TIANJIAN__LOG__LEVEL", "info"),
+                        ("TIANJIAN__LOG__FORMAT", "json"),
+                    ],
+                    Some(std::fs::File::create(data.join("server.log")).unwrap()),
+                )
+            } else {
+                (&[("TIANJIAN__LOG__LEVEL", "off")], None)
+            };
+            let server = ServerProcess::tianjian_with(&program, &data, env, log);
+            // Prometheus, reading every second for as long as the storm lasts.
+            let scraper = on.then(|| {
+                let addr = server.addr;
+                tokio::spawn(async move {
+                    loop {
+                        let _ = tianjian_tests::http(addr, "GET", "/metrics", &[], &[]).await;
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                })
+            });
+            let outcome = storm(&server, &township.phones, keys, options.limit).await;
+            if let Some(scraper) = scraper {
+                scraper.abort();
+            }
+            let name = if on {
+                "logs and /metrics on"
+            } else {
+                "logs off"
+            };
+            report(name, &outcome, records, township.change_bytes);
+            if let Some(time) = outcome.converged() {
+                times[mode].push(time.as_secs_f64());
+            }
+            if on {
+                let lines = std::fs::read_to_string(data.join("server.log"))
+                    .map_or(0, |log| log.lines().count());
+                println!("{:<22} {lines} log lines", "");
+            }
+        }
+    }
+    let median = |times: &mut Vec<f64>| {
+        times.sort_by(f64::total_cmp);
+        times.get(times.len() / 2).copied()
+    };
+    match (median(&mut times[0]), median(&mut times[1])) {
+        (Some(off), Some(on)) => println!(
+            "median of {runs}: off {off:.2} s, on {on:.2} s; ratio on / off {:.3}",
+            on / off
+        ),
+        _ => println!("some storms did not converge: no ratio"),
+    }
 }

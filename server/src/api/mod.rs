@@ -74,20 +74,49 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// The network address a request came from, when the server knows it.
+/// The network address a request came from, when the server knows it: the peer's, or,
+/// when the peer is a reverse proxy the configuration trusts, the client's as the proxies
+/// recorded it in `X-Forwarded-For`.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let address = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0.ip());
+            .map(|info| client_of(info.0.ip(), &parts.headers, &state.trusted_proxies));
         Ok(ClientAddress(address))
     }
+}
+
+/// The client behind `peer`. Each proxy appends the address it was reached from to
+/// `X-Forwarded-For`, so the list is read from its end: past the trusted proxies, the first
+/// address is the client's. Anything further left was written by the client itself, and
+/// proves nothing; a peer that is not trusted is the client.
+fn client_of(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|item| item.trim().parse::<IpAddr>().ok())
+        .collect::<Option<Vec<_>>>()
+        .unwrap_or_default();
+    forwarded
+        .iter()
+        .rev()
+        .find(|address| !trusted.contains(address))
+        .copied()
+        .unwrap_or(peer)
 }
 
 /// A JSON body whose rejections are [`ApiError`]s like every other failure.
@@ -114,4 +143,53 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 /// An identifier from a path: one that does not parse cannot exist.
 fn path_id<T: std::str::FromStr>(text: &str) -> Result<T> {
     text.parse().map_err(|_| ApiError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append("x-forwarded-for", value.parse().unwrap());
+        }
+        headers
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_client_is_found_past_the_trusted_proxies_only() {
+        let proxy = ip("127.0.0.1");
+        let trusted = [proxy, ip("10.0.0.2")];
+        // Straight from a phone: its own address, whatever it claims.
+        assert_eq!(
+            client_of(ip("203.0.113.9"), &forwarded(&["198.51.100.1"]), &trusted),
+            ip("203.0.113.9")
+        );
+        // Through the proxy: the address the proxy saw.
+        assert_eq!(
+            client_of(proxy, &forwarded(&["203.0.113.9"]), &trusted),
+            ip("203.0.113.9")
+        );
+        // A client that forges the header gets its forgery ignored: the proxy appended the
+        // real address after it.
+        assert_eq!(
+            client_of(proxy, &forwarded(&["198.51.100.1, 203.0.113.9"]), &trusted),
+            ip("203.0.113.9")
+        );
+        // Two proxies in a row, in one header or two.
+        assert_eq!(
+            client_of(proxy, &forwarded(&["203.0.113.9", "10.0.0.2"]), &trusted),
+            ip("203.0.113.9")
+        );
+        // No header, or one that does not parse: the proxy is all there is.
+        assert_eq!(client_of(proxy, &HeaderMap::new(), &trusted), proxy);
+        assert_eq!(client_of(proxy, &forwarded(&["nonsense"]), &trusted), proxy);
+        // Nobody trusted: the header counts for nothing.
+        assert_eq!(client_of(proxy, &forwarded(&["203.0.113.9"]), &[]), proxy);
+    }
 }

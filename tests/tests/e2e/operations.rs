@@ -634,3 +634,62 @@ async fn a_database_of_the_previous_schema_is_backed_up_migrated_and_counts_the_
     assert!(refused.contains("schema 9, newer"), "{refused}");
     assert_eq!(user_version(&db.path), 9);
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_guessing_is_counted_per_client_and_a_forged_header_helps_nobody() {
+    use tianjian_server::AppState;
+    use tianjian_server::auth::{AttemptLimits, Settings};
+    use tianjian_tests::TestServer;
+    use tianjian_tests::fixture::{config, database};
+
+    let db = database().await;
+    let start = |trusted: Vec<std::net::IpAddr>| {
+        let store = db.store.clone();
+        async move {
+            let mut config = config(Settings {
+                attempts: AttemptLimits {
+                    per_account: 100,
+                    per_address: 2,
+                    window: std::time::Duration::from_secs(900),
+                },
+                ..Settings::default()
+            });
+            config.trusted_proxies = trusted;
+            TestServer::start_with(AppState::open(store, config).await.unwrap())
+                .await
+                .unwrap()
+        }
+    };
+    let guess = |server: &TestServer, forwarded: &str| {
+        let (addr, forwarded) = (server.addr, forwarded.to_owned());
+        async move {
+            let headers = [
+                ("Content-Type".to_owned(), "application/json".to_owned()),
+                ("X-Forwarded-For".to_owned(), forwarded),
+            ];
+            let body = br#"{"phone": "13800000000", "password": "a guess", "device_name": "x"}"#;
+            tianjian_tests::http(addr, "POST", "/api/v1/login", &headers, body)
+                .await
+                .unwrap()
+                .status
+        }
+    };
+
+    // nginx on the same machine: each village's phone is its own address.
+    let server = start(vec!["127.0.0.1".parse().unwrap()]).await;
+    assert_eq!(guess(&server, "203.0.113.9").await, 401);
+    assert_eq!(guess(&server, "203.0.113.9").await, 401);
+    assert_eq!(guess(&server, "203.0.113.9").await, 429);
+    // Another phone is not held up by the first one's guessing.
+    assert_eq!(guess(&server, "198.51.100.7").await, 401);
+    // Writing someone else's address first changes nothing: the proxy appended the real one.
+    assert_eq!(guess(&server, "198.51.100.99, 203.0.113.9").await, 429);
+    server.stop().await.unwrap();
+
+    // Nobody trusted: a header a client wrote is no way around the limit.
+    let server = start(Vec::new()).await;
+    assert_eq!(guess(&server, "192.0.2.1").await, 401);
+    assert_eq!(guess(&server, "192.0.2.2").await, 401);
+    assert_eq!(guess(&server, "192.0.2.3").await, 429);
+    server.stop().await.unwrap();
+}
