@@ -215,7 +215,7 @@ pub async fn run(cli: Cli, configuration: Configuration) -> Result<()> {
                 && !web.join("index.html").is_file()
             {
                 return Err(CliError::Io {
-                    what: format!("{} has no index.html", web.display()),
+                    what: format!("server.web: {} has no index.html", web.display()),
                     source: std::io::ErrorKind::NotFound.into(),
                 });
             }

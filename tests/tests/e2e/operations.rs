@@ -152,6 +152,18 @@ fn a_bad_value_is_refused_with_its_key_and_where_it_came_from() {
         None,
     );
     assert!(error.contains("auth.secret: required"), "{error}");
+    let error = refused(
+        &["--data", data, "serve", "--listen", "127.0.0.1:0"],
+        &[
+            ("TIANJIAN__AUTH__SECRET", ENV_SECRET),
+            ("TIANJIAN__SERVER__WEB", "/nowhere/pwa"),
+        ],
+        None,
+    );
+    assert!(
+        error.contains("server.web: /nowhere/pwa has no index.html"),
+        "{error}"
+    );
 }
 
 /// Sends a JSON request to a server process.
