@@ -306,11 +306,13 @@ impl Configuration {
                 "at most 86400: an access token cannot be revoked before it expires",
             ));
         }
-        if self.auth.attempts_per_account == 0 || self.auth.attempts_per_address == 0 {
-            return Err(ConfigError::key(
-                "auth.attempts_per_account",
-                "attempts must be more than 0",
-            ));
+        for (key, value) in [
+            ("auth.attempts_per_account", self.auth.attempts_per_account),
+            ("auth.attempts_per_address", self.auth.attempts_per_address),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::key(key, "must be more than 0"));
+            }
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|error| ConfigError::key("log.level", error))?;
