@@ -456,18 +456,11 @@ impl<'a> Records<'a> {
     /// is counted once. A member who has left (`left_at`) stays on the roster, and the work
     /// they did while in the branch still counts for it.
     fn on_roster(branch: &Branch, notebooks: &[&'a Notebook]) -> Self {
-        let mut seen = BTreeSet::new();
-        let notebooks = notebooks
-            .iter()
-            .filter_map(|&notebook| {
-                let owner = notebook.scope().owner?;
-                let entry: RosterEntry = branch.get(&schema::ROSTER, &owner.to_string()).ok()??;
-                seen.insert(entry.notebook)
-                    .then_some((entry.notebook, notebook))
-            })
-            .collect();
         Self {
-            notebooks,
+            notebooks: on_roster(branch, notebooks)
+                .into_iter()
+                .map(|(_, entry, notebook)| (entry.notebook, notebook))
+                .collect(),
             reviews: Reviews::of(branch),
         }
     }
@@ -499,6 +492,25 @@ impl<'a> Records<'a> {
         self.approved::<T>()
             .filter(move |record| period.contains(&record.at()))
     }
+}
+
+/// The notebooks whose owners are on the branch's roster, each with its owner and roster
+/// entry (which gives the notebook's id). A notebook whose owner is not on the roster is not
+/// the branch's; one passed twice is taken once.
+fn on_roster<'a>(
+    branch: &Branch,
+    notebooks: &[&'a Notebook],
+) -> Vec<(UserId, RosterEntry, &'a Notebook)> {
+    let mut seen = BTreeSet::new();
+    notebooks
+        .iter()
+        .filter_map(|&notebook| {
+            let owner = notebook.scope().owner?;
+            let entry: RosterEntry = branch.get(&schema::ROSTER, &owner.to_string()).ok()??;
+            seen.insert(entry.notebook)
+                .then_some((owner, entry, notebook))
+        })
+        .collect()
 }
 
 /// A judged record of any kind, as lists show it.

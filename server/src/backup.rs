@@ -23,16 +23,15 @@ use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::media;
+
 /// The database file inside a data directory, and inside a backup.
 pub const DATABASE: &str = "tianjian.sqlite3";
 const MANIFEST: &str = "manifest.json";
 
-/// Where blobs live under a data directory (and a backup): `media/blobs/ab/abcd…`.
+/// Where a blob lives under a data directory (and under a backup, laid out the same way).
 pub fn blob_path(root: &Path, sha256: &str) -> PathBuf {
-    root.join("media")
-        .join("blobs")
-        .join(&sha256[..2.min(sha256.len())])
-        .join(sha256)
+    media::blob_path(&root.join(media::MEDIA_DIR), sha256)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,7 +141,7 @@ pub fn restore(src: &Path, data: &Path) -> Result<Report> {
     if restored.is_err() {
         // Leave the directory empty again, for the next attempt.
         let _ = std::fs::remove_file(&partial);
-        let _ = std::fs::remove_dir_all(data.join("media"));
+        let _ = std::fs::remove_dir_all(data.join(media::MEDIA_DIR));
     }
     restored?;
     Ok(Report {
@@ -233,14 +232,12 @@ fn listed_blobs(connection: &Connection) -> Result<Vec<(String, u64)>> {
     })?;
     let mut blobs = Vec::new();
     for row in rows {
-        let (sha256, size) = row?;
+        let (name, size) = row?;
         // A name that is not a hash would make a path of anything.
-        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(BackupError::Blob {
-                sha256,
-                why: "not a SHA-256 name".to_owned(),
-            });
-        }
+        let sha256 = media::sha256_hex(&name).ok_or_else(|| BackupError::Blob {
+            sha256: name,
+            why: "not a SHA-256 name".to_owned(),
+        })?;
         blobs.push((sha256, u64::try_from(size).unwrap_or(0)));
     }
     Ok(blobs)
@@ -280,11 +277,7 @@ fn copy_blob(from: &Path, to: &Path, sha256: &str, size: u64) -> Result<()> {
     target
         .sync_all()
         .map_err(io(format!("cannot write {}", partial.display())))?;
-    let hash: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = media::hex(&hasher.finalize());
     if copied != size || hash != sha256 {
         let _ = std::fs::remove_file(&partial);
         return Err(damaged(format!(

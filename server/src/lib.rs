@@ -73,7 +73,7 @@ impl Config {
             keys,
             auth: auth::Settings::default(),
             media: media::Settings::default(),
-            media_dir: data.join("media"),
+            media_dir: data.join(media::MEDIA_DIR),
             web_dir: None,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             trusted_proxies: Vec::new(),

@@ -73,29 +73,28 @@ impl TestServer {
         token: Option<&str>,
         body: Option<&str>,
     ) -> std::io::Result<Response> {
-        let mut headers = Vec::new();
-        if let Some(token) = token {
-            headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
-        }
-        let body = body.unwrap_or("");
-        if !body.is_empty() || method != "GET" {
-            headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
-        }
-        self.request_with(method, path, &headers, body.as_bytes())
-            .await
+        request(self.addr, method, path, token, body).await
     }
+}
 
-    /// The same with any headers and a body of bytes (a `Content-Length` is added for a body,
-    /// and for any method but `GET` and `HEAD`).
-    pub async fn request_with(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(String, String)],
-        body: &[u8],
-    ) -> std::io::Result<Response> {
-        http(self.addr, method, path, headers, body).await
+/// Sends one HTTP/1.1 request to the server at `addr` (in this process or another), with a
+/// bearer token and a JSON body if given, exactly as written.
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> std::io::Result<Response> {
+    let mut headers = Vec::new();
+    if let Some(token) = token {
+        headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
     }
+    let body = body.unwrap_or("");
+    if !body.is_empty() || method != "GET" {
+        headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+    }
+    http(addr, method, path, &headers, body.as_bytes()).await
 }
 
 /// Sends one HTTP/1.1 request to `addr` and reads the whole answer: a server in this process

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use super::{keyed, live};
-use crate::ids::{DocumentId, RecordId, UserId};
+use super::{keyed, live, on_roster};
+use crate::ids::{RecordId, UserId};
 use crate::model::branch::{FeedItem, RosterEntry};
 use crate::model::common::{RecordRef, ReviewableKind};
 use crate::model::notebook::Pledge;
@@ -92,17 +92,7 @@ pub fn pledges(branch: &Branch, notebooks: &[&Notebook], year: i32) -> Pledges {
     let wall = on_wall(branch, year);
     let mut pledged = BTreeSet::new();
     let mut collected = Vec::new();
-    let mut seen: BTreeSet<DocumentId> = BTreeSet::new();
-    for notebook in notebooks {
-        let Some(owner) = notebook.scope().owner else {
-            continue;
-        };
-        let Some(entry) = roster.get(&owner) else {
-            continue;
-        };
-        if !seen.insert(entry.notebook) {
-            continue;
-        }
+    for (owner, entry, notebook) in on_roster(branch, notebooks) {
         for (id, pledge) in keyed::<Pledge>(notebook, &schema::PLEDGES) {
             if i64::from(year) != pledge.year {
                 continue;

@@ -79,8 +79,17 @@ fn io(error: std::io::Error) -> ApiError {
     ApiError::Internal(error.to_string())
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The media directory under a data directory.
+pub const MEDIA_DIR: &str = "media";
+
+/// Where a complete blob lives under a media directory: `blobs/ab/abcd…`, so that no
+/// directory grows too large. `sha256` is a hash (see [`sha256_hex`]).
+pub fn blob_path(media_root: &Path, sha256: &str) -> PathBuf {
+    media_root.join("blobs").join(&sha256[..2]).join(sha256)
 }
 
 /// A lower-case hex SHA-256, or `None`.
@@ -125,7 +134,7 @@ impl Media {
 
     /// Where a blob lives: `blobs/ab/abcd…`, so no directory grows too large.
     pub fn blob_path(&self, sha256: &str) -> PathBuf {
-        self.root.join("blobs").join(&sha256[..2]).join(sha256)
+        blob_path(&self.root, sha256)
     }
 
     /// Waits for the upload's lock; `423` if another request holds it too long.

@@ -2,12 +2,13 @@
 //! acknowledged is on disk when it comes back, and the devices, which kept everything, bring
 //! the rest.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
 use client_core::model::branch::ScheduleEntry;
 use client_core::model::notebook::{Lecture, Venue};
-use client_core::{Branch, Limits, Notebook, schema};
+use client_core::{Branch, DocumentId, Limits, Notebook, Principal, schema};
 use tianjian_server::store::Store;
 use tianjian_tests::device::Device;
 use tianjian_tests::process::ServerProcess;
@@ -25,56 +26,23 @@ fn start_server(data: &Path) -> ServerProcess {
 async fn acknowledged_changes_survive_the_server_being_killed() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("tianjian.sqlite3");
-    let (v, branch_bytes) = {
-        let store = Store::open(&database).unwrap();
-        let v = village(&store).await;
-        let branch = store.load_document(v.branch).await.unwrap().unwrap();
-        (v, branch)
-    };
-    let keys = keys();
+    let (v, branch_bytes) = village_at(&database).await;
     let server = start_server(dir.path());
 
-    let mut li_phone = Device::new("li-phone");
-    li_phone.hold(v.notebook, v.notebook_bytes.clone());
-    li_phone.open(v.notebook).await.unwrap();
-    li_phone
-        .connect(server.addr, &token(&keys, &v.li))
-        .await
-        .unwrap();
-    let mut secretary_phone = Device::new("secretary-phone");
-    secretary_phone.hold(v.branch, branch_bytes);
-    secretary_phone.open(v.branch).await.unwrap();
-    secretary_phone
-        .connect(server.addr, &token(&keys, &v.secretary))
-        .await
-        .unwrap();
+    let mut phones = Phones::connected(&v, branch_bytes, server.addr).await;
 
     // Both write as fast as they can; every few writes they wait for the server to say it
     // kept them. The server is killed right after a pair of writes, without waiting.
     let (mut acknowledged_lectures, mut acknowledged_entries) = (0_usize, 0_usize);
     for round in 1..=24 {
-        write_round(&mut li_phone, &mut secretary_phone, &v, round).await;
+        phones.write_round(&v, round).await;
         if round == 24 {
             break;
         }
         if round % 4 == 0 {
-            for (phone, document) in [
-                (&mut li_phone, v.notebook),
-                (&mut secretary_phone, v.branch),
-            ] {
-                let received = phone.bytes_received;
-                let kept = phone
-                    .sync_until_acknowledged(LIMIT, &[document])
-                    .await
-                    .unwrap();
-                assert!(
-                    kept,
-                    "round {round}: {document} was never acknowledged (still connected: {}; \
-                     {} bytes received while waiting; the server's log is above)",
-                    phone.is_connected(),
-                    phone.bytes_received - received
-                );
-            }
+            phones
+                .until_acknowledged(&v, &format!("round {round}"))
+                .await;
             (acknowledged_lectures, acknowledged_entries) = (round as usize, round as usize);
         }
     }
@@ -88,25 +56,7 @@ async fn acknowledged_changes_survive_the_server_being_killed() {
 
     // The server comes back; the phones reconnect and bring what it never acknowledged.
     let server = start_server(dir.path());
-    li_phone.disconnect().await.unwrap();
-    secretary_phone.disconnect().await.unwrap();
-    for (phone, document, who) in [
-        (&mut li_phone, v.notebook, &v.li),
-        (&mut secretary_phone, v.branch, &v.secretary),
-    ] {
-        phone
-            .connect(server.addr, &token(&keys, who))
-            .await
-            .unwrap();
-        let kept = phone
-            .sync_until_acknowledged(LIMIT, &[document])
-            .await
-            .unwrap();
-        assert!(
-            kept,
-            "the phone's remaining changes never reached the server"
-        );
-    }
+    phones.reconnect(&v, server.addr).await;
     server.kill().unwrap();
     assert_eq!(stored(&database, &v).await, (24, 24));
 }
@@ -115,13 +65,7 @@ async fn acknowledged_changes_survive_the_server_being_killed() {
 async fn a_sigterm_tells_every_phone_and_keeps_everything_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("tianjian.sqlite3");
-    let (v, branch_bytes) = {
-        let store = Store::open(&database).unwrap();
-        let v = village(&store).await;
-        let branch = store.load_document(v.branch).await.unwrap().unwrap();
-        (v, branch)
-    };
-    let keys = keys();
+    let (v, branch_bytes) = village_at(&database).await;
     let mut server = ServerProcess::tianjian_with(
         Path::new(env!("CARGO_BIN_EXE_tianjian-under-test")),
         dir.path(),
@@ -131,45 +75,19 @@ async fn a_sigterm_tells_every_phone_and_keeps_everything_acknowledged() {
         ],
         None,
     );
-    let mut li_phone = Device::new("li-phone");
-    li_phone.hold(v.notebook, v.notebook_bytes.clone());
-    li_phone.open(v.notebook).await.unwrap();
-    li_phone
-        .connect(server.addr, &token(&keys, &v.li))
-        .await
-        .unwrap();
-    let mut secretary_phone = Device::new("secretary-phone");
-    secretary_phone.hold(v.branch, branch_bytes);
-    secretary_phone.open(v.branch).await.unwrap();
-    secretary_phone
-        .connect(server.addr, &token(&keys, &v.secretary))
-        .await
-        .unwrap();
+    let mut phones = Phones::connected(&v, branch_bytes, server.addr).await;
 
     // Twelve rounds acknowledged, then two more sent as the service manager stops the server.
     for round in 1..=14 {
-        write_round(&mut li_phone, &mut secretary_phone, &v, round).await;
+        phones.write_round(&v, round).await;
         if round == 12 {
-            for (phone, document) in [
-                (&mut li_phone, v.notebook),
-                (&mut secretary_phone, v.branch),
-            ] {
-                assert!(
-                    phone
-                        .sync_until_acknowledged(LIMIT, &[document])
-                        .await
-                        .unwrap()
-                );
-            }
+            phones.until_acknowledged(&v, "round 12").await;
         }
     }
     server.terminate().unwrap();
     // Each phone is told the server is going away, and keeps what it was not told was kept.
     let mut everything_kept = Vec::new();
-    for (phone, document) in [
-        (&mut li_phone, v.notebook),
-        (&mut secretary_phone, v.branch),
-    ] {
+    for (phone, document, _) in phones.each(&v) {
         assert!(phone.sync_until_closed(LIMIT).await.unwrap());
         assert_eq!(phone.closed_with, Some(1001), "closed without going away");
         everything_kept.push(phone.acknowledged(document));
@@ -191,21 +109,7 @@ async fn a_sigterm_tells_every_phone_and_keeps_everything_acknowledged() {
 
     // Started again, the server receives the rest from the phones.
     let server = start_server(dir.path());
-    for (phone, document, who) in [
-        (&mut li_phone, v.notebook, &v.li),
-        (&mut secretary_phone, v.branch, &v.secretary),
-    ] {
-        phone
-            .connect(server.addr, &token(&keys, who))
-            .await
-            .unwrap();
-        assert!(
-            phone
-                .sync_until_acknowledged(LIMIT, &[document])
-                .await
-                .unwrap()
-        );
-    }
+    phones.reconnect(&v, server.addr).await;
     server.kill().unwrap();
     assert_eq!(stored(&database, &v).await, (14, 14));
 }
@@ -223,15 +127,9 @@ async fn a_backup_taken_during_a_write_storm_restores_everything_acknowledged() 
         dir.path().join("restored"),
     );
     std::fs::create_dir_all(&live).unwrap();
-    let (v, branch_bytes) = {
-        let store = Store::open(&live.join("tianjian.sqlite3")).unwrap();
-        let v = village(&store).await;
-        let branch = store.load_document(v.branch).await.unwrap().unwrap();
-        (v, branch)
-    };
-    let keys = keys();
+    let (v, branch_bytes) = village_at(&live.join("tianjian.sqlite3")).await;
     let server = start_server(&live);
-    let li_token = token(&keys, &v.li);
+    let li_token = token(&keys(), &v.li);
 
     // Two photos uploaded whole before the backup.
     let photos = [photo(30_000), photo(50_000)];
@@ -251,31 +149,11 @@ async fn a_backup_taken_during_a_write_storm_restores_everything_acknowledged() 
         let sent = crate::media::patch(server.addr, &li_token, &location, 0, picture, None).await;
         assert_eq!(sent.status, 204, "{}", sent.body);
     }
-    let mut li_phone = Device::new("li-phone");
-    li_phone.hold(v.notebook, v.notebook_bytes.clone());
-    li_phone.open(v.notebook).await.unwrap();
-    li_phone.connect(server.addr, &li_token).await.unwrap();
-    let mut secretary_phone = Device::new("secretary-phone");
-    secretary_phone.hold(v.branch, branch_bytes);
-    secretary_phone.open(v.branch).await.unwrap();
-    secretary_phone
-        .connect(server.addr, &token(&keys, &v.secretary))
-        .await
-        .unwrap();
+    let mut phones = Phones::connected(&v, branch_bytes, server.addr).await;
     for round in 1..=8 {
-        write_round(&mut li_phone, &mut secretary_phone, &v, round).await;
+        phones.write_round(&v, round).await;
     }
-    for (phone, document) in [
-        (&mut li_phone, v.notebook),
-        (&mut secretary_phone, v.branch),
-    ] {
-        assert!(
-            phone
-                .sync_until_acknowledged(LIMIT, &[document])
-                .await
-                .unwrap()
-        );
-    }
+    phones.until_acknowledged(&v, "round 8").await;
 
     // The phones go on writing while the backup is taken.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -285,13 +163,14 @@ async fn a_backup_taken_during_a_write_storm_restores_everything_acknowledged() 
             let mut round = 8;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) && round < 200 {
                 round += 1;
-                write_round(&mut li_phone, &mut secretary_phone, &v, round).await;
-                li_phone
+                phones.write_round(&v, round).await;
+                phones
+                    .li
                     .sync_until(Duration::from_millis(20), |_| async { false })
                     .await
                     .unwrap();
             }
-            (li_phone, secretary_phone, round)
+            (phones, round)
         })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -310,7 +189,7 @@ async fn a_backup_taken_during_a_write_storm_restores_everything_acknowledged() 
         .unwrap()
     };
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (mut li_phone, mut secretary_phone, written) = storm.await.unwrap();
+    let (mut phones, written) = storm.await.unwrap();
     assert!(
         taken.status.success(),
         "{}",
@@ -364,22 +243,7 @@ async fn a_backup_taken_during_a_write_storm_restores_everything_acknowledged() 
 
     // The restored server takes from the phones what was written after the backup.
     let server = start_server(&restored);
-    for (phone, document, who) in [
-        (&mut li_phone, v.notebook, &v.li),
-        (&mut secretary_phone, v.branch, &v.secretary),
-    ] {
-        phone.disconnect().await.unwrap();
-        phone
-            .connect(server.addr, &token(&keys, who))
-            .await
-            .unwrap();
-        assert!(
-            phone
-                .sync_until_acknowledged(LIMIT, &[document])
-                .await
-                .unwrap()
-        );
-    }
+    phones.reconnect(&v, server.addr).await;
     server.kill().unwrap();
     let written = written as usize;
     assert_eq!(
@@ -388,36 +252,106 @@ async fn a_backup_taken_during_a_write_storm_restores_everything_acknowledged() 
     );
 }
 
-/// One round of the storm: 李章桂 records a lecture, and the secretary schedules one.
-async fn write_round(li_phone: &mut Device, secretary_phone: &mut Device, v: &Village, round: u32) {
-    li_phone
-        .edit(v.notebook, |doc| {
-            operate(doc, Notebook::load, |notebook| {
-                let lecture = Lecture {
-                    title: format!("第{round}讲"),
-                    ..lecture(&v.li)
-                };
-                notebook.record_lecture(&v.li, NOW, lecture).unwrap();
-            });
-        })
-        .await
-        .unwrap();
-    secretary_phone
-        .edit(v.branch, |doc| {
-            operate(doc, Branch::load, |branch| {
-                let entry = ScheduleEntry {
-                    date: "2026-11-20".parse().unwrap(),
-                    speaker: v.li.user,
-                    topic: format!("第{round}讲"),
-                    venue: Venue::Courtyard,
-                    created_by: v.secretary.user,
-                    withdrawn: None,
-                };
-                branch.schedule_lecture(&v.secretary, NOW, entry).unwrap();
-            });
-        })
-        .await
-        .unwrap();
+/// 合益村 in a new database at `database`, and its branch document as the secretary's phone
+/// holds it.
+async fn village_at(database: &Path) -> (Village, Vec<u8>) {
+    let store = Store::open(database).unwrap();
+    let v = village(&store).await;
+    let branch = store.load_document(v.branch).await.unwrap().unwrap();
+    (v, branch)
+}
+
+/// The storm's two phones: 李章桂's, with his notebook, and the secretary's, with the branch
+/// document.
+struct Phones {
+    li: Device,
+    secretary: Device,
+}
+
+impl Phones {
+    /// Both phones, holding their documents, connected to the server at `addr`.
+    async fn connected(v: &Village, branch_bytes: Vec<u8>, addr: SocketAddr) -> Phones {
+        let mut li = Device::new("li-phone");
+        li.hold(v.notebook, v.notebook_bytes.clone());
+        li.open(v.notebook).await.unwrap();
+        let mut secretary = Device::new("secretary-phone");
+        secretary.hold(v.branch, branch_bytes);
+        secretary.open(v.branch).await.unwrap();
+        let mut phones = Phones { li, secretary };
+        for (phone, _, who) in phones.each(v) {
+            phone.connect(addr, &token(&keys(), who)).await.unwrap();
+        }
+        phones
+    }
+
+    /// Each phone, with the document it writes and whose phone it is.
+    fn each<'a>(&'a mut self, v: &'a Village) -> [(&'a mut Device, DocumentId, &'a Principal); 2] {
+        [
+            (&mut self.li, v.notebook, &v.li),
+            (&mut self.secretary, v.branch, &v.secretary),
+        ]
+    }
+
+    /// One round of the storm: 李章桂 records a lecture, and the secretary schedules one.
+    async fn write_round(&mut self, v: &Village, round: u32) {
+        self.li
+            .edit(v.notebook, |doc| {
+                operate(doc, Notebook::load, |notebook| {
+                    let lecture = Lecture {
+                        title: format!("第{round}讲"),
+                        ..lecture(&v.li)
+                    };
+                    notebook.record_lecture(&v.li, NOW, lecture).unwrap();
+                });
+            })
+            .await
+            .unwrap();
+        self.secretary
+            .edit(v.branch, |doc| {
+                operate(doc, Branch::load, |branch| {
+                    let entry = ScheduleEntry {
+                        date: "2026-11-20".parse().unwrap(),
+                        speaker: v.li.user,
+                        topic: format!("第{round}讲"),
+                        venue: Venue::Courtyard,
+                        created_by: v.secretary.user,
+                        withdrawn: None,
+                    };
+                    branch.schedule_lecture(&v.secretary, NOW, entry).unwrap();
+                });
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Syncs each phone until the server has acknowledged all it holds; `when` says where in
+    /// the story, should it not.
+    async fn until_acknowledged(&mut self, v: &Village, when: &str) {
+        for (phone, document, _) in self.each(v) {
+            let received = phone.bytes_received;
+            let kept = phone
+                .sync_until_acknowledged(LIMIT, &[document])
+                .await
+                .unwrap();
+            assert!(
+                kept,
+                "{when}: {document} was never acknowledged (still connected: {}; \
+                 {} bytes received while waiting; the server's log is above)",
+                phone.is_connected(),
+                phone.bytes_received - received
+            );
+        }
+    }
+
+    /// Both phones connect to the server at `addr`, a new one or one come back, and bring it
+    /// everything it does not have.
+    async fn reconnect(&mut self, v: &Village, addr: SocketAddr) {
+        for (phone, _, who) in self.each(v) {
+            phone.disconnect().await.unwrap();
+            phone.connect(addr, &token(&keys(), who)).await.unwrap();
+        }
+        self.until_acknowledged(v, "after reconnecting").await;
+    }
 }
 
 /// How many lectures and schedule entries the database at `database` holds.

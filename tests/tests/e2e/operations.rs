@@ -174,16 +174,8 @@ async fn call(
     token: Option<&str>,
     body: serde_json::Value,
 ) -> tianjian_tests::Response {
-    let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
-    if let Some(token) = token {
-        headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
-    }
-    let body = if body.is_null() {
-        Vec::new()
-    } else {
-        body.to_string().into_bytes()
-    };
-    tianjian_tests::http(addr, method, path, &headers, &body)
+    let body = (!body.is_null()).then(|| body.to_string());
+    tianjian_tests::request(addr, method, path, token, body.as_deref())
         .await
         .unwrap()
 }
@@ -398,9 +390,9 @@ async fn scrape(server: &tianjian_tests::TestServer) -> String {
 
 #[tokio::test]
 async fn metrics_count_sessions_traffic_changes_refusals_uploads_and_refreshes() {
-    use client_core::{Limits, Notebook};
+    use client_core::Notebook;
     use tianjian_tests::device::Device;
-    use tianjian_tests::fixture::{NOW, lecture, photo, served, sha256, token};
+    use tianjian_tests::fixture::{NOW, lecture, operate, photo, served, sha256, token};
 
     let (db, server) = served().await;
     let (v, keys) = (&db.v, &db.keys);
@@ -422,9 +414,9 @@ async fn metrics_count_sessions_traffic_changes_refusals_uploads_and_refreshes()
     let li = v.li.clone();
     phone
         .edit(v.notebook, |doc| {
-            let mut notebook = Notebook::load(&doc.save(), Limits::default()).unwrap();
-            notebook.record_lecture(&li, NOW, lecture(&li)).unwrap();
-            doc.load_incremental(&notebook.automerge().save()).unwrap();
+            operate(doc, Notebook::load, |notebook| {
+                notebook.record_lecture(&li, NOW, lecture(&li)).unwrap();
+            });
         })
         .await
         .unwrap();
