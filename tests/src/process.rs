@@ -94,16 +94,12 @@ impl ServerProcess {
 
     /// SIGTERM, as a service manager stops a service: the server shuts down gracefully.
     pub fn terminate(&self) -> std::io::Result<()> {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(std::io::Error::other(format!(
-                "kill -TERM failed: {status}"
-            )))
-        }
+        let pid = i32::try_from(self.pid())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+            .ok_or_else(|| std::io::Error::other("no such process id"))?;
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM)?;
+        Ok(())
     }
 
     /// Waits up to `limit` for the process to exit; its status if it did.
