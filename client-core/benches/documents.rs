@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 use automerge::Automerge;
 use client_core::model::branch::{BranchRole, Decision, RosterEntry};
 use client_core::model::common::Gps;
-use client_core::model::common::{MediaRef, RecordRef, ReviewableKind, Submission};
+use client_core::model::common::{
+    MediaRef, RecordRef, ReviewableKind, Submission, SubmissionState,
+};
 use client_core::model::notebook::{Lecture, LectureCategory, Venue};
 use client_core::ops::ReviewDecision;
 use client_core::validate::{self, Context};
@@ -268,8 +270,8 @@ fn bench_branch(rng: &mut Rng, reviews: usize) {
     }
     for i in 0..reviews {
         now = Millis(now.0 + 600_000);
-        let (by, decision) = review(rng, &members, &admins, i);
-        doc.review(by, now, decision).unwrap();
+        let (by, decision, read) = review(rng, &members, &admins, i);
+        doc.review(by, now, decision, &read).unwrap();
     }
     let bytes = doc.document_mut().save();
     eprintln!("built {name} in {:.1} s", built.elapsed().as_secs_f64());
@@ -299,10 +301,10 @@ fn bench_branch(rng: &mut Rng, reviews: usize) {
     let mut next = reviews;
     measure(&name, "save_incremental after review", || {
         now = Millis(now.0 + 600_000);
-        let (by, decision) = review(rng, &members, &admins, next);
+        let (by, decision, read) = review(rng, &members, &admins, next);
         next += 1;
         let start = Instant::now();
-        replica.review(by, now, decision).unwrap();
+        replica.review(by, now, decision, &read).unwrap();
         review_times.push(start.elapsed());
         let start = Instant::now();
         let saved = replica.document_mut().save_incremental();
@@ -317,9 +319,9 @@ fn bench_branch(rng: &mut Rng, reviews: usize) {
     // 4. The server validating the changes of one new review.
     let mut second = Branch::load(&bytes, Limits::default()).unwrap();
     let old_heads = second.heads();
-    let (by, decision) = review(rng, &members, &admins, reviews);
+    let (by, decision, read) = review(rng, &members, &admins, reviews);
     second
-        .review(by, Millis(now.0 + 600_000), decision)
+        .review(by, Millis(now.0 + 600_000), decision, &read)
         .unwrap();
     let changes = second.automerge().get_changes(&old_heads);
     measure_validation(
@@ -385,7 +387,7 @@ fn review<'a>(
     members: &[Member],
     admins: &'a [Principal],
     i: usize,
-) -> (&'a Principal, ReviewDecision) {
+) -> (&'a Principal, ReviewDecision, Lecture) {
     let member = &members[i % members.len()];
     let record = member.records[(i / members.len()) % member.records.len()];
     let by = admins
@@ -422,7 +424,15 @@ fn review<'a>(
         publish: !returned && rng.range(0, 9) == 0,
         fine_example: !returned && rng.range(0, 29) == 0,
     };
-    (by, decision)
+    // The lecture as the admin read it: an approval copies what it counts.
+    let everyone: Vec<UserId> = members.iter().map(|m| m.user).collect();
+    let mut read = lecture(rng, member.user, &everyone, START);
+    read.submission = Submission {
+        state: SubmissionState::Submitted,
+        revision: decision.revision,
+        submitted_at: Some(START),
+    };
+    (by, decision, read)
 }
 
 // ---- measuring and reporting -------------------------------------------------------------

@@ -10,7 +10,7 @@ use crate::access::Principal;
 use crate::document::{DocKind, Document, DocumentError, OpError, Scope};
 use crate::ids::{RecordId, UserId};
 use crate::model::branch::{
-    Decision, Election, ElectionResult, FeedItem, Meeting, Plan, Rectification, Review,
+    Counted, Decision, Election, ElectionResult, FeedItem, Meeting, Plan, Rectification, Review,
     RosterEntry, ScheduleEntry, Screening, Tally,
 };
 use crate::model::common::{
@@ -59,6 +59,8 @@ pub trait Reviewable: Record {
     /// The people it names: speakers, participants, visitors.
     fn people(&self) -> &[UserId];
     fn media(&self) -> &[MediaRef];
+    /// What an approval of it counts in the branch's books.
+    fn counted(&self) -> Counted;
 }
 
 /// Declares how a record type is stamped when made and what an edit keeps from the stored
@@ -150,6 +152,9 @@ macro_rules! reviewable {
             fn media(&self) -> &[MediaRef] {
                 &self.media
             }
+            fn counted(&self) -> Counted {
+                self.counted_facts()
+            }
         }
     )+};
 }
@@ -159,6 +164,37 @@ reviewable!(
     Service in schema::SERVICES, title: title, at: held_at, body: notes, people: participants;
     Visit in schema::VISITS, title: household, at: visited_at, body: needs, people: visitors;
 );
+impl Lecture {
+    fn counted_facts(&self) -> Counted {
+        Counted {
+            plan: self.plan,
+            category: Some(self.category),
+            venue: Some(self.venue),
+            speakers: self.speakers.clone(),
+            attendees: self.attendees.clone(),
+            audience: self.audience,
+            ..Counted::of(&self.title, self.held_at)
+        }
+    }
+}
+
+impl Service {
+    fn counted_facts(&self) -> Counted {
+        Counted {
+            plan: self.plan,
+            hours: self.hours,
+            participants: self.participants.clone(),
+            ..Counted::of(&self.title, self.held_at)
+        }
+    }
+}
+
+impl Visit {
+    fn counted_facts(&self) -> Counted {
+        Counted::of(&self.household, self.visited_at)
+    }
+}
+
 record!(Ballot in schema::BALLOTS, author: [voter], at: [cast_at], kept: [], fresh: [], permanent);
 record!(Pledge in schema::PLEDGES, author: [member], at: [created_at], kept: [], fresh: [], withdrawable);
 record!(RosterEntry in schema::ROSTER, author: [], at: [joined_at], kept: [notebook], fresh: [], permanent);
@@ -167,7 +203,7 @@ record!(ScheduleEntry in schema::SCHEDULE, author: [created_by], at: [], kept: [
 record!(Meeting in schema::MEETINGS, author: [recorded_by], at: [created_at], kept: [], fresh: [], withdrawable);
 record!(Screening in schema::SCREENINGS, author: [recorded_by], at: [created_at], kept: [], fresh: [], withdrawable);
 record!(Review in schema::REVIEWS, author: [reviewer], at: [at],
-    kept: [record, revision, decision, comment, publish, fine_example], fresh: [], permanent);
+    kept: [record, revision, decision, comment, publish, fine_example, counted], fresh: [], permanent);
 record!(Election in schema::ELECTIONS, author: [created_by], at: [created_at],
     kept: [candidates, max_choices, opens_at, closes_at, result], fresh: [result = None], withdrawable);
 record!(Rectification in schema::RECTIFICATIONS, author: [created_by], at: [created_at],
@@ -261,7 +297,8 @@ impl Document {
         self.write(by, now, T::COLLECTION, &id.to_string(), &record, None)
     }
 
-    fn require<T: Record>(&self, key: &str) -> Result<T, OpError> {
+    /// The record `key` of `T`'s collection, or `NotFound`.
+    pub fn require<T: Record>(&self, key: &str) -> Result<T, OpError> {
         self.get::<T>(T::COLLECTION, key)?
             .ok_or_else(|| OpError::NotFound {
                 collection: T::COLLECTION.name,
@@ -589,13 +626,28 @@ impl Branch {
         self.0.add(by, now, screening)
     }
 
-    /// Records a review decision. Returning a record needs a comment saying why.
-    pub fn review(
+    /// Records a review decision on `record`, the member's record as the admin read it. An
+    /// approval copies what the record counts into the review (`Counted`), so that the
+    /// branch's figures and plan are known from the branch document alone. Returning a record
+    /// needs a comment saying why.
+    pub fn review<T: Reviewable>(
         &mut self,
         by: &Principal,
         now: Millis,
         decision: ReviewDecision,
+        record: &T,
     ) -> Result<RecordId, OpError> {
+        let submission = record.submission();
+        if decision.record.kind != T::KIND
+            || submission.state != SubmissionState::Submitted
+            || submission.revision != decision.revision
+        {
+            // The admin must have read the very revision the review names.
+            return Err(OpError::NotAllowed(
+                "a review names the submitted revision of the record it judges",
+            ));
+        }
+        let counted = (decision.decision == Decision::Approved).then(|| record.counted());
         let review = Review {
             record: decision.record,
             revision: decision.revision,
@@ -605,6 +657,7 @@ impl Branch {
             at: now,
             publish: decision.publish,
             fine_example: decision.fine_example,
+            counted,
         };
         self.0.add(by, now, review)
     }

@@ -193,7 +193,33 @@ fn project_record(
             .and_then(|kind| ReviewableKind::parse(&kind))
             .map(|kind| schema::reviewable(kind).name),
     });
-    for field in collection.record {
+    project_fields(doc, collection, key, obj, collection.record, projection);
+    // What an approval counts is projected as the review's own fields, so that figures count
+    // approvals by the same columns whatever the record kind.
+    if collection.name == schema::REVIEWS.name
+        && let Some(counted) = object_field(doc, obj, "counted", None)
+    {
+        project_fields(
+            doc,
+            collection,
+            key,
+            &counted,
+            schema::COUNTED_FIELDS,
+            projection,
+        );
+    }
+}
+
+/// The people, media and values of the `fields` of `obj`, as rows of the record `key`.
+fn project_fields(
+    doc: &Automerge,
+    collection: &'static Collection,
+    key: &str,
+    obj: &ObjId,
+    fields: &'static [Field],
+    projection: &mut Projection,
+) {
+    for field in fields {
         match list_item(&field.shape) {
             Some(Shape::Uuid) => {
                 for person in list_strings(doc, obj, field) {

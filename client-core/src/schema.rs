@@ -436,6 +436,38 @@ static REVIEW: &[Field] = &[
     field("at", Shape::Time),
     field("publish", Shape::Bool),
     field("fine_example", Shape::Bool),
+    field("counted", Shape::Optional(&COUNTED)),
+];
+
+/// What an approval counts (`model::branch::Counted`): the largest of each record kind's
+/// limits, since one shape serves lectures, services and visits.
+pub static COUNTED: Shape = Shape::Object(COUNTED_FIELDS);
+pub static COUNTED_FIELDS: &[Field] = &[
+    field("title", Shape::Str { max: MAX_TITLE }),
+    field("held_at", Shape::Time),
+    field("plan", Shape::Optional(&Shape::Month)),
+    field(
+        "category",
+        Shape::Optional(&Shape::Enum(LectureCategory::NAMES)),
+    ),
+    field("venue", Shape::Optional(&Shape::Enum(Venue::NAMES))),
+    field("speakers", Shape::Shared(&PEOPLE)),
+    field("attendees", Shape::Shared(&PEOPLE)),
+    field(
+        "audience",
+        Shape::Int {
+            min: 0,
+            max: MAX_COUNT,
+        },
+    ),
+    field(
+        "hours",
+        Shape::Float {
+            min: 0.0,
+            max: 24.0,
+        },
+    ),
+    field("participants", Shape::Shared(&PEOPLE)),
 ];
 
 static CANDIDATE: Shape = Shape::Object(&[
@@ -648,7 +680,7 @@ collections! {
         Ownership::Author { field: "recorded_by" }, immutable &["recorded_by", "created_at"];
     REVIEWS: "reviews" in Branch keyed by RecordId, at most 200_000 of REVIEW,
         Ownership::Author { field: "reviewer" },
-        immutable &["record", "revision", "decision", "comment", "reviewer", "at", "publish", "fine_example"];
+        immutable &["record", "revision", "decision", "comment", "reviewer", "at", "publish", "fine_example", "counted"];
     ELECTIONS: "elections" in Branch keyed by RecordId, at most 5_000 of ELECTION,
         Ownership::Author { field: "created_by" },
         immutable &["candidates", "max_choices", "opens_at", "closes_at", "created_by", "created_at"];

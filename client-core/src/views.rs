@@ -14,7 +14,6 @@ mod pledges;
 pub use pledges::{CollectedPledge, Member, Pledges, WallPledge, WallState, pledge_wall, pledges};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::ops::Range;
 
 use autosurgeon::Hydrate;
 use serde::{Deserialize, Serialize};
@@ -22,9 +21,12 @@ use serde::{Deserialize, Serialize};
 use crate::document::Document;
 use crate::ids::{DocumentId, RecordId, UserId};
 use crate::model::branch::{
-    Decision, FeedItem, Meeting, MeetingKind, Plan, Rectification, Review, RosterEntry, Screening,
+    Counted, Decision, FeedItem, Meeting, MeetingKind, Plan, Rectification, Review, RosterEntry,
+    Screening,
 };
-use crate::model::common::{ProgressStatus, RecordRef, Submission, SubmissionState};
+use crate::model::common::{
+    ProgressStatus, RecordRef, ReviewableKind, Submission, SubmissionState,
+};
 use crate::model::ledger::LedgerEntry;
 use crate::model::notebook::{Lecture, Service, Visit};
 use crate::ops::{Branch, Ledger, Notebook, Record, Reviewable};
@@ -39,11 +41,10 @@ pub enum ReviewState {
     Draft,
     /// Submitted, and no admin has reviewed this revision yet.
     Pending,
-    Approved,
+    /// Approved, with whatever the admin said of it.
+    Approved { comment: String },
     /// Sent back to the member, with the admin's reason.
-    Returned {
-        comment: String,
-    },
+    Returned { comment: String },
 }
 
 /// A submitted record waiting for an admin's review.
@@ -60,6 +61,9 @@ pub struct QueueItem {
     /// The revision a review of it must name.
     pub revision: i64,
     pub submitted_at: Option<Millis>,
+    /// Its member withdrew it after an admin approved it: it counts until an admin takes the
+    /// approval back (a return of that revision).
+    pub withdrawn: bool,
 }
 
 /// One of a member's own records, with how its review stands.
@@ -77,26 +81,62 @@ pub struct SubmissionView {
     pub review: ReviewState,
     /// In the branch feed for every member to see.
     pub published: bool,
-    /// Marked as a fine example (精品), by the approval of its current revision or in the feed.
+    /// Marked as a fine example (精品), by the approval that stands or in the feed.
     pub fine_example: bool,
+    /// An approved revision of it counts in the branch's figures: the current one, or the
+    /// one approved before the member edited it again (until the new one is reviewed).
+    pub counted: bool,
 }
 
-/// How far a month's plan (一月一课一片一实践) has been carried out.
+/// How far a month's plan (一月一课一片一实践) has been carried out, from the branch document
+/// alone, so that every member's phone, the secretary's and the server agree.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlanProgress {
     pub month: Month,
     pub plan: Plan,
-    /// An approved lecture, or a party lecture meeting, fulfils the plan's lecture.
+    #[serde(flatten)]
+    pub standing: PlanStanding,
+    /// The records that carry out each part.
+    pub carried_out: CarriedOut,
+}
+
+/// Which parts of a month's plan are done (the rule is `plan_progress`'s).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanStanding {
+    /// 一课: an approved lecture linked to the plan and held in its month.
     pub lecture_done: bool,
-    /// A screening fulfils the plan's film.
+    /// 一片: a screening linked to the plan and held in its month.
     pub film_done: bool,
-    /// An approved volunteer service fulfils the plan's practice.
+    /// 一实践: an approved volunteer service linked to the plan, held in its month, with
+    /// participants and hours.
     pub practice_done: bool,
-    /// A themed party day meeting was held in the month.
+    /// A themed party day meeting held in the month.
     pub theme_day_held: bool,
     /// The lecture, the film and the practice are all done: the plan's "一课一片一实践". The
     /// themed party day is reported on its own, since the township follows it separately.
     pub complete: bool,
+}
+
+/// The records that carry out each part of a month's plan, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CarriedOut {
+    pub lecture: Vec<PlanRecord>,
+    pub film: Vec<PlanRecord>,
+    pub practice: Vec<PlanRecord>,
+    pub theme_day: Vec<PlanRecord>,
+}
+
+/// A record that carries out a part of a plan: a member's approved record (named by the
+/// review that approved it) or a screening or meeting of the branch document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanRecord {
+    /// `lectures`, `services`, `screenings` or `meetings`.
+    pub collection: &'static str,
+    pub id: RecordId,
+    /// The member's notebook, for a lecture or a service.
+    pub notebook: Option<DocumentId>,
+    pub title: String,
+    pub at: Millis,
 }
 
 /// The figures of one branch over a period, counted from approved records only.
@@ -137,10 +177,12 @@ pub struct Figures {
     pub rectifications_verified: u64,
 }
 
-/// Every submitted, non-withdrawn lecture, service and visit in the notebooks of the branch's
-/// members that no admin has reviewed in its current revision, oldest submission first.
+/// What waits for an admin, oldest submission first: every submitted, non-withdrawn lecture,
+/// service and visit in the notebooks of the branch's members that no admin has reviewed in
+/// its current revision, and every approved one its member has since withdrawn.
 pub fn review_queue(branch: &Branch, notebooks: &[&Notebook]) -> Vec<QueueItem> {
-    let mut queue: Vec<QueueItem> = listed(&Records::on_roster(branch, notebooks))
+    let records = Records::on_roster(branch, notebooks);
+    let mut queue: Vec<QueueItem> = listed(&records)
         .into_iter()
         .filter(|entry| entry.state == ReviewState::Pending)
         .map(|entry| QueueItem {
@@ -150,8 +192,23 @@ pub fn review_queue(branch: &Branch, notebooks: &[&Notebook]) -> Vec<QueueItem> 
             at: entry.at,
             revision: entry.submission.revision,
             submitted_at: entry.submission.submitted_at,
+            withdrawn: false,
         })
         .collect();
+    queue.extend(
+        records
+            .withdrawn_while_counted()
+            .into_iter()
+            .map(|(entry, revision)| QueueItem {
+                record: entry.reference,
+                title: entry.title,
+                author: entry.author,
+                at: entry.at,
+                revision,
+                submitted_at: entry.submission.submitted_at,
+                withdrawn: true,
+            }),
+    );
     // The record id breaks ties so that every device shows the same order.
     queue.sort_by_key(|item| (item.submitted_at, item.record.id));
     queue
@@ -187,6 +244,7 @@ pub fn my_submissions(
                 review: entry.state,
                 published: in_feed.is_some(),
                 fine_example: entry.fine_example || in_feed == Some(true),
+                counted: entry.counted,
             }
         })
         .collect();
@@ -206,39 +264,85 @@ pub fn feed(branch: &Branch) -> Vec<(RecordId, FeedItem)> {
 
 /// The plan of `month` and how far it has been carried out, or `None` when the month has no
 /// plan (or its plan was withdrawn).
-pub fn plan_progress(
-    branch: &Branch,
-    notebooks: &[&Notebook],
-    month: Month,
-) -> Option<PlanProgress> {
+///
+/// Each part is done by a record linked to the plan and held in its month, so that a part is
+/// never done while the month's figure behind it is nothing: the lecture by an approved
+/// lecture, the practice by an approved service that someone served hours in (both known
+/// from the approvals in the branch document, see `Counted`), the film by a screening. The
+/// themed party day is a `theme_day` meeting held in the month. A formal party lecture (党课)
+/// meeting does not carry out the plan's lecture, since the lecture figures do not count it.
+pub fn plan_progress(branch: &Branch, month: Month) -> Option<PlanProgress> {
     let plan = branch.plan(month).filter(|plan| !plan.is_withdrawn())?;
-    let records = Records::on_roster(branch, notebooks);
-    let meetings: Vec<Meeting> = live(branch, &schema::MEETINGS).map(|(_, m)| m).collect();
-    let for_month = |linked: Option<Month>| linked == Some(month);
-
-    // A branch may hold the month's lecture as a formal party lecture (党课) rather than as a
-    // member's micro-lecture; either fulfils the plan.
-    let lecture_done = records
-        .approved::<Lecture>()
-        .any(|lecture| for_month(lecture.plan))
-        || meetings
-            .iter()
-            .any(|m| m.kind == MeetingKind::PartyLecture && for_month(m.plan));
-    let film_done = live::<Screening>(branch, &schema::SCREENINGS).any(|(_, s)| for_month(s.plan));
-    let practice_done = records
-        .approved::<Service>()
-        .any(|service| for_month(service.plan));
-    let theme_day_held = meetings
-        .iter()
-        .any(|m| m.kind == MeetingKind::ThemeDay && month.contains(m.held_at));
+    let in_month = |at: Millis| month.contains(at);
+    let books = Books::of(branch);
+    let approved = |kind: ReviewableKind, does: fn(&Counted) -> bool| -> Vec<PlanRecord> {
+        books
+            .kind(kind)
+            .filter(|(_, counted)| counted.plan == Some(month) && in_month(counted.held_at))
+            .filter(|(_, counted)| does(counted))
+            .map(|(reference, counted)| PlanRecord {
+                collection: schema::reviewable(kind).name,
+                id: reference.id,
+                notebook: Some(reference.notebook),
+                title: counted.title.clone(),
+                at: counted.held_at,
+            })
+            .collect()
+    };
+    let lecture = approved(ReviewableKind::Lecture, |_| true);
+    let practice = approved(ReviewableKind::Service, |service| {
+        service.hours > 0.0 && !service.participants.is_empty()
+    });
+    let film: Vec<PlanRecord> = live::<Screening>(branch, &schema::SCREENINGS)
+        .filter(|(_, s)| s.plan == Some(month) && in_month(s.held_at))
+        .map(|(id, s)| PlanRecord {
+            collection: schema::SCREENINGS.name,
+            id,
+            notebook: None,
+            title: s.film,
+            at: s.held_at,
+        })
+        .collect();
+    let theme_day: Vec<PlanRecord> = live::<Meeting>(branch, &schema::MEETINGS)
+        .filter(|(_, m)| m.kind == MeetingKind::ThemeDay && in_month(m.held_at))
+        .map(|(id, m)| PlanRecord {
+            collection: schema::MEETINGS.name,
+            id,
+            notebook: None,
+            title: m.agenda,
+            at: m.held_at,
+        })
+        .collect();
+    let mut carried_out = CarriedOut {
+        lecture,
+        film,
+        practice,
+        theme_day,
+    };
+    for part in [
+        &mut carried_out.lecture,
+        &mut carried_out.film,
+        &mut carried_out.practice,
+        &mut carried_out.theme_day,
+    ] {
+        part.sort_by_key(|record| (record.at, record.id));
+    }
+    let (lecture_done, film_done, practice_done) = (
+        !carried_out.lecture.is_empty(),
+        !carried_out.film.is_empty(),
+        !carried_out.practice.is_empty(),
+    );
     Some(PlanProgress {
         month,
         plan,
-        lecture_done,
-        film_done,
-        practice_done,
-        theme_day_held,
-        complete: lecture_done && film_done && practice_done,
+        standing: PlanStanding {
+            lecture_done,
+            film_done,
+            practice_done,
+            theme_day_held: !carried_out.theme_day.is_empty(),
+            complete: lecture_done && film_done && practice_done,
+        },
+        carried_out,
     })
 }
 
@@ -289,20 +393,23 @@ pub fn contact_reminders(
     reminders
 }
 
-/// The branch's figures for records that happened in `[from, until)`, and its rectification
-/// list as it stands on `today`.
-pub fn figures(
-    branch: &Branch,
-    notebooks: &[&Notebook],
-    from: Millis,
-    until: Millis,
-    today: Date,
-) -> Figures {
+/// The branch's figures for approved records that happened in `[from, until)`, and its
+/// rectification list as it stands on `today`. Everything is counted from the branch
+/// document: approvals carry what they count (`Counted`), so a member's phone, the
+/// secretary's and the server count the same.
+pub fn figures(branch: &Branch, from: Millis, until: Millis, today: Date) -> Figures {
     let period = from..until;
-    let records = Records::on_roster(branch, notebooks);
-    let lectures: Vec<Lecture> = records.approved_in(&period).collect();
-    let services: Vec<Service> = records.approved_in(&period).collect();
-    let visits: Vec<Visit> = records.approved_in(&period).collect();
+    let books = Books::of(branch);
+    let in_period = |kind| {
+        books
+            .kind(kind)
+            .map(|(_, counted)| counted)
+            .filter(|counted| period.contains(&counted.held_at))
+            .collect::<Vec<&Counted>>()
+    };
+    let lectures = in_period(ReviewableKind::Lecture);
+    let services = in_period(ReviewableKind::Service);
+    let visits = in_period(ReviewableKind::Visit);
 
     let member_attendances = lectures.iter().map(|l| distinct(&l.attendees)).sum();
     // Validation keeps audiences non-negative; a negative one could only be hostile.
@@ -315,7 +422,7 @@ pub fn figures(
         .flat_map(|l| l.speakers.iter().copied())
         .collect();
     // "张家" and "张家 " are the same household typed twice.
-    let households: HashSet<&str> = visits.iter().map(|v| v.household.trim()).collect();
+    let households: HashSet<&str> = visits.iter().map(|v| v.title.trim()).collect();
     let screenings = live::<Screening>(branch, &schema::SCREENINGS)
         .filter(|(_, s)| period.contains(&s.held_at))
         .count();
@@ -324,12 +431,16 @@ pub fn figures(
     let mut lectures_by_category = BTreeMap::new();
     let mut lectures_by_venue = BTreeMap::new();
     for lecture in &lectures {
-        *lectures_by_category
-            .entry(lecture.category.as_str().to_owned())
-            .or_default() += 1;
-        *lectures_by_venue
-            .entry(lecture.venue.as_str().to_owned())
-            .or_default() += 1;
+        if let Some(category) = lecture.category {
+            *lectures_by_category
+                .entry(category.as_str().to_owned())
+                .or_default() += 1;
+        }
+        if let Some(venue) = lecture.venue {
+            *lectures_by_venue
+                .entry(venue.as_str().to_owned())
+                .or_default() += 1;
+        }
     }
 
     Figures {
@@ -386,53 +497,85 @@ fn keyed<T: Hydrate>(
         .filter_map(|(key, record)| Some((key.parse().ok()?, record)))
 }
 
-/// The review that stands on each revision of each record.
-struct Reviews(HashMap<(RecordRef, i64), (RecordId, Review)>);
+/// The review that stands on each record: the latest review of the latest revision any admin
+/// has reviewed. Two admins may review the same revision offline: the later decision stands,
+/// and the review id breaks a tie, so that every device reaches the same verdict.
+struct Reviews(HashMap<RecordRef, (RecordId, Review)>);
 
 impl Reviews {
     fn of(branch: &Branch) -> Self {
-        let mut latest: HashMap<(RecordRef, i64), (RecordId, Review)> = HashMap::new();
+        let mut standing: HashMap<RecordRef, (RecordId, Review)> = HashMap::new();
         for (id, review) in keyed::<Review>(branch, &schema::REVIEWS) {
-            let slot = (review.record, review.revision);
-            // Two admins may review the same revision offline: the later decision stands, and
-            // the review id breaks a tie, so that every device reaches the same verdict.
-            let later = latest
-                .get(&slot)
-                .is_none_or(|(other, stored)| (review.at, id) > (stored.at, *other));
+            let later = standing.get(&review.record).is_none_or(|(other, stored)| {
+                (review.revision, review.at, id) > (stored.revision, stored.at, *other)
+            });
             if later {
-                latest.insert(slot, (id, review));
+                standing.insert(review.record, (id, review));
             }
         }
-        Self(latest)
+        Self(standing)
     }
 
-    /// Where `record` stands in review. This is the one rule for "approved" in every view: the
-    /// record is submitted and the latest review of its current revision approved it. A draft
-    /// stands nowhere, even one approved before: what was approved is no longer what the member
-    /// has, and a re-submission is a new revision that no review has seen yet.
+    /// What the standing approval of `record` counts, if it stands approved.
+    fn counted(&self, record: &RecordRef) -> Option<&Counted> {
+        let (_, review) = self.0.get(record)?;
+        match review.decision {
+            Decision::Approved => review.counted.as_ref(),
+            Decision::Returned => None,
+        }
+    }
+
+    /// Where `record` stands in review. This is the one rule for review states in every view:
+    /// a submitted revision stands as the latest review of it decided, or pending while no
+    /// admin has reviewed it. Whether it counts is the standing approval's business
+    /// (`counted`), which keeps counting an approved revision while its member edits it again.
     fn judge<T: Reviewable>(&self, reference: RecordRef, record: T) -> Judged<T> {
         let submission = record.submission();
-        let (state, fine_example) = match submission.state {
-            SubmissionState::Draft => (ReviewState::Draft, false),
-            SubmissionState::Submitted => match self.0.get(&(reference, submission.revision)) {
-                None => (ReviewState::Pending, false),
-                Some((_, review)) => match review.decision {
-                    Decision::Approved => (ReviewState::Approved, review.fine_example),
-                    Decision::Returned => (
-                        ReviewState::Returned {
-                            comment: review.comment.clone(),
-                        },
-                        false,
-                    ),
+        let standing = self.0.get(&reference).map(|(_, review)| review);
+        let of_this_revision = standing.filter(|review| review.revision == submission.revision);
+        let state = match (submission.state, of_this_revision) {
+            (SubmissionState::Draft, _) => ReviewState::Draft,
+            (SubmissionState::Submitted, None) => ReviewState::Pending,
+            (SubmissionState::Submitted, Some(review)) => match review.decision {
+                Decision::Approved => ReviewState::Approved {
+                    comment: review.comment.clone(),
+                },
+                Decision::Returned => ReviewState::Returned {
+                    comment: review.comment.clone(),
                 },
             },
         };
+        let counted = self.counted(&reference).is_some();
         Judged {
             reference,
             record,
             state,
-            fine_example,
+            counted,
+            fine_example: counted && standing.is_some_and(|review| review.fine_example),
         }
+    }
+}
+
+/// The branch's books: what each standing approval counts.
+struct Books(Vec<(RecordRef, Counted)>);
+
+impl Books {
+    fn of(branch: &Branch) -> Self {
+        let reviews = Reviews::of(branch);
+        Self(
+            reviews
+                .0
+                .keys()
+                .filter_map(|reference| Some((*reference, reviews.counted(reference)?.clone())))
+                .collect(),
+        )
+    }
+
+    fn kind(&self, kind: ReviewableKind) -> impl Iterator<Item = (&RecordRef, &Counted)> {
+        self.0
+            .iter()
+            .filter(move |(reference, _)| reference.kind == kind)
+            .map(|(reference, counted)| (reference, counted))
     }
 }
 
@@ -441,6 +584,8 @@ struct Judged<T> {
     reference: RecordRef,
     record: T,
     state: ReviewState,
+    /// An approval of some revision of it stands, and counts.
+    counted: bool,
     fine_example: bool,
 }
 
@@ -481,16 +626,37 @@ impl<'a> Records<'a> {
             })
     }
 
-    fn approved<T: Reviewable>(&self) -> impl Iterator<Item = T> {
-        self.judged::<T>()
-            .filter(|judged| judged.state == ReviewState::Approved)
-            .map(|judged| judged.record)
+    /// The records their members withdrew while an approval of them stands, each with the
+    /// revision that approval must be taken back in.
+    fn withdrawn_while_counted(&self) -> Vec<(Listed, i64)> {
+        let mut all = self.withdrawn_while_counted_of::<Lecture>();
+        all.extend(self.withdrawn_while_counted_of::<Service>());
+        all.extend(self.withdrawn_while_counted_of::<Visit>());
+        all
     }
 
-    fn approved_in<T: Reviewable>(&self, period: &Range<Millis>) -> impl Iterator<Item = T> {
-        let period = period.clone();
-        self.approved::<T>()
-            .filter(move |record| period.contains(&record.at()))
+    fn withdrawn_while_counted_of<T: Reviewable>(&self) -> Vec<(Listed, i64)> {
+        self.notebooks
+            .iter()
+            .flat_map(|&(notebook, document)| {
+                keyed::<T>(document, T::COLLECTION)
+                    .filter(|(_, record)| record.is_withdrawn())
+                    .filter_map(move |(id, record)| {
+                        let reference = RecordRef {
+                            notebook,
+                            kind: T::KIND,
+                            id,
+                        };
+                        let (_, review) = self.reviews.0.get(&reference)?;
+                        self.reviews.counted(&reference)?;
+                        let revision = review.revision;
+                        Some((
+                            Listed::from(self.reviews.judge(reference, record)),
+                            revision,
+                        ))
+                    })
+            })
+            .collect()
     }
 }
 
@@ -521,6 +687,7 @@ struct Listed {
     at: Millis,
     submission: Submission,
     state: ReviewState,
+    counted: bool,
     fine_example: bool,
 }
 
@@ -533,6 +700,7 @@ impl<T: Reviewable> From<Judged<T>> for Listed {
             at: judged.record.at(),
             submission: judged.record.submission().clone(),
             state: judged.state,
+            counted: judged.counted,
             fine_example: judged.fine_example,
         }
     }
@@ -712,6 +880,11 @@ mod tests {
             comment: &str,
         ) -> RecordId {
             let (secretary, now) = (self.secretary.clone(), self.now());
+            let record: T = member
+                .notebook
+                .get(T::COLLECTION, &id.to_string())
+                .unwrap()
+                .unwrap();
             self.branch
                 .review(
                     &secretary,
@@ -728,6 +901,7 @@ mod tests {
                         publish: false,
                         fine_example: false,
                     },
+                    &record,
                 )
                 .unwrap()
         }
@@ -1031,6 +1205,11 @@ mod tests {
             .unwrap();
         let revision = v.submit::<Service>(&mut li, patrol);
         let (deputy, now) = (v.deputy.clone(), v.now());
+        let record: Service = li
+            .notebook
+            .get(&schema::SERVICES, &patrol.to_string())
+            .unwrap()
+            .unwrap();
         v.branch
             .review(
                 &deputy,
@@ -1047,6 +1226,7 @@ mod tests {
                     publish: false,
                     fine_example: true,
                 },
+                &record,
             )
             .unwrap();
 
@@ -1059,11 +1239,14 @@ mod tests {
         let returned_state = ReviewState::Returned {
             comment: "请补充照片".into(),
         };
+        let approved_state = ReviewState::Approved {
+            comment: String::new(),
+        };
         assert_eq!(
             seen,
             [
-                ("秸秆禁烧巡逻", &ReviewState::Approved, false, true),
-                ("已批", &ReviewState::Approved, true, true),
+                ("秸秆禁烧巡逻", &approved_state, false, true),
+                ("已批", &approved_state, true, true),
                 ("退回", &returned_state, false, false),
                 ("待审", &ReviewState::Pending, false, false),
                 ("草稿", &ReviewState::Draft, false, false),
@@ -1084,6 +1267,11 @@ mod tests {
         let revision = v.submit::<Lecture>(&mut li, id);
         // Two admins decide offline at the same instant: one returns, the other approves.
         let at = v.now();
+        let record: Lecture = li
+            .notebook
+            .get(&schema::LECTURES, &id.to_string())
+            .unwrap()
+            .unwrap();
         let mut decide = |by: Principal, decision, comment: &str| {
             v.branch
                 .review(
@@ -1101,13 +1289,16 @@ mod tests {
                         publish: false,
                         fine_example: false,
                     },
+                    &record,
                 )
                 .unwrap()
         };
         let returned = decide(v.secretary.clone(), Decision::Returned, "重录");
         let approved = decide(v.deputy.clone(), Decision::Approved, "");
         let expected = if approved > returned {
-            ReviewState::Approved
+            ReviewState::Approved {
+                comment: String::new(),
+            }
         } else {
             ReviewState::Returned {
                 comment: "重录".into(),
@@ -1193,7 +1384,7 @@ mod tests {
     #[test]
     fn a_month_without_a_plan_has_no_progress() {
         let v = Village::new();
-        assert_eq!(plan_progress(&v.branch, &[], october()), None);
+        assert_eq!(plan_progress(&v.branch, october()), None);
     }
 
     #[test]
@@ -1207,10 +1398,14 @@ mod tests {
             .unwrap();
         let month = Some(october());
 
-        let progress = plan_progress(&v.branch, &[&li.notebook], october()).unwrap();
+        let progress = plan_progress(&v.branch, october()).unwrap();
         assert_eq!(progress.plan.lecture_topic, "乡村振兴");
-        assert!(!progress.lecture_done && !progress.film_done && !progress.practice_done);
-        assert!(!progress.theme_day_held && !progress.complete);
+        assert!(
+            !progress.standing.lecture_done
+                && !progress.standing.film_done
+                && !progress.standing.practice_done
+        );
+        assert!(!progress.standing.theme_day_held && !progress.standing.complete);
 
         // Work for the month that does not (yet) count: pending, returned, another month's.
         let pending = v.record(
@@ -1238,37 +1433,47 @@ mod tests {
         );
         v.meeting(MeetingKind::ThemeDay, noon(11, 1), None);
         v.meeting(MeetingKind::Committee, noon(10, 15), month);
-        let progress = plan_progress(&v.branch, &[&li.notebook], october()).unwrap();
-        assert!(!progress.lecture_done && !progress.film_done && !progress.practice_done);
-        assert!(!progress.theme_day_held);
+        let progress = plan_progress(&v.branch, october()).unwrap();
+        assert!(
+            !progress.standing.lecture_done
+                && !progress.standing.film_done
+                && !progress.standing.practice_done
+        );
+        assert!(!progress.standing.theme_day_held);
 
         v.review::<Lecture>(&li, pending, 1, Decision::Approved, "");
         v.screening(noon(10, 12), month);
         v.meeting(MeetingKind::ThemeDay, day(2026, 10, 1).cst_start(), None);
-        let progress = plan_progress(&v.branch, &[&li.notebook], october()).unwrap();
-        assert!(progress.lecture_done && progress.film_done && progress.theme_day_held);
-        assert!(!progress.practice_done && !progress.complete);
+        let progress = plan_progress(&v.branch, october()).unwrap();
+        assert!(
+            progress.standing.lecture_done
+                && progress.standing.film_done
+                && progress.standing.theme_day_held
+        );
+        assert!(!progress.standing.practice_done && !progress.standing.complete);
 
         let now = v.now();
         li.notebook
             .edit_record::<Service>(&li.who, now, practice, |s| s.notes = "已补".into())
             .unwrap();
         v.approve::<Service>(&mut li, practice);
-        let progress = plan_progress(&v.branch, &[&li.notebook], october()).unwrap();
-        assert!(progress.practice_done && progress.complete);
+        let progress = plan_progress(&v.branch, october()).unwrap();
+        assert!(progress.standing.practice_done && progress.standing.complete);
         assert_eq!(progress.month, october());
     }
 
     #[test]
-    fn a_party_lecture_meeting_fulfils_the_plans_lecture() {
+    fn a_party_lecture_meeting_does_not_carry_out_the_plans_lecture() {
         let mut v = Village::new();
         let (secretary, now) = (v.secretary.clone(), v.now());
         v.branch
             .set_plan(&secretary, now, october(), plan())
             .unwrap();
         v.meeting(MeetingKind::PartyLecture, noon(10, 9), Some(october()));
-        let progress = plan_progress(&v.branch, &[], october()).unwrap();
-        assert!(progress.lecture_done);
+        let progress = plan_progress(&v.branch, october()).unwrap();
+        // The month's lecture figure would still be nothing.
+        assert!(!progress.standing.lecture_done);
+        assert!(progress.carried_out.lecture.is_empty());
     }
 
     /// Lectures, services, visits and screenings in and around October 2026; the expected
@@ -1305,8 +1510,8 @@ mod tests {
             let id = v.record(&mut he, l);
             v.approve::<Lecture>(&mut he, id);
         }
-        // Not counted: held at `until`, returned, withdrawn after approval, re-submitted
-        // after approval, pending, and a draft.
+        // Not counted: held at `until`, returned, withdrawn after approval and taken back by
+        // an admin, re-submitted after approval and returned, pending, and a draft.
         let late = v.record(&mut li, lecture(until, &[d], &[a], 100));
         v.approve::<Lecture>(&mut li, late);
         let returned = v.record(&mut li, lecture(noon(10, 11), &[d], &[a], 100));
@@ -1314,6 +1519,7 @@ mod tests {
         let withdrawn = v.record(&mut li, lecture(noon(10, 12), &[d], &[a], 100));
         v.approve::<Lecture>(&mut li, withdrawn);
         v.withdraw::<Lecture>(&mut li, withdrawn);
+        v.review::<Lecture>(&li, withdrawn, 1, Decision::Returned, "成员已撤回");
         let resubmitted = v.record(&mut li, lecture(noon(10, 13), &[d], &[a], 100));
         v.approve::<Lecture>(&mut li, resubmitted);
         let now = v.now();
@@ -1321,6 +1527,7 @@ mod tests {
             .edit_record::<Lecture>(&li.who, now, resubmitted, |l| l.audience = 101)
             .unwrap();
         v.submit::<Lecture>(&mut li, resubmitted);
+        v.review::<Lecture>(&li, resubmitted, 2, Decision::Returned, "人数有误");
         let pending = v.record(&mut li, lecture(noon(10, 14), &[d], &[a], 100));
         v.submit::<Lecture>(&mut li, pending);
         v.record(&mut li, lecture(noon(10, 15), &[d], &[a], 100));
@@ -1357,7 +1564,7 @@ mod tests {
         v.screening(noon(11, 2), None);
 
         let today = day(2026, 10, 26);
-        let figures = figures(&v.branch, &[&li.notebook, &he.notebook], from, until, today);
+        let figures = figures(&v.branch, from, until, today);
 
         assert_eq!(
             figures,
@@ -1465,26 +1672,48 @@ mod tests {
     }
 
     #[test]
-    fn figures_count_only_notebooks_on_the_roster() {
+    fn an_approved_revision_counts_until_an_admin_reviews_what_replaced_it() {
         let mut v = Village::new();
         let mut li = v.join("李章桂");
-        let mut outsider = v.stranger();
-        for member in [&mut li, &mut outsider] {
-            let speaker = member.who.user;
-            let id = v.record(member, lecture(noon(10, 10), &[speaker], &[], 10));
-            v.submit::<Lecture>(member, id);
-        }
-        // The outsider's lecture cannot even be reviewed: the branch does not know the notebook.
-        let id = li.notebook.records::<Lecture>(&schema::LECTURES)[0]
-            .0
-            .parse()
+        let lz = li.who.user;
+        let (from, until) = (day(2026, 10, 1).cst_start(), day(2026, 11, 1).cst_start());
+        let today = day(2026, 10, 26);
+        let id = v.record(&mut li, lecture(noon(10, 10), &[lz], &[], 10));
+        v.approve::<Lecture>(&mut li, id);
+        let villagers = |v: &Village| figures(&v.branch, from, until, today).villagers;
+        assert_eq!(villagers(&v), 10);
+
+        // Edited: a draft again, and the approved revision still counts, as approved.
+        let now = v.now();
+        li.notebook
+            .edit_record::<Lecture>(&li.who, now, id, |l| l.audience = 40)
             .unwrap();
-        v.review::<Lecture>(&li, id, 1, Decision::Approved, "");
-        let notebooks = [&li.notebook, &outsider.notebook, &li.notebook];
-        let from = day(2026, 10, 1).cst_start();
-        let until = day(2026, 11, 1).cst_start();
-        let figures = figures(&v.branch, &notebooks, from, until, day(2026, 10, 26));
-        assert_eq!((figures.lectures, figures.villagers), (1, 10));
+        let mine = &my_submissions(&li.notebook, li.id, &v.branch)[0];
+        assert_eq!((&mine.review, mine.counted), (&ReviewState::Draft, true));
+        assert_eq!(villagers(&v), 10);
+        // Submitted again: pending, and still the approved 10 until it is reviewed.
+        let revision = v.submit::<Lecture>(&mut li, id);
+        assert_eq!(revision, 2);
+        assert_eq!(villagers(&v), 10);
+        assert_eq!(review_queue(&v.branch, &[&li.notebook]).len(), 1);
+        v.review::<Lecture>(&li, id, 2, Decision::Approved, "好");
+        assert_eq!(villagers(&v), 40);
+        let mine = &my_submissions(&li.notebook, li.id, &v.branch)[0];
+        let approved = ReviewState::Approved {
+            comment: "好".into(),
+        };
+        assert_eq!((&mine.review, mine.counted), (&approved, true));
+
+        // Withdrawn by its member: it waits in the queue and counts until an admin takes the
+        // approval back; nothing leaves the figures unseen.
+        v.withdraw::<Lecture>(&mut li, id);
+        assert_eq!(villagers(&v), 40);
+        let queue = review_queue(&v.branch, &[&li.notebook]);
+        assert_eq!(queue.len(), 1);
+        assert!(queue[0].withdrawn && queue[0].revision == 2);
+        v.review::<Lecture>(&li, id, 2, Decision::Returned, "成员已撤回");
+        assert_eq!(villagers(&v), 0);
+        assert!(review_queue(&v.branch, &[&li.notebook]).is_empty());
     }
 
     #[test]
@@ -1504,7 +1733,7 @@ mod tests {
             .unwrap();
 
         // The period does not matter (this one is empty): the list is what stands that day.
-        let on = |today| figures(&v.branch, &[], START, START, today);
+        let on = |today| figures(&v.branch, START, START, today);
         let standing = on(today);
         assert_eq!(
             (

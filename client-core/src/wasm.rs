@@ -468,6 +468,8 @@ impl Tianjian {
         })
     }
 
+    /// Records a review of a member's record, read from its notebook held here: an approval
+    /// carries what the record counts.
     pub fn review(
         &mut self,
         branch: &str,
@@ -477,10 +479,30 @@ impl Tianjian {
     ) -> std::result::Result<String, JsValue> {
         let (by, decision): (Principal, ReviewDecision) = (input(by)?, input(decision)?);
         let branch = id(branch)?;
+        let source = decision.record;
         let review = self.edit(branch, |documents| {
-            Ok(documents
-                .branch_mut(branch)?
-                .review(&by, millis(now), decision)?)
+            let held = documents.notebook(source.notebook)?;
+            let key = source.id.to_string();
+            let missing = || OpError::NotFound {
+                collection: "record",
+                key: key.clone(),
+            };
+            macro_rules! review_as {
+                ($type:ty, $collection:expr) => {{
+                    let record = held.get::<$type>(&$collection, &key)?.ok_or_else(missing)?;
+                    documents
+                        .branch_mut(branch)?
+                        .review(&by, millis(now), decision, &record)?
+                }};
+            }
+            Ok(match source.kind {
+                ReviewableKind::Lecture => review_as!(Lecture, crate::schema::LECTURES),
+                ReviewableKind::Service => review_as!(Service, crate::schema::SERVICES),
+                ReviewableKind::Visit => review_as!(Visit, crate::schema::VISITS),
+                ReviewableKind::Pledge => {
+                    return Err(OpError::NotAllowed("pledges are published, not reviewed").into());
+                }
+            })
         })?;
         Ok(review.to_string())
     }
@@ -709,8 +731,7 @@ impl Tianjian {
             .parse()
             .map_err(|e: crate::time::CalendarError| WasmError::Input(e.to_string()))?;
         let branch = self.replica.documents().branch(id(branch)?)?;
-        let notebooks = self.replica.documents().notebooks_of(branch);
-        Ok(output(&views::plan_progress(branch, &notebooks, month))?)
+        Ok(output(&views::plan_progress(branch, month))?)
     }
 
     /// The migrant members of the branch out of touch for more than `after_days` days.
@@ -745,10 +766,8 @@ impl Tianjian {
             .parse()
             .map_err(|e: crate::time::CalendarError| WasmError::Input(e.to_string()))?;
         let branch = self.replica.documents().branch(id(branch)?)?;
-        let notebooks = self.replica.documents().notebooks_of(branch);
         Ok(output(&views::figures(
             branch,
-            &notebooks,
             millis(from),
             millis(until),
             today,

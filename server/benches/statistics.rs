@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 use client_core::model::branch::{Decision, Plan};
 use client_core::model::common::{Prose, RecordRef, ReviewableKind, Submission};
 use client_core::model::notebook::{Lecture, LectureCategory, Service, ServiceKind, Venue, Visit};
-use client_core::ops::ReviewDecision;
-use client_core::{Date, Millis, Month, Notebook, Period, Principal, Role};
+use client_core::ops::{ReviewDecision, Reviewable};
+use client_core::{Date, Millis, Month, Notebook, Period, Principal, RecordId, Role};
 use tianjian_server::admin::{NewUser, Organisation};
 use tianjian_server::export::{self, Ledger};
 use tianjian_server::store::{Count, Scope, Store};
@@ -123,7 +123,7 @@ fn build(path: &Path, members_per_branch: usize, records: usize) {
                 })
                 .await
                 .unwrap();
-            let mut reviews: Vec<(RecordRef, bool)> = Vec::new();
+            let mut reviews: Vec<(RecordRef, Written, bool)> = Vec::new();
             for m in 1..members_per_branch {
                 let member = org
                     .create_user(person(format!("党员{b}-{m}"), Role::Member), now)
@@ -146,17 +146,17 @@ fn build(path: &Path, members_per_branch: usize, records: usize) {
                                     let id =
                                         n.record_lecture(&who, at, lecture(&who, at, n_people))?;
                                     n.submit::<Lecture>(&who, at, id)?;
-                                    (id, ReviewableKind::Lecture)
+                                    (id, Written::Lecture(submitted(n, id)?))
                                 }
                                 (1, _) | (_, 5..=7) => {
                                     let id = n.record_service(&who, at, service(&who, at))?;
                                     n.submit::<Service>(&who, at, id)?;
-                                    (id, ReviewableKind::Service)
+                                    (id, Written::Service(submitted(n, id)?))
                                 }
                                 _ => {
                                     let id = n.record_visit(&who, at, visit(&who, at, n_people))?;
                                     n.submit::<Visit>(&who, at, id)?;
-                                    (id, ReviewableKind::Visit)
+                                    (id, Written::Visit(submitted(n, id)?))
                                 }
                             };
                             written.push((id, kind));
@@ -165,40 +165,46 @@ fn build(path: &Path, members_per_branch: usize, records: usize) {
                     })
                     .await
                     .unwrap();
-                for (id, kind) in written {
-                    let record = RecordRef { notebook, kind, id };
+                for (id, read) in written {
+                    let record = RecordRef {
+                        notebook,
+                        kind: read.kind(),
+                        id,
+                    };
                     match dice.roll(20) {
                         // One in twenty waits for review.
                         0 => {}
                         // One in twenty is returned.
-                        1 => reviews.push((record, false)),
-                        _ => reviews.push((record, true)),
+                        1 => reviews.push((record, read, false)),
+                        _ => reviews.push((record, read, true)),
                     }
                 }
             }
             writer
                 .branch(branch.branch_document, &secretary, |doc| {
-                    for (record, approve) in &reviews {
-                        doc.review(
-                            &secretary,
-                            day_of_2026(364),
-                            ReviewDecision {
-                                record: *record,
-                                revision: 1,
-                                decision: if *approve {
-                                    Decision::Approved
-                                } else {
-                                    Decision::Returned
-                                },
-                                comment: if *approve {
-                                    String::new()
-                                } else {
-                                    "请补充".into()
-                                },
-                                publish: false,
-                                fine_example: false,
+                    for (record, read, approve) in &reviews {
+                        let decision = ReviewDecision {
+                            record: *record,
+                            revision: 1,
+                            decision: if *approve {
+                                Decision::Approved
+                            } else {
+                                Decision::Returned
                             },
-                        )?;
+                            comment: if *approve {
+                                String::new()
+                            } else {
+                                "请补充".into()
+                            },
+                            publish: false,
+                            fine_example: false,
+                        };
+                        let at = day_of_2026(364);
+                        match read {
+                            Written::Lecture(l) => doc.review(&secretary, at, decision, l)?,
+                            Written::Service(s) => doc.review(&secretary, at, decision, s)?,
+                            Written::Visit(v) => doc.review(&secretary, at, decision, v)?,
+                        };
                     }
                     Ok::<_, WriteError>(())
                 })
@@ -435,4 +441,28 @@ fn backup_against_copy(dir: &Path, database: &Path) -> (Duration, Duration, u64)
     let bytes = report.manifest.database_bytes + report.manifest.blob_bytes;
     std::fs::remove_dir_all(&scratch).unwrap();
     (copied, report.elapsed, bytes)
+}
+
+/// A member's record as the secretary reads it for review.
+enum Written {
+    Lecture(Lecture),
+    Service(Service),
+    Visit(Visit),
+}
+
+impl Written {
+    fn kind(&self) -> ReviewableKind {
+        match self {
+            Written::Lecture(_) => ReviewableKind::Lecture,
+            Written::Service(_) => ReviewableKind::Service,
+            Written::Visit(_) => ReviewableKind::Visit,
+        }
+    }
+}
+
+/// The record `id` of `notebook` as it stands, once submitted.
+fn submitted<T: Reviewable>(notebook: &Notebook, id: RecordId) -> Result<T, WriteError> {
+    Ok(notebook
+        .get::<T>(T::COLLECTION, &id.to_string())?
+        .expect("just written"))
 }

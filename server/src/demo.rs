@@ -16,10 +16,10 @@ use client_core::model::notebook::{
     Lecture, LectureCategory, Pledge, Service, ServiceKind, Venue, Visit,
 };
 use client_core::model::supervision::{Problem, SupervisionMethod, SupervisionNote};
-use client_core::ops::ReviewDecision;
+use client_core::ops::{ReviewDecision, Reviewable};
 use client_core::{
-    Branch, DocumentId, Ledger, Limits, Millis, Month, Notebook, OpError, Principal, RecordId,
-    Role, Supervision, UserId,
+    Branch, DocumentId, Ledger, Millis, Month, Notebook, OpError, Principal, RecordId, Role,
+    Supervision, UserId,
 };
 
 use crate::admin::{AdminError, NewUser, Organisation};
@@ -324,15 +324,8 @@ pub async fn load(store: &Store, now: Millis) -> Result<Option<Vec<DemoPerson>>>
             Ok(id)
         })
         .await?;
-    w.approve(
-        &heyi,
-        &heyi_secretary,
-        &li,
-        li_lecture,
-        ReviewableKind::Lecture,
-        true,
-    )
-    .await?;
+    w.approve::<Lecture>(&heyi, &heyi_secretary, &li, li_lecture, true)
+        .await?;
 
     // 赵杰辉 visits the households he looks after.
     for (days, household, needs) in [
@@ -369,15 +362,8 @@ pub async fn load(store: &Store, now: Millis) -> Result<Option<Vec<DemoPerson>>>
                 Ok(id)
             })
             .await?;
-        w.approve(
-            &heyi,
-            &heyi_secretary,
-            &zhao,
-            visit,
-            ReviewableKind::Visit,
-            false,
-        )
-        .await?;
+        w.approve::<Visit>(&heyi, &heyi_secretary, &zhao, visit, false)
+            .await?;
     }
 
     // 彭军's lecture to 三联村, waiting for review.
@@ -428,15 +414,8 @@ pub async fn load(store: &Store, now: Millis) -> Result<Option<Vec<DemoPerson>>>
             Ok(id)
         })
         .await?;
-    w.approve(
-        &shuangqiao,
-        &shuangqiao_secretary,
-        &liu,
-        service,
-        ReviewableKind::Service,
-        false,
-    )
-    .await?;
+    w.approve::<Service>(&shuangqiao, &shuangqiao_secretary, &liu, service, false)
+        .await?;
 
     // 贺俊爱's micro-lesson from Guangdong, returned with a comment for her to redo.
     let lesson = w
@@ -459,22 +438,20 @@ pub async fn load(store: &Store, now: Millis) -> Result<Option<Vec<DemoPerson>>>
             Ok(id)
         })
         .await?;
+    let (source, read) = w.read::<Lecture>(&he, lesson).await?;
     w.branch(&shuangqiao, &shuangqiao_secretary.principal, |b| {
         b.review(
             &shuangqiao_secretary.principal,
             w.ago(2),
             ReviewDecision {
-                record: RecordRef {
-                    notebook: notebook_of(&he)?,
-                    kind: ReviewableKind::Lecture,
-                    id: lesson,
-                },
+                record: source,
                 revision: 1,
                 decision: Decision::Returned,
                 comment: "内容很好，请再结合党的二十大精神谈一谈，重新录一段发回来。".into(),
                 publish: false,
                 fine_example: false,
             },
+            &read,
         )
         .map(|_| ())
         .map_err(DemoError::from)
@@ -779,30 +756,17 @@ impl Story<'_> {
         Ok(())
     }
 
-    /// The secretary approves a submitted record, and publishes it to the feed if asked.
-    async fn approve(
+    /// The secretary approves a submitted record as he reads it in its notebook, and
+    /// publishes it to the feed if asked.
+    async fn approve<T: Reviewable>(
         &self,
         branch: &BranchRecord,
         secretary: &DemoPerson,
         author: &DemoPerson,
         record: RecordId,
-        kind: ReviewableKind,
         publish: bool,
     ) -> Result<()> {
-        let notebook = notebook_of(author)?;
-        let source = RecordRef {
-            notebook,
-            kind,
-            id: record,
-        };
-        let lecture = if publish {
-            let bytes = self.writer.bytes(notebook).await?;
-            let held = Notebook::load(&bytes, Limits::default())
-                .map_err(|e| DemoError::Document(e.to_string()))?;
-            held.get::<Lecture>(&client_core::schema::LECTURES, &record.to_string())?
-        } else {
-            None
-        };
+        let (source, read) = self.read::<T>(author, record).await?;
         let by = &secretary.principal;
         self.branch(branch, by, |b| {
             b.review(
@@ -810,25 +774,42 @@ impl Story<'_> {
                 self.ago(1),
                 ReviewDecision {
                     record: source,
-                    revision: 1,
+                    revision: read.submission().revision,
                     decision: Decision::Approved,
                     comment: String::new(),
                     publish,
                     fine_example: false,
                 },
+                &read,
             )?;
-            if let Some(lecture) = lecture {
-                b.publish_record(by, self.ago(1), source, &lecture, false)?;
+            if publish {
+                b.publish_record(by, self.ago(1), source, &read, false)?;
             }
             Ok(())
         })
         .await
     }
+
+    /// A member's record as his notebook holds it now.
+    async fn read<T: Reviewable>(
+        &self,
+        author: &DemoPerson,
+        record: RecordId,
+    ) -> Result<(RecordRef, T)> {
+        let notebook = notebook_of(author)?;
+        let read = self.writer.record::<T>(notebook, record).await?;
+        let source = RecordRef {
+            notebook,
+            kind: T::KIND,
+            id: record,
+        };
+        Ok((source, read))
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use client_core::{Document, views};
+    use client_core::{Document, Limits, views};
 
     use super::*;
 
@@ -873,9 +854,9 @@ mod tests {
             held
         };
         let refs: Vec<&Notebook> = heyi_notebooks.iter().collect();
-        let progress =
-            views::plan_progress(&heyi_branch, &refs, now.cst_date().month_of()).unwrap();
-        assert!(progress.lecture_done && progress.film_done && !progress.practice_done);
+        let progress = views::plan_progress(&heyi_branch, now.cst_date().month_of()).unwrap();
+        assert!(progress.standing.lecture_done && progress.standing.film_done);
+        assert!(!progress.standing.practice_done);
         let feed = views::feed(&heyi_branch);
         assert_eq!(feed.len(), 1);
         assert_eq!(feed[0].1.speakers, vec!["李章桂".to_owned()]);

@@ -4,9 +4,10 @@
 //! What it stores passes every check a phone's changes pass, and carries its projection.
 
 use automerge::{ActorId, ChangeHash};
+use client_core::ops::{ReviewDecision, Reviewable};
 use client_core::{
     Branch, DocKind, Document, DocumentError, DocumentId, Ledger, Limits, Millis, Notebook,
-    OpError, Principal, Supervision, projection,
+    OpError, Principal, RecordId, Supervision, projection,
 };
 
 use crate::store::{Store, StoreError, Write};
@@ -98,6 +99,35 @@ impl Writer<'_> {
         /// Runs `edit` on a branch's supervision document as `by`, and stores what it changed.
         supervision, Supervision, Supervision
     );
+
+    /// A member's record as his notebook stores it.
+    pub async fn record<T: Reviewable>(
+        &self,
+        notebook: DocumentId,
+        id: RecordId,
+    ) -> Result<T, WriteError> {
+        let bytes = self.bytes(notebook).await?;
+        let held = Notebook::load(&bytes, Limits::default())
+            .map_err(|e| WriteError::Document(notebook, Box::new(e)))?;
+        Ok(held.require::<T>(&id.to_string())?)
+    }
+
+    /// Reviews a member's record in `branch` as `by`, who reads it in its notebook first, as
+    /// an admin's phone does: an approval carries what the record counts.
+    pub async fn review<T: Reviewable>(
+        &self,
+        branch: DocumentId,
+        by: &Principal,
+        decision: ReviewDecision,
+    ) -> Result<RecordId, WriteError> {
+        let read: T = self
+            .record(decision.record.notebook, decision.record.id)
+            .await?;
+        self.branch(branch, by, |b| {
+            Ok::<_, WriteError>(b.review(by, self.now, decision, &read)?)
+        })
+        .await
+    }
 
     /// A stored document, whole.
     pub async fn bytes(&self, document: DocumentId) -> Result<Vec<u8>, WriteError> {

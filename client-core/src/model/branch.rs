@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{MediaRef, Progress, Prose, RecordRef, ReviewableKind, Withdrawal};
 use super::domain_enum;
-use super::notebook::Venue;
+use super::notebook::{LectureCategory, Venue};
 use crate::ids::{DocumentId, RecordId, UserId};
 use crate::time::{Date, Millis, Month};
 
@@ -146,6 +146,63 @@ pub struct Review {
     pub publish: bool,
     /// Marked as a fine example (精品).
     pub fine_example: bool,
+    /// What an approval puts in the branch's books; absent from a return.
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub counted: Option<Counted>,
+}
+
+/// The facts of an approved revision that the branch's figures and monthly plan count,
+/// copied from the member's record by the admin who approves it.
+///
+/// Members never read one another's notebooks, so without this copy a member's phone could
+/// not tell whether the month's lecture was given; and the figures must keep counting the
+/// revision an admin approved while its member edits it again, which the notebook no longer
+/// holds. With it, every phone, the server and the exports count the same approvals from the
+/// branch document alone.
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct Counted {
+    /// The lecture's or service's title, or the household visited.
+    pub title: String,
+    /// When it was held, or the visit made: the period it counts in.
+    pub held_at: Millis,
+    /// The month whose plan it carries out.
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub plan: Option<Month>,
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub category: Option<LectureCategory>,
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub venue: Option<Venue>,
+    /// A lecture's speakers who are members.
+    pub speakers: Vec<UserId>,
+    /// Members present at a lecture.
+    pub attendees: Vec<UserId>,
+    /// Villagers present at a lecture.
+    pub audience: i64,
+    /// A service's hours per participant.
+    pub hours: f64,
+    pub participants: Vec<UserId>,
+}
+
+impl Counted {
+    /// A record of `title` held at `held_at` that counts nothing else yet.
+    pub fn of(title: &str, held_at: Millis) -> Self {
+        Self {
+            title: title.to_owned(),
+            held_at,
+            plan: None,
+            category: None,
+            venue: None,
+            speakers: Vec::new(),
+            attendees: Vec::new(),
+            audience: 0,
+            hours: 0.0,
+            participants: Vec::new(),
+        }
+    }
 }
 
 /// A candidate in an election: a member, or a record such as a lecture for 十佳党课.

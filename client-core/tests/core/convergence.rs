@@ -15,7 +15,7 @@ use client_core::validate::{self, Context, Limits};
 use client_core::{Document, Month, Principal, RecordId, schema};
 use proptest::prelude::*;
 
-use crate::fixture::{NOW, Village, later, lecture};
+use crate::fixture::{NOW, Village, later, lecture, submitted_lecture};
 
 /// One step of a random history: which replica acts, what it does, and a free parameter.
 #[derive(Debug, Clone)]
@@ -242,7 +242,7 @@ proptest! {
                             comment: "请补充照片".into(),
                             publish: false,
                             fine_example: false,
-                        })),
+                        }, &submitted_lecture(&li, 1 + i64::from(param % 3)))),
                         3 => ignore_refusal(branch.record_meeting(&admin, at, Meeting {
                             kind: MeetingKind::Committee,
                             held_at: at,

@@ -1,7 +1,7 @@
 //! 周官桥乡's 合益村 branch: the people of the seed articles and their documents.
 
 use client_core::model::branch::{BranchRole, RosterEntry};
-use client_core::model::common::{MediaRef, Submission};
+use client_core::model::common::{MediaRef, Submission, SubmissionState};
 use client_core::model::notebook::{Lecture, LectureCategory, Venue};
 use client_core::{
     Branch, BranchId, DocumentId, Millis, Notebook, Principal, Role, Scope, Supervision,
@@ -115,6 +115,18 @@ impl Village {
 }
 
 /// 李章桂's lecture at the 屋场坪 of 合益村: 12 attendees and 30 villagers.
+/// `lecture` as an admin reads it once its `revision` has been submitted.
+pub fn submitted_lecture(speaker: &Person, revision: i64) -> Lecture {
+    Lecture {
+        submission: Submission {
+            state: SubmissionState::Submitted,
+            revision,
+            submitted_at: Some(NOW),
+        },
+        ..lecture(speaker, &[])
+    }
+}
+
 pub fn lecture(speaker: &Person, attendees: &[UserId]) -> Lecture {
     Lecture {
         title: "忆扶贫故事、做合格党员、推乡村振兴".into(),

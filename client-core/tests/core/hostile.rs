@@ -11,7 +11,7 @@ use client_core::validate::{self, Context, Limits};
 use client_core::{Document, Principal, Violation, schema};
 use proptest::prelude::*;
 
-use crate::fixture::{NOW, Village, later, lecture};
+use crate::fixture::{NOW, Village, later, lecture, submitted_lecture};
 
 /// A notebook of 李章桂 with one lecture, as raw Automerge, and the lecture's id.
 fn notebook_with_lecture(village: &Village) -> (Automerge, String) {
@@ -300,6 +300,7 @@ fn a_review_written_by_a_member_is_refused() {
             at: NOW,
             publish: false,
             fine_example: false,
+            counted: None,
         },
     )
     .unwrap();
@@ -323,7 +324,12 @@ fn a_review_written_by_a_member_is_refused() {
         Violation::NotAuthor { .. }
     );
     validate::validate_changes(&forged, &before, &ctx(scope, &secretary)).unwrap();
-    let _ = village.branch.review(&secretary, NOW, decision);
+    let _ = village.branch.review(
+        &secretary,
+        NOW,
+        decision,
+        &submitted_lecture(&village.li, 1),
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use client_core::access::{self, Denied};
 use client_core::model::branch::{
-    Candidate, Decision, Election, FeedItem, Meeting, MeetingKind, Plan, Rectification,
+    Candidate, Decision, Election, FeedItem, Meeting, MeetingKind, Plan, Rectification, Review,
     ScheduleEntry, Screening,
 };
 use client_core::model::common::Submission;
@@ -299,13 +299,17 @@ fn reviews_are_written_by_admins_and_never_of_their_own_records() {
         .record_lecture(&li.principal, NOW, lecture(&li, &[]))
         .unwrap();
     let revision = notebook.submit::<Lecture>(&li.principal, NOW, id).unwrap();
+    let read: Lecture = notebook
+        .get(&schema::LECTURES, &id.to_string())
+        .unwrap()
+        .unwrap();
 
     // A member cannot approve his own lecture: he cannot write the branch document at all.
     let approve = review_of(li.notebook_id, id, revision, Decision::Approved, "");
     let branch = &mut village.branch;
     assert_refused!(
         branch,
-        branch.review(&li.principal, NOW, approve.clone()),
+        branch.review(&li.principal, NOW, approve.clone(), &read),
         OpError::Denied(Denied {
             role: Role::Member,
             kind: DocKind::Branch,
@@ -318,7 +322,7 @@ fn reviews_are_written_by_admins_and_never_of_their_own_records() {
     let silent = review_of(li.notebook_id, id, revision, Decision::Returned, " ");
     assert_refused!(
         branch,
-        branch.review(&secretary, NOW, silent),
+        branch.review(&secretary, NOW, silent, &read),
         OpError::Invalid(Violation::Missing { .. })
     );
 
@@ -332,26 +336,44 @@ fn reviews_are_written_by_admins_and_never_of_their_own_records() {
     );
     assert_refused!(
         branch,
-        branch.review(&secretary, NOW, stranger),
+        branch.review(&secretary, NOW, stranger, &read),
         OpError::Invalid(Violation::UnknownReference { .. })
     );
 
-    branch.review(&secretary, NOW, approve).unwrap();
+    // An admin approves only the revision he read: an older or newer one is refused.
+    let stale = review_of(li.notebook_id, id, revision + 1, Decision::Approved, "");
+    assert_refused!(
+        branch,
+        branch.review(&secretary, NOW, stale, &read),
+        OpError::NotAllowed(_)
+    );
+
+    branch.review(&secretary, NOW, approve, &read).unwrap();
+    // The approval carries what the lecture counts, for every phone to count alike.
+    let (_, review) = branch.records::<Review>(&schema::REVIEWS).remove(0);
+    let counted = review.counted.unwrap();
+    assert_eq!(
+        (counted.title.as_str(), counted.held_at, counted.audience),
+        (read.title.as_str(), read.held_at, read.audience)
+    );
+    assert_eq!(counted.attendees, read.attendees);
 
     // The secretary's own lecture must be reviewed by someone else.
     let own = review_of(
         village.secretary.notebook_id,
         RecordId::generate(NOW).unwrap(),
-        1,
+        revision,
         Decision::Approved,
         "",
     );
     assert_refused!(
         branch,
-        branch.review(&secretary, NOW, own.clone()),
+        branch.review(&secretary, NOW, own.clone(), &read),
         OpError::Invalid(Violation::SelfReview { .. })
     );
-    branch.review(&village.deputy.principal, NOW, own).unwrap();
+    branch
+        .review(&village.deputy.principal, NOW, own, &read)
+        .unwrap();
 
     // Another branch's admin cannot review here.
     let mut outsider = secretary.clone();
@@ -359,7 +381,7 @@ fn reviews_are_written_by_admins_and_never_of_their_own_records() {
     let approve = review_of(li.notebook_id, id, revision, Decision::Approved, "");
     assert_refused!(
         branch,
-        branch.review(&outsider, NOW, approve),
+        branch.review(&outsider, NOW, approve, &read),
         OpError::Denied(_)
     );
     branch.validate().unwrap();

@@ -5,7 +5,7 @@ use client_core::ops::ReviewDecision;
 use client_core::projection::{Cell, project_all, project_changes};
 use client_core::{DocKind, RecordId};
 
-use crate::fixture::{NOW, Village, later, lecture};
+use crate::fixture::{NOW, Village, later, lecture, submitted_lecture};
 
 #[test]
 fn a_lecture_projects_its_owner_time_status_people_and_media() {
@@ -109,7 +109,15 @@ fn reviews_and_rectifications_project_their_subject_decision_and_progress() {
         publish: false,
         fine_example: false,
     };
-    let review = village.branch.review(&secretary, NOW, decision).unwrap();
+    let review = village
+        .branch
+        .review(
+            &secretary,
+            NOW,
+            decision,
+            &submitted_lecture(&village.li, 1),
+        )
+        .unwrap();
     let rectification = Rectification {
         problem: "党员活动室资料归档不规范".into(),
         measure: "按月整理三会一课记录".into(),

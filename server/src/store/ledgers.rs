@@ -10,7 +10,7 @@ use client_core::Millis;
 use client_core::projection::Cell;
 use rusqlite::{Connection, params};
 
-use super::statistics::{APPROVED, Scope};
+use super::statistics::{APPROVAL_ROWS, Scope, standing_approval};
 use super::{Result, Store};
 
 /// Which records a ledger lists.
@@ -67,20 +67,22 @@ impl Store {
         period: Range<Millis>,
     ) -> Result<Vec<RecordFile>> {
         self.read(move |connection| {
+            // Each record when and under the title its approval counts; its files as its
+            // notebook holds them.
             let mut statement = connection.prepare(&format!(
-                "SELECT coalesce(b.name, r.branch), r.collection, r.key, r.occurred_at,
-                        coalesce((SELECT t.text FROM record_values t WHERE t.document = r.document
-                                    AND t.collection = r.collection AND t.key = r.key
-                                    AND t.field IN ('title', 'household')), ''),
+                "SELECT coalesce(b.name, v.branch), v.subject_collection, v.subject,
+                        CAST(h.number AS INTEGER),
+                        coalesce((SELECT t.text FROM record_values t WHERE t.document = v.document
+                                    AND t.collection = v.collection AND t.key = v.key
+                                    AND t.field = 'title'), ''),
                         m.sha256, m.media_type, m.size
-                 FROM records r
-                 CROSS JOIN record_media m
-                   ON m.document = r.document AND m.collection = r.collection AND m.key = r.key
-                 LEFT JOIN branches b ON b.id = r.branch
-                 WHERE r.collection IN ('lectures', 'services', 'visits')
-                   AND r.branch IN (SELECT value FROM json_each(?1))
-                   AND r.occurred_at >= ?2 AND r.occurred_at < ?3 AND {APPROVED}
-                 ORDER BY 1, r.occurred_at, r.key, m.field, m.sha256"
+                 FROM {APPROVAL_ROWS}
+                 CROSS JOIN record_media m ON m.document = v.subject_document
+                   AND m.collection = v.subject_collection AND m.key = v.subject
+                 LEFT JOIN branches b ON b.id = v.branch
+                 WHERE {}
+                 ORDER BY 1, 4, 3, m.field, m.sha256",
+                standing_approval("?1", "?2", "?3")
             ))?;
             let rows = statement.query_map(
                 params![scope.json(), period.start.0, period.end.0],
@@ -121,39 +123,58 @@ fn records(
     scope: &Scope,
     period: &Range<Millis>,
 ) -> Result<Vec<LedgerRecord>> {
+    // `via_document` and `via_key` name the approval of an approved record, whose counted
+    // values stand over the record's own (they stay while its member edits it again).
     connection.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS listed (
              document TEXT, collection TEXT, key TEXT, branch TEXT, occurred_at INTEGER,
-             status TEXT, PRIMARY KEY (document, collection, key)
+             status TEXT, via_document TEXT, via_key TEXT,
+             PRIMARY KEY (document, collection, key)
          );
          DELETE FROM temp.listed;",
     )?;
-    let (collection, condition) = match listing {
+    let values = params![scope.json(), period.start.0, period.end.0];
+    let (collection, inserted) = match listing {
         Listing::Approved(collection) => (
             collection,
-            format!("r.occurred_at >= ?3 AND r.occurred_at < ?4 AND {APPROVED}"),
+            format!(
+                "INSERT OR IGNORE INTO temp.listed
+                 SELECT v.subject_document, v.subject_collection, v.subject, v.branch,
+                        CAST(h.number AS INTEGER), 'approved', v.document, v.key
+                 FROM {APPROVAL_ROWS}
+                 WHERE v.subject_collection = '{collection}' AND {}",
+                standing_approval("?1", "?2", "?3")
+            ),
         ),
         Listing::Standing(collection) => (
             collection,
-            "r.occurred_at >= ?3 AND r.occurred_at < ?4 AND r.status <> 'withdrawn'".to_owned(),
+            format!(
+                "INSERT INTO temp.listed
+                 SELECT r.document, r.collection, r.key, r.branch, r.occurred_at, r.status,
+                        NULL, NULL
+                 FROM records r
+                 WHERE r.collection = '{collection}'
+                   AND r.branch IN (SELECT value FROM json_each(?1))
+                   AND r.occurred_at >= ?2 AND r.occurred_at < ?3 AND r.status <> 'withdrawn'"
+            ),
         ),
-        Listing::Members => ("roster", "?3 IS NOT NULL AND ?4 IS NOT NULL".to_owned()),
-    };
-    connection.execute(
-        &format!(
+        Listing::Members => (
+            "roster",
             "INSERT INTO temp.listed
-             SELECT r.document, r.collection, r.key, r.branch, r.occurred_at, r.status
+             SELECT r.document, r.collection, r.key, r.branch, r.occurred_at, r.status, NULL, NULL
              FROM records r
-             WHERE r.collection = ?1 AND r.branch IN (SELECT value FROM json_each(?2))
-               AND {condition}"
+             WHERE r.collection = 'roster' AND r.branch IN (SELECT value FROM json_each(?1))
+               AND ?2 IS NOT NULL AND ?3 IS NOT NULL"
+                .to_owned(),
         ),
-        params![collection, scope.json(), period.start.0, period.end.0],
-    )?;
+    };
+    connection.execute(&inserted, values)?;
     if listing == Listing::Members {
         // A member's ledger entry is keyed by his user id, as his roster entry is.
         connection.execute(
             "INSERT INTO temp.listed
-             SELECT e.document, e.collection, e.key, e.branch, e.occurred_at, e.status
+             SELECT e.document, e.collection, e.key, e.branch, e.occurred_at, e.status,
+                    NULL, NULL
              FROM temp.listed m CROSS JOIN records e ON m.key = e.key AND m.branch = e.branch
              WHERE e.collection = 'entries' AND e.status <> 'withdrawn'",
             [],
@@ -182,12 +203,26 @@ fn records(
         );
     }
 
+    // The record's own values, then what its approval counts over them. A visit's approval
+    // counts its household as its title, and when it was made as when it was held.
     let mut values = connection.prepare(
-        "SELECT l.branch, l.key, t.field, t.text, t.number, u.name
+        "SELECT l.branch, l.key, t.field, t.text, t.number, u.name, 0
          FROM temp.listed l
          CROSS JOIN record_values t
            ON t.document = l.document AND t.collection = l.collection AND t.key = l.key
-         LEFT JOIN users u ON u.id = t.text",
+         LEFT JOIN users u ON u.id = t.text
+         UNION ALL
+         SELECT l.branch, l.key,
+                CASE WHEN l.collection = 'visits' AND t.field = 'title' THEN 'household'
+                     WHEN l.collection = 'visits' AND t.field = 'held_at' THEN 'visited_at'
+                     ELSE t.field END,
+                t.text, t.number, u.name, 1
+         FROM temp.listed l
+         CROSS JOIN record_values t
+           ON t.document = l.via_document AND t.collection = 'reviews' AND t.key = l.via_key
+         LEFT JOIN users u ON u.id = t.text
+         WHERE t.field IN ('title', 'held_at', 'plan', 'category', 'venue', 'audience', 'hours')
+         ORDER BY 7",
     )?;
     let mut rows = values.query([])?;
     while let Some(row) = rows.next()? {
@@ -210,11 +245,15 @@ fn records(
         record.values.insert(field, cell);
     }
 
+    // The people a record names, those its approval counts standing over its own lists.
     let mut people = connection.prepare(
         "SELECT l.branch, l.key, t.field, coalesce(u.name, t.person)
          FROM temp.listed l
          CROSS JOIN record_people t
-           ON t.document = l.document AND t.collection = l.collection AND t.key = l.key
+           ON (t.document = l.via_document AND t.collection = 'reviews' AND t.key = l.via_key)
+           OR (t.document = l.document AND t.collection = l.collection AND t.key = l.key
+               AND NOT (l.via_key IS NOT NULL
+                        AND t.field IN ('speakers', 'attendees', 'participants')))
          LEFT JOIN users u ON u.id = t.person
          ORDER BY 4",
     )?;

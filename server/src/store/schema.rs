@@ -14,13 +14,16 @@ use rusqlite_migration::{HookError, M, Migrations};
 use super::StoreError;
 
 /// The schema this binary writes.
-pub const LATEST: usize = 2;
+pub const LATEST: usize = 3;
 
 /// Every migration, oldest first; the `n`th brings a database to version `n`.
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_FIRST_RELEASE),
         M::up_with_hook(V2_STATISTICS, |tx: &rusqlite::Transaction| {
+            reproject_everything(tx).map_err(|error| HookError::Hook(error.to_string()))
+        }),
+        M::up_with_hook(V3_COUNTED_APPROVALS, |tx: &rusqlite::Transaction| {
             reproject_everything(tx).map_err(|error| HookError::Hook(error.to_string()))
         }),
     ])
@@ -328,6 +331,13 @@ CREATE TABLE record_values (
 ) STRICT;
 -- The records that carry out a month's plan, for the plan standing of every branch.
 CREATE INDEX record_values_by_plan ON record_values(text) WHERE field = 'plan';
+";
+
+/// Approvals count what they carry (`Counted`): a review's counted fields are projected as
+/// its own, so every document is projected again. No table changes.
+const V3_COUNTED_APPROVALS: &str = "
+-- The counted fields of approvals are rows of record_values and record_people, like any
+-- record's fields; only the rows change.
 ";
 
 #[cfg(test)]

@@ -4,30 +4,44 @@
 //!
 //! The rules are client-core's (`views::figures`, `views::plan_progress`), restated as SQL;
 //! the end-to-end tests check the two agree on the same documents. A member's record counts
-//! when it is submitted and the latest review of its current revision approved it.
+//! while the review that stands on it (the latest review of the latest revision any admin
+//! reviewed) approved it, with what that approval counts (`Counted`, projected as the
+//! review's own fields): the branch document alone decides, as on every phone.
 
 use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 
-use client_core::views::Figures;
+use client_core::views::{self, Figures};
 use client_core::{BranchId, Date, Millis, Month};
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
 use super::{Result, Store, parse};
 
-/// Whether the record `r` (a row of `records`) is a member's approved lecture, service or
-/// visit: submitted, and the latest review of its current revision (by time, then review id,
-/// as on every device) approved it. Reviews live in the branch document of the record's branch.
-/// The index is named because the planner, left alone, walks every review of the branch for
-/// each record.
-pub(super) const APPROVED: &str = "r.collection IN ('lectures', 'services', 'visits')
-    AND r.status = 'submitted'
-    AND (SELECT v.status FROM records v INDEXED BY records_by_review_subject
-         WHERE v.subject_document = r.document AND v.subject = r.key
-           AND v.subject_collection = r.collection AND v.collection = 'reviews'
-           AND v.branch = r.branch AND v.revision = r.revision
-         ORDER BY v.occurred_at DESC, v.key DESC LIMIT 1) = 'approved'";
+/// A review `v` (a row of `records`) with `h`, when the record it judges was held (a field of
+/// what an approval counts), for [`standing_approval`].
+pub(super) const APPROVAL_ROWS: &str = "records v CROSS JOIN record_values h
+    ON h.document = v.document AND h.collection = v.collection AND h.key = v.key
+   AND h.field = 'held_at'";
+
+/// Whether the review `v` of [`APPROVAL_ROWS`] is an approval that stands: for each member's
+/// record, the review that stands is the latest review of the latest revision reviewed (by
+/// revision, then time, then review id, as on every device), and it counts where it
+/// approved. `scope` (a JSON list of branches), `from` and `until` (the period the record was
+/// held in) are SQL placeholders or expressions. The index is named because the planner,
+/// left alone, walks every review of the branch for each one.
+pub(super) fn standing_approval(scope: &str, from: &str, until: &str) -> String {
+    format!(
+        "v.collection = 'reviews' AND v.status = 'approved'
+         AND v.branch IN (SELECT value FROM json_each({scope}))
+         AND h.number >= {from} AND h.number < {until}
+         AND NOT EXISTS (SELECT 1 FROM records w INDEXED BY records_by_review_subject
+             WHERE w.subject_document = v.subject_document AND w.subject = v.subject
+               AND w.subject_collection = v.subject_collection AND w.collection = 'reviews'
+               AND w.branch = v.branch
+               AND (w.revision, w.occurred_at, w.key) > (v.revision, v.occurred_at, v.key))"
+    )
+}
 
 /// The branches figures are counted for: one, or all of a township's.
 #[derive(Debug, Clone)]
@@ -148,15 +162,12 @@ pub struct RecordLine {
 }
 
 /// How far a branch has carried out a month's plan (一月一课一片一实践), by client-core's
-/// rules (`views::plan_progress`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// rules (`views::plan_progress`): nothing is done of a month without a plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PlanStanding {
     pub planned: bool,
-    pub lecture_done: bool,
-    pub film_done: bool,
-    pub practice_done: bool,
-    pub theme_day_held: bool,
-    pub complete: bool,
+    #[serde(flatten)]
+    pub standing: views::PlanStanding,
 }
 
 impl Store {
@@ -188,24 +199,26 @@ impl Store {
     }
 }
 
-/// The approved records of the count's scope and period, for the queries below.
+/// The standing approvals of the count's scope and period, for the queries below: each
+/// review (`document`, `key`), its branch, the kind of record it approved, that record
+/// (`subject_document`, `subject`) and its owner, and when it was held.
 fn approved_in(connection: &Connection, count: &Count) -> Result<()> {
     connection.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS approved (
-             document TEXT, collection TEXT, key TEXT, branch TEXT, owner TEXT, occurred_at INTEGER,
-             PRIMARY KEY (document, collection, key)
+             document TEXT, key TEXT, branch TEXT, kind TEXT, subject_document TEXT,
+             subject TEXT, owner TEXT, occurred_at INTEGER,
+             PRIMARY KEY (document, key)
          );
          DELETE FROM temp.approved;",
     )?;
     connection.execute(
         &format!(
             "INSERT INTO temp.approved
-             SELECT r.document, r.collection, r.key, r.branch, r.owner, r.occurred_at
-             FROM records r
-             WHERE r.collection IN ('lectures', 'services', 'visits')
-               AND r.branch IN (SELECT value FROM json_each(?1))
-               AND r.occurred_at >= ?2 AND r.occurred_at < ?3
-               AND {APPROVED}"
+             SELECT v.document, v.key, v.branch, v.subject_collection, v.subject_document,
+                    v.subject, (SELECT d.owner FROM documents d WHERE d.id = v.subject_document),
+                    CAST(h.number AS INTEGER)
+             FROM {APPROVAL_ROWS} WHERE {}",
+            standing_approval("?1", "?2", "?3")
         ),
         params![count.scope.json(), count.period.start.0, count.period.end.0],
     )?;
@@ -251,12 +264,11 @@ fn counted(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-/// The columns that join `temp.approved a` to a projection table `t` row of the same record.
-/// The joins are `CROSS JOIN`s, which SQLite takes as an order: the few approved records
-/// first, then their rows by key. A temporary table has no statistics, and the planner
-/// would otherwise walk the whole projection table.
-const SAME_RECORD: &str =
-    "t.document = a.document AND t.collection = a.collection AND t.key = a.key";
+/// The columns that join `temp.approved a` to a projection table `t` row of the approval,
+/// whose fields are what it counts. The joins are `CROSS JOIN`s, which SQLite takes as an
+/// order: the few approvals first, then their rows by key. A temporary table has no
+/// statistics, and the planner would otherwise walk the whole projection table.
+const SAME_RECORD: &str = "t.document = a.document AND t.collection = 'reviews' AND t.key = a.key";
 
 /// The live copies on the wall of the scope's branches (`?1`) of pledges for years that begin
 /// in `[start, end)`, as `records r`.
@@ -279,7 +291,7 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
 
     for (branch, (collection, n)) in branch_rows(
         connection,
-        "SELECT branch, collection, count(*) FROM temp.approved GROUP BY branch, collection",
+        "SELECT branch, kind, count(*) FROM temp.approved GROUP BY branch, kind",
         [],
         |row| Ok((row.get::<_, String>(1)?, counted(row.get(2)?))),
     )? {
@@ -294,7 +306,7 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
         &format!(
             "SELECT a.branch, t.field, t.text, count(*)
              FROM temp.approved a CROSS JOIN record_values t ON {SAME_RECORD}
-             WHERE a.collection = 'lectures' AND t.field IN ('category', 'venue')
+             WHERE a.kind = 'lectures' AND t.field IN ('category', 'venue')
              GROUP BY a.branch, t.field, t.text"
         ),
         [],
@@ -318,8 +330,8 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
         &format!(
             "SELECT a.branch, t.field, count(*)
              FROM temp.approved a CROSS JOIN record_people t ON {SAME_RECORD}
-             WHERE (a.collection = 'lectures' AND t.field = 'attendees')
-                OR (a.collection = 'services' AND t.field = 'participants')
+             WHERE (a.kind = 'lectures' AND t.field = 'attendees')
+                OR (a.kind = 'services' AND t.field = 'participants')
              GROUP BY a.branch, t.field"
         ),
         [],
@@ -336,7 +348,7 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
         &format!(
             "SELECT a.branch, sum(max(t.number, 0))
              FROM temp.approved a CROSS JOIN record_values t ON {SAME_RECORD}
-             WHERE a.collection = 'lectures' AND t.field = 'audience'
+             WHERE a.kind = 'lectures' AND t.field = 'audience'
              GROUP BY a.branch"
         ),
         [],
@@ -349,10 +361,10 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
         &format!(
             "SELECT a.branch, sum(t.number * (
                  SELECT count(*) FROM record_people p
-                 WHERE p.document = a.document AND p.collection = a.collection
+                 WHERE p.document = a.document AND p.collection = 'reviews'
                    AND p.key = a.key AND p.field = 'participants'))
              FROM temp.approved a CROSS JOIN record_values t ON {SAME_RECORD}
-             WHERE a.collection = 'services' AND t.field = 'hours'
+             WHERE a.kind = 'services' AND t.field = 'hours'
              GROUP BY a.branch"
         ),
         [],
@@ -366,13 +378,14 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
         connection,
         "SELECT DISTINCT a.branch, t.person
          FROM temp.approved a CROSS JOIN record_people t ON {SAME_RECORD}
-         WHERE a.collection = 'lectures' AND t.field = 'speakers'",
+         WHERE a.kind = 'lectures' AND t.field = 'speakers'",
     )?;
+    // A visit's approval counts its household as its title.
     let households = distinct(
         connection,
         "SELECT DISTINCT a.branch, t.text
          FROM temp.approved a CROSS JOIN record_values t ON {SAME_RECORD}
-         WHERE a.collection = 'visits' AND t.field = 'household'",
+         WHERE a.kind = 'visits' AND t.field = 'title'",
     )?;
     for (branch, people) in &lecturers {
         figures_of(&mut branches, *branch).lecturers = counted(people.len() as i64);
@@ -510,10 +523,23 @@ impl BranchFigures {
     }
 }
 
-/// The field that names a record in a list, by collection.
+/// The field that names a record in a list, by collection, read from where the record's
+/// values are (`r.vdocument`, `r.vcollection`, `r.vkey`).
 const TITLE: &str = "coalesce(
-    (SELECT text FROM record_values t WHERE t.document = r.document AND t.collection = r.collection
-       AND t.key = r.key AND t.field IN ('title', 'household', 'film', 'problem')), '')";
+    (SELECT text FROM record_values t WHERE t.document = r.vdocument
+       AND t.collection = r.vcollection AND t.key = r.vkey
+       AND t.field IN ('title', 'household', 'film', 'problem')), '')";
+
+/// A row of `records r` as a line of `behind`'s list, whose values are its own.
+const OWN_VALUES: &str = "r.branch, r.document, r.collection, r.key, r.occurred_at, r.owner,
+    r.status, r.document AS vdocument, r.collection AS vcollection, r.key AS vkey";
+
+/// The approvals of `temp.approved a` as lines of `behind`'s list: the member's record, with
+/// the values its approval counts.
+const APPROVED_LINES: &str = "SELECT a.branch, a.subject_document AS document,
+    a.kind AS collection, a.subject AS key, a.occurred_at, a.owner, 'approved' AS status,
+    a.document AS vdocument, 'reviews' AS vcollection, a.key AS vkey
+    FROM temp.approved a";
 
 fn behind(
     connection: &Connection,
@@ -522,17 +548,15 @@ fn behind(
     narrowing: Option<Narrowing>,
     limit: usize,
 ) -> Result<Vec<RecordLine>> {
-    let member_records = |collection: &str| {
+    // A member's record as its approval counts it: when it was held, its title and choices
+    // are the approval's, which stay while its member edits it again.
+    let approved = |kind: &str| {
         approved_in(connection, count)?;
-        Ok::<_, super::StoreError>(format!(
-            "SELECT r.* FROM temp.approved a CROSS JOIN records r
-               ON a.document = r.document AND a.collection = r.collection AND a.key = r.key
-             WHERE r.collection = '{collection}'"
-        ))
+        Ok::<_, super::StoreError>(format!("{APPROVED_LINES} WHERE a.kind = '{kind}'"))
     };
     let standing = |collection: &str, which: &str| {
         format!(
-            "SELECT r.* FROM records r
+            "SELECT {OWN_VALUES} FROM records r
              LEFT JOIN record_values d ON d.document = r.document
                AND d.collection = r.collection AND d.key = r.key AND d.field = 'deadline'
              WHERE r.collection = '{collection}'
@@ -541,26 +565,27 @@ fn behind(
     };
     let rectifications = |which: &str| standing("rectifications", which);
     let source = match figure {
-        Figure::Lectures => member_records("lectures")?,
-        Figure::Services => member_records("services")?,
-        Figure::Visits => member_records("visits")?,
+        Figure::Lectures => approved("lectures")?,
+        Figure::Services => approved("services")?,
+        Figure::Visits => approved("visits")?,
         Figure::MigrantSubmissions => {
             approved_in(connection, count)?;
-            "SELECT r.* FROM temp.approved a CROSS JOIN records r
-               ON a.document = r.document AND a.collection = r.collection AND a.key = r.key
-             CROSS JOIN records l ON l.collection = 'entries' AND l.key = a.owner
-                           AND l.branch = a.branch AND l.status <> 'withdrawn'
-             JOIN record_values m ON m.document = l.document AND m.collection = l.collection
-                                 AND m.key = l.key AND m.field = 'migrant' AND m.number = 1"
-                .to_owned()
+            format!(
+                "{APPROVED_LINES}
+                 CROSS JOIN records l ON l.collection = 'entries' AND l.key = a.owner
+                               AND l.branch = a.branch AND l.status <> 'withdrawn'
+                 JOIN record_values m ON m.document = l.document AND m.collection = l.collection
+                                     AND m.key = l.key AND m.field = 'migrant' AND m.number = 1"
+            )
         }
-        Figure::Screenings => "SELECT r.* FROM records r
+        Figure::Screenings => format!(
+            "SELECT {OWN_VALUES} FROM records r
              WHERE r.collection = 'screenings' AND r.status <> 'withdrawn'
                AND r.branch IN (SELECT value FROM json_each(?1))
                AND r.occurred_at >= ?3 AND r.occurred_at < ?4"
-            .to_owned(),
+        ),
         Figure::MembersPledged => format!(
-            "SELECT r.* FROM records r WHERE {}",
+            "SELECT {OWN_VALUES} FROM records r WHERE {}",
             pledges_on_wall("?3", "?4")
         ),
         Figure::RectificationsOpen => rectifications("r.status IN ('open', 'in_progress')"),
@@ -577,8 +602,9 @@ fn behind(
     };
     let narrowed = match &narrowing {
         Some(_) => {
-            "AND EXISTS (SELECT 1 FROM record_values n WHERE n.document = r.document
-               AND n.collection = r.collection AND n.key = r.key AND n.field = ?5 AND n.text = ?6)"
+            "AND EXISTS (SELECT 1 FROM record_values n WHERE n.document = r.vdocument
+               AND n.collection = r.vcollection AND n.key = r.vkey AND n.field = ?5
+               AND n.text = ?6)"
         }
         None => "AND ?5 IS NULL AND ?6 IS NULL",
     };
@@ -586,8 +612,9 @@ fn behind(
         "WITH listed AS ({source})
          SELECT r.branch, r.document, r.collection, r.key, r.occurred_at, {TITLE}, r.owner,
                 (SELECT name FROM users WHERE id = r.owner),
-                (SELECT text FROM record_values t WHERE t.document = r.document
-                   AND t.collection = r.collection AND t.key = r.key AND t.field = 'deadline'),
+                (SELECT text FROM record_values t WHERE t.document = r.vdocument
+                   AND t.collection = r.vcollection AND t.key = r.vkey
+                   AND t.field = 'deadline'),
                 r.status
          FROM listed r WHERE 1 {narrowed}
          ORDER BY r.occurred_at, r.key
@@ -634,76 +661,61 @@ fn plans(
 ) -> Result<BTreeMap<BranchId, PlanStanding>> {
     let range = month.first_day().cst_start()..month.next().first_day().cst_start();
     // Each search starts from the records that name the month's plan (few, by the partial
-    // index), never from all of a branch's lectures.
-    let linked = |collection: &str, approved: bool| {
+    // index), never from all of a branch's lectures. A member's record carries out a part
+    // by its approval, linked and held in the month, as client-core's `plan_progress` rules.
+    let approved = |kind: &str, also: &str| {
         format!(
-            "EXISTS (SELECT 1 FROM record_values p CROSS JOIN records r
-                 ON r.document = p.document AND r.collection = p.collection AND r.key = p.key
-             WHERE p.collection = '{collection}' AND p.field = 'plan' AND p.text = ?2
-               AND r.branch = b.id AND r.status <> 'withdrawn' {})",
-            if approved {
-                format!("AND {APPROVED}")
-            } else {
-                String::new()
-            }
+            "EXISTS (SELECT 1 FROM record_values p CROSS JOIN {APPROVAL_ROWS}
+             WHERE p.collection = 'reviews' AND p.field = 'plan' AND p.text = ?2
+               AND v.document = p.document AND v.collection = p.collection AND v.key = p.key
+               AND v.subject_collection = '{kind}' AND {} {also})",
+            standing_approval("json_array(b.id)", "?3", "?4")
         )
     };
-    let meeting = |kind: &str, condition: &str| {
-        format!(
-            "EXISTS (SELECT 1 FROM records r JOIN record_values k
-                 ON k.document = r.document AND k.collection = r.collection AND k.key = r.key
-             WHERE r.collection = 'meetings' AND r.branch = b.id AND r.status <> 'withdrawn'
-               AND k.field = 'kind' AND k.text = '{kind}' AND {condition})"
-        )
-    };
-    let party_lecture = meeting(
-        "party_lecture",
-        "EXISTS (SELECT 1 FROM record_values p WHERE p.document = r.document
-           AND p.collection = r.collection AND p.key = r.key AND p.field = 'plan' AND p.text = ?2)",
-    );
-    let theme_day = meeting("theme_day", "r.occurred_at >= ?3 AND r.occurred_at < ?4");
+    // The practice: someone served, for some hours, so the month's hours are not nothing.
+    let served = "AND EXISTS (SELECT 1 FROM record_values o WHERE o.document = v.document
+           AND o.collection = 'reviews' AND o.key = v.key AND o.field = 'hours' AND o.number > 0)
+       AND EXISTS (SELECT 1 FROM record_people o WHERE o.document = v.document
+           AND o.collection = 'reviews' AND o.key = v.key AND o.field = 'participants')";
+    let screened = "EXISTS (SELECT 1 FROM record_values p CROSS JOIN records r
+             ON r.document = p.document AND r.collection = p.collection AND r.key = p.key
+         WHERE p.collection = 'screenings' AND p.field = 'plan' AND p.text = ?2
+           AND r.branch = b.id AND r.status <> 'withdrawn'
+           AND r.occurred_at >= ?3 AND r.occurred_at < ?4)";
+    let theme_day = "EXISTS (SELECT 1 FROM records r JOIN record_values k
+             ON k.document = r.document AND k.collection = r.collection AND k.key = r.key
+         WHERE r.collection = 'meetings' AND r.branch = b.id AND r.status <> 'withdrawn'
+           AND k.field = 'kind' AND k.text = 'theme_day'
+           AND r.occurred_at >= ?3 AND r.occurred_at < ?4)";
     let sql = format!(
         "SELECT b.id,
             EXISTS (SELECT 1 FROM records r WHERE r.collection = 'plans' AND r.key = ?2
                       AND r.branch = b.id AND r.status <> 'withdrawn'),
-            {} OR {party_lecture},
-            {},
-            {},
-            {theme_day}
+            {}, {screened}, {}, {theme_day}
          FROM branches b WHERE b.id IN (SELECT value FROM json_each(?1))",
-        linked("lectures", true),
-        linked("screenings", false),
-        linked("services", true),
+        approved("lectures", ""),
+        approved("services", served),
     );
     let rows = branch_rows(
         connection,
         &sql,
         params![scope.json(), month.to_string(), range.start.0, range.end.0],
         |row| {
+            let planned: bool = row.get(1)?;
+            // Without a plan there is nothing to carry out, as on a phone.
+            let part = |index| Ok::<_, rusqlite::Error>(planned && row.get::<_, bool>(index)?);
+            let (lecture_done, film_done, practice_done) = (part(2)?, part(3)?, part(4)?);
             Ok(PlanStanding {
-                planned: row.get(1)?,
-                lecture_done: row.get(2)?,
-                film_done: row.get(3)?,
-                practice_done: row.get(4)?,
-                theme_day_held: row.get(5)?,
-                complete: false,
+                planned,
+                standing: views::PlanStanding {
+                    lecture_done,
+                    film_done,
+                    practice_done,
+                    theme_day_held: part(5)?,
+                    complete: lecture_done && film_done && practice_done,
+                },
             })
         },
     )?;
-    Ok(rows
-        .into_iter()
-        .map(|(branch, standing)| {
-            let complete = standing.planned
-                && standing.lecture_done
-                && standing.film_done
-                && standing.practice_done;
-            (
-                branch,
-                PlanStanding {
-                    complete,
-                    ..standing
-                },
-            )
-        })
-        .collect())
+    Ok(rows.into_iter().collect())
 }

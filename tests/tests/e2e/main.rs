@@ -9,6 +9,7 @@ mod identity; // enrolment, refresh, revocation, re-enrolment, moves between bra
 mod javascript; // a stock automerge-repo client in Node syncs with our server
 mod media; // tus uploads that resume, checksums, limits, blobs by range to those who may read them, a recorded video that seeks
 mod operations; // the command as a county IT office runs it: configuration layered and checked
+mod plan_standing; // random months: a member's phone, the secretary's and the server agree on every plan and figure
 mod pwa; // the web app in headless Chromium: the stories of PRODUCT.md, offline and online
 mod samod; // samod, the Rust automerge-repo, syncs with our server both ways
 mod security; // forged or stale credentials, others' objects, hostile input: refused, nothing changed

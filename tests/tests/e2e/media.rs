@@ -935,27 +935,21 @@ async fn a_periods_approved_media_download_as_one_zip_laid_out_by_branch_and_rec
         })
         .await
         .unwrap();
-    w.branch(v.branch, &v.secretary, |b| {
-        b.review(
-            &v.secretary,
-            NOW,
-            ReviewDecision {
-                record: RecordRef {
-                    notebook: v.notebook,
-                    kind: ReviewableKind::Lecture,
-                    id: approved,
-                },
-                revision: 1,
-                decision: Decision::Approved,
-                comment: String::new(),
-                publish: false,
-                fine_example: false,
-            },
-        )?;
-        Ok::<_, WriteError>(())
-    })
-    .await
-    .unwrap();
+    let decision = ReviewDecision {
+        record: RecordRef {
+            notebook: v.notebook,
+            kind: ReviewableKind::Lecture,
+            id: approved,
+        },
+        revision: 1,
+        decision: Decision::Approved,
+        comment: String::new(),
+        publish: false,
+        fine_example: false,
+    };
+    w.review::<Lecture>(v.branch, &v.secretary, decision)
+        .await
+        .unwrap();
 
     let path = format!("/api/v1/exports/media?branch={}&period=2026-10", v.heyi);
     let response = server
