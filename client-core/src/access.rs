@@ -60,6 +60,9 @@ pub struct DocumentRule {
     pub kind: DocKind,
     pub read: &'static [Relation],
     pub write: &'static [Relation],
+    /// Who may only move the document's existing items forward: take a step of their
+    /// progress and add evidence, and change nothing else (see [`STEP_ROLES`]).
+    pub advance: &'static [Relation],
 }
 
 /// The document-level access rules. Everything not listed is refused.
@@ -68,6 +71,8 @@ pub static DOCUMENT_RULES: &[DocumentRule] = &[
         kind: DocKind::Branch,
         read: &[Relation::BranchMember, Relation::TownshipAdmin],
         write: &[Relation::BranchAdmin],
+        // The township verifies the branch's rectifications.
+        advance: &[Relation::TownshipAdmin],
     },
     DocumentRule {
         kind: DocKind::Notebook,
@@ -77,26 +82,56 @@ pub static DOCUMENT_RULES: &[DocumentRule] = &[
             Relation::TownshipAdmin,
         ],
         write: &[Relation::OwnerInBranch],
+        advance: &[],
     },
     DocumentRule {
         kind: DocKind::Ledger,
         read: &[Relation::BranchAdmin, Relation::TownshipAdmin],
         write: &[Relation::BranchAdmin],
+        advance: &[],
     },
     DocumentRule {
         kind: DocKind::Supervision,
         read: &[Relation::TownshipAdmin, Relation::BranchAdmin],
         write: &[Relation::TownshipAdmin],
+        // The branch answers the township's problems: in progress, done, with evidence.
+        advance: &[Relation::BranchAdmin],
     },
 ];
 
-/// Who may record each step of a rectification or problem. `verified` is the step that
-/// closes an item, so it is kept for those who answer for the branch's work.
-pub const STEP_ROLES: &[(&str, &[Role])] = &[
-    ("in_progress", &[Role::BranchAdmin, Role::TownshipAdmin]),
-    ("done", &[Role::BranchAdmin, Role::TownshipAdmin]),
-    ("verified", &[Role::BranchAdmin, Role::TownshipAdmin]),
+/// Who may record each step of a rectification (the branch's own problem list) or a problem
+/// (the township's, in its supervision document). The branch works on both; `verified`
+/// closes an item, so a branch's own item is closed by its admins or the township, and the
+/// township's problem by the township alone.
+pub const STEP_ROLES: &[(&str, Steps)] = &[
+    (
+        "rectifications",
+        &[
+            ("in_progress", &[Role::BranchAdmin]),
+            ("done", &[Role::BranchAdmin]),
+            ("verified", &[Role::BranchAdmin, Role::TownshipAdmin]),
+        ],
+    ),
+    (
+        "problems",
+        &[
+            ("in_progress", &[Role::BranchAdmin, Role::TownshipAdmin]),
+            ("done", &[Role::BranchAdmin, Role::TownshipAdmin]),
+            ("verified", &[Role::TownshipAdmin]),
+        ],
+    ),
 ];
+
+/// The steps of one collection's items, each with the roles that may take it.
+pub type Steps = &'static [(&'static str, &'static [Role])];
+
+/// The steps of `collection`'s items, each with who may take it.
+pub fn steps(collection: &str) -> Steps {
+    STEP_ROLES
+        .iter()
+        .find(|(name, _)| *name == collection)
+        .map_or(&[], |(_, steps)| steps)
+}
 
 /// What someone tried to do to a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -150,6 +185,17 @@ pub fn can_write(who: &Principal, scope: &Scope) -> bool {
     rule(scope.kind).write.iter().any(|r| r.holds(who, scope))
 }
 
+/// Whether `who` may move the items of the document described by `scope` forward without
+/// writing it: progress steps and evidence only, which validation holds him to.
+pub fn can_advance(who: &Principal, scope: &Scope) -> bool {
+    rule(scope.kind).advance.iter().any(|r| r.holds(who, scope))
+}
+
+/// Whether `who` may change the document at all, fully or by advancing its items.
+pub fn can_change(who: &Principal, scope: &Scope) -> bool {
+    can_write(who, scope) || can_advance(who, scope)
+}
+
 /// Whether `who` administers the people and organisation of `branch` (or, with `None`, of
 /// the township itself) in `township`: a system admin everywhere, a township admin in his
 /// township, a branch admin in his branch.
@@ -176,7 +222,7 @@ pub fn may_grant(who: &Principal, role: Role) -> bool {
 pub fn check(who: &Principal, scope: &Scope, action: Action) -> Result<(), Denied> {
     let allowed = match action {
         Action::Read => can_read(who, scope),
-        Action::Write => can_write(who, scope),
+        Action::Write => can_change(who, scope),
     };
     if allowed {
         Ok(())

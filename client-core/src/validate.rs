@@ -7,7 +7,7 @@
 //! never descends into anything the schema does not name, and quotes hostile input only in
 //! truncated form.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use automerge::{Automerge, ChangeHash, ObjId, ObjType, Prop, ROOT, ReadDoc, ScalarValue, Value};
 
@@ -73,6 +73,8 @@ pub enum Violation {
     NotAuthor { path: String },
     #[error("{path}: a {role} may not take this step")]
     StepNotPermitted { path: String, role: access::Role },
+    #[error("{path}: may only be moved forward here (a step of its progress and evidence)")]
+    OnlyAdvance { path: String },
     #[error("{path}: nobody may review their own record")]
     SelfReview { path: String },
     #[error("{path}: refers to something that does not exist")]
@@ -110,6 +112,7 @@ impl Violation {
             Violation::NotOwner { .. } => "not_owner",
             Violation::NotAuthor { .. } => "not_author",
             Violation::StepNotPermitted { .. } => "step_not_permitted",
+            Violation::OnlyAdvance { .. } => "only_advance",
             Violation::SelfReview { .. } => "self_review",
             Violation::UnknownReference { .. } => "unknown_reference",
             Violation::ElectionClosed { .. } => "election_closed",
@@ -176,7 +179,7 @@ pub fn validate_changes(doc: &Automerge, before: &[ChangeHash], ctx: &Context<'_
         return Err(Violation::Unattributed);
     }
     for author in ctx.authors {
-        if !access::can_write(author, &ctx.scope) {
+        if !access::can_change(author, &ctx.scope) {
             return Err(Violation::WriteDenied {
                 role: author.role,
                 kind: ctx.scope.kind,
@@ -501,6 +504,16 @@ fn check_record<D: ReadDoc>(
         path: &path,
         lookups,
     };
+    // Someone who may only advance the document's items (the township on a branch's
+    // rectifications, a branch on the township's problems) changes nothing else.
+    if before.is_some()
+        && ctx
+            .authors
+            .iter()
+            .any(|a| !access::can_write(a, &ctx.scope))
+    {
+        record.check_advance_only()?;
+    }
     record.check_ownership(ctx)?;
     record.check_history(ctx)?;
     record.check_specific(ctx)
@@ -555,6 +568,35 @@ const SET_ONCE: &[&str] = &["withdrawn", "result"];
 impl<D: ReadDoc> Record<'_, D> {
     fn path(&self, field: &str) -> String {
         format!("{}/{}", self.path.render(), field)
+    }
+
+    /// Only a step of the record's progress and its evidence changed, on a record that
+    /// existed, and no evidence was taken away.
+    fn check_advance_only(&self) -> Result {
+        let refused = |field: &str| Violation::OnlyAdvance {
+            path: self.path(field),
+        };
+        let Some((old, heads)) = self.old else {
+            return Err(refused(""));
+        };
+        if access::steps(self.collection.name).is_empty() {
+            return Err(refused("progress"));
+        }
+        for field in self.collection.record {
+            let (was, now) = (
+                field_value(self.doc, old, field.name, Some(heads)),
+                field_value(self.doc, self.obj, field.name, None),
+            );
+            let unchanged = match field.name {
+                "progress" => true,
+                "evidence" => evidence_kept(&was, &now),
+                _ => was == now,
+            };
+            if !unchanged {
+                return Err(refused(field.name));
+            }
+        }
+        Ok(())
     }
 
     /// Whether the change being checked creates this record.
@@ -640,7 +682,7 @@ impl<D: ReadDoc> Record<'_, D> {
         let old_progress = self.old.and_then(|(old, heads)| {
             Some((object_field(self.doc, old, "progress", Some(heads))?, heads))
         });
-        for (step, roles) in access::STEP_ROLES {
+        for (step, roles) in access::steps(self.collection.name) {
             if let Some((old, heads)) = &old_progress
                 && !is_null(&field_value(self.doc, old, step, Some(heads)))
             {
@@ -789,6 +831,16 @@ impl<D: ReadDoc> Record<'_, D> {
     }
 }
 
+/// Whether every file of the evidence as it was is still in it.
+fn evidence_kept(was: &Option<Snapshot>, now: &Option<Snapshot>) -> bool {
+    let items = |value: &Option<Snapshot>| match value {
+        Some(Snapshot::List(items)) => items.clone(),
+        _ => Vec::new(),
+    };
+    let now = items(now);
+    items(was).iter().all(|file| now.contains(file))
+}
+
 fn is_author(ctx: &Context<'_>, user: Option<&str>) -> bool {
     user.is_some_and(|user| ctx.authors.iter().any(|a| a.user.to_string() == user))
 }
@@ -802,11 +854,8 @@ fn map_entries<D: ReadDoc>(doc: &D, obj: &ObjId) -> Vec<(String, ObjId)> {
         .collect()
 }
 
-fn is_null(value: &Option<automerge::hydrate::Value>) -> bool {
-    matches!(
-        value,
-        None | Some(automerge::hydrate::Value::Scalar(ScalarValue::Null))
-    )
+fn is_null(value: &Option<Snapshot>) -> bool {
+    matches!(value, None | Some(Snapshot::Scalar(ScalarValue::Null)))
 }
 
 /// Whether the value `field` had at `heads` in `old` is still there in `new`: unchanged, or
@@ -833,7 +882,7 @@ fn kept<D: ReadDoc>(
         Value::Scalar(_) if still_there => true,
         // An object kept in place may still have been edited inside.
         Value::Object(_) if still_there => {
-            doc.hydrate(&was.1, Some(heads)).ok() == doc.hydrate(&was.1, None).ok()
+            snapshot(doc, &was.1, Some(heads)) == snapshot(doc, &was.1, None)
         }
         Value::Scalar(_) | Value::Object(_) => {
             field_value(doc, old, field, Some(heads)) == field_value(doc, new, field, None)
@@ -861,10 +910,71 @@ fn field_value<D: ReadDoc>(
     obj: &ObjId,
     field: &str,
     heads: Option<&[ChangeHash]>,
-) -> Option<automerge::hydrate::Value> {
+) -> Option<Snapshot> {
     match read(doc, obj, field, heads)? {
-        (Value::Scalar(s), _) => Some(automerge::hydrate::Value::Scalar(s.into_owned())),
-        (Value::Object(_), id) => doc.hydrate(&id, heads).ok(),
+        (Value::Scalar(s), _) => Some(Snapshot::Scalar(s.into_owned())),
+        (Value::Object(_), id) => Some(snapshot(doc, &id, heads)),
+    }
+}
+
+/// A value as it stands, or stood at some heads, whole, for comparing.
+#[derive(Debug, Clone, PartialEq)]
+enum Snapshot {
+    Scalar(ScalarValue),
+    Map(BTreeMap<String, Snapshot>),
+    List(Vec<Snapshot>),
+    Text(String),
+}
+
+/// The object `obj` whole, now or as at `heads`. Read with the `_at` calls one value at a
+/// time: Automerge 0.12's `hydrate` at heads, inside a transaction (where operations
+/// validate what they are about to commit), returns the object as it is now.
+fn snapshot<D: ReadDoc>(doc: &D, obj: &ObjId, heads: Option<&[ChangeHash]>) -> Snapshot {
+    let value = |got: Option<(Value<'_>, ObjId)>| match got {
+        Some((Value::Scalar(s), _)) => Snapshot::Scalar(s.into_owned()),
+        Some((Value::Object(_), id)) => snapshot(doc, &id, heads),
+        None => Snapshot::Scalar(ScalarValue::Null),
+    };
+    match doc.object_type(obj) {
+        Ok(ObjType::Map | ObjType::Table) => {
+            let keys: Vec<String> = match heads {
+                Some(heads) => doc.keys_at(obj, heads).collect(),
+                None => doc.keys(obj).collect(),
+            };
+            Snapshot::Map(
+                keys.into_iter()
+                    .map(|key| {
+                        let got = read(doc, obj, &key, heads);
+                        (key, value(got))
+                    })
+                    .collect(),
+            )
+        }
+        Ok(ObjType::List) => {
+            let length = match heads {
+                Some(heads) => doc.length_at(obj, heads),
+                None => doc.length(obj),
+            };
+            Snapshot::List(
+                (0..length)
+                    .map(|index| {
+                        let got = match heads {
+                            Some(heads) => doc.get_at(obj, index, heads),
+                            None => doc.get(obj, index),
+                        };
+                        value(got.ok().flatten())
+                    })
+                    .collect(),
+            )
+        }
+        Ok(ObjType::Text) => Snapshot::Text(
+            match heads {
+                Some(heads) => doc.text_at(obj, heads),
+                None => doc.text(obj),
+            }
+            .unwrap_or_default(),
+        ),
+        Err(_) => Snapshot::Scalar(ScalarValue::Null),
     }
 }
 

@@ -972,6 +972,7 @@ mod tests {
                 attendees: Vec::new(),
                 audience: 20,
                 discussion: String::new(),
+                media: Vec::new(),
                 plan,
                 recorded_by: nobody(),
                 created_at: START,

@@ -308,6 +308,36 @@ impl Tianjian {
         Ok(added.to_string())
     }
 
+    /// Replaces the content of a record of the branch or supervision document (a screening,
+    /// meeting, schedule entry, rectification, problem, note, assessment): what its author
+    /// may not change (who made it and when, its progress) is kept as stored. A member's
+    /// records change through `updateRecord`.
+    pub fn update(
+        &mut self,
+        document: &str,
+        by: JsValue,
+        now: f64,
+        collection: &str,
+        record: &str,
+        content: JsValue,
+    ) -> std::result::Result<(), JsValue> {
+        let by: Principal = input(by)?;
+        let (document, now, record) = (id(document)?, millis(now), record_id(record)?);
+        self.edit(document, |documents| {
+            let doc = documents.get_mut(document)?.document_mut();
+            match collection {
+                "schedule" => update::<ScheduleEntry>(doc, &by, now, record, content),
+                "meetings" => update::<Meeting>(doc, &by, now, record, content),
+                "screenings" => update::<Screening>(doc, &by, now, record, content),
+                "rectifications" => update::<Rectification>(doc, &by, now, record, content),
+                "notes" => update::<SupervisionNote>(doc, &by, now, record, content),
+                "problems" => update::<Problem>(doc, &by, now, record, content),
+                "assessments" => update::<Assessment>(doc, &by, now, record, content),
+                _ => Err(WasmError::Input(format!("cannot update in {collection:?}"))),
+            }
+        })
+    }
+
     /// Replaces the content of a lecture, service or visit (`kind`); a submitted record goes
     /// back to draft.
     #[wasm_bindgen(js_name = updateRecord)]
@@ -773,6 +803,16 @@ impl Tianjian {
             today,
         ))?)
     }
+}
+
+fn update<T: Record + DeserializeOwned>(
+    doc: &mut crate::Document,
+    by: &Principal,
+    now: Millis,
+    id: RecordId,
+    content: JsValue,
+) -> Result<()> {
+    Ok(doc.update(by, now, id, input::<T>(content)?)?)
 }
 
 fn add<T: Record + DeserializeOwned>(

@@ -92,7 +92,7 @@ impl Gate for ServerGate {
         if let Some(other) = authorship
             .authors
             .iter()
-            .find(|author| author.user != who.user && !access::can_write(author, &scope))
+            .find(|author| author.user != who.user && !access::can_change(author, &scope))
         {
             return Err(Refusal {
                 rule: "foreign_actor".into(),

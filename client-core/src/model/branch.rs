@@ -115,6 +115,10 @@ pub struct Screening {
     pub attendees: Vec<UserId>,
     pub audience: i64,
     pub discussion: String,
+    /// Photos of the screening; absent from screenings recorded before they had any.
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub media: Vec<MediaRef>,
     #[autosurgeon(missing = "Default::default")]
     #[serde(default)]
     pub plan: Option<Month>,

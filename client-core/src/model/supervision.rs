@@ -4,7 +4,7 @@
 use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 
-use super::common::{Progress, Withdrawal};
+use super::common::{MediaRef, Progress, Withdrawal};
 use super::domain_enum;
 use crate::ids::UserId;
 use crate::time::{Date, Millis};
@@ -47,6 +47,11 @@ pub struct Problem {
     /// Who answers for it: a member of the branch, or a name.
     pub owner: String,
     pub progress: Progress,
+    /// What the branch shows of its work on it (photos); absent from problems raised before
+    /// branches could add any.
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub evidence: Vec<MediaRef>,
     pub created_by: UserId,
     pub created_at: Millis,
     #[autosurgeon(missing = "Default::default")]

@@ -298,7 +298,7 @@ proptest! {
                                 Some((id, _)) => ignore_refusal(sup.advance_problem(&township[0], at, id.parse().unwrap(), ProgressStatus::Done, None)),
                                 None => ignore_refusal(sup.raise_problem(&township[0], at, Problem {
                                     problem: "资料不全".into(), measure: String::new(), deadline: "2026-12-01".parse().unwrap(),
-                                    standard: String::new(), owner: "王建国".into(), progress: Progress::default(),
+                                    standard: String::new(), owner: "王建国".into(), progress: Progress::default(), evidence: Vec::new(),
                                     created_by: township[0].user, created_at: at, withdrawn: None,
                                 })),
                             }

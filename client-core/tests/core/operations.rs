@@ -6,7 +6,7 @@ use client_core::model::branch::{
     Candidate, Decision, Election, FeedItem, Meeting, MeetingKind, Plan, Rectification, Review,
     ScheduleEntry, Screening,
 };
-use client_core::model::common::Submission;
+use client_core::model::common::{MediaRef, Submission};
 use client_core::model::common::{
     Progress, ProgressStatus, Prose, RecordRef, ReviewableKind, SubmissionState,
 };
@@ -646,6 +646,7 @@ fn plans_meetings_screenings_and_schedules_are_the_admins_work() {
         attendees: vec![member.user],
         audience: 12,
         discussion: String::new(),
+        media: Vec::new(),
         plan: Some(october),
         recorded_by: secretary.user,
         created_at: NOW,
@@ -759,7 +760,7 @@ fn the_township_supervises_and_the_branch_reads() {
     assert_refused!(
         supervision,
         supervision.write_note(&village.secretary.principal, NOW, note.clone()),
-        OpError::Denied(_)
+        OpError::Invalid(Violation::OnlyAdvance { .. })
     );
     supervision.write_note(&township, NOW, note).unwrap();
     let problem = Problem {
@@ -769,6 +770,7 @@ fn the_township_supervises_and_the_branch_reads() {
         standard: "主干道夜间照明全覆盖".into(),
         owner: "王建国".into(),
         progress: Progress::default(),
+        evidence: Vec::new(),
         created_by: township.user,
         created_at: NOW,
         withdrawn: None,
@@ -931,6 +933,7 @@ fn every_admin_operation_is_refused_to_a_member_and_changes_nothing() {
         attendees: vec![],
         audience: 0,
         discussion: String::new(),
+        media: Vec::new(),
         plan: None,
         recorded_by: member.user,
         created_at: NOW,
@@ -995,7 +998,8 @@ fn every_admin_operation_is_refused_to_a_member_and_changes_nothing() {
         OpError::NotFound { .. } | OpError::Denied(_)
     );
 
-    // The branch's admins read the supervision document but never write it.
+    // The branch's admins read the supervision document and answer its problems, but write
+    // nothing else there.
     let supervision = &mut village.supervision;
     let problem = Problem {
         problem: "资料不全".into(),
@@ -1004,6 +1008,7 @@ fn every_admin_operation_is_refused_to_a_member_and_changes_nothing() {
         standard: String::new(),
         owner: String::new(),
         progress: Progress::default(),
+        evidence: Vec::new(),
         created_by: secretary.user,
         created_at: NOW,
         withdrawn: None,
@@ -1011,7 +1016,7 @@ fn every_admin_operation_is_refused_to_a_member_and_changes_nothing() {
     assert_refused!(
         supervision,
         supervision.raise_problem(&secretary, NOW, problem.clone()),
-        OpError::Denied(_)
+        OpError::Invalid(Violation::OnlyAdvance { .. })
     );
     let problem_id = supervision
         .raise_problem(&village.township_admin, NOW, problem)
@@ -1019,7 +1024,7 @@ fn every_admin_operation_is_refused_to_a_member_and_changes_nothing() {
     assert_refused!(
         supervision,
         supervision.advance_problem(&secretary, NOW, problem_id, ProgressStatus::Verified, None),
-        OpError::Denied(_)
+        OpError::Invalid(Violation::StepNotPermitted { .. })
     );
     let assessment = Assessment {
         year: 2026,
@@ -1032,8 +1037,163 @@ fn every_admin_operation_is_refused_to_a_member_and_changes_nothing() {
     assert_refused!(
         supervision,
         supervision.assess(&secretary, NOW, assessment),
-        OpError::Denied(_)
+        OpError::Invalid(Violation::OnlyAdvance { .. })
     );
+}
+
+#[test]
+fn the_township_verifies_the_branchs_rectifications_and_the_branch_answers_the_townships_problems()
+{
+    let mut village = Village::new();
+    let secretary = village.secretary.principal.clone();
+    let township = village.township_admin.clone();
+    let photo = |n: u8| MediaRef {
+        sha256: format!("{n:02x}").repeat(32),
+        size: 1_000,
+        media_type: "image/jpeg".into(),
+        duration_ms: None,
+        caption: None,
+    };
+
+    // The branch's own rectification: the branch works on it, the township verifies it and
+    // may touch nothing else in the branch document.
+    let branch = &mut village.branch;
+    let rectification = Rectification {
+        problem: "五保户张大爷屋顶漏雨".into(),
+        measure: "组织党员修缮".into(),
+        deadline: "2026-12-20".parse().unwrap(),
+        standard: "雨天不漏".into(),
+        responsible: Some(village.li.principal.user),
+        from_visit: None,
+        from_supervision: None,
+        progress: Progress::default(),
+        evidence: Vec::new(),
+        created_by: secretary.user,
+        created_at: NOW,
+        withdrawn: None,
+    };
+    assert_refused!(
+        branch,
+        branch.open_rectification(&township, NOW, rectification.clone()),
+        OpError::Invalid(Violation::OnlyAdvance { .. })
+    );
+    let id = branch
+        .open_rectification(&secretary, NOW, rectification)
+        .unwrap();
+    assert_refused!(
+        branch,
+        branch.advance_rectification(&township, later(1), id, ProgressStatus::Done, None),
+        OpError::Invalid(Violation::StepNotPermitted { .. })
+    );
+    branch
+        .edit::<Rectification>(&secretary, later(2), id, |r| r.evidence.push(photo(1)))
+        .unwrap();
+    branch
+        .advance_rectification(&secretary, later(3), id, ProgressStatus::Done, None)
+        .unwrap();
+    assert_refused!(
+        branch,
+        branch.edit::<Rectification>(&township, later(4), id, |r| r.measure = "改了".into()),
+        OpError::Invalid(Violation::OnlyAdvance { .. })
+    );
+    assert_refused!(
+        branch,
+        branch.edit::<Rectification>(&township, later(4), id, |r| r.evidence.clear()),
+        OpError::Invalid(Violation::OnlyAdvance { .. })
+    );
+    assert_refused!(
+        branch,
+        branch.set_plan(
+            &township,
+            later(4),
+            "2026-12".parse().unwrap(),
+            Plan {
+                lecture_topic: "乡镇代定".into(),
+                lecture_speaker: None,
+                film_title: String::new(),
+                practice: String::new(),
+                theme_day: None,
+                notes: Prose::default(),
+                created_by: township.user,
+                created_at: NOW,
+                withdrawn: None,
+            }
+        ),
+        OpError::Invalid(Violation::OnlyAdvance { .. })
+    );
+    branch
+        .advance_rectification(
+            &township,
+            later(5),
+            id,
+            ProgressStatus::Verified,
+            Some("已验收".into()),
+        )
+        .unwrap();
+    let verified: Rectification = branch.require(&id.to_string()).unwrap();
+    assert_eq!(verified.progress.verified.unwrap().by, township.user);
+
+    // The township's problem: the branch moves it on and adds evidence; only the township
+    // verifies it.
+    let supervision = &mut village.supervision;
+    let problem = Problem {
+        problem: "党员活动室资料归档不规范".into(),
+        measure: "按月整理三会一课记录".into(),
+        deadline: "2026-12-31".parse().unwrap(),
+        standard: "资料齐全".into(),
+        owner: "赵杰辉".into(),
+        progress: Progress::default(),
+        evidence: Vec::new(),
+        created_by: township.user,
+        created_at: NOW,
+        withdrawn: None,
+    };
+    let id = supervision.raise_problem(&township, NOW, problem).unwrap();
+    supervision
+        .advance_problem(&secretary, later(1), id, ProgressStatus::InProgress, None)
+        .unwrap();
+    supervision
+        .document_mut()
+        .edit::<Problem>(&secretary, later(2), id, |p| p.evidence.push(photo(2)))
+        .unwrap();
+    supervision
+        .advance_problem(
+            &secretary,
+            later(3),
+            id,
+            ProgressStatus::Done,
+            Some("已整理".into()),
+        )
+        .unwrap();
+    for edit in [
+        (|p: &mut Problem| p.deadline = "2027-06-30".parse().unwrap()) as fn(&mut Problem),
+        |p| p.evidence.clear(),
+    ] {
+        assert_refused!(
+            supervision,
+            supervision
+                .document_mut()
+                .edit::<Problem>(&secretary, later(4), id, edit),
+            OpError::Invalid(Violation::OnlyAdvance { .. })
+        );
+    }
+    assert_refused!(
+        supervision,
+        supervision
+            .document_mut()
+            .withdraw::<Problem>(&secretary, later(4), id, None),
+        OpError::Invalid(Violation::OnlyAdvance { .. })
+    );
+    assert_refused!(
+        supervision,
+        supervision.advance_problem(&secretary, later(5), id, ProgressStatus::Verified, None),
+        OpError::Invalid(Violation::StepNotPermitted { .. })
+    );
+    supervision
+        .advance_problem(&township, later(6), id, ProgressStatus::Verified, None)
+        .unwrap();
+    supervision.validate().unwrap();
+    village.branch.validate().unwrap();
 }
 
 #[test]

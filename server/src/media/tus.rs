@@ -164,11 +164,13 @@ async fn create(
         .and_then(|d| DocumentId::from_url(d).or_else(|_| d.parse()).ok())
         .ok_or_else(|| ApiError::Invalid("metadata document is missing".into()))?;
     let record = get("record").map(|r| r.chars().take(64).collect::<String>());
-    // Someone who may not write the document may not know whether it exists.
+    // Someone who may not write the document may not know whether it exists. A branch
+    // admin adding evidence to the township's problem may only advance its document; that
+    // is enough to attach files, which validation then holds to the evidence.
     let writable = media
         .directory()
         .scope(document)
-        .is_some_and(|scope| access::can_write(&caller.who, &scope));
+        .is_some_and(|scope| access::can_change(&caller.who, &scope));
     if !writable {
         return Err(ApiError::Forbidden(
             "you may not add media to this document",

@@ -334,6 +334,7 @@ async fn write_month(
             attendees: vec![secretary],
             audience: 12,
             discussion: String::new(),
+            media: Vec::new(),
             plan: linked(dice, month),
             recorded_by: secretary,
             created_at: NOW,

@@ -2,10 +2,12 @@ use std::time::Duration;
 
 use automerge::transaction::Transactable;
 use automerge::{ReadDoc, ScalarValue};
-use client_core::model::branch::{Candidate, Election};
+use client_core::model::branch::{Candidate, Election, Rectification};
+use client_core::model::common::{Progress, ProgressStatus};
 use client_core::validate::Elections;
 use client_core::{Branch, Limits, Millis, Notebook, RecordId};
 use tianjian_server::store::Store;
+use tianjian_server::writer::{WriteError, Writer};
 use tianjian_tests::device::Device;
 
 use tianjian_tests::fixture::{
@@ -498,6 +500,123 @@ async fn ballots_are_checked_against_the_branchs_election_on_the_server() {
         .unwrap();
     assert!(li_phone.sync_until_closed(LIMIT).await.unwrap());
     assert_eq!(audited(store, "election_closed").await, 1);
+    assert!(stored_state(path) == before);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_township_verifies_a_branchs_rectification_through_the_server_and_touches_nothing_else()
+{
+    let (db, server) = served().await;
+    let Database {
+        path,
+        store,
+        v,
+        keys,
+        ..
+    } = &db;
+
+    // The secretary put a problem from a household visit on the list and finished it.
+    let secretary = v.secretary.clone();
+    let rectification = Writer::new(store, NOW)
+        .branch(v.branch, &secretary, |b| {
+            let id = b.open_rectification(
+                &secretary,
+                NOW,
+                Rectification {
+                    problem: "五保户张大爷屋顶漏雨".into(),
+                    measure: "组织党员修缮".into(),
+                    deadline: "2026-12-20".parse().unwrap(),
+                    standard: "雨天不漏".into(),
+                    responsible: Some(v.li.user),
+                    from_visit: None,
+                    from_supervision: None,
+                    progress: Progress::default(),
+                    evidence: Vec::new(),
+                    created_by: secretary.user,
+                    created_at: NOW,
+                    withdrawn: None,
+                },
+            )?;
+            b.advance_rectification(&secretary, NOW, id, ProgressStatus::Done, None)?;
+            Ok::<_, WriteError>(id)
+        })
+        .await
+        .unwrap();
+
+    // The township's supervisor syncs the branch document and verifies it.
+    let township = v.township_admin.clone();
+    let mut phone = Device::new("township-phone");
+    phone.open(v.branch).await.unwrap();
+    phone
+        .connect(server.addr, &token(keys, &township))
+        .await
+        .unwrap();
+    let branch = v.branch;
+    assert!(
+        phone
+            .sync_until(LIMIT, |d| {
+                let loaded = d.document(branch).is_some_and(|doc| {
+                    Branch::load(&doc.save(), Limits::default()).is_ok_and(|b| {
+                        b.require::<Rectification>(&rectification.to_string())
+                            .is_ok()
+                    })
+                });
+                async move { loaded }
+            })
+            .await
+            .unwrap()
+    );
+    phone
+        .edit(v.branch, |doc| {
+            operate(doc, Branch::load, |b| {
+                b.advance_rectification(
+                    &township,
+                    NOW,
+                    rectification,
+                    ProgressStatus::Verified,
+                    Some("已到现场验收".into()),
+                )
+                .unwrap();
+            });
+        })
+        .await
+        .unwrap();
+    let verified = |store: Store| async move {
+        let bytes = store.load_document(branch).await.unwrap().unwrap();
+        Branch::load(&bytes, Limits::default())
+            .unwrap()
+            .require::<Rectification>(&rectification.to_string())
+            .unwrap()
+            .progress
+            .status()
+            == ProgressStatus::Verified
+    };
+    let store_view = store.clone();
+    assert!(
+        phone
+            .sync_until(LIMIT, |_| verified(store_view.clone()))
+            .await
+            .unwrap()
+    );
+
+    // A change of anything else (here the plan, written around the operations, which would
+    // refuse it) is refused by the server, audited, and stores nothing.
+    let before = settled_state(path).await;
+    phone
+        .edit(v.branch, |doc| {
+            let plans = match doc.get(automerge::ROOT, "plans").unwrap().unwrap() {
+                (automerge::Value::Object(_), id) => id,
+                _ => unreachable!(),
+            };
+            let mut tx = doc.transaction();
+            autosurgeon::reconcile_prop(&mut tx, &plans, "2026-11", plan_of(&township)).unwrap();
+            tx.commit();
+        })
+        .await
+        .unwrap();
+    assert!(phone.sync_until_closed(LIMIT).await.unwrap());
+    assert_eq!(audited(store, "only_advance").await, 1);
     assert!(stored_state(path) == before);
     server.stop().await.unwrap();
 }
