@@ -264,6 +264,7 @@ fn bench_branch(rng: &mut Rng, reviews: usize) {
             joined_at: now,
             left_at: None,
             silver: i % 7 == 0,
+            lecturer: false,
         };
         doc.enrol_member(&admins[0], now, member.user, entry)
             .unwrap();

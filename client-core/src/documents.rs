@@ -253,6 +253,7 @@ mod tests {
             joined_at: NOW,
             left_at: None,
             silver: false,
+            lecturer: false,
         };
         branch
             .enrol_member(&admin, NOW, member.user, entry)

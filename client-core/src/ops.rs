@@ -599,12 +599,18 @@ impl Branch {
             .flatten()
     }
 
+    /// Puts a lecture on the schedule (讲课安排表), by a member or a guest expert.
     pub fn schedule_lecture(
         &mut self,
         by: &Principal,
         now: Millis,
         entry: ScheduleEntry,
     ) -> Result<RecordId, OpError> {
+        if entry.speaker.is_none() && entry.guest_speaker.as_deref().is_none_or(str::is_empty) {
+            return Err(OpError::NotAllowed(
+                "a scheduled lecture names its speaker: a member or a guest",
+            ));
+        }
         self.0.add(by, now, entry)
     }
 

@@ -8,7 +8,7 @@ use crate::document::DocKind;
 use crate::model::branch::{BranchRole, Decision, MeetingKind};
 use crate::model::common::{ReviewableKind, SubmissionState};
 use crate::model::ledger::ContactKind;
-use crate::model::notebook::{LectureCategory, ServiceKind, Venue};
+use crate::model::notebook::{LectureCategory, ServiceKind, Venue, VisitKind};
 use crate::model::supervision::{Grade, SupervisionMethod};
 
 /// The shape a value must have.
@@ -301,6 +301,7 @@ static SERVICE: &[Field] = &[
 ];
 
 static VISIT: &[Field] = &[
+    field("kind", Shape::Optional(&Shape::Enum(VisitKind::NAMES))),
     field("household", Shape::Name { max: MAX_NAME }),
     field(
         "visitors",
@@ -360,6 +361,7 @@ static ROSTER_ENTRY: &[Field] = &[
     field("joined_at", Shape::Time),
     field("left_at", Shape::Optional(&Shape::Time)),
     field("silver", Shape::Bool),
+    field("lecturer", Shape::Optional(&Shape::Bool)),
 ];
 
 static PLAN: &[Field] = &[
@@ -376,7 +378,11 @@ static PLAN: &[Field] = &[
 
 static SCHEDULE_ENTRY: &[Field] = &[
     field("date", Shape::Date),
-    field("speaker", Shape::Uuid),
+    field("speaker", Shape::Optional(&UUID)),
+    field(
+        "guest_speaker",
+        Shape::Optional(&Shape::Name { max: MAX_NAME }),
+    ),
     field("topic", Shape::Name { max: MAX_TITLE }),
     field("venue", Shape::Enum(Venue::NAMES)),
     field("created_by", Shape::Uuid),

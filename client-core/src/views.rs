@@ -22,7 +22,7 @@ use crate::document::Document;
 use crate::ids::{DocumentId, RecordId, UserId};
 use crate::model::branch::{
     Counted, Decision, FeedItem, Meeting, MeetingKind, Plan, Rectification, Review, RosterEntry,
-    Screening,
+    ScheduleEntry, Screening,
 };
 use crate::model::common::{
     ProgressStatus, RecordRef, ReviewableKind, Submission, SubmissionState,
@@ -344,6 +344,81 @@ pub fn plan_progress(branch: &Branch, month: Month) -> Option<PlanProgress> {
         },
         carried_out,
     })
+}
+
+/// A lecture on the branch's schedule (讲课安排表).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scheduled {
+    pub id: RecordId,
+    pub date: Date,
+    pub topic: String,
+    pub venue: crate::model::notebook::Venue,
+    /// The member who lectures, if a member does.
+    pub speaker: Option<UserId>,
+    /// The speaker's name: the member's as the roster gives it, or the guest's.
+    pub speaker_name: String,
+    /// A guest expert (土专家), not a member.
+    pub guest: bool,
+}
+
+/// The lectures scheduled on or after `from`, soonest first.
+pub fn schedule(branch: &Branch, from: Date) -> Vec<Scheduled> {
+    let names = roster_names(branch);
+    let mut scheduled: Vec<Scheduled> = live::<ScheduleEntry>(branch, &schema::SCHEDULE)
+        .filter(|(_, entry)| entry.date >= from)
+        .map(|(id, entry)| {
+            let member_name = entry.speaker.and_then(|s| names.get(&s).cloned());
+            Scheduled {
+                id,
+                date: entry.date,
+                guest: entry.speaker.is_none(),
+                speaker_name: member_name
+                    .or(entry.guest_speaker.clone())
+                    .unwrap_or_default(),
+                speaker: entry.speaker,
+                topic: entry.topic,
+                venue: entry.venue,
+            }
+        })
+        .collect();
+    scheduled.sort_by_key(|s| (s.date, s.id));
+    scheduled
+}
+
+/// The branch's lecture team (微讲队): the members on it, and the guest experts (土专家) the
+/// schedule names, each once, by name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LectureTeam {
+    pub members: Vec<(UserId, String)>,
+    pub guests: Vec<String>,
+}
+
+pub fn lecture_team(branch: &Branch) -> LectureTeam {
+    let mut members: Vec<(UserId, String)> = branch
+        .records::<RosterEntry>(&schema::ROSTER)
+        .into_iter()
+        .filter(|(_, entry)| entry.lecturer && entry.left_at.is_none())
+        .filter_map(|(key, entry)| Some((key.parse().ok()?, entry.name)))
+        .collect();
+    members.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+    let guests: BTreeSet<String> = live::<ScheduleEntry>(branch, &schema::SCHEDULE)
+        .filter_map(|(_, entry)| entry.guest_speaker)
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .collect();
+    LectureTeam {
+        members,
+        guests: guests.into_iter().collect(),
+    }
+}
+
+/// Each person on the roster by id, with the name it gives.
+fn roster_names(branch: &Branch) -> HashMap<UserId, String> {
+    branch
+        .records::<RosterEntry>(&schema::ROSTER)
+        .into_iter()
+        .filter_map(|(key, entry)| Some((key.parse().ok()?, entry.name)))
+        .collect()
 }
 
 /// A migrant member (流动党员) the branch has not been in touch with for too long.
@@ -757,7 +832,7 @@ mod tests {
     use crate::model::branch::BranchRole;
     use crate::model::common::{Progress, Prose, ReviewableKind};
     use crate::model::notebook::Pledge;
-    use crate::model::notebook::{LectureCategory, ServiceKind, Venue};
+    use crate::model::notebook::{LectureCategory, ServiceKind, Venue, VisitKind};
     use crate::ops::ReviewDecision;
 
     /// 2026-10-26 in Beijing: every operation in these tests happens on or after it.
@@ -863,6 +938,7 @@ mod tests {
                 joined_at: START,
                 left_at: None,
                 silver: false,
+                lecturer: false,
             };
             let (secretary, now) = (self.secretary.clone(), self.now());
             self.branch
@@ -1088,6 +1164,7 @@ mod tests {
 
     fn visit(visited_at: Millis, household: &str) -> Visit {
         Visit {
+            kind: VisitKind::Walk,
             household: household.into(),
             visitors: Vec::new(),
             visited_at,
@@ -1670,6 +1747,61 @@ mod tests {
         assert_eq!(names, [("刘岳云", 99), ("贺立雄", 45)]);
         assert_eq!(reminders[1].last_contact, Some(Millis(START.0 + 55 * DAY)));
         assert!(contact_reminders(&v.branch, &ledger, now, 100).is_empty());
+    }
+
+    #[test]
+    fn the_schedule_lists_coming_lectures_and_the_team_its_members_and_guests() {
+        let mut v = Village::new();
+        let li = v.join("李章桂");
+        let he = v.join("贺俊爱");
+        let (secretary, now) = (v.secretary.clone(), v.now());
+        let mut entry: RosterEntry = v
+            .branch
+            .get(&schema::ROSTER, &li.who.user.to_string())
+            .unwrap()
+            .unwrap();
+        entry.lecturer = true;
+        v.branch
+            .enrol_member(&secretary, now, li.who.user, entry)
+            .unwrap();
+        let entry = |date: Date, speaker: Option<UserId>, guest: Option<&str>| ScheduleEntry {
+            date,
+            speaker,
+            guest_speaker: guest.map(str::to_owned),
+            topic: "讲党史".into(),
+            venue: Venue::Courtyard,
+            created_by: nobody(),
+            withdrawn: None,
+        };
+        for scheduled in [
+            entry(day(2026, 11, 20), Some(li.who.user), None),
+            entry(day(2026, 11, 5), None, Some("王德顺（种粮大户）")),
+            entry(day(2026, 10, 5), Some(he.who.user), None),
+        ] {
+            let now = v.now();
+            v.branch
+                .schedule_lecture(&secretary, now, scheduled)
+                .unwrap();
+        }
+        // Nobody to speak: refused, nothing written.
+        let heads = v.branch.heads();
+        let now = v.now();
+        assert!(
+            v.branch
+                .schedule_lecture(&secretary, now, entry(day(2026, 12, 1), None, Some(" ")))
+                .is_err()
+        );
+        assert_eq!(v.branch.heads(), heads);
+
+        let coming = schedule(&v.branch, day(2026, 11, 1));
+        let seen: Vec<(&str, bool)> = coming
+            .iter()
+            .map(|s| (s.speaker_name.as_str(), s.guest))
+            .collect();
+        assert_eq!(seen, [("王德顺（种粮大户）", true), ("李章桂", false)]);
+        let team = lecture_team(&v.branch);
+        assert_eq!(team.members, [(li.who.user, "李章桂".to_owned())]);
+        assert_eq!(team.guests, ["王德顺（种粮大户）"]);
     }
 
     #[test]

@@ -731,6 +731,22 @@ impl Tianjian {
         ))?)
     }
 
+    /// The lectures scheduled from `from` (`YYYY-MM-DD`) on, soonest first.
+    pub fn schedule(&self, branch: &str, from: &str) -> std::result::Result<JsValue, JsValue> {
+        let from: Date = from
+            .parse()
+            .map_err(|e: crate::time::CalendarError| WasmError::Input(e.to_string()))?;
+        let branch = self.replica.documents().branch(id(branch)?)?;
+        Ok(output(&views::schedule(branch, from))?)
+    }
+
+    /// The branch's lecture team (微讲队): members on it and the schedule's guest experts.
+    #[wasm_bindgen(js_name = lectureTeam)]
+    pub fn lecture_team(&self, branch: &str) -> std::result::Result<JsValue, JsValue> {
+        let branch = self.replica.documents().branch(id(branch)?)?;
+        Ok(output(&views::lecture_team(branch))?)
+    }
+
     pub fn feed(&self, branch: &str) -> std::result::Result<JsValue, JsValue> {
         let branch = self.replica.documents().branch(id(branch)?)?;
         Ok(output(&views::feed(branch))?)

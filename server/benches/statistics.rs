@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 
 use client_core::model::branch::{Decision, Plan};
 use client_core::model::common::{Prose, RecordRef, ReviewableKind, Submission};
-use client_core::model::notebook::{Lecture, LectureCategory, Service, ServiceKind, Venue, Visit};
+use client_core::model::notebook::{
+    Lecture, LectureCategory, Service, ServiceKind, Venue, Visit, VisitKind,
+};
 use client_core::ops::{ReviewDecision, Reviewable};
 use client_core::{Date, Millis, Month, Notebook, Period, Principal, RecordId, Role};
 use tianjian_server::admin::{NewUser, Organisation};
@@ -277,6 +279,7 @@ fn service(who: &Principal, at: Millis) -> Service {
 
 fn visit(who: &Principal, at: Millis, household: usize) -> Visit {
     Visit {
+        kind: VisitKind::Walk,
         household: format!("{household}组 张家"),
         visitors: vec![who.user],
         visited_at: at,

@@ -371,6 +371,7 @@ impl Organisation<'_> {
                     joined_at: existing.as_ref().map_or(now, |e| e.joined_at),
                     left_at,
                     silver: existing.as_ref().is_some_and(|e| e.silver),
+                    lecturer: existing.as_ref().is_some_and(|e| e.lecturer),
                 };
                 doc.enrol_member(&system(branch), now, user.id, entry)
                     .map_err(document_error)

@@ -8,12 +8,15 @@
 //! real phone's changes pass. The secretaries' names are invented; the seeds do not give them.
 
 use client_core::model::branch::{
-    Candidate, Decision, Election, Meeting, MeetingKind, Plan, Screening,
+    Candidate, Decision, Election, Meeting, MeetingKind, Plan, Rectification, RosterEntry,
+    ScheduleEntry, Screening,
 };
-use client_core::model::common::{Prose, RecordRef, ReviewableKind, Submission, SubmissionState};
+use client_core::model::common::{
+    Progress, Prose, RecordRef, ReviewableKind, Submission, SubmissionState,
+};
 use client_core::model::ledger::{Contact, ContactKind, LedgerEntry};
 use client_core::model::notebook::{
-    Lecture, LectureCategory, Pledge, Service, ServiceKind, Venue, Visit,
+    Lecture, LectureCategory, Pledge, Service, ServiceKind, Venue, Visit, VisitKind,
 };
 use client_core::model::supervision::{Problem, SupervisionMethod, SupervisionNote};
 use client_core::ops::{ReviewDecision, Reviewable};
@@ -283,10 +286,10 @@ pub async fn load(store: &Store, now: Millis) -> Result<Option<Vec<DemoPerson>>>
             )?;
             b.record_screening(
                 &secretary.principal,
-                w.ago(6),
+                w.in_month(6),
                 Screening {
                     film: "《榜样9》".into(),
-                    held_at: w.ago(6),
+                    held_at: w.in_month(6),
                     place: "党员活动室".into(),
                     attendees: Vec::new(),
                     audience: 18,
@@ -294,7 +297,7 @@ pub async fn load(store: &Store, now: Millis) -> Result<Option<Vec<DemoPerson>>>
                     media: Vec::new(),
                     plan: Some(month),
                     recorded_by: secretary.principal.user,
-                    created_at: w.ago(6),
+                    created_at: w.in_month(6),
                     withdrawn: None,
                 },
             )
@@ -313,15 +316,15 @@ pub async fn load(store: &Store, now: Millis) -> Result<Option<Vec<DemoPerson>>>
         .notebook(&li, |n| {
             let id = n.record_lecture(
                 &li.principal,
-                w.ago(9),
+                w.in_month(9),
                 Lecture {
                     // The month's planned lecture (一课).
                     plan: Some(month),
-                    ..lecture(&li, "忆扶贫故事、做合格党员、推乡村振兴", Venue::Courtyard, "合益村屋场坪", w.ago(9), &attendees, 30,
+                    ..lecture(&li, "忆扶贫故事、做合格党员、推乡村振兴", Venue::Courtyard, "合益村屋场坪", w.in_month(9), &attendees, 30,
                         "结合自己参与扶贫的经历，讲身份意识、宗旨意识、服务意识；群众提了三个关于产业的问题。")
                 },
             )?;
-            n.submit::<Lecture>(&li.principal, w.ago(9), id)?;
+            n.submit::<Lecture>(&li.principal, w.in_month(9), id)?;
             Ok(id)
         })
         .await?;
@@ -329,6 +332,7 @@ pub async fn load(store: &Store, now: Millis) -> Result<Option<Vec<DemoPerson>>>
         .await?;
 
     // 赵杰辉 visits the households he looks after.
+    let mut zhao_visits = Vec::new();
     for (days, household, needs) in [
         (
             12,
@@ -347,6 +351,7 @@ pub async fn load(store: &Store, now: Millis) -> Result<Option<Vec<DemoPerson>>>
                     &zhao.principal,
                     w.ago(days),
                     Visit {
+                        kind: VisitKind::Walk,
                         household: household.into(),
                         visitors: vec![zhao.principal.user],
                         visited_at: w.ago(days),
@@ -365,6 +370,7 @@ pub async fn load(store: &Store, now: Millis) -> Result<Option<Vec<DemoPerson>>>
             .await?;
         w.approve::<Visit>(&heyi, &heyi_secretary, &zhao, visit, false)
             .await?;
+        zhao_visits.push(visit);
     }
 
     // 彭军's lecture to 三联村, waiting for review.
@@ -393,11 +399,11 @@ pub async fn load(store: &Store, now: Millis) -> Result<Option<Vec<DemoPerson>>>
         .notebook(&liu, |n| {
             let id = n.record_service(
                 &liu.principal,
-                w.ago(15),
+                w.in_month(15),
                 Service {
                     kind: ServiceKind::ElderlyCare,
                     title: "重阳节为全村老人赠送慰问物资".into(),
-                    held_at: w.ago(15),
+                    held_at: w.in_month(15),
                     hours: 3.0,
                     participants: vec![liu.principal.user, he_lixiong.principal.user],
                     beneficiaries: 46,
@@ -407,11 +413,11 @@ pub async fn load(store: &Store, now: Millis) -> Result<Option<Vec<DemoPerson>>>
                     plan: Some(month),
                     recorded_by: liu.principal.user,
                     submission: Submission::draft(),
-                    created_at: w.ago(15),
+                    created_at: w.in_month(15),
                     withdrawn: None,
                 },
             )?;
-            n.submit::<Service>(&liu.principal, w.ago(15), id)?;
+            n.submit::<Service>(&liu.principal, w.in_month(15), id)?;
             Ok(id)
         })
         .await?;
@@ -493,8 +499,18 @@ pub async fn load(store: &Store, now: Millis) -> Result<Option<Vec<DemoPerson>>>
         .map(|p| p.principal.user)
         .collect();
     w.branch(&heyi, &heyi_secretary.principal, |b| {
-        theme_day(b, &heyi_secretary, w.ago(5), month, heyi_attendees)
+        theme_day(b, &heyi_secretary, w.in_month(5), month, heyi_attendees)
     })
+    .await?;
+    lectures_and_problems(
+        &w,
+        &heyi,
+        &heyi_secretary,
+        &li,
+        &zhao,
+        &heyi_members[1],
+        zhao_visits[0],
+    )
     .await?;
     w.branch(&shuangqiao, &shuangqiao_secretary.principal, |b| {
         open_election(b, &shuangqiao_secretary, w.ago(1), [&liu, &he_lixiong])
@@ -513,6 +529,113 @@ pub async fn load(store: &Store, now: Millis) -> Result<Option<Vec<DemoPerson>>>
         })
         .await?;
     Ok(Some(people))
+}
+
+/// 合益村 beyond the month's plan: 李章桂 on the lecture team (微讲队); next month's
+/// schedule, one lecture by a guest expert (土专家); 李章桂 taking the study to 曾德福, an
+/// old member who cannot come to the activity room (送学上门); and the problem 赵杰辉 found
+/// at 李大爷家 on the branch's problem list.
+async fn lectures_and_problems(
+    w: &Story<'_>,
+    heyi: &BranchRecord,
+    secretary: &DemoPerson,
+    li: &DemoPerson,
+    zhao: &DemoPerson,
+    elder: &DemoPerson,
+    visit: RecordId,
+) -> Result<()> {
+    let by = &secretary.principal;
+    let next = w.writer.now().cst_date().month_of().next().first_day();
+    let day_of_next = |day: i64| Millis(next.cst_start().0 + (day - 1) * DAY).cst_date();
+    let schedule = [
+        (
+            day_of_next(10),
+            Some(li.principal.user),
+            None,
+            "从扶贫故事看党的宗旨",
+            Venue::Courtyard,
+        ),
+        (
+            day_of_next(18),
+            None,
+            Some("刘师傅（柑橘种植能手）"),
+            "冬季柑橘管护技术",
+            Venue::Field,
+        ),
+    ];
+    let visit_ref = RecordRef {
+        notebook: notebook_of(zhao)?,
+        kind: ReviewableKind::Visit,
+        id: visit,
+    };
+    w.branch(heyi, by, |b| {
+        let mut entry: RosterEntry = b
+            .get(&client_core::schema::ROSTER, &li.principal.user.to_string())?
+            .ok_or_else(|| DemoError::Document("李章桂 is not on the roster".into()))?;
+        entry.lecturer = true;
+        b.enrol_member(by, w.ago(30), li.principal.user, entry)?;
+        for (date, speaker, guest, topic, venue) in schedule {
+            b.schedule_lecture(
+                by,
+                w.ago(3),
+                ScheduleEntry {
+                    date,
+                    speaker,
+                    guest_speaker: guest.map(str::to_owned),
+                    topic: topic.into(),
+                    venue,
+                    created_by: by.user,
+                    withdrawn: None,
+                },
+            )?;
+        }
+        b.open_rectification(
+            by,
+            w.ago(2),
+            Rectification {
+                problem: "李大爷高龄补贴一直没有申请".into(),
+                measure: "帮李大爷备齐材料，到镇便民服务中心代办申请".into(),
+                deadline: Millis(w.writer.now().0 + 14 * DAY).cst_date(),
+                standard: "补贴按月到账，李大爷知道怎么查".into(),
+                responsible: Some(zhao.principal.user),
+                from_visit: Some(visit_ref),
+                from_supervision: None,
+                progress: Progress::default(),
+                evidence: Vec::new(),
+                created_by: by.user,
+                created_at: w.ago(2),
+                withdrawn: None,
+            },
+        )?;
+        Ok(())
+    })
+    .await?;
+    let delivery = w
+        .notebook(li, |n| {
+            let id = n.record_visit(
+                &li.principal,
+                w.ago(4),
+                Visit {
+                    kind: VisitKind::StudyDelivery,
+                    household: format!("{}家（银发党员）", elder.user.name),
+                    visitors: vec![li.principal.user],
+                    visited_at: w.ago(4),
+                    needs: "腿脚不便，来不了活动室；送去学习读本，一起读了党的二十大报告摘要。"
+                        .into(),
+                    follow_up: "每月上门一次，一对一帮学。".into(),
+                    media: Vec::new(),
+                    recorded_by: li.principal.user,
+                    submission: Submission::draft(),
+                    created_at: w.ago(4),
+                    withdrawn: None,
+                },
+            )?;
+            n.submit::<Visit>(&li.principal, w.ago(4), id)?;
+            Ok(id)
+        })
+        .await?;
+    w.approve::<Visit>(heyi, secretary, li, delivery, false)
+        .await
 }
 
 /// 合益村's themed party day of the month (主题党日), with who came and what was decided.
@@ -701,6 +824,19 @@ impl Story<'_> {
         Millis(self.writer.now().0 - days * DAY)
     }
 
+    /// `days` ago, or the first moment of this month if that is earlier: what carries out
+    /// this month's plan must have happened in this month, whatever day the demo is loaded.
+    fn in_month(&self, days: i64) -> Millis {
+        let start = self
+            .writer
+            .now()
+            .cst_date()
+            .month_of()
+            .first_day()
+            .cst_start();
+        self.ago(days).max(start)
+    }
+
     async fn notebook<T>(
         &self,
         person: &DemoPerson,
@@ -858,7 +994,43 @@ mod tests {
         let refs: Vec<&Notebook> = heyi_notebooks.iter().collect();
         let progress = views::plan_progress(&heyi_branch, now.cst_date().month_of()).unwrap();
         assert!(progress.standing.lecture_done && progress.standing.film_done);
-        assert!(!progress.standing.practice_done);
+        assert!(!progress.standing.practice_done && progress.standing.theme_day_held);
+        assert_eq!(views::lecture_team(&heyi_branch).guests.len(), 1);
+        assert_eq!(views::schedule(&heyi_branch, now.cst_date()).len(), 2);
+
+        // Every branch's plan, on the server, stands on the figures of the month: no part is
+        // done that the month's figures do not show (the demo is loaded on any day).
+        let month = now.cst_date().month_of();
+        let scope = crate::store::Scope {
+            branches: branches.iter().map(|b| b.id).collect(),
+        };
+        let plans = store.plan_standing(scope.clone(), month).await.unwrap();
+        let tally = store
+            .figures(crate::store::Count {
+                scope,
+                period: month.first_day().cst_start()..month.next().first_day().cst_start(),
+                today: now.cst_date(),
+            })
+            .await
+            .unwrap();
+        for branch in &branches {
+            let (plan, figures) = (
+                plans[&branch.id].standing,
+                &tally.branches[&branch.id].figures,
+            );
+            assert!(
+                !plan.lecture_done || figures.lectures > 0,
+                "{}",
+                branch.name
+            );
+            assert!(!plan.film_done || figures.screenings > 0, "{}", branch.name);
+            assert!(
+                !plan.practice_done || figures.volunteer_hours > 0.0,
+                "{}",
+                branch.name
+            );
+        }
+        assert!(plans[&heyi.id].standing.lecture_done);
         let feed = views::feed(&heyi_branch);
         assert_eq!(feed.len(), 1);
         assert_eq!(feed[0].1.speakers, vec!["李章桂".to_owned()]);

@@ -33,6 +33,10 @@ pub struct RosterEntry {
     #[autosurgeon(missing = "Default::default")]
     #[serde(default)]
     pub silver: bool,
+    /// On the branch's lecture team (微讲队).
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub lecturer: bool,
 }
 
 /// The monthly plan 一月一课一片一实践: one lecture, one film, one practice. Plans are keyed
@@ -58,11 +62,17 @@ pub struct Plan {
     pub withdrawn: Option<Withdrawal>,
 }
 
-/// An entry of the lecture schedule (讲课安排表).
+/// An entry of the lecture schedule (讲课安排表): who lectures when, on what. The speaker is
+/// a member of the branch, or a guest expert (土专家) who is not.
 #[derive(Debug, Clone, PartialEq, Reconcile, Hydrate, Serialize, Deserialize)]
 pub struct ScheduleEntry {
     pub date: Date,
-    pub speaker: UserId,
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub speaker: Option<UserId>,
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub guest_speaker: Option<String>,
     pub topic: String,
     pub venue: Venue,
     pub created_by: UserId,

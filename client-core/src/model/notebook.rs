@@ -117,9 +117,38 @@ pub struct Service {
     pub withdrawn: Option<Withdrawal>,
 }
 
-/// A household visit (走访 / 联系户).
+domain_enum!(
+    /// How a visit was made (the seeds' 家访, 函访, 走访, and the study taken to a member's
+    /// home).
+    VisitKind {
+        /// 走访: calling on a household (联系户) to hear its needs.
+        Walk = "walk",
+        /// 家访: a home visit to a member's family.
+        HomeVisit = "home_visit",
+        /// 函访: by letter or message, to a member far away.
+        Letter = "letter",
+        /// 谈心谈话: a heart-to-heart talk.
+        HeartTalk = "heart_talk",
+        /// 送学上门: the "one-person party lecture" taken to an old or infirm member's home
+        /// (一对一帮学).
+        StudyDelivery = "study_delivery",
+    }
+);
+
+impl Default for VisitKind {
+    /// Visits recorded before they had a kind were calls on households.
+    fn default() -> Self {
+        VisitKind::Walk
+    }
+}
+
+/// A household visit (走访 / 联系户), or another kind of visit (`kind`).
 #[derive(Debug, Clone, PartialEq, Reconcile, Hydrate, Serialize, Deserialize)]
 pub struct Visit {
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub kind: VisitKind,
+    /// The household visited, or the member for a visit to a member.
     pub household: String,
     pub visitors: Vec<UserId>,
     pub visited_at: Millis,

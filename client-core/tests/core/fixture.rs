@@ -81,6 +81,7 @@ impl Village {
                 joined_at: NOW,
                 left_at: None,
                 silver: false,
+                lecturer: false,
             };
             branch
                 .enrol_member(&secretary.principal, NOW, p.principal.user, entry)

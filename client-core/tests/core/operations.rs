@@ -11,7 +11,7 @@ use client_core::model::common::{
     Progress, ProgressStatus, Prose, RecordRef, ReviewableKind, SubmissionState,
 };
 use client_core::model::ledger::{Contact, ContactKind, LedgerEntry};
-use client_core::model::notebook::{Lecture, Pledge, Service, ServiceKind, Visit};
+use client_core::model::notebook::{Lecture, Pledge, Service, ServiceKind, Visit, VisitKind};
 use client_core::model::supervision::{
     Assessment, Grade, Problem, SupervisionMethod, SupervisionNote,
 };
@@ -227,6 +227,7 @@ fn services_visits_and_pledges_belong_to_their_recorder() {
     );
 
     let visit = Visit {
+        kind: VisitKind::Walk,
         household: "五保户 李大爷家".into(),
         visitors: vec![li.principal.user],
         visited_at: NOW,
@@ -660,7 +661,8 @@ fn plans_meetings_screenings_and_schedules_are_the_admins_work() {
             month: 11,
             day: 5,
         },
-        speaker: member.user,
+        speaker: Some(member.user),
+        guest_speaker: None,
         topic: "土专家讲种植".into(),
         venue: client_core::model::notebook::Venue::Field,
         created_by: secretary.user,
@@ -903,6 +905,7 @@ fn every_admin_operation_is_refused_to_a_member_and_changes_nothing() {
         joined_at: NOW,
         left_at: None,
         silver: false,
+        lecturer: false,
     };
     assert_refused!(
         branch,
@@ -915,7 +918,8 @@ fn every_admin_operation_is_refused_to_a_member_and_changes_nothing() {
             month: 11,
             day: 5,
         },
-        speaker: member.user,
+        speaker: Some(member.user),
+        guest_speaker: None,
         topic: "自荐讲课".into(),
         venue: client_core::model::notebook::Venue::Field,
         created_by: member.user,

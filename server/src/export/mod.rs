@@ -80,18 +80,19 @@ impl Ledger {
     }
 
     /// Which records it lists. Lectures, services and visits count once approved; the
-    /// branch's own meetings and rectifications as they stand.
+    /// branch's own meetings as they stand, and its problem list (its rectifications and the
+    /// township's problems for it) as it stands.
     pub fn listing(self) -> Listing {
         match self {
             Ledger::Lectures => Listing::Approved("lectures"),
             Ledger::Services => Listing::Approved("services"),
             Ledger::Visits => Listing::Approved("visits"),
-            Ledger::Rectifications => Listing::Standing("rectifications"),
-            Ledger::Meetings => Listing::Standing("meetings"),
+            Ledger::Rectifications => Listing::Standing(&["rectifications", "problems"]),
+            Ledger::Meetings => Listing::Standing(&["meetings"]),
             Ledger::Members => Listing::Members,
-            Ledger::SupervisionNotes => Listing::Standing("notes"),
-            Ledger::Problems => Listing::Standing("problems"),
-            Ledger::Assessments => Listing::Standing("assessments"),
+            Ledger::SupervisionNotes => Listing::Standing(&["notes"]),
+            Ledger::Problems => Listing::Standing(&["problems"]),
+            Ledger::Assessments => Listing::Standing(&["assessments"]),
         }
     }
 
@@ -134,6 +135,7 @@ impl Ledger {
             Ledger::Visits => &[
                 Column("支部", Branch),
                 Column("时间", Time("visited_at")),
+                Column("方式", Choice("kind")),
                 Column("走访户", Text("household")),
                 Column("走访人", People("visitors")),
                 Column("群众需求和问题", Text("needs")),
@@ -143,12 +145,13 @@ impl Ledger {
             ],
             Ledger::Rectifications => &[
                 Column("支部", Branch),
+                Column("来源", Origin),
                 Column("提出时间", Time("created_at")),
                 Column("问题", Text("problem")),
                 Column("整改措施", Text("measure")),
                 Column("完成时限", Text("deadline")),
                 Column("工作标准", Text("standard")),
-                Column("责任人", Person("responsible")),
+                Column("责任人", Responsible),
                 Column("状态", Status),
                 Column("是否逾期", Overdue),
                 Column("佐证材料", Media),
@@ -198,6 +201,7 @@ impl Ledger {
                 Column("责任人", Text("owner")),
                 Column("状态", Status),
                 Column("是否逾期", Overdue),
+                Column("佐证材料", Media),
             ],
             Ledger::Assessments => &[
                 Column("支部", Branch),
@@ -236,6 +240,12 @@ enum Source {
     Speakers,
     /// Hours per participant times participants.
     HoursServed,
+    /// Where an item of the problem list came from: the township's supervision, a visit, or
+    /// the branch itself.
+    Origin,
+    /// Who answers for an item of the problem list: a member of the branch, or the name the
+    /// township wrote on its problem.
+    Responsible,
     /// A rectification's progress.
     Status,
     /// Not done and past its deadline.
@@ -338,6 +348,18 @@ fn cell(source: Source, record: &LedgerRecord, today: Date) -> Value {
         Source::HoursServed => {
             Value::Number(number("hours").unwrap_or(0.0) * people("participants").len() as f64)
         }
+        Source::Origin => Value::Text(
+            match (record.collection.as_str(), record.from.as_deref()) {
+                ("problems", _) => "乡镇督查",
+                (_, Some("visits")) => "走访发现",
+                _ => "支部自查",
+            }
+            .into(),
+        ),
+        Source::Responsible => match record.collection.as_str() {
+            "problems" => some_text(text("owner")),
+            _ => cell(Source::Person("responsible"), record, today),
+        },
         Source::Status => Value::Text(labels::zh("status", &record.status).to_owned()),
         Source::Overdue => {
             let open = matches!(record.status.as_str(), "open" | "in_progress");

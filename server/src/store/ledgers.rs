@@ -18,9 +18,9 @@ use super::{Result, Store};
 pub enum Listing {
     /// Members' approved records of a collection (`lectures`, `services`, `visits`).
     Approved(&'static str),
-    /// A branch document's records of a collection that stand (`meetings`,
-    /// `rectifications`).
-    Standing(&'static str),
+    /// A branch's records of some collections that stand (`meetings`; `rectifications` with
+    /// the township's `problems`, which the branch's problem list shows together).
+    Standing(&'static [&'static str]),
     /// The roster, each member with his ledger entry.
     Members,
 }
@@ -30,7 +30,11 @@ pub enum Listing {
 pub struct LedgerRecord {
     pub branch: String,
     pub document: String,
+    /// Its collection: `problems` beside `rectifications` in the problem list.
+    pub collection: String,
     pub key: String,
+    /// The collection of the record it came from (`visits`, for a problem a visit found).
+    pub from: Option<String>,
     pub occurred_at: Option<Millis>,
     pub status: String,
     /// Each scalar field (for members: the roster entry's and the ledger entry's).
@@ -133,42 +137,49 @@ fn records(
          );
          DELETE FROM temp.listed;",
     )?;
-    let values = params![scope.json(), period.start.0, period.end.0];
-    let (collection, inserted) = match listing {
+    let (collections, inserted): (Vec<&str>, String) = match listing {
         Listing::Approved(collection) => (
-            collection,
+            vec![collection],
             format!(
                 "INSERT OR IGNORE INTO temp.listed
                  SELECT v.subject_document, v.subject_collection, v.subject, v.branch,
                         CAST(h.number AS INTEGER), 'approved', v.document, v.key
                  FROM {APPROVAL_ROWS}
-                 WHERE v.subject_collection = '{collection}' AND {}",
+                 WHERE v.subject_collection = '{collection}' AND ?4 IS NOT NULL AND {}",
                 standing_approval("?1", "?2", "?3")
             ),
         ),
-        Listing::Standing(collection) => (
-            collection,
-            format!(
-                "INSERT INTO temp.listed
-                 SELECT r.document, r.collection, r.key, r.branch, r.occurred_at, r.status,
-                        NULL, NULL
-                 FROM records r
-                 WHERE r.collection = '{collection}'
-                   AND r.branch IN (SELECT value FROM json_each(?1))
-                   AND r.occurred_at >= ?2 AND r.occurred_at < ?3 AND r.status <> 'withdrawn'"
-            ),
+        Listing::Standing(collections) => (
+            collections.to_vec(),
+            "INSERT INTO temp.listed
+             SELECT r.document, r.collection, r.key, r.branch, r.occurred_at, r.status,
+                    NULL, NULL
+             FROM records r
+             WHERE r.collection IN (SELECT value FROM json_each(?4))
+               AND r.branch IN (SELECT value FROM json_each(?1))
+               AND r.occurred_at >= ?2 AND r.occurred_at < ?3 AND r.status <> 'withdrawn'"
+                .to_owned(),
         ),
         Listing::Members => (
-            "roster",
+            vec!["roster"],
             "INSERT INTO temp.listed
              SELECT r.document, r.collection, r.key, r.branch, r.occurred_at, r.status, NULL, NULL
              FROM records r
              WHERE r.collection = 'roster' AND r.branch IN (SELECT value FROM json_each(?1))
-               AND ?2 IS NOT NULL AND ?3 IS NOT NULL"
+               AND ?2 IS NOT NULL AND ?3 IS NOT NULL AND ?4 IS NOT NULL"
                 .to_owned(),
         ),
     };
-    connection.execute(&inserted, values)?;
+    let listed_collections = serde_json::Value::from(collections).to_string();
+    connection.execute(
+        &inserted,
+        params![
+            scope.json(),
+            period.start.0,
+            period.end.0,
+            listed_collections
+        ],
+    )?;
     if listing == Listing::Members {
         // A member's ledger entry is keyed by his user id, as his roster entry is.
         connection.execute(
@@ -183,11 +194,14 @@ fn records(
 
     let mut listed: BTreeMap<(String, String), LedgerRecord> = BTreeMap::new();
     let mut statement = connection.prepare(
-        "SELECT l.branch, coalesce(b.name, l.branch), l.document, l.key, l.occurred_at, l.status
+        "SELECT l.branch, coalesce(b.name, l.branch), l.document, l.key, l.occurred_at, l.status,
+                l.collection,
+                (SELECT r.subject_collection FROM records r WHERE r.document = l.document
+                   AND r.collection = l.collection AND r.key = l.key)
          FROM temp.listed l LEFT JOIN branches b ON b.id = l.branch
-         WHERE l.collection = ?1",
+         WHERE l.collection IN (SELECT value FROM json_each(?1))",
     )?;
-    let mut rows = statement.query([collection])?;
+    let mut rows = statement.query([&listed_collections])?;
     while let Some(row) = rows.next()? {
         let (branch_id, key): (String, String) = (row.get(0)?, row.get(3)?);
         listed.insert(
@@ -195,7 +209,9 @@ fn records(
             LedgerRecord {
                 branch: row.get(1)?,
                 document: row.get(2)?,
+                collection: row.get(6)?,
                 key,
+                from: row.get(7)?,
                 occurred_at: row.get::<_, Option<i64>>(4)?.map(Millis),
                 status: row.get(5)?,
                 ..LedgerRecord::default()

@@ -91,7 +91,8 @@ async fn reconnect_in(order: [usize; 3]) {
             operate(doc, Branch::load, |branch| {
                 let entry = ScheduleEntry {
                     date: "2026-11-20".parse().unwrap(),
-                    speaker,
+                    speaker: Some(speaker),
+                    guest_speaker: None,
                     topic: "乡村振兴".into(),
                     venue: Venue::Courtyard,
                     created_by: deputy.user,

@@ -311,7 +311,8 @@ impl Phones {
                 operate(doc, Branch::load, |branch| {
                     let entry = ScheduleEntry {
                         date: "2026-11-20".parse().unwrap(),
-                        speaker: v.li.user,
+                        speaker: Some(v.li.user),
+                        guest_speaker: None,
                         topic: format!("第{round}讲"),
                         venue: Venue::Courtyard,
                         created_by: v.secretary.user,

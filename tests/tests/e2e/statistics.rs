@@ -14,7 +14,7 @@ use client_core::model::common::{
 };
 use client_core::model::ledger::LedgerEntry;
 use client_core::model::notebook::{
-    Lecture, LectureCategory, Pledge, Service, ServiceKind, Venue, Visit,
+    Lecture, LectureCategory, Pledge, Service, ServiceKind, Venue, Visit, VisitKind,
 };
 use client_core::ops::{ReviewDecision, Reviewable};
 use client_core::views::{self, Figures};
@@ -90,6 +90,7 @@ fn service(by: &Principal, held_at: Millis, hours: f64, participants: &[UserId])
 
 fn visit(by: &Principal, visited_at: Millis, household: &str) -> Visit {
     Visit {
+        kind: VisitKind::Walk,
         household: household.into(),
         visitors: vec![by.user],
         visited_at,
@@ -1071,6 +1072,18 @@ async fn ledgers_download_as_xlsx_and_csv_with_chinese_headers_and_inert_formula
         .collect();
     assert_eq!(overdue.len(), 1);
     assert!(overdue[0].contains(&"路灯不亮".to_owned()));
+    // Where each came from, and who answers for it.
+    assert_eq!(rows[0][1], "来源");
+    assert!(rows[1..].iter().all(|r| r[1] == "支部自查"), "{rows:?}");
+    let (_, _, _, bytes) = download(
+        &server,
+        &format!("/api/v1/exports/visits?branch={}&period=2026-10", v.heyi),
+        &secretary,
+    )
+    .await;
+    let (rows, _) = spreadsheet(bytes, "走访台账");
+    assert_eq!(rows[0][2], "方式");
+    assert!(rows[1..].iter().all(|r| r[2] == "走访"), "{rows:?}");
     let (_, _, _, bytes) = download(
         &server,
         &format!("/api/v1/exports/members?branch={}", v.heyi),
@@ -1268,7 +1281,13 @@ async fn the_year_end_material_gathers_a_branchs_year_and_its_supervision() {
             .unwrap_or_else(|| panic!("no table {title}"))
             .clone()
     };
-    assert_eq!(table("问题整改台账")["rows"].as_array().unwrap().len(), 4);
+    // The branch's problem list: its four rectifications and the township's problem for it.
+    let list = table("问题整改台账");
+    let rows = list["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    let from_township: Vec<&Value> = rows.iter().filter(|r| r[1] == "乡镇督查").collect();
+    assert_eq!(from_township.len(), 1);
+    assert_eq!(from_township[0][3], "三会一课记录不全");
     let problems = table("督查问题清单");
     assert_eq!(problems["rows"][0][2], "三会一课记录不全");
     assert!(
