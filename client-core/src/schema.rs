@@ -148,6 +148,18 @@ static MEDIA_REF: Shape = Shape::Object(&[
     ),
     field("caption", Shape::Optional(&Shape::Str { max: MAX_TITLE })),
 ]);
+/// Villagers (群众) present: at a lecture, a screening.
+static AUDIENCE: Shape = Shape::Int {
+    min: 0,
+    max: MAX_COUNT,
+};
+
+/// Hours each participant served in a day's volunteer service.
+static HOURS: Shape = Shape::Float {
+    min: 0.0,
+    max: 24.0,
+};
+
 static MEDIA: Shape = Shape::List {
     item: &MEDIA_REF,
     max: MAX_MEDIA,
@@ -256,13 +268,7 @@ static LECTURE: &[Field] = &[
     ),
     field("recorded_by", Shape::Uuid),
     field("attendees", Shape::Shared(&PEOPLE)),
-    field(
-        "audience",
-        Shape::Int {
-            min: 0,
-            max: MAX_COUNT,
-        },
-    ),
+    field("audience", Shape::Shared(&AUDIENCE)),
     field("summary", Shape::Str { max: MAX_LONG_TEXT }),
     field("media", Shape::Shared(&MEDIA)),
     field("plan", Shape::Optional(&Shape::Month)),
@@ -275,13 +281,7 @@ static SERVICE: &[Field] = &[
     field("kind", Shape::Enum(ServiceKind::NAMES)),
     field("title", Shape::Name { max: MAX_TITLE }),
     field("held_at", Shape::Time),
-    field(
-        "hours",
-        Shape::Float {
-            min: 0.0,
-            max: 24.0,
-        },
-    ),
+    field("hours", Shape::Shared(&HOURS)),
     field("participants", Shape::Shared(&PEOPLE)),
     field(
         "beneficiaries",
@@ -413,13 +413,7 @@ static SCREENING: &[Field] = &[
     field("held_at", Shape::Time),
     field("place", Shape::Str { max: MAX_TITLE }),
     field("attendees", Shape::Shared(&PEOPLE)),
-    field(
-        "audience",
-        Shape::Int {
-            min: 0,
-            max: MAX_COUNT,
-        },
-    ),
+    field("audience", Shape::Shared(&AUDIENCE)),
     field("discussion", Shape::Str { max: MAX_LONG_TEXT }),
     field("media", Shape::Optional(&MEDIA)),
     field("plan", Shape::Optional(&Shape::Month)),
@@ -460,20 +454,8 @@ pub static COUNTED_FIELDS: &[Field] = &[
     field("venue", Shape::Optional(&Shape::Enum(Venue::NAMES))),
     field("speakers", Shape::Shared(&PEOPLE)),
     field("attendees", Shape::Shared(&PEOPLE)),
-    field(
-        "audience",
-        Shape::Int {
-            min: 0,
-            max: MAX_COUNT,
-        },
-    ),
-    field(
-        "hours",
-        Shape::Float {
-            min: 0.0,
-            max: 24.0,
-        },
-    ),
+    field("audience", Shape::Shared(&AUDIENCE)),
+    field("hours", Shape::Shared(&HOURS)),
     field("participants", Shape::Shared(&PEOPLE)),
 ];
 

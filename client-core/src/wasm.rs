@@ -487,9 +487,7 @@ impl Tianjian {
         plan: JsValue,
     ) -> std::result::Result<(), JsValue> {
         let (by, plan): (Principal, Plan) = (input(by)?, input(plan)?);
-        let month: Month = month
-            .parse()
-            .map_err(|e: crate::time::CalendarError| WasmError::Input(e.to_string()))?;
+        let month: Month = month.parse().map_err(calendar)?;
         let branch = id(branch)?;
         self.edit(branch, |documents| {
             Ok(documents
@@ -733,9 +731,7 @@ impl Tianjian {
 
     /// The lectures scheduled from `from` (`YYYY-MM-DD`) on, soonest first.
     pub fn schedule(&self, branch: &str, from: &str) -> std::result::Result<JsValue, JsValue> {
-        let from: Date = from
-            .parse()
-            .map_err(|e: crate::time::CalendarError| WasmError::Input(e.to_string()))?;
+        let from: Date = from.parse().map_err(calendar)?;
         let branch = self.replica.documents().branch(id(branch)?)?;
         Ok(output(&views::schedule(branch, from))?)
     }
@@ -773,9 +769,7 @@ impl Tianjian {
         branch: &str,
         month: &str,
     ) -> std::result::Result<JsValue, JsValue> {
-        let month: Month = month
-            .parse()
-            .map_err(|e: crate::time::CalendarError| WasmError::Input(e.to_string()))?;
+        let month: Month = month.parse().map_err(calendar)?;
         let branch = self.replica.documents().branch(id(branch)?)?;
         Ok(output(&views::plan_progress(branch, month))?)
     }
@@ -808,9 +802,7 @@ impl Tianjian {
         until: f64,
         today: &str,
     ) -> std::result::Result<JsValue, JsValue> {
-        let today: Date = today
-            .parse()
-            .map_err(|e: crate::time::CalendarError| WasmError::Input(e.to_string()))?;
+        let today: Date = today.parse().map_err(calendar)?;
         let branch = self.replica.documents().branch(id(branch)?)?;
         Ok(output(&views::figures(
             branch,
@@ -838,6 +830,11 @@ fn add<T: Record + DeserializeOwned>(
     record: JsValue,
 ) -> Result<RecordId> {
     Ok(doc.add(by, now, input::<T>(record)?)?)
+}
+
+/// A day or month the app sent that is not one.
+fn calendar(error: crate::time::CalendarError) -> WasmError {
+    WasmError::Input(error.to_string())
 }
 
 fn reviewable(kind: &str) -> Result<ReviewableKind> {

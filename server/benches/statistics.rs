@@ -11,6 +11,7 @@
 //! Then, in the same run, median of `--runs` (default 7):
 //! - the baseline: one full scan of the `records` table;
 //! - the township overview of October: every branch's figures and its plan standing;
+//! - the plan standing alone;
 //! - the township's figures for the whole year;
 //! - the XLSX export of the township's approved lectures of the year.
 //!
@@ -370,6 +371,12 @@ fn main() {
             assert_eq!(plans.len(), branches.len());
         })
     });
+    let plan_standing = median(options.runs, || {
+        runtime.block_on(async {
+            let plans = store.plan_standing(scope.clone(), october).await.unwrap();
+            assert_eq!(plans.len(), branches.len());
+        })
+    });
     let year_figures = median(options.runs, || {
         runtime.block_on(async {
             let tally = store
@@ -405,6 +412,10 @@ fn main() {
     println!(
         "  township overview, October          {overview:>10.1?}   {:.1}",
         ratio(overview)
+    );
+    println!(
+        "  township plan standing, October      {plan_standing:>10.1?}   {:.1}",
+        ratio(plan_standing)
     );
     println!(
         "  township figures, the year           {year_figures:>10.1?}   {:.1}",

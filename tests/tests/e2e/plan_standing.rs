@@ -10,7 +10,7 @@ use std::time::Duration;
 use client_core::model::branch::{Decision, Meeting, MeetingKind, Plan, Screening};
 use client_core::model::common::{Prose, RecordRef, Submission};
 use client_core::model::notebook::{Lecture, LectureCategory, Service, ServiceKind, Venue};
-use client_core::ops::{ReviewDecision, Reviewable};
+use client_core::ops::{Record, ReviewDecision, Reviewable};
 use client_core::views::{self, PlanStanding};
 use client_core::{Branch, DocumentId, Limits, Millis, Month, Notebook, Principal, RecordId};
 use tianjian_server::store::{Count, Scope, Store};
@@ -192,6 +192,19 @@ impl<'a> Village<'a> {
         }
     }
 
+    /// The secretary records `record` in the branch document, and withdraws it again if
+    /// `withdraw`.
+    async fn branch_record<T: Record>(&mut self, record: T, withdraw: bool) {
+        self.as_secretary(|b, by, at| {
+            let id = b.document_mut().add(by, at, record)?;
+            if withdraw {
+                b.withdraw::<T>(by, at, id, None)?;
+            }
+            Ok(())
+        })
+        .await;
+    }
+
     /// Writes to the branch document as the secretary.
     async fn as_secretary(
         &mut self,
@@ -340,15 +353,7 @@ async fn write_month(
             created_at: NOW,
             withdrawn: None,
         };
-        let withdraw = dice.chance(20);
-        v.as_secretary(|b, by, at| {
-            let id = b.record_screening(by, at, screening)?;
-            if withdraw {
-                b.withdraw::<Screening>(by, at, id, None)?;
-            }
-            Ok(())
-        })
-        .await;
+        v.branch_record(screening, dice.chance(20)).await;
     }
     for _ in 0..dice.roll(3) {
         let kind = if dice.chance(60) {
@@ -368,15 +373,7 @@ async fn write_month(
             created_at: NOW,
             withdrawn: None,
         };
-        let withdraw = dice.chance(20);
-        v.as_secretary(|b, by, at| {
-            let id = b.record_meeting(by, at, meeting)?;
-            if withdraw {
-                b.withdraw::<Meeting>(by, at, id, None)?;
-            }
-            Ok(())
-        })
-        .await;
+        v.branch_record(meeting, dice.chance(20)).await;
     }
 }
 
