@@ -120,6 +120,74 @@ export interface SubmissionView {
   comment?: string;
   published: boolean;
   fine_example: boolean;
+  /** An approved revision of it counts in the figures: the current one, or the one approved
+   * before the member edited it again, until the new one is reviewed. */
+  counted: boolean;
+}
+
+/** A submitted record waiting for an admin (`Tianjian.reviewQueue`). */
+export interface QueueItem {
+  record: RecordRef;
+  title: string;
+  author: UserId;
+  at: Millis;
+  revision: number;
+  submitted_at?: Millis | null;
+  /** Its member withdrew it after an approval, which counts until an admin takes it back. */
+  withdrawn: boolean;
+}
+
+/** The monthly plan 一月一课一片一实践, keyed by its month. */
+export interface Plan {
+  lecture_topic: string;
+  lecture_speaker: UserId | null;
+  film_title: string;
+  practice: string;
+  theme_day: string | null;
+  notes: string;
+  created_by: UserId;
+  created_at: Millis;
+  withdrawn: unknown;
+}
+
+/** A record that carries out a part of a month's plan. */
+export interface PlanRecord {
+  collection: 'lectures' | 'services' | 'screenings' | 'meetings';
+  id: RecordId;
+  notebook: string | null;
+  title: string;
+  at: Millis;
+}
+
+export type PlanPart = 'lecture' | 'film' | 'practice' | 'theme_day';
+
+/** How far a month's plan has been carried out (`Tianjian.planProgress`), the same on every
+ * phone. */
+export interface PlanProgress {
+  month: string;
+  plan: Plan;
+  lecture_done: boolean;
+  film_done: boolean;
+  practice_done: boolean;
+  theme_day_held: boolean;
+  complete: boolean;
+  carried_out: Record<PlanPart, PlanRecord[]>;
+}
+
+/** A film screening (一片), recorded by an admin in the branch document. */
+export interface Screening {
+  film: string;
+  held_at: Millis;
+  place: string;
+  attendees: UserId[];
+  /** Villagers present. */
+  audience: number;
+  discussion: string;
+  media: MediaRef[];
+  plan: string | null;
+  recorded_by: UserId;
+  created_at: Millis;
+  withdrawn?: unknown;
 }
 
 /** What client-core's upload queue reports. */
@@ -277,6 +345,23 @@ export interface Problem {
   standard: string;
   owner: string;
   progress: Progress;
+  evidence?: MediaRef[];
+  created_by: UserId;
+  created_at: Millis;
+  withdrawn?: unknown;
+}
+
+/** A problem the branch must fix (问题清单 / 整改), in the branch document. */
+export interface Rectification {
+  problem: string;
+  measure: string;
+  deadline: string;
+  standard: string;
+  responsible: UserId | null;
+  from_visit: RecordRef | null;
+  from_supervision: RecordId | null;
+  progress: Progress;
+  evidence: MediaRef[];
   created_by: UserId;
   created_at: Millis;
   withdrawn?: unknown;

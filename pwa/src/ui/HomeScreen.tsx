@@ -1,10 +1,12 @@
-// Home: what to do this month, the big button to record, and my records with where their
-// review stands.
+// Home: how this month's plan stands, the big button to record, and my records with where
+// their review stands and what the secretary said.
 import type { App } from '../data/app';
-import type { Keyed, MediaRef, SubmissionView } from '../data/model';
+import type { Keyed, MediaRef, QueueItem, SubmissionView } from '../data/model';
 import { t } from './i18n';
 import { go } from './hooks';
 import { chinaMonth, formatDate } from './format';
+import { PlanChecklist, planProgress } from './PlanChecklist';
+import { Standing } from './ReviewNote';
 
 export function HomeScreen({ app }: { app: App }) {
   const words = t();
@@ -17,19 +19,19 @@ export function HomeScreen({ app }: { app: App }) {
   const role = app.me?.principal.role;
   const admin = role === 'branch_admin';
   const overseer = role === 'branch_admin' || role === 'township_admin' || role === 'system_admin';
-  const queue = admin && branch && app.core.holds(branch) ? (app.core.reviewQueue(branch) as unknown[]).length : 0;
-  const plan = ready ? (app.core.planProgress(branch, chinaMonth(Date.now())) as PlanView | undefined) : undefined;
+  const queue = admin && branch && app.core.holds(branch) ? (app.core.reviewQueue(branch) as QueueItem[]).length : 0;
+  const progress = branch ? planProgress(app, chinaMonth(Date.now())) : undefined;
+  const ownBranch = app.me?.principal.branch;
 
   return (
     <main class="screen home">
-      {plan?.plan && (
+      {(progress || admin) && (
         <section class="card plan">
           <h2>{words.thisMonth}</h2>
-          <ul>
-            <li class={plan.lecture_done ? 'done' : ''}>课 · {plan.plan.lecture_topic || '—'}</li>
-            <li class={plan.film_done ? 'done' : ''}>片 · {plan.plan.film_title || '—'}</li>
-            <li class={plan.practice_done ? 'done' : ''}>实践 · {plan.plan.practice || '—'}</li>
-          </ul>
+          {progress ? <PlanChecklist app={app} progress={progress} actions={false} /> : <p class="quiet">{words.noPlanYet}</p>}
+          <button name="open-plan" class="link" onClick={() => go('plan')}>
+            {progress ? words.openChecklist : words.makePlan} ›
+          </button>
         </section>
       )}
       {notebook && (
@@ -44,7 +46,9 @@ export function HomeScreen({ app }: { app: App }) {
         {branch && <button onClick={() => go('feed')}>{words.feed}</button>}
         {admin && branch && <button onClick={() => go('plan')}>{words.monthlyPlan}</button>}
         {admin && <button onClick={() => go('roster')}>{words.roster}</button>}
+        {branch && <button onClick={() => go('screenings')}>{words.screenings}</button>}
         {admin && <button onClick={() => go('meetings')}>{words.meetings}</button>}
+        {admin && ownBranch && <button onClick={() => go(`rectifications/${ownBranch}`)}>{words.problemList}</button>}
         {admin && <button onClick={() => go('ledger')}>{words.memberLedger}</button>}
         {admin && app.me?.principal.branch && <button onClick={() => go(`supervision/${app.me?.principal.branch}`)}>{words.supervision}</button>}
         {branch && <button onClick={() => go('elections')}>{words.elections}</button>}
@@ -66,9 +70,8 @@ export function HomeScreen({ app }: { app: App }) {
               <button class="record" onClick={() => go(`${item.record.kind}/${item.record.id}`)}>
                 <span class="title">{item.title}</span>
                 <span class="meta">
-                  {formatDate(item.at)} · <span class={`state ${item.state}`}>{words.state[item.state]}</span>
+                  {formatDate(item.at)} · <Standing view={item} />
                 </span>
-                {item.comment && <span class="comment">{item.comment}</span>}
                 <FilesSent app={app} media={media.get(item.record.id) ?? []} />
               </button>
             </li>
@@ -123,11 +126,4 @@ function FilesSent({ app, media }: { app: App; media: MediaRef[] }) {
       · {words.filesSent(sent, media.length)}
     </span>
   );
-}
-
-interface PlanView {
-  plan: { lecture_topic: string; film_title: string; practice: string } | null;
-  lecture_done: boolean;
-  film_done: boolean;
-  practice_done: boolean;
 }

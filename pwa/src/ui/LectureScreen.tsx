@@ -6,17 +6,16 @@ import type { App } from '../data/app';
 import { LECTURE_CATEGORIES, VENUES, type Lecture } from '../data/model';
 import { chinaMonth } from './format';
 import { t } from './i18n';
-import { FormActions, FormHeader, MediaField, PeopleChecklist, PlanLink, TimeField, currentRoster, isPlanned, useRecord } from './RecordForm';
+import { ApprovedGuard, FormActions, FormHeader, MediaField, PeopleChecklist, PlanLink, TimeField, currentRoster, monthPlan, useRecord } from './RecordForm';
 
-/** `id` is a lecture's id, `new`, or `new-remote` for a migrant member's recorded lesson. */
+/** `id` is a lecture's id, `new`, `new-remote` for a migrant member's recorded lesson, or
+ * `new-plan` for the month's planned lecture (its topic, speaker and plan filled in). */
 export function LectureScreen({ app, id }: { app: App; id: string }) {
   const words = t();
   const me = app.me;
   const roster = currentRoster(app);
-  const { notebook, recordId, stored, status, busy, save, clearStatus } = useRecord<Lecture>(app, 'lecture', id);
-  const [lecture, setLecture] = useState<Lecture>(
-    () => stored ?? blank(me?.principal.user ?? '', id === 'new-remote' ? 'remote' : 'courtyard', planned(app)),
-  );
+  const { notebook, recordId, stored, status, busy, save, withdraw, clearStatus } = useRecord<Lecture>(app, 'lecture', id);
+  const [lecture, setLecture] = useState<Lecture>(() => stored ?? fresh(app, id));
   const [located, setLocated] = useState('');
   useEffect(clearStatus, [lecture]);
 
@@ -39,101 +38,109 @@ export function LectureScreen({ app, id }: { app: App; id: string }) {
   return (
     <main class="screen form lecture">
       <FormHeader app={app} title={lecture.venue === 'remote' ? words.recordLesson : words.recordLecture} notebook={notebook} recordId={recordId} />
-      <label>
-        {words.title}
-        <input name="title" value={lecture.title} onInput={(e) => set('title', e.currentTarget.value)} />
-      </label>
-      <label>
-        {words.category}
-        <select name="category" value={lecture.category} onChange={(e) => set('category', e.currentTarget.value as Lecture['category'])}>
-          {LECTURE_CATEGORIES.map((c) => (
-            <option value={c}>{words.categories[c]}</option>
-          ))}
-        </select>
-      </label>
-      <label>
-        {words.venue}
-        <select name="venue" value={lecture.venue} onChange={(e) => set('venue', e.currentTarget.value as Lecture['venue'])}>
-          {VENUES.map((v) => (
-            <option value={v}>{words.venues[v]}</option>
-          ))}
-        </select>
-      </label>
-      <TimeField name="held_at" value={lecture.held_at} onChange={(at) => set('held_at', at)} />
-      <label>
-        {words.durationMin}
-        <input
-          name="duration_min"
-          type="number"
-          inputMode="numeric"
-          min="1"
-          value={lecture.duration_min}
-          onInput={(e) => set('duration_min', Math.max(0, Math.trunc(Number(e.currentTarget.value) || 0)))}
-        />
-      </label>
-      <label>
-        {words.place}
-        <input name="place" value={lecture.place} onInput={(e) => set('place', e.currentTarget.value)} />
-      </label>
-      <div class="row">
-        <button type="button" onClick={locate}>
-          {words.locate}
-        </button>
-        <span class="quiet">{lecture.gps ? words.located(lecture.gps.accuracy_m) : located}</span>
-      </div>
-      <label>
-        {words.speaker}
-        <select
-          name="speaker"
-          value={speaker}
-          onChange={(e) => set('speakers', e.currentTarget.value ? [e.currentTarget.value] : [])}
-        >
-          <option value={me.principal.user}>{words.myself}</option>
-          {roster
-            .filter((r) => r.id !== me.principal.user)
-            .map((r) => (
-              <option value={r.id}>{r.record.name}</option>
-            ))}
-          <option value="">{words.guestSpeaker}</option>
-        </select>
-      </label>
-      {speaker === '' && (
+      <ApprovedGuard app={app} notebook={notebook} recordId={recordId}>
         <label>
-          {words.guestSpeaker}
+          {words.title}
+          <input name="title" value={lecture.title} onInput={(e) => set('title', e.currentTarget.value)} />
+        </label>
+        <label>
+          {words.category}
+          <select name="category" value={lecture.category} onChange={(e) => set('category', e.currentTarget.value as Lecture['category'])}>
+            {LECTURE_CATEGORIES.map((c) => (
+              <option value={c}>{words.categories[c]}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {words.venue}
+          <select name="venue" value={lecture.venue} onChange={(e) => set('venue', e.currentTarget.value as Lecture['venue'])}>
+            {VENUES.map((v) => (
+              <option value={v}>{words.venues[v]}</option>
+            ))}
+          </select>
+        </label>
+        <TimeField name="held_at" value={lecture.held_at} onChange={(at) => set('held_at', at)} />
+        <label>
+          {words.durationMin}
           <input
-            name="guest_speaker"
-            value={lecture.guest_speaker ?? ''}
-            onInput={(e) => set('guest_speaker', e.currentTarget.value || null)}
+            name="duration_min"
+            type="number"
+            inputMode="numeric"
+            min="1"
+            value={lecture.duration_min}
+            onInput={(e) => set('duration_min', Math.max(0, Math.trunc(Number(e.currentTarget.value) || 0)))}
           />
         </label>
-      )}
-      <PlanLink app={app} at={lecture.held_at} value={lecture.plan ?? null} label={words.countsForPlanLecture} onChange={(month) => set('plan', month)} />
-      <PeopleChecklist legend={words.attendance} roster={roster} chosen={lecture.attendees} onChange={(chosen) => set('attendees', chosen)} />
-      <label>
-        {words.audience}
-        <input
-          name="audience"
-          type="number"
-          inputMode="numeric"
-          min="0"
-          value={lecture.audience}
-          onInput={(e) => set('audience', Math.max(0, Math.trunc(Number(e.currentTarget.value) || 0)))}
-        />
-      </label>
-      <label>
-        {words.summary}
-        <textarea name="summary" rows={4} value={lecture.summary} onInput={(e) => set('summary', e.currentTarget.value)} />
-      </label>
-      <MediaField app={app} media={lecture.media} onChange={(change) => setLecture((current) => ({ ...current, media: change(current.media) }))} />
-      <FormActions status={status} busy={busy} onSave={(submit) => save(lecture, submit)} />
+        <label>
+          {words.place}
+          <input name="place" value={lecture.place} onInput={(e) => set('place', e.currentTarget.value)} />
+        </label>
+        <div class="row">
+          <button type="button" onClick={locate}>
+            {words.locate}
+          </button>
+          <span class="quiet">{lecture.gps ? words.located(lecture.gps.accuracy_m) : located}</span>
+        </div>
+        <label>
+          {words.speaker}
+          <select
+            name="speaker"
+            value={speaker}
+            onChange={(e) => set('speakers', e.currentTarget.value ? [e.currentTarget.value] : [])}
+          >
+            <option value={me.principal.user}>{words.myself}</option>
+            {roster
+              .filter((r) => r.id !== me.principal.user)
+              .map((r) => (
+                <option value={r.id}>{r.record.name}</option>
+              ))}
+            <option value="">{words.guestSpeaker}</option>
+          </select>
+        </label>
+        {speaker === '' && (
+          <label>
+            {words.guestSpeaker}
+            <input
+              name="guest_speaker"
+              value={lecture.guest_speaker ?? ''}
+              onInput={(e) => set('guest_speaker', e.currentTarget.value || null)}
+            />
+          </label>
+        )}
+        <PlanLink app={app} at={lecture.held_at} value={lecture.plan ?? null} label={words.countsForPlanLecture} onChange={(month) => set('plan', month)} />
+        <PeopleChecklist legend={words.attendance} roster={roster} chosen={lecture.attendees} onChange={(chosen) => set('attendees', chosen)} />
+        <label>
+          {words.audience}
+          <input
+            name="audience"
+            type="number"
+            inputMode="numeric"
+            min="0"
+            value={lecture.audience}
+            onInput={(e) => set('audience', Math.max(0, Math.trunc(Number(e.currentTarget.value) || 0)))}
+          />
+        </label>
+        <label>
+          {words.summary}
+          <textarea name="summary" rows={4} value={lecture.summary} onInput={(e) => set('summary', e.currentTarget.value)} />
+        </label>
+        <MediaField app={app} media={lecture.media} onChange={(change) => setLecture((current) => ({ ...current, media: change(current.media) }))} />
+        <FormActions status={status} busy={busy} onSave={(submit) => save(lecture, submit)} onWithdraw={withdraw} />
+      </ApprovedGuard>
     </main>
   );
 }
 
-/** This month, if the branch has planned it: a new lecture counts for the plan unless unticked. */
-function planned(app: App): string | null {
+/** A new lecture: linked to this month's plan if there is one (unless unticked), and for
+ * `new-plan` the planned topic and speaker. */
+function fresh(app: App, id: string): Lecture {
+  const user = app.me?.principal.user ?? '';
   const month = chinaMonth(Date.now());
-  return isPlanned(app, month) ? month : null;
+  const plan = monthPlan(app, month);
+  const lecture = blank(user, id === 'new-remote' ? 'remote' : 'courtyard', plan ? month : null);
+  if (id !== 'new-plan' || !plan) return lecture;
+  const speaker = plan.lecture_speaker;
+  return { ...lecture, title: plan.lecture_topic, speakers: speaker && currentRoster(app).some((r) => r.id === speaker) ? [speaker] : lecture.speakers };
 }
 
 function blank(user: string, venue: Lecture['venue'], plan: string | null): Lecture {

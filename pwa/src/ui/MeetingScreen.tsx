@@ -1,21 +1,23 @@
 // Meetings (三会一课: the members' assembly, the committee, the party group, the party lecture,
 // and the monthly themed party day): what the secretary records in the village office, often
-// offline, with who came from the roster, the agenda, the minutes and the decisions. A party
-// lecture or themed party day can carry out the month's plan.
+// offline, with who came from the roster, the agenda, the minutes and the decisions. A themed
+// party day held in the month is the plan's 主题党日 (a party lecture meeting is not its 一课:
+// that is a member's approved lecture).
 import { useState } from 'preact/hooks';
 import type { App } from '../data/app';
 import type { Keyed, Meeting, MeetingKind, Principal } from '../data/model';
-import { formatDate } from './format';
+import { chinaMonth, formatDate } from './format';
 import { go } from './hooks';
 import { explain, t } from './i18n';
-import { PeopleChecklist, PlanLink, TimeField, currentRoster } from './RecordForm';
+import { PeopleChecklist, PlanLink, TimeField, currentRoster, isPlanned } from './RecordForm';
 
 const KINDS: MeetingKind[] = ['theme_day', 'members_assembly', 'committee', 'group', 'party_lecture'];
 
-export function MeetingScreen({ app }: { app: App }) {
+/** `themeDay` opens the form for the month's themed party day, as the plan's checklist asks. */
+export function MeetingScreen({ app, themeDay = false }: { app: App; themeDay?: boolean }) {
   const words = t();
   const branch = app.branchDocument();
-  const [writing, setWriting] = useState(false);
+  const [writing, setWriting] = useState(themeDay);
   if (!branch || !app.core.holds(branch)) return <main class="screen">{words.notOnPhone}</main>;
   const roster = new Map(currentRoster(app).map((r) => [r.id, r.record.name]));
   const meetings = (app.core.records(branch, 'meetings') as Keyed<Meeting>[])
@@ -28,7 +30,14 @@ export function MeetingScreen({ app }: { app: App }) {
       </button>
       <h1>{words.meetings}</h1>
       {writing ? (
-        <NewMeeting app={app} branch={branch} onDone={() => setWriting(false)} />
+        <NewMeeting
+          app={app}
+          branch={branch}
+          onDone={() => {
+            setWriting(false);
+            if (themeDay) location.replace('#/meetings');
+          }}
+        />
       ) : (
         <button class="primary" onClick={() => setWriting(true)}>
           {words.recordMeeting}
@@ -37,7 +46,7 @@ export function MeetingScreen({ app }: { app: App }) {
       {meetings.length === 0 && <p class="quiet">{words.noMeetings}</p>}
       <ul class="records">
         {meetings.map(({ id, record }) => (
-          <li key={id} class="card meeting" data-kind={record.kind}>
+          <li key={id} id={`meeting-${id}`} class="card meeting" data-kind={record.kind}>
             <h2>
               {words.meetingKinds[record.kind]} · {formatDate(record.held_at)}
             </h2>
@@ -69,7 +78,8 @@ function NewMeeting({ app, branch, onDone }: { app: App; branch: string; onDone:
   const [agenda, setAgenda] = useState('');
   const [minutes, setMinutes] = useState('');
   const [decisions, setDecisions] = useState('');
-  const [plan, setPlan] = useState<string | null>(null);
+  // A themed party day is linked to the month's plan when there is one.
+  const [plan, setPlan] = useState<string | null>(() => (isPlanned(app, chinaMonth(at)) ? chinaMonth(at) : null));
   const [error, setError] = useState('');
   const save = async () => {
     const meeting = (me: Principal, now: number): Meeting => ({
@@ -82,7 +92,7 @@ function NewMeeting({ app, branch, onDone }: { app: App; branch: string; onDone:
         .split('\n')
         .map((d) => d.trim())
         .filter(Boolean),
-      plan,
+      plan: kind === 'theme_day' ? plan : null,
       recorded_by: me.user,
       created_at: now,
       withdrawn: null,
@@ -120,9 +130,7 @@ function NewMeeting({ app, branch, onDone }: { app: App; branch: string; onDone:
         {words.decisions}
         <textarea name="decisions" rows={3} value={decisions} onInput={(e) => setDecisions(e.currentTarget.value)} />
       </label>
-      {(kind === 'party_lecture' || kind === 'theme_day') && (
-        <PlanLink app={app} at={at} value={plan} label={words.countsForPlanMeeting} onChange={setPlan} />
-      )}
+      {kind === 'theme_day' && <PlanLink app={app} at={at} value={plan} label={words.countsForPlanMeeting} onChange={setPlan} />}
       {error && <p class="notice">{error}</p>}
       <div class="row">
         <button class="primary" onClick={save}>

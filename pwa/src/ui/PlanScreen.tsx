@@ -1,30 +1,21 @@
-// The secretary's monthly plan (一月一课一片一实践): the lecture and its speaker, the film, the
-// practice and the themed party day. Two secretaries may edit it offline on two phones; what
-// each changed is kept when they meet.
+// The month's plan (一月一课一片一实践): first the checklist of what has been carried out, with
+// a button to record each part not yet done; then, for the secretary, the plan itself: the
+// lecture and its speaker, the film, the practice and the themed party day. Two secretaries
+// may edit it offline on two phones; what each changed is kept when they meet.
 import { useState } from 'preact/hooks';
 import type { App } from '../data/app';
-import type { Keyed, RosterEntry } from '../data/model';
+import type { Keyed, Plan, RosterEntry } from '../data/model';
 import { chinaMonth } from './format';
 import { go } from './hooks';
 import { explain, t } from './i18n';
-
-interface Plan {
-  lecture_topic: string;
-  lecture_speaker: string | null;
-  film_title: string;
-  practice: string;
-  theme_day: string | null;
-  notes: string;
-  created_by: string;
-  created_at: number;
-  withdrawn: null;
-}
+import { PlanChecklist, planProgress } from './PlanChecklist';
 
 export function PlanScreen({ app }: { app: App }) {
   const words = t();
   const me = app.me;
   const branch = app.branchDocument();
   const month = chinaMonth(Date.now());
+  const progress = planProgress(app, month);
   const stored =
     branch && app.core.holds(branch)
       ? (app.core.records(branch, 'plans') as Keyed<Plan>[]).find((p) => p.id === month)?.record
@@ -48,6 +39,26 @@ export function PlanScreen({ app }: { app: App }) {
   // secretary changed meanwhile (synced while this screen was open) is not put back.
   const [edited, setEdited] = useState<Set<keyof Plan>>(new Set());
   if (!me || !branch) return <main class="screen quiet">{words.notOnPhone}</main>;
+  const checklist = (
+    <section class="card plan">
+      <h2>{words.planChecklist}</h2>
+      {progress ? <PlanChecklist app={app} progress={progress} actions /> : <p class="quiet">{words.noPlanYet}</p>}
+    </section>
+  );
+  // Members see how the month stands and record their part; the plan is the secretary's.
+  if (me.principal.role !== 'branch_admin') {
+    return (
+      <main class="screen plan-editor">
+        <button class="link" onClick={() => go('')}>
+          ← {words.back}
+        </button>
+        <h1>
+          {words.thisMonth} <small>{month}</small>
+        </h1>
+        {checklist}
+      </main>
+    );
+  }
   const roster = app.core.holds(branch) ? (app.core.records(branch, 'roster') as Keyed<RosterEntry>[]) : [];
   const set = <K extends keyof Plan>(key: K, value: Plan[K]) => {
     setPlan({ ...plan, [key]: value });
@@ -77,6 +88,8 @@ export function PlanScreen({ app }: { app: App }) {
       <h1>
         {words.monthlyPlan} <small>{month}</small>
       </h1>
+      {checklist}
+      <h2>{words.planContent}</h2>
       <label>
         {words.planLecture}
         <input name="lecture_topic" value={plan.lecture_topic} onInput={(e) => set('lecture_topic', e.currentTarget.value)} />

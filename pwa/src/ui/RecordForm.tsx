@@ -1,10 +1,11 @@
 // What the forms for a member's records share: the people checklist from the roster, the
 // media field (files, recording, what was kept), and saving as a draft or submitting, which
 // says "saved" only once the record is stored on the phone.
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import type { App } from '../data/app';
 import { keep } from '../data/media';
-import type { Keyed, MediaRef, RosterEntry } from '../data/model';
+import type { Keyed, MediaRef, Plan, RosterEntry, SubmissionView } from '../data/model';
 import { chinaMonth, fromLocalInput, toLocalInput } from './format';
 import { go } from './hooks';
 import { explain, t } from './i18n';
@@ -34,11 +35,16 @@ export function TimeField({ name, value, onChange }: { name: string; value: numb
   );
 }
 
+/** The branch's plan for `month` (`YYYY-MM`), if it has one in force. */
+export function monthPlan(app: App, month: string): Plan | undefined {
+  const branch = app.branchDocument();
+  if (!branch || !app.core.holds(branch)) return undefined;
+  return (app.core.records(branch, 'plans') as Keyed<Plan>[]).find((p) => p.id === month && !p.record.withdrawn)?.record;
+}
+
 /** Whether the branch has a plan for `month` (`YYYY-MM`), which records can carry out. */
 export function isPlanned(app: App, month: string): boolean {
-  const branch = app.branchDocument();
-  if (!branch || !app.core.holds(branch)) return false;
-  return (app.core.records(branch, 'plans') as Keyed<{ withdrawn?: unknown }>[]).some((p) => p.id === month && !p.record.withdrawn);
+  return monthPlan(app, month) !== undefined;
 }
 
 /** The month's plan this record carries out (一课 or 一实践), offered when the month has a
@@ -152,7 +158,49 @@ export function useRecord<T>(app: App, kind: Kind, id: string) {
       setBusy(false);
     }
   };
-  return { notebook, recordId, stored, status, busy, save, clearStatus: () => setStatus({}) };
+
+  // Withdrawn, a record is no longer shown; an approved one counts until an admin confirms.
+  const withdraw = async () => {
+    const me = app.me;
+    if (!me || !notebook || !recordId || !confirm(t().withdrawConfirm)) return;
+    try {
+      await app.edit(notebook, (core) => core.withdraw(notebook, me.principal, Date.now(), COLLECTION[kind], recordId, null));
+      go('');
+    } catch (error) {
+      setStatus({ error: explain(error) });
+    }
+  };
+  return { notebook, recordId, stored, status, busy, save, withdraw: recordId ? withdraw : undefined, clearStatus: () => setStatus({}) };
+}
+
+/** How a member's record stands in review, if it has been saved. */
+export function submissionOf(app: App, notebook: string, id: string | null): SubmissionView | undefined {
+  const branch = app.branchDocument();
+  if (!id || !branch || !app.core.holds(branch) || !app.core.holds(notebook)) return undefined;
+  return (app.core.mySubmissions(notebook, branch) as SubmissionView[]).find((s) => s.record.id === id);
+}
+
+/**
+ * The form of a record an admin approved, behind a warning: a change has to be approved
+ * again, and until then the figures keep the approved version. Said first, in plain words,
+ * so that nobody thinks a change silently alters what was counted.
+ */
+export function ApprovedGuard({ app, notebook, recordId, children }: { app: App; notebook: string; recordId: string | null; children: ComponentChildren }) {
+  const words = t();
+  const [going, setGoing] = useState(false);
+  const view = submissionOf(app, notebook, recordId);
+  if (going || !view || (view.state !== 'approved' && !view.counted)) return <>{children}</>;
+  return (
+    <div class="notice approved-warning">
+      <p>{words.approvedEditWarning}</p>
+      <div class="row actions">
+        <button onClick={() => go('')}>{words.back}</button>
+        <button name="edit-anyway" class="primary" onClick={() => setGoing(true)}>
+          {words.editAnyway}
+        </button>
+      </div>
+    </div>
+  );
 }
 
 /** The top of a record's form: back, the title, and its review state once it exists. */
@@ -169,8 +217,18 @@ export function FormHeader({ app, title, notebook, recordId }: { app: App; title
   );
 }
 
-/** The end of a record's form: what happened, and save or submit. */
-export function FormActions({ status, busy, onSave }: { status: { saved?: boolean; error?: string }; busy: boolean; onSave: (submit: boolean) => void }) {
+/** The end of a record's form: what happened, save or submit, and withdraw a saved one. */
+export function FormActions({
+  status,
+  busy,
+  onSave,
+  onWithdraw,
+}: {
+  status: { saved?: boolean; error?: string };
+  busy: boolean;
+  onSave: (submit: boolean) => void;
+  onWithdraw?: () => void;
+}) {
   const words = t();
   return (
     <>
@@ -188,6 +246,11 @@ export function FormActions({ status, busy, onSave }: { status: { saved?: boolea
           {words.submit}
         </button>
       </div>
+      {onWithdraw && (
+        <button name="withdraw" class="link" disabled={busy} onClick={onWithdraw}>
+          {words.withdrawRecord}
+        </button>
+      )}
     </>
   );
 }

@@ -1,45 +1,69 @@
 // The secretary's review queue (审核): what members submitted, oldest first, and one record
 // at a time with its media, to approve, publish to the feed (展播), mark as a fine example
-// (精品), or return with a comment.
+// (精品), or return with a comment. A record its member withdrew after it was approved waits
+// here too (成员已撤回): it counts until an admin takes the approval back. A household visit
+// can put the problem it found on the branch's problem list.
 import { useState } from 'preact/hooks';
 import type { App } from '../data/app';
-import type { Keyed, RecordRef, RosterEntry } from '../data/model';
+import type { Keyed, QueueItem, RosterEntry } from '../data/model';
 import { formatDate } from './format';
 import { go } from './hooks';
 import { explain, t } from './i18n';
 import { RecordDetails } from './RecordDetails';
 
-interface QueueItem {
-  record: RecordRef;
-  title: string;
-  author: string;
-  at: number;
-  revision: number;
-}
-
 export function ReviewQueueScreen({ app }: { app: App }) {
   const words = t();
   const branch = app.branchDocument();
+  const [error, setError] = useState('');
   const queue = branch && app.core.holds(branch) ? (app.core.reviewQueue(branch) as QueueItem[]) : [];
   const names = rosterNames(app, branch);
+  const confirmWithdrawal = async (item: QueueItem) => {
+    if (!branch) return;
+    try {
+      await takeBack(app, branch, item, words.withdrawnComment);
+    } catch (failure) {
+      setError(explain(failure));
+    }
+  };
   return (
     <main class="screen review-queue">
+      <button class="link" onClick={() => go('')}>
+        ← {words.back}
+      </button>
       <h1>{words.reviewQueue}</h1>
       {queue.length === 0 && <p class="quiet">{words.nothingToReview}</p>}
+      {error && <p class="error">{error}</p>}
       <ul class="records">
         {queue.map((item) => (
-          <li key={item.record.id}>
+          <li key={item.record.id} class={item.withdrawn ? 'withdrawn' : ''} data-withdrawn={item.withdrawn}>
             <button class="record" onClick={() => go(`review/${item.record.notebook}/${item.record.kind}/${item.record.id}`)}>
               <span class="title">{item.title}</span>
               <span class="meta">
+                {item.withdrawn && <strong class="state withdrawn">{words.withdrawnByMember} · </strong>}
                 {names.get(item.author) ?? ''} · {formatDate(item.at)}
               </span>
             </button>
+            {item.withdrawn && (
+              <button name="confirm-withdrawal" class="confirm-withdrawal" onClick={() => confirmWithdrawal(item)}>
+                {words.confirmWithdrawal}
+              </button>
+            )}
           </li>
         ))}
       </ul>
     </main>
   );
+}
+
+/** Takes back the approval of a record its member withdrew: a return of the approved
+ * revision, with `comment` saying why (a return needs one). */
+function takeBack(app: App, branch: string, item: QueueItem, comment: string): Promise<void> {
+  const me = app.me;
+  if (!me) return Promise.resolve();
+  const decision = { record: item.record, revision: item.revision, decision: 'returned', comment, publish: false, fine_example: false };
+  return app.edit(branch, (core) => {
+    core.review(branch, me.principal, Date.now(), decision);
+  });
 }
 
 export function ReviewItemScreen({ app, notebook, kind, id }: { app: App; notebook: string; kind: string; id: string }) {
@@ -54,6 +78,7 @@ export function ReviewItemScreen({ app, notebook, kind, id }: { app: App; notebo
   const queue = app.core.reviewQueue(branch) as QueueItem[];
   const item = queue.find((q) => q.record.id === id);
   const names = rosterNames(app, branch);
+  const ownBranch = me.principal.branch;
 
   const decide = async (decision: 'approved' | 'returned', publish: boolean) => {
     if (!item) return;
@@ -90,7 +115,13 @@ export function ReviewItemScreen({ app, notebook, kind, id }: { app: App; notebo
       </button>
       {!item && <p class="quiet">{words.alreadyReviewed}</p>}
       <RecordDetails app={app} notebook={notebook} kind={kind} id={id} names={names} />
-      {item && (
+      {kind === 'visit' && ownBranch && me.principal.role === 'branch_admin' && (
+        <button name="to-problem-list" onClick={() => go(`rectifications/${ownBranch}/visit/${notebook}/${id}`)}>
+          {words.raiseProblem}
+        </button>
+      )}
+      {item?.withdrawn && <WithdrawnDecision app={app} branch={branch} item={item} />}
+      {item && !item.withdrawn && (
         <div class="decision">
           <label>
             {words.comment}
@@ -115,6 +146,38 @@ export function ReviewItemScreen({ app, notebook, kind, id }: { app: App; notebo
         </div>
       )}
     </main>
+  );
+}
+
+/** A record withdrawn after its approval: the admin confirms, with a comment offered. */
+function WithdrawnDecision({ app, branch, item }: { app: App; branch: string; item: QueueItem }) {
+  const words = t();
+  const [comment, setComment] = useState(words.withdrawnComment);
+  const [error, setError] = useState('');
+  const confirmIt = async () => {
+    if (!comment.trim()) {
+      setError(words.commentNeeded);
+      return;
+    }
+    try {
+      await takeBack(app, branch, item, comment.trim());
+      go('review');
+    } catch (failure) {
+      setError(explain(failure));
+    }
+  };
+  return (
+    <div class="decision notice">
+      <p>{words.withdrawnNotice}</p>
+      <label>
+        {words.comment}
+        <textarea name="comment" rows={2} value={comment} onInput={(e) => setComment(e.currentTarget.value)} />
+      </label>
+      {error && <p class="error">{error}</p>}
+      <button name="confirm-withdrawal" class="primary" onClick={confirmIt}>
+        {words.confirmWithdrawal}
+      </button>
+    </div>
   );
 }
 

@@ -7,6 +7,8 @@ import { FeedScreen } from './FeedScreen';
 import { HomeScreen } from './HomeScreen';
 import { PlanScreen } from './PlanScreen';
 import { PledgeScreen } from './PledgeScreen';
+import { RectificationScreen } from './RectificationScreen';
+import { ScreeningScreen } from './ScreeningScreen';
 import { RosterScreen } from './RosterScreen';
 import { ServiceScreen } from './ServiceScreen';
 import { SettingsScreen } from './SettingsScreen';
@@ -69,7 +71,15 @@ function Shell({ app }: { app: App }) {
   } else if (route[0] === 'supervision' && route[1]) {
     screen = <SupervisionScreen key={route[1]} app={app} branch={route[1]} />;
   } else if (route[0] === 'meetings') {
-    screen = <MeetingScreen app={app} />;
+    screen = <MeetingScreen key={route[1] ?? ''} app={app} themeDay={route[1] === 'new-theme-day'} />;
+  } else if (route[0] === 'screenings') {
+    screen = <ScreeningScreen key={route[1] ?? ''} app={app} id={route[1] ?? null} />;
+  } else if (route[0] === 'rectifications' && (route[1] ?? app.me?.principal.branch)) {
+    // `rectifications/<branch>` (one's own branch if none), or `…/visit/<notebook>/<id>` to
+    // list what a visit found.
+    const visit = route[2] === 'visit' && route[3] && route[4] ? { notebook: route[3], id: route[4] } : null;
+    const branch = route[1] ?? app.me?.principal.branch ?? '';
+    screen = <RectificationScreen key={route.join('/')} app={app} branch={branch} visit={visit} />;
   } else if (route[0] === 'ledger') {
     screen = <LedgerScreen app={app} />;
   } else if (route[0] === 'pledges') {

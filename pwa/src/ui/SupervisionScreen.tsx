@@ -8,12 +8,13 @@ import type { Keyed, Principal, Problem, Progress, SupervisionMethod, Supervisio
 import { chinaDay, formatDate } from './format';
 import { go } from './hooks';
 import { explain, t } from './i18n';
+import { MediaList } from './MediaList';
 
 const METHODS: SupervisionMethod[] = ['dispatch', 'report', 'forum', 'documents', 'on_site'];
 const STEPS = ['in_progress', 'done', 'verified'] as const;
 
-/** The furthest step a problem has reached. */
-function reached(progress: Progress): 'open' | (typeof STEPS)[number] {
+/** The furthest step a problem or rectification has reached. */
+export function reached(progress: Progress): 'open' | (typeof STEPS)[number] {
   return [...STEPS].reverse().find((step) => progress[step]) ?? 'open';
 }
 
@@ -46,6 +47,10 @@ export function SupervisionScreen({ app, branch }: { app: App; branch: string })
         ← {words.back}
       </button>
       <h1>{words.supervision}</h1>
+      {/* The branch's own list, beside the township's problems, for the township to verify. */}
+      <button name="branch-rectifications" onClick={() => go(`rectifications/${branch}`)}>
+        {words.branchRectifications}
+      </button>
       {message && <p class="saved">{message}</p>}
       <section>
         <h2>{words.problemList}</h2>
@@ -66,6 +71,7 @@ export function SupervisionScreen({ app, branch }: { app: App; branch: string })
                   {words.deadline} {record.deadline} · {record.owner} · <strong>{words.progressSteps[status]}</strong>
                   {overdue && <strong class="late"> · {words.overdue}</strong>}
                 </span>
+                {(record.evidence ?? []).length > 0 && <MediaList app={app} media={record.evidence ?? []} />}
                 {township && next && <button onClick={() => advance(id, next)}>{words.markAs(words.progressSteps[next])}</button>}
               </li>
             );

@@ -534,3 +534,200 @@ async fn a_pledge_written_offline_goes_on_the_wall_and_an_edit_is_republished_on
     }
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_secretary_runs_a_month_in_the_app_and_every_phone_and_the_server_agree() {
+    use client_core::model::branch::{Rectification, Screening};
+    use client_core::model::common::ReviewableKind;
+
+    let (db, server, _) = served_with_app().await;
+    let Database { v, keys, .. } = &db;
+    let township = token(keys, &v.township_admin);
+    let secretary = token(keys, &v.secretary);
+    let system = token(keys, &v.system_admin);
+    let files = tempfile::tempdir().unwrap();
+    let photo = std::fs::read(web_dir().join("icons/icon-512.png")).unwrap();
+    let photo_path = files.path().join("屋顶修好了.png");
+    std::fs::write(&photo_path, &photo).unwrap();
+    let args = vec![
+        format!("http://{}", server.addr),
+        invite(&server, &township, &v.secretary.user.to_string()).await,
+        invite(&server, &township, &v.secretary.user.to_string()).await,
+        invite(&server, &secretary, &v.li.user.to_string()).await,
+        invite(&server, &system, &v.township_admin.user.to_string()).await,
+        photo_path.display().to_string(),
+        screenshots().display().to_string(),
+    ];
+    let story = browser::run_json("month-story.mjs", args, Duration::from_secs(480)).await;
+
+    // The forms the checklist opened were filled in from the plan.
+    let prefilled = &story["prefilled"];
+    assert_eq!(
+        prefilled["lectureTitle"], "学习贯彻党的二十届四中全会精神",
+        "{story}"
+    );
+    assert_eq!(prefilled["serviceTitle"], "秸秆禁烧巡逻", "{story}");
+    assert_eq!(prefilled["film"], "《榜样9》", "{story}");
+    assert_eq!(prefilled["problem"], "独居老人李大爷家屋顶漏雨", "{story}");
+    assert_eq!(prefilled["lecturePlan"], true, "{story}");
+    assert_eq!(prefilled["filmPlan"], true, "{story}");
+    let seen = &story["seen"];
+    assert_eq!(
+        seen["planned"],
+        serde_json::json!([false, false, false, false]),
+        "{story}"
+    );
+    assert_eq!(seen["meetingKind"], "theme_day", "{story}");
+    assert_eq!(
+        seen["fine"], true,
+        "the member sees his lecture marked 精品: {story}"
+    );
+    assert_eq!(
+        seen["edited"], "已修改，待重新审核 · 原审核版本仍计入统计",
+        "{story}"
+    );
+    assert_eq!(
+        seen["lectureStillDone"], true,
+        "the approved version still counts"
+    );
+    assert_eq!(
+        seen["screeningsListed"], 1,
+        "the withdrawn screening is gone: {story}"
+    );
+    assert_eq!(
+        seen["townshipButtons"], 1,
+        "the township may only verify: {story}"
+    );
+    assert_eq!(
+        seen["memberMayEdit"], false,
+        "a member reads screenings only"
+    );
+
+    // Before the screening, 一片 was not done on either phone; at the end, all four parts on
+    // both: lecture, film, practice, themed party day.
+    for phone in ["secretary", "li"] {
+        assert_eq!(
+            story["before"][phone],
+            serde_json::json!([true, false, true, false]),
+            "{phone} before the screening: {story}"
+        );
+        assert_eq!(
+            story["after"][phone],
+            serde_json::json!([true, true, true, true]),
+            "{phone} at the end: {story}"
+        );
+    }
+
+    // The server's standing of the month says the same.
+    let month = story["month"].as_str().unwrap();
+    let answer = server
+        .request(
+            "GET",
+            &format!("/api/v1/statistics/plans?month={month}"),
+            Some(&secretary),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let plans = answer.json();
+    let heyi = plans
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "合益村")
+        .unwrap_or_else(|| panic!("合益村 in {plans}"));
+    for flag in [
+        "lecture_done",
+        "film_done",
+        "practice_done",
+        "theme_day_held",
+        "complete",
+    ] {
+        assert_eq!(heyi[flag], true, "{flag}: {heyi}");
+    }
+
+    // The branch on the server: the screening as changed, linked to the plan, with its photo;
+    // the visit's problem verified by the township, with the photo of the repair; and the
+    // withdrawn visit's approval taken back.
+    let bytes = on_server(
+        &server,
+        &secretary,
+        v.branch,
+        "the verified rectification reached the server",
+        |doc| {
+            doc.records::<Rectification>(&schema::RECTIFICATIONS)
+                .iter()
+                .any(|(_, r)| r.progress.verified.is_some())
+        },
+    )
+    .await;
+    let branch = Branch::load(&bytes, Limits::default()).unwrap();
+    let screenings = branch.records::<Screening>(&schema::SCREENINGS);
+    let live: Vec<&Screening> = screenings
+        .iter()
+        .map(|(_, s)| s)
+        .filter(|s| s.withdrawn.is_none())
+        .collect();
+    assert_eq!(live.len(), 1, "{screenings:?}");
+    assert_eq!(live[0].film, "《榜样9》");
+    assert_eq!(live[0].audience, 30);
+    assert_eq!(live[0].attendees.len(), 2);
+    assert_eq!(live[0].plan.map(|m| m.to_string()).as_deref(), Some(month));
+    assert_eq!(live[0].media[0].sha256, sha256(&photo));
+    assert_eq!(screenings.len(), 2, "one withdrawn, still kept");
+    let rectifications = branch.records::<Rectification>(&schema::RECTIFICATIONS);
+    assert_eq!(rectifications.len(), 1);
+    let fixed = &rectifications[0].1;
+    assert_eq!(fixed.problem, "独居老人李大爷家屋顶漏雨");
+    assert_eq!(fixed.responsible, Some(v.li.user));
+    let visit = fixed.from_visit.expect("it came from the visit");
+    assert_eq!(
+        (visit.notebook, visit.kind),
+        (v.notebook, ReviewableKind::Visit)
+    );
+    assert_eq!(fixed.evidence.len(), 1);
+    assert_eq!(fixed.evidence[0].sha256, sha256(&photo));
+    assert_eq!(fixed.progress.done.as_ref().unwrap().by, v.secretary.user);
+    assert_eq!(
+        fixed.progress.done.as_ref().unwrap().note.as_deref(),
+        Some("屋顶已修好")
+    );
+    assert_eq!(
+        fixed.progress.verified.as_ref().unwrap().by,
+        v.township_admin.user
+    );
+    let reviews = branch.records::<Review>(&schema::REVIEWS);
+    let of_visit: Vec<(Decision, &str)> = reviews
+        .iter()
+        .filter(|(_, r)| r.record.kind == ReviewableKind::Visit)
+        .map(|(_, r)| (r.decision, r.comment.as_str()))
+        .collect();
+    assert!(
+        of_visit.contains(&(Decision::Returned, "成员已撤回")),
+        "{of_visit:?}"
+    );
+    // The photo of the repair, byte for byte, for the township to see.
+    let headers = [("Authorization".to_owned(), format!("Bearer {township}"))];
+    let fetched = http(
+        server.addr,
+        "GET",
+        &format!("/blobs/{}", sha256(&photo)),
+        &headers,
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(fetched.status, 200);
+    assert_eq!(fetched.bytes, photo);
+
+    // Every new or changed screen, on a phone and on a desk.
+    for name in story["shots"].as_array().unwrap() {
+        let name = name.as_str().unwrap();
+        let png = std::fs::read(screenshots().join(format!("{name}.png"))).unwrap();
+        let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+        let expected = if name.ends_with("-1280") { 1280 } else { 720 };
+        assert_eq!(width, expected, "{name}");
+    }
+    server.stop().await.unwrap();
+}
