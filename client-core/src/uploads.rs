@@ -151,9 +151,18 @@ pub struct UploadQueue {
 }
 
 impl UploadQueue {
-    /// Queues every blob the records of `document` reference (from its projection), once.
-    pub fn need_document(&mut self, document: DocumentId, projection: &Projection, now: Millis) {
-        for media in &projection.media {
+    /// Queues every blob the records of `document` reference (from its projection) that this
+    /// device holds (`held` says which), once. A blob someone else attached (the township's
+    /// photo on a problem the branch reads) is theirs to send: queuing it here would show an
+    /// upload that never moves.
+    pub fn need_document(
+        &mut self,
+        document: DocumentId,
+        projection: &Projection,
+        held: impl Fn(&str) -> bool,
+        now: Millis,
+    ) {
+        for media in projection.media.iter().filter(|m| held(&m.sha256)) {
             self.items
                 .entry(media.sha256.clone())
                 .or_insert_with(|| Item {
@@ -332,8 +341,8 @@ mod tests {
         };
         let mut queue = UploadQueue::default();
         queue.policy.large_only_unmetered = true;
-        queue.need_document(document, &projection, now);
-        queue.need_document(document, &projection, now);
+        queue.need_document(document, &projection, |_| true, now);
+        queue.need_document(document, &projection, |_| true, now);
         assert_eq!(queue.progress().files.len(), 2);
         assert_eq!(queue.next(now, Network::Offline), None);
 
@@ -395,6 +404,29 @@ mod tests {
     }
 
     #[test]
+    fn only_what_this_device_holds_is_queued() {
+        let now = Millis(1_791_770_400_000);
+        let projection = Projection {
+            media: vec![
+                media('a', 2_000, "image/jpeg"),
+                media('b', 3_000, "image/jpeg"),
+            ],
+            ..Projection::default()
+        };
+        let mut queue = UploadQueue::default();
+        let mine = "a".repeat(64);
+        queue.need_document(
+            DocumentId::generate().unwrap(),
+            &projection,
+            |sha256| sha256 == mine,
+            now,
+        );
+        let files = queue.progress().files;
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].sha256, mine);
+    }
+
+    #[test]
     fn a_refused_blob_stops_and_a_gone_upload_starts_again() {
         let now = Millis(1_791_770_400_000);
         let projection = Projection {
@@ -405,7 +437,7 @@ mod tests {
             ..Projection::default()
         };
         let mut queue = UploadQueue::default();
-        queue.need_document(DocumentId::generate().unwrap(), &projection, now);
+        queue.need_document(DocumentId::generate().unwrap(), &projection, |_| true, now);
         let (png, audio) = ("c".repeat(64), "d".repeat(64));
         queue.failed(
             &png,

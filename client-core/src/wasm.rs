@@ -972,17 +972,21 @@ impl Uploads {
         Ok(())
     }
 
-    /// Queues the media every record of an open document references.
+    /// Queues the media the records of an open document reference that this phone holds
+    /// (`held`: the SHA-256 of each blob it keeps).
     pub fn need(
         &mut self,
         app: &Tianjian,
         document: &str,
+        held: Vec<String>,
         now: f64,
     ) -> std::result::Result<(), JsValue> {
         let id = id(document)?;
         let doc = app.replica.documents().get(id)?.document();
         let projection = crate::projection::project_all(doc.automerge(), doc.scope().kind);
-        self.queue.need_document(id, &projection, millis(now));
+        let held: std::collections::HashSet<String> = held.into_iter().collect();
+        self.queue
+            .need_document(id, &projection, |sha256| held.contains(sha256), millis(now));
         Ok(())
     }
 

@@ -116,6 +116,11 @@ export class Storage {
     return this.db.get('blobs', sha256);
   }
 
+  /** The SHA-256 of every blob kept on this phone. */
+  async blobHashes(): Promise<string[]> {
+    return this.db.getAllKeys('blobs');
+  }
+
   async putPiece(recording: string, index: number, piece: Blob): Promise<void> {
     await this.db.put('pieces', piece, [recording, index]);
   }

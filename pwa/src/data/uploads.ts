@@ -61,9 +61,10 @@ export class Uploads {
     this.kick();
   }
 
-  /** Queues the media the records of `document` reference. */
+  /** Queues the media the records of `document` reference that this phone holds: what
+   * others attached is theirs to send. */
   async need(core: Tianjian, document: string): Promise<void> {
-    this.queue.need(core, document, Date.now());
+    this.queue.need(core, document, await this.storage.blobHashes(), Date.now());
     await this.save();
     this.kick();
   }

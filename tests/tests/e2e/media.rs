@@ -711,7 +711,12 @@ async fn a_phones_upload_queue_sends_its_records_media_through_cuts_and_waits_fo
         large_only_unmetered: true,
         large: 1_000_000,
     };
-    queue.need_document(v.notebook, &projection, tianjian_server::now());
+    queue.need_document(
+        v.notebook,
+        &projection,
+        |sha256| blobs.contains_key(sha256),
+        tianjian_server::now(),
+    );
 
     // On mobile data, through a connection cut three times, only the photo goes.
     let proxy = CuttingProxy::start(server.addr, 3, 50_000, 200_000, 7)
