@@ -59,20 +59,28 @@ fn version(connection: &Connection) -> Result<usize, StoreError> {
     Ok(usize::try_from(version).unwrap_or(usize::MAX))
 }
 
-/// A database made before the schema had versions has none recorded: it is recognised by
-/// its tables (the first release had no `record_values`) and given the version it is at.
+/// A database with no version recorded (made before the schema had versions, or whose
+/// version was lost) is recognised by what it holds (the first release had no
+/// `record_values`, the second no index of when records were held) and given the version
+/// it is at.
 fn adopt_unversioned(connection: &Connection) -> Result<(), StoreError> {
-    let table = |name: &str| -> Result<bool, StoreError> {
+    let has = |kind: &str, name: &str| -> Result<bool, StoreError> {
         Ok(connection.query_row(
-            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-            [name],
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = ?1 AND name = ?2",
+            [kind, name],
             |row| row.get(0),
         )?)
     };
-    if version(connection)? != 0 || !table("documents")? {
+    if version(connection)? != 0 || !has("table", "documents")? {
         return Ok(());
     }
-    let at = if table("record_values")? { 2 } else { 1 };
+    let at = if has("index", "record_values_by_held_at")? {
+        3
+    } else if has("table", "record_values")? {
+        2
+    } else {
+        1
+    };
     connection.pragma_update(None, "user_version", at)?;
     Ok(())
 }
@@ -334,10 +342,14 @@ CREATE INDEX record_values_by_plan ON record_values(text) WHERE field = 'plan';
 ";
 
 /// Approvals count what they carry (`Counted`): a review's counted fields are projected as
-/// its own, so every document is projected again. No table changes.
+/// its own, so every document is projected again, and figures find a period's approvals by
+/// when their records were held.
 const V3_COUNTED_APPROVALS: &str = "
 -- The counted fields of approvals are rows of record_values and record_people, like any
--- record's fields; only the rows change.
+-- record's fields. Figures start from when the approved records were held: a month reads
+-- a month's approvals.
+CREATE INDEX record_values_by_held_at ON record_values(collection, number)
+    WHERE field = 'held_at';
 ";
 
 #[cfg(test)]

@@ -18,23 +18,25 @@ use serde::Serialize;
 
 use super::{Result, Store, parse};
 
-/// A review `v` (a row of `records`) with `h`, when the record it judges was held (a field of
-/// what an approval counts), for [`standing_approval`].
-pub(super) const APPROVAL_ROWS: &str = "records v CROSS JOIN record_values h
-    ON h.document = v.document AND h.collection = v.collection AND h.key = v.key
-   AND h.field = 'held_at'";
+/// The approvals of a period, as `h` (when the record an approval judges was held, a field of
+/// what it counts) and `v` (the review's row of `records`), for [`standing_approval`]. It
+/// starts from the period's `held_at` values (`record_values_by_held_at`), so that a month
+/// reads a month's approvals and never the year's. The joins are `CROSS JOIN`s, which SQLite
+/// takes as an order.
+pub(super) const APPROVAL_ROWS: &str = "record_values h CROSS JOIN records v
+    ON v.document = h.document AND v.collection = h.collection AND v.key = h.key";
 
-/// Whether the review `v` of [`APPROVAL_ROWS`] is an approval that stands: for each member's
-/// record, the review that stands is the latest review of the latest revision reviewed (by
-/// revision, then time, then review id, as on every device), and it counts where it
-/// approved. `scope` (a JSON list of branches), `from` and `until` (the period the record was
-/// held in) are SQL placeholders or expressions. The index is named because the planner,
+/// Whether the review `v` (with `h`, its `held_at`) is an approval that stands: for each
+/// member's record, the review that stands is the latest review of the latest revision
+/// reviewed (by revision, then time, then review id, as on every device), and it counts where
+/// it approved. `scope` (a JSON list of branches), `from` and `until` (the period the record
+/// was held in) are SQL placeholders or expressions. The index is named because the planner,
 /// left alone, walks every review of the branch for each one.
 pub(super) fn standing_approval(scope: &str, from: &str, until: &str) -> String {
     format!(
-        "v.collection = 'reviews' AND v.status = 'approved'
-         AND v.branch IN (SELECT value FROM json_each({scope}))
+        "h.collection = 'reviews' AND h.field = 'held_at'
          AND h.number >= {from} AND h.number < {until}
+         AND v.status = 'approved' AND v.branch IN (SELECT value FROM json_each({scope}))
          AND NOT EXISTS (SELECT 1 FROM records w INDEXED BY records_by_review_subject
              WHERE w.subject_document = v.subject_document AND w.subject = v.subject
                AND w.subject_collection = v.subject_collection AND w.collection = 'reviews'
@@ -665,9 +667,12 @@ fn plans(
     // by its approval, linked and held in the month, as client-core's `plan_progress` rules.
     let approved = |kind: &str, also: &str| {
         format!(
-            "EXISTS (SELECT 1 FROM record_values p CROSS JOIN {APPROVAL_ROWS}
+            "EXISTS (SELECT 1 FROM record_values p
+                 CROSS JOIN records v
+                   ON v.document = p.document AND v.collection = p.collection AND v.key = p.key
+                 CROSS JOIN record_values h
+                   ON h.document = v.document AND h.collection = v.collection AND h.key = v.key
              WHERE p.collection = 'reviews' AND p.field = 'plan' AND p.text = ?2
-               AND v.document = p.document AND v.collection = p.collection AND v.key = p.key
                AND v.subject_collection = '{kind}' AND {} {also})",
             standing_approval("json_array(b.id)", "?3", "?4")
         )
