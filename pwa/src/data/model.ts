@@ -96,8 +96,44 @@ export interface RosterEntry {
   notebook: string;
   joined_at: Millis;
   left_at?: Millis | null;
+  /** An older member (银发党员) whom a secretary may record for. */
   silver?: boolean;
+  /** On the branch's lecture team (微讲队). */
+  lecturer?: boolean;
 }
+
+/** An entry of the branch's lecture schedule (讲课安排表), as stored: a member speaks, or a
+ * guest expert (土专家) named by `guest_speaker`, never neither. */
+export interface ScheduleEntry {
+  date: string;
+  speaker: UserId | null;
+  guest_speaker: string | null;
+  topic: string;
+  venue: Venue;
+  created_by: UserId;
+  withdrawn?: unknown;
+}
+
+/** A coming lecture as `Tianjian.schedule` gives it, soonest first. */
+export interface Scheduled {
+  id: RecordId;
+  date: string;
+  topic: string;
+  venue: Venue;
+  speaker: UserId | null;
+  speaker_name: string;
+  guest: boolean;
+}
+
+/** The lecture team (微讲队): members on it, by id and name, and the guest experts the
+ * schedule names. */
+export interface LectureTeam {
+  members: [UserId, string][];
+  guests: string[];
+}
+
+export const VISIT_KINDS = ['walk', 'home_visit', 'letter', 'heart_talk', 'study_delivery'] as const;
+export type VisitKind = (typeof VISIT_KINDS)[number];
 
 export interface Keyed<T> {
   id: string;

@@ -1,5 +1,5 @@
-// Home: how this month's plan stands, the big button to record, and my records with where
-// their review stands and what the secretary said.
+// Home: my next lecture on the schedule if I have one, how this month's plan stands, the big
+// button to record, and my records with where their review stands and what the secretary said.
 import type { App } from '../data/app';
 import type { Keyed, MediaRef, QueueItem, SubmissionView } from '../data/model';
 import { t } from './i18n';
@@ -7,6 +7,7 @@ import { go } from './hooks';
 import { chinaMonth, formatDate } from './format';
 import { PlanChecklist, planProgress } from './PlanChecklist';
 import { Standing } from './ReviewNote';
+import { comingLectures } from './ScheduleScreen';
 
 export function HomeScreen({ app }: { app: App }) {
   const words = t();
@@ -15,16 +16,26 @@ export function HomeScreen({ app }: { app: App }) {
   const ready = notebook && branch && app.core.holds(notebook) && app.core.holds(branch);
   const mine: SubmissionView[] = ready ? (app.core.mySubmissions(notebook, branch) as SubmissionView[]) : [];
   mine.sort((a, b) => b.at - a.at);
-  const media = ready ? mediaOf(app, notebook, mine) : new Map<string, MediaRef[]>();
+  const stored = ready ? recordsOf(app, notebook, mine) : new Map<string, Listed>();
   const role = app.me?.principal.role;
   const admin = role === 'branch_admin';
   const overseer = role === 'branch_admin' || role === 'township_admin' || role === 'system_admin';
   const queue = admin && branch && app.core.holds(branch) ? (app.core.reviewQueue(branch) as QueueItem[]).length : 0;
   const progress = branch ? planProgress(app, chinaMonth(Date.now())) : undefined;
   const ownBranch = app.me?.principal.branch;
+  const myTurn = comingLectures(app).find((entry) => entry.speaker === app.me?.principal.user);
 
   return (
     <main class="screen home">
+      {myTurn && notebook && (
+        <section class="card my-turn" data-id={myTurn.id}>
+          <h2>{words.myNextLecture(words.monthDay(myTurn.date), myTurn.topic)}</h2>
+          <p class="meta">{words.venues[myTurn.venue]}</p>
+          <button name="record-my-turn" class="primary" onClick={() => go(`lecture/new-schedule-${myTurn.id}`)}>
+            {words.recordThisLecture}
+          </button>
+        </section>
+      )}
       {(progress || admin) && (
         <section class="card plan">
           <h2>{words.thisMonth}</h2>
@@ -45,6 +56,11 @@ export function HomeScreen({ app }: { app: App }) {
         {notebook && <button onClick={() => go('visit/new')}>{words.recordVisit}</button>}
         {branch && <button onClick={() => go('feed')}>{words.feed}</button>}
         {admin && branch && <button onClick={() => go('plan')}>{words.monthlyPlan}</button>}
+        {branch && (
+          <button name="open-schedule" onClick={() => go('schedule')}>
+            {words.openSchedule}
+          </button>
+        )}
         {admin && <button onClick={() => go('roster')}>{words.roster}</button>}
         {branch && <button onClick={() => go('screenings')}>{words.screenings}</button>}
         {admin && <button onClick={() => go('meetings')}>{words.meetings}</button>}
@@ -70,9 +86,10 @@ export function HomeScreen({ app }: { app: App }) {
               <button class="record" onClick={() => go(`${item.record.kind}/${item.record.id}`)}>
                 <span class="title">{item.title}</span>
                 <span class="meta">
+                  {item.record.kind === 'visit' && `${words.visitKinds[stored.get(item.record.id)?.kind ?? 'walk']} · `}
                   {formatDate(item.at)} · <Standing view={item} />
                 </span>
-                <FilesSent app={app} media={media.get(item.record.id) ?? []} />
+                <FilesSent app={app} media={stored.get(item.record.id)?.media ?? []} />
               </button>
             </li>
           ))}
@@ -105,13 +122,19 @@ function FeedPreview({ app, branch }: { app: App; branch: string | null }) {
   );
 }
 
-/** The media of the listed records, by record id, reading each kind's records once. */
-function mediaOf(app: App, notebook: string, listed: SubmissionView[]): Map<string, MediaRef[]> {
-  const media = new Map<string, MediaRef[]>();
+/** What the list shows of a record beside its title: its media, and a visit's kind. */
+interface Listed {
+  media: MediaRef[];
+  kind?: string;
+}
+
+/** The listed records as stored, by record id, reading each kind's records once. */
+function recordsOf(app: App, notebook: string, listed: SubmissionView[]): Map<string, Listed> {
+  const records = new Map<string, Listed>();
   for (const kind of new Set(listed.map((item) => item.record.kind))) {
-    for (const { id, record } of app.core.records(notebook, `${kind}s`) as Keyed<{ media: MediaRef[] }>[]) media.set(id, record.media);
+    for (const { id, record } of app.core.records(notebook, `${kind}s`) as Keyed<Listed>[]) records.set(id, record);
   }
-  return media;
+  return records;
 }
 
 /** How many of a record's files have reached the server, when it has any. */

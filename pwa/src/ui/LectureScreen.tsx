@@ -3,13 +3,14 @@
 // the phone until they can be sent. "Saved" is shown only once the record is stored here.
 import { useEffect, useState } from 'preact/hooks';
 import type { App } from '../data/app';
-import { LECTURE_CATEGORIES, VENUES, type Lecture } from '../data/model';
-import { chinaMonth } from './format';
+import { LECTURE_CATEGORIES, VENUES, type Keyed, type Lecture, type ScheduleEntry } from '../data/model';
+import { chinaDay, chinaMonth, fromLocalInput } from './format';
 import { t } from './i18n';
 import { ApprovedGuard, FormActions, FormHeader, MediaField, PeopleChecklist, PlanLink, TimeField, currentRoster, monthPlan, useRecord } from './RecordForm';
 
-/** `id` is a lecture's id, `new`, `new-remote` for a migrant member's recorded lesson, or
- * `new-plan` for the month's planned lecture (its topic, speaker and plan filled in). */
+/** `id` is a lecture's id, `new`, `new-remote` for a migrant member's recorded lesson,
+ * `new-plan` for the month's planned lecture (its topic, speaker and plan filled in), or
+ * `new-schedule-<entry>` for a lecture on the schedule (its topic, venue, day and speaker). */
 export function LectureScreen({ app, id }: { app: App; id: string }) {
   const words = t();
   const me = app.me;
@@ -38,7 +39,7 @@ export function LectureScreen({ app, id }: { app: App; id: string }) {
   return (
     <main class="screen form lecture">
       <FormHeader app={app} title={lecture.venue === 'remote' ? words.recordLesson : words.recordLecture} notebook={notebook} recordId={recordId} />
-      <ApprovedGuard app={app} notebook={notebook} recordId={recordId}>
+      <ApprovedGuard app={app} notebook={notebook} recordId={recordId} kind="lecture">
         <label>
           {words.title}
           <input name="title" value={lecture.title} onInput={(e) => set('title', e.currentTarget.value)} />
@@ -131,16 +132,41 @@ export function LectureScreen({ app, id }: { app: App; id: string }) {
   );
 }
 
-/** A new lecture: linked to this month's plan if there is one (unless unticked), and for
- * `new-plan` the planned topic and speaker. */
+/** A new lecture: linked to this month's plan if there is one (unless unticked), for
+ * `new-plan` the planned topic and speaker, and for `new-schedule-<entry>` the entry's. */
 function fresh(app: App, id: string): Lecture {
   const user = app.me?.principal.user ?? '';
+  if (id.startsWith('new-schedule-')) {
+    const scheduled = fromSchedule(app, user, id.slice('new-schedule-'.length));
+    if (scheduled) return scheduled;
+  }
   const month = chinaMonth(Date.now());
   const plan = monthPlan(app, month);
   const lecture = blank(user, id === 'new-remote' ? 'remote' : 'courtyard', plan ? month : null);
   if (id !== 'new-plan' || !plan) return lecture;
   const speaker = plan.lecture_speaker;
   return { ...lecture, title: plan.lecture_topic, speakers: speaker && currentRoster(app).some((r) => r.id === speaker) ? [speaker] : lecture.speakers };
+}
+
+/** The lecture a schedule entry announced: its topic as the title, its venue, held on its day
+ * (now if that is today, else at 9 in the morning), its member or guest expert as speaker, and
+ * the plan of its month when that month has one. */
+function fromSchedule(app: App, user: string, entryId: string): Lecture | undefined {
+  const branch = app.branchDocument();
+  if (!branch || !app.core.holds(branch)) return undefined;
+  const entry = (app.core.records(branch, 'schedule') as Keyed<ScheduleEntry>[]).find((e) => e.id === entryId)?.record;
+  if (!entry) return undefined;
+  const now = Date.now();
+  const at = entry.date === chinaDay(now) ? now : fromLocalInput(`${entry.date}T09:00`);
+  const month = chinaMonth(at);
+  const lecture = blank(user, entry.venue, monthPlan(app, month) ? month : null);
+  return {
+    ...lecture,
+    title: entry.topic,
+    held_at: at,
+    speakers: entry.speaker ? [entry.speaker] : [],
+    guest_speaker: entry.speaker ? null : entry.guest_speaker,
+  };
 }
 
 function blank(user: string, venue: Lecture['venue'], plan: string | null): Lecture {

@@ -1,17 +1,19 @@
-// The member ledger (党员台账) a secretary keeps: who is a migrant (流动党员), an inflow
-// member, elderly or infirm, their phone and where they work, and the log of every contact
-// (家访, 函访, 走访, a call). At the top, the migrant members nobody has been in touch with
+// The member ledger (党员台账) a secretary keeps, with the export's columns in its order and
+// words: 流动党员, 流入党员, 老党员, 体弱党员, 银发党员 (which lives on the roster entry, since a
+// secretary records for such members), 联系电话, 所在城市, 工作单位 and 结对帮学 (一对一帮学), and
+// the log of every contact (家访, 函访, 走访, a call). At the top, the migrant members nobody has been in touch with
 // for longer than the secretary chose. It is private to the branch's admins and the
 // township, and works offline like every document.
 import { useState } from 'preact/hooks';
 import type { App } from '../data/app';
-import type { Contact, ContactReminder, Keyed, LedgerEntry } from '../data/model';
+import type { Contact, ContactReminder, Keyed, LedgerEntry, RosterEntry } from '../data/model';
 import { formatDate } from './format';
 import { go, useSignal } from './hooks';
 import { explain, t } from './i18n';
 import { currentRoster } from './RecordForm';
 import { reminderDays } from './settings';
 
+/** The flags of the ledger entry, in the export's order; 银发党员 (the roster's) follows. */
 const FLAGS = ['migrant', 'inflow', 'elderly', 'infirm'] as const;
 const KINDS: Contact['kind'][] = ['phone', 'home_visit', 'visit', 'letter', 'online'];
 
@@ -26,6 +28,7 @@ export function LedgerScreen({ app }: { app: App }) {
   }
   const entries = new Map((app.core.records(ledger, 'entries') as Keyed<LedgerEntry>[]).map((e) => [e.id, e.record]));
   const reminders = app.core.contactReminders(branch, ledger, Date.now(), days) as ContactReminder[];
+  const roster = currentRoster(app);
   return (
     <main class="screen ledger">
       <button class="link" onClick={() => go('')}>
@@ -54,20 +57,20 @@ export function LedgerScreen({ app }: { app: App }) {
         )}
       </section>
       <ul class="records">
-        {currentRoster(app).map((person) => {
+        {roster.map((person) => {
           const entry = entries.get(person.id);
           return (
             <li key={person.id} class="card person" data-member={person.record.name}>
               <button class="record" onClick={() => setOpen(open === person.id ? null : person.id)}>
                 <span class="title">{person.record.name}</span>
                 <span class="meta">
-                  {FLAGS.filter((f) => entry?.[f])
-                    .map((f) => words.flags[f])
-                    .join('、')}
+                  {[...FLAGS.filter((f) => entry?.[f]).map((f) => words.flags[f]), ...(person.record.silver ? [words.flags.silver] : [])].join('、')}
                   {entry?.city ? ` · ${entry.city}` : ''}
                 </span>
               </button>
-              {open === person.id && <EntryEditor app={app} ledger={ledger} member={person.id} entry={entry} />}
+              {open === person.id && (
+                <EntryEditor app={app} branch={branch} ledger={ledger} member={person.id} entry={entry} roster={roster.filter((r) => r.id !== person.id)} />
+              )}
             </li>
           );
         })}
@@ -76,7 +79,21 @@ export function LedgerScreen({ app }: { app: App }) {
   );
 }
 
-function EntryEditor({ app, ledger, member, entry }: { app: App; ledger: string; member: string; entry: LedgerEntry | undefined }) {
+function EntryEditor({
+  app,
+  branch,
+  ledger,
+  member,
+  entry,
+  roster,
+}: {
+  app: App;
+  branch: string;
+  ledger: string;
+  member: string;
+  entry: LedgerEntry | undefined;
+  roster: Keyed<RosterEntry>[];
+}) {
   const words = t();
   const me = app.me;
   const blank: LedgerEntry = {
@@ -94,6 +111,8 @@ function EntryEditor({ app, ledger, member, entry }: { app: App; ledger: string;
     withdrawn: null,
   };
   const [draft, setDraft] = useState<LedgerEntry>(entry ?? blank);
+  const rosterEntry = () => (app.core.records(branch, 'roster') as Keyed<RosterEntry>[]).find((r) => r.id === member)?.record;
+  const [silver, setSilver] = useState(rosterEntry()?.silver ?? false);
   const [kind, setKind] = useState<Contact['kind']>('phone');
   const [notes, setNotes] = useState('');
   const [message, setMessage] = useState('');
@@ -105,6 +124,13 @@ function EntryEditor({ app, ledger, member, entry }: { app: App; ledger: string;
         const current = (core.records(ledger, 'entries') as Keyed<LedgerEntry>[]).find((e) => e.id === member)?.record;
         core.setLedgerEntry(ledger, me.principal, Date.now(), member, { ...draft, contacts: current?.contacts ?? {} });
       });
+      // 银发党员 is the roster's, in the branch document, also onto the entry as it is now.
+      if ((rosterEntry()?.silver ?? false) !== silver) {
+        await app.edit(branch, (core) => {
+          const enrolled = (core.records(branch, 'roster') as Keyed<RosterEntry>[]).find((r) => r.id === member)?.record;
+          if (enrolled) core.enrolMember(branch, me.principal, Date.now(), member, { ...enrolled, silver });
+        });
+      }
       setMessage(words.saved);
     } catch (failure) {
       setMessage(explain(failure));
@@ -126,16 +152,20 @@ function EntryEditor({ app, ledger, member, entry }: { app: App; ledger: string;
   const contacts = Object.values(entry?.contacts ?? {}).sort((a, b) => b.at - a.at);
   return (
     <div class="entry">
-      <div class="row wrap">
+      <div class="row wrap flags">
         {FLAGS.map((flag) => (
           <label key={flag} class="check">
             <input type="checkbox" name={flag} checked={draft[flag]} onChange={(e) => setDraft({ ...draft, [flag]: e.currentTarget.checked })} />
             {words.flags[flag]}
           </label>
         ))}
+        <label class="check">
+          <input type="checkbox" name="silver" checked={silver} onChange={(e) => setSilver(e.currentTarget.checked)} />
+          {words.flags.silver}
+        </label>
       </div>
       <label>
-        {words.phone}
+        {words.ledgerPhone}
         <input name="phone" inputMode="tel" value={draft.phone} onInput={(e) => setDraft({ ...draft, phone: e.currentTarget.value })} />
       </label>
       <label>
@@ -146,7 +176,20 @@ function EntryEditor({ app, ledger, member, entry }: { app: App; ledger: string;
         {words.employer}
         <input name="employer" value={draft.employer} onInput={(e) => setDraft({ ...draft, employer: e.currentTarget.value })} />
       </label>
-      <button onClick={save}>{words.save}</button>
+      <label>
+        {words.studyPartner}
+        <select name="study_partner" value={draft.study_partner ?? ''} onChange={(e) => setDraft({ ...draft, study_partner: e.currentTarget.value || null })}>
+          <option value="">—</option>
+          {roster.map((r) => (
+            <option key={r.id} value={r.id}>
+              {r.record.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button name="save-entry" onClick={save}>
+        {words.save}
+      </button>
       <h3>{words.contactLog}</h3>
       <div class="row wrap">
         <select value={kind} onChange={(e) => setKind(e.currentTarget.value as Contact['kind'])} aria-label={words.contactKind}>

@@ -43,6 +43,9 @@ export function PlanScreen({ app }: { app: App }) {
     <section class="card plan">
       <h2>{words.planChecklist}</h2>
       {progress ? <PlanChecklist app={app} progress={progress} actions /> : <p class="quiet">{words.noPlanYet}</p>}
+      <button name="open-schedule" class="link" onClick={() => go('schedule')}>
+        {words.lectureSchedule} ›
+      </button>
     </section>
   );
   // Members see how the month stands and record their part; the plan is the secretary's.

@@ -52,7 +52,7 @@ export function RecordDetails({ app, notebook, kind, id, names }: { app: App; no
     <article>
       <h1>{visit.household}</h1>
       <p class="meta">
-        {people(visit.visitors)} · {formatDate(visit.visited_at)}
+        <span class="tag visit-kind">{words.visitKinds[visit.kind ?? 'walk']}</span> {people(visit.visitors)} · {formatDate(visit.visited_at)}
       </p>
       <p class="summary">{visit.needs}</p>
       <p>{visit.follow_up}</p>

@@ -10,7 +10,9 @@ import { chinaMonth, fromLocalInput, toLocalInput } from './format';
 import { go } from './hooks';
 import { explain, t } from './i18n';
 import { MediaList } from './MediaList';
+import { RecordDetails } from './RecordDetails';
 import { Recorder } from './Recorder';
+import { rosterNames } from './ReviewScreen';
 import { ReviewNote } from './ReviewNote';
 
 /** The people on the branch roster now (not those who moved away). */
@@ -181,24 +183,35 @@ export function submissionOf(app: App, notebook: string, id: string | null): Sub
 }
 
 /**
- * The form of a record an admin approved, behind a warning: a change has to be approved
- * again, and until then the figures keep the approved version. Said first, in plain words,
- * so that nobody thinks a change silently alters what was counted.
+ * The form of a record an admin approved (or whose approved revision still counts): first the
+ * record as it stands, to read, with 修改; the warning comes when he chooses to change it: a
+ * change has to be approved again, and until then the figures keep the approved version.
  */
-export function ApprovedGuard({ app, notebook, recordId, children }: { app: App; notebook: string; recordId: string | null; children: ComponentChildren }) {
+export function ApprovedGuard({ app, notebook, recordId, kind, children }: { app: App; notebook: string; recordId: string | null; kind: Kind; children: ComponentChildren }) {
   const words = t();
-  const [going, setGoing] = useState(false);
+  const [step, setStep] = useState<'read' | 'warn' | 'edit'>('read');
   const view = submissionOf(app, notebook, recordId);
-  if (going || !view || (view.state !== 'approved' && !view.counted)) return <>{children}</>;
-  return (
-    <div class="notice approved-warning">
-      <p>{words.approvedEditWarning}</p>
-      <div class="row actions">
-        <button onClick={() => go('')}>{words.back}</button>
-        <button name="edit-anyway" class="primary" onClick={() => setGoing(true)}>
-          {words.editAnyway}
-        </button>
+  if (step === 'edit' || !recordId || !view || (view.state !== 'approved' && !view.counted)) return <>{children}</>;
+  if (step === 'warn') {
+    return (
+      <div class="notice approved-warning">
+        <p>{words.approvedEditWarning}</p>
+        <div class="row actions">
+          <button onClick={() => setStep('read')}>{words.back}</button>
+          <button name="edit-anyway" class="primary" onClick={() => setStep('edit')}>
+            {words.editAnyway}
+          </button>
+        </div>
       </div>
+    );
+  }
+  return (
+    <div class="read-only">
+      <p class="quiet">{words.readOnlyApproved}</p>
+      <RecordDetails app={app} notebook={notebook} kind={kind} id={recordId} names={rosterNames(app, app.branchDocument())} />
+      <button name="edit" class="big" onClick={() => setStep('warn')}>
+        {words.edit}
+      </button>
     </div>
   );
 }

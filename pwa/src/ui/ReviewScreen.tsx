@@ -40,6 +40,7 @@ export function ReviewQueueScreen({ app }: { app: App }) {
               <span class="title">{item.title}</span>
               <span class="meta">
                 {item.withdrawn && <strong class="state withdrawn">{words.withdrawnByMember} · </strong>}
+                {item.record.kind === 'visit' && `${words.visitKinds[visitKind(app, item) ?? 'walk']} · `}
                 {names.get(item.author) ?? ''} · {formatDate(item.at)}
               </span>
             </button>
@@ -53,6 +54,13 @@ export function ReviewQueueScreen({ app }: { app: App }) {
       </ul>
     </main>
   );
+}
+
+/** How a visit in the queue was made, read in its member's notebook when this phone holds it. */
+function visitKind(app: App, item: QueueItem): string | undefined {
+  const notebook = item.record.notebook;
+  if (!app.core.holds(notebook)) return undefined;
+  return (app.core.records(notebook, 'visits') as Keyed<{ kind?: string }>[]).find((v) => v.id === item.record.id)?.record.kind;
 }
 
 /** Takes back the approval of a record its member withdrew: a return of the approved

@@ -8,6 +8,7 @@ import { HomeScreen } from './HomeScreen';
 import { PlanScreen } from './PlanScreen';
 import { PledgeScreen } from './PledgeScreen';
 import { RectificationScreen } from './RectificationScreen';
+import { ScheduleScreen } from './ScheduleScreen';
 import { ScreeningScreen } from './ScreeningScreen';
 import { RosterScreen } from './RosterScreen';
 import { ServiceScreen } from './ServiceScreen';
@@ -58,6 +59,8 @@ function Shell({ app }: { app: App }) {
     screen = <ReviewItemScreen key={route[3]} app={app} notebook={route[1]} kind={route[2]} id={route[3]} />;
   } else if (route[0] === 'review') {
     screen = <ReviewQueueScreen app={app} />;
+  } else if (route[0] === 'schedule') {
+    screen = <ScheduleScreen app={app} />;
   } else if (route[0] === 'plan') {
     screen = <PlanScreen app={app} />;
   } else if (route[0] === 'roster') {

@@ -41,7 +41,7 @@ export function ServiceScreen({ app, id }: { app: App; id: string }) {
   return (
     <main class="screen form service">
       <FormHeader app={app} title={words.recordService} notebook={notebook} recordId={recordId} />
-      <ApprovedGuard app={app} notebook={notebook} recordId={recordId}>
+      <ApprovedGuard app={app} notebook={notebook} recordId={recordId} kind="service">
         <label>
           {words.serviceKind}
           <select name="kind" value={service.kind} onChange={(e) => set('kind', e.currentTarget.value as Service['kind'])}>

@@ -145,8 +145,10 @@ try {
     seen.fine = (await lecture.locator('.fine').count()) === 1;
     await shot(li, 'home-plan-member-partial-360');
 
-    // He changes the approved lecture: warned first; the approved version still counts.
+    // He changes the approved lecture: it opens to read, warned once he asks to change it;
+    // the approved version still counts.
     await lecture.click();
+    await li.locator('.read-only button[name=edit]').click();
     await li.locator('.approved-warning').waitFor();
     await shot(li, 'lecture-approved-warning-360');
     await li.locator('button[name=edit-anyway]').click();
@@ -159,6 +161,7 @@ try {
 
     // And withdraws the approved visit.
     await li.locator('ul.records button.record', { hasText: '李大爷家' }).click();
+    await li.locator('.read-only button[name=edit]').click();
     await li.locator('button[name=edit-anyway]').click();
     li.once('dialog', (dialog) => dialog.accept());
     await li.locator('button[name=withdraw]').click();

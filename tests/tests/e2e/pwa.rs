@@ -731,3 +731,334 @@ async fn the_secretary_runs_a_month_in_the_app_and_every_phone_and_the_server_ag
     }
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_secretary_schedules_lectures_li_records_his_turn_and_a_study_visit_reaches_the_ledger()
+{
+    use client_core::model::branch::{RosterEntry, ScheduleEntry};
+    use client_core::model::common::ReviewableKind;
+    use client_core::model::notebook::{Visit, VisitKind};
+
+    let (db, server, _) = served_with_app().await;
+    let Database { v, keys, .. } = &db;
+    let township = token(keys, &v.township_admin);
+    let secretary = token(keys, &v.secretary);
+    // 曾德福, an old member of 合益村, put on the roster by the secretary.
+    let body = format!(
+        r#"{{"name":"曾德福","role":"member","branch":"{}","phone":null}}"#,
+        v.heyi
+    );
+    let added = server
+        .request("POST", "/api/v1/users", Some(&secretary), Some(&body))
+        .await
+        .unwrap();
+    assert!(added.status == 201 || added.status == 200, "{}", added.body);
+    let zeng = added.json()["id"].as_str().unwrap().to_owned();
+    let args = vec![
+        format!("http://{}", server.addr),
+        invite(&server, &township, &v.secretary.user.to_string()).await,
+        invite(&server, &township, &v.secretary.user.to_string()).await,
+        invite(&server, &secretary, &v.li.user.to_string()).await,
+        screenshots().display().to_string(),
+    ];
+    let story = browser::run_json("schedule-story.mjs", args, Duration::from_secs(480)).await;
+    let (seen, prefilled) = (&story["seen"], &story["prefilled"]);
+    let [li_day, guest_day] = [0, 1].map(|i| story["days"][i].as_str().unwrap().to_owned());
+    let [topic, guest_topic, mistake] =
+        [0, 1, 2].map(|i| story["topics"][i].as_str().unwrap().to_owned());
+    let guest = story["guest"].as_str().unwrap();
+
+    // The ledger shows the export's columns, in its order and words.
+    let labels: Vec<&str> = seen["ledgerLabels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels[..9],
+        [
+            "流动党员",
+            "流入党员",
+            "老党员",
+            "体弱党员",
+            "银发党员",
+            "联系电话",
+            "所在城市",
+            "工作单位",
+            "结对帮学"
+        ],
+        "{story}"
+    );
+    // His turn, first on his home, and the form filled in from it.
+    let month_day = |day: &str| {
+        format!(
+            "{}月{}日",
+            day[5..7].parse::<u32>().unwrap(),
+            day[8..10].parse::<u32>().unwrap()
+        )
+    };
+    assert_eq!(
+        seen["myTurn"],
+        format!("你的下一次讲课：{} · {topic}", month_day(&li_day)),
+        "{story}"
+    );
+    assert_eq!(seen["myTurnFirst"], true, "{story}");
+    assert_eq!(prefilled["title"], topic.as_str(), "{story}");
+    assert!(
+        prefilled["heldAt"].as_str().unwrap().starts_with(&li_day),
+        "{story}"
+    );
+    assert_eq!(prefilled["speaker"], "我自己", "{story}");
+    assert_eq!(prefilled["venue"], "field", "{story}");
+    assert_eq!(prefilled["household"], "曾德福", "{story}");
+    // The kind wherever visits are listed.
+    assert!(
+        seen["homeVisitMeta"]
+            .as_str()
+            .unwrap()
+            .starts_with("送学上门 · "),
+        "{story}"
+    );
+    assert!(
+        seen["queueVisitMeta"]
+            .as_str()
+            .unwrap()
+            .starts_with("送学上门 · "),
+        "{story}"
+    );
+    assert_eq!(seen["itemKind"], "送学上门", "{story}");
+    // An admin recording the guest's lecture gets the guest as its speaker.
+    assert_eq!(prefilled["guestTitle"], guest_topic.as_str(), "{story}");
+    assert_eq!(prefilled["guestSpeakerChoice"], "", "{story}");
+    assert_eq!(prefilled["guest"], guest, "{story}");
+    assert!(
+        prefilled["guestHeldAt"]
+            .as_str()
+            .unwrap()
+            .starts_with(&guest_day),
+        "{story}"
+    );
+    // His approved lecture is read first; the warning comes with 修改.
+    assert_eq!(seen["readOnlyTitle"], topic.as_str(), "{story}");
+    assert_eq!(seen["warnedBeforeReading"], false, "{story}");
+    assert_eq!(seen["formBeforeEdit"], false, "{story}");
+    assert_eq!(seen["formAfterEdit"], topic.as_str(), "{story}");
+    assert_eq!(seen["memberMaySchedule"], false, "{story}");
+    assert_eq!(seen["memberTeam"], "队员：李章桂", "{story}");
+    assert_eq!(
+        seen["adminOffered"],
+        serde_json::json!(["曾德福"]),
+        "{story}"
+    );
+
+    // The branch on the server: the schedule (the mistake withdrawn), the team, the silver
+    // member, and both records approved.
+    let bytes = on_server(
+        &server,
+        &secretary,
+        v.branch,
+        "the schedule, the roster and the approvals reached the server",
+        |doc| doc.records::<Review>(&schema::REVIEWS).len() >= 2,
+    )
+    .await;
+    let branch = Document::load(&bytes, Limits::default()).unwrap();
+    let mut entries: Vec<ScheduleEntry> = branch
+        .records::<ScheduleEntry>(&schema::SCHEDULE)
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    entries.sort_by_key(|e| e.date);
+    assert_eq!(entries.len(), 3, "{entries:?}");
+    assert_eq!(entries[0].date.to_string(), li_day);
+    assert_eq!(entries[0].topic, topic);
+    assert_eq!(entries[0].speaker, Some(v.li.user));
+    assert_eq!(entries[0].guest_speaker, None);
+    assert_eq!(entries[0].created_by, v.secretary.user);
+    assert_eq!(entries[1].date.to_string(), guest_day);
+    assert_eq!(entries[1].speaker, None);
+    assert_eq!(entries[1].guest_speaker.as_deref(), Some(guest));
+    assert!(entries[0].withdrawn.is_none() && entries[1].withdrawn.is_none());
+    assert_eq!(entries[2].topic, mistake);
+    assert!(entries[2].withdrawn.is_some(), "the mistake is withdrawn");
+    let roster: std::collections::HashMap<String, RosterEntry> = branch
+        .records::<RosterEntry>(&schema::ROSTER)
+        .into_iter()
+        .collect();
+    assert!(roster[&v.li.user.to_string()].lecturer);
+    assert!(!roster[&v.secretary.user.to_string()].lecturer);
+    assert!(roster[&zeng].silver, "曾德福 is a silver-haired member");
+    let reviews = branch.records::<Review>(&schema::REVIEWS);
+    for kind in [ReviewableKind::Lecture, ReviewableKind::Visit] {
+        assert!(
+            reviews
+                .iter()
+                .any(|(_, r)| r.record.kind == kind && r.decision == Decision::Approved),
+            "{kind:?} approved: {reviews:?}"
+        );
+    }
+
+    // 李章桂's notebook: the lecture as the schedule filled it in, and the visit's kind.
+    let bytes = on_server(
+        &server,
+        &secretary,
+        v.notebook,
+        "the lecture and the visit reached the server",
+        |doc| {
+            !doc.records::<Lecture>(&schema::LECTURES).is_empty()
+                && !doc.records::<Visit>(&schema::VISITS).is_empty()
+        },
+    )
+    .await;
+    let notebook = Notebook::load(&bytes, Limits::default()).unwrap();
+    let lectures = notebook.records::<Lecture>(&schema::LECTURES);
+    assert_eq!(lectures.len(), 1);
+    let lecture = &lectures[0].1;
+    assert_eq!(lecture.title, topic);
+    assert_eq!(lecture.held_at.cst_date().to_string(), li_day);
+    assert_eq!(lecture.speakers, vec![v.li.user]);
+    assert_eq!(lecture.guest_speaker, None);
+    assert_eq!(lecture.recorded_by, v.li.user);
+    assert_eq!(lecture.audience, 15);
+    assert_eq!(lecture.place, "柑橘园");
+    let visits = notebook.records::<Visit>(&schema::VISITS);
+    assert_eq!(visits.len(), 1);
+    assert_eq!(visits[0].1.kind, VisitKind::StudyDelivery);
+    assert_eq!(visits[0].1.household, "曾德福");
+
+    // The visits ledger's 方式 column says 送学上门 for it.
+    let month = story["month"].as_str().unwrap();
+    let answer = server
+        .request(
+            "GET",
+            &format!(
+                "/api/v1/exports/visits?branch={}&period={month}&format=csv",
+                v.heyi
+            ),
+            Some(&secretary),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let text = answer.body.trim_start_matches('\u{feff}').to_owned();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let kind_at = header
+        .iter()
+        .position(|h| *h == "方式")
+        .expect("a 方式 column");
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 1, "{text}");
+    assert!(rows[0].contains(&"曾德福"), "{text}");
+    assert_eq!(rows[0][kind_at], "送学上门", "{text}");
+
+    // Every new or changed screen, on a phone and on a desk.
+    for name in story["shots"].as_array().unwrap() {
+        let name = name.as_str().unwrap();
+        let png = std::fs::read(screenshots().join(format!("{name}.png"))).unwrap();
+        let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+        let expected = if name.ends_with("-1280") { 1280 } else { 720 };
+        assert_eq!(width, expected, "{name}");
+    }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_secretary_answers_the_townships_problem_with_a_photo_and_may_not_verify_it() {
+    use client_core::model::common::Progress;
+    use client_core::model::supervision::Problem;
+    use tianjian_server::writer::{WriteError, Writer};
+
+    let (db, server, hub) = served_with_app().await;
+    let Database { v, keys, .. } = &db;
+    let township = token(keys, &v.township_admin);
+    let heyi = db.store.branch(v.heyi).await.unwrap().unwrap();
+    let supervision = heyi.supervision_document;
+    // The township raises a problem for 合益村 on the server, as its supervisor's phone would.
+    let now = client_core::Millis(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+    );
+    let admin = &v.township_admin;
+    Writer::new(&db.store, now)
+        .through(Some(&hub))
+        .supervision(supervision, admin, |s| {
+            s.raise_problem(
+                admin,
+                now,
+                Problem {
+                    problem: "三会一课记录不全".into(),
+                    measure: "按月整理会议记录".into(),
+                    deadline: "2099-12-31".parse().unwrap(),
+                    standard: "资料齐全".into(),
+                    owner: "赵杰辉".into(),
+                    progress: Progress::default(),
+                    evidence: Vec::new(),
+                    created_by: admin.user,
+                    created_at: now,
+                    withdrawn: None,
+                },
+            )
+            .map_err(WriteError::from)
+        })
+        .await
+        .unwrap();
+
+    let files = tempfile::tempdir().unwrap();
+    let photo = std::fs::read(web_dir().join("icons/icon-512.png")).unwrap();
+    let photo_path = files.path().join("会议记录.png");
+    std::fs::write(&photo_path, &photo).unwrap();
+    let args = vec![
+        format!("http://{}", server.addr),
+        invite(&server, &township, &v.secretary.user.to_string()).await,
+        photo_path.display().to_string(),
+        screenshots().display().to_string(),
+    ];
+    let story = browser::run_json("township-problem.mjs", args, Duration::from_secs(240)).await;
+    assert_eq!(
+        story["before"],
+        serde_json::json!(["in_progress", "done"]),
+        "no verify button before: {story}"
+    );
+    assert_eq!(story["status"], "done", "{story}");
+    assert_eq!(
+        story["after"],
+        serde_json::json!([]),
+        "nothing to do once done, and no verify button: {story}"
+    );
+    assert_eq!(story["evidence"], 1, "{story}");
+
+    // The supervision document on the server: the photo as evidence, done by the secretary.
+    let bytes = on_server(
+        &server,
+        &township,
+        supervision,
+        "the done step reached the server",
+        |doc| {
+            doc.records::<Problem>(&schema::PROBLEMS)
+                .iter()
+                .any(|(_, p)| p.progress.done.is_some())
+        },
+    )
+    .await;
+    let doc = Document::load(&bytes, Limits::default()).unwrap();
+    let problems = doc.records::<Problem>(&schema::PROBLEMS);
+    assert_eq!(problems.len(), 1);
+    let problem = &problems[0].1;
+    assert_eq!(problem.problem, "三会一课记录不全", "nothing else changed");
+    let evidence: Vec<&str> = problem.evidence.iter().map(|m| m.sha256.as_str()).collect();
+    assert_eq!(evidence, vec![sha256(&photo).as_str()]);
+    let done = problem.progress.done.as_ref().unwrap();
+    assert_eq!(done.by, v.secretary.user);
+    assert_eq!(done.note.as_deref(), Some("已按月整理三会一课记录"));
+    assert!(problem.progress.verified.is_none());
+    for name in story["shots"].as_array().unwrap() {
+        let png =
+            std::fs::read(screenshots().join(format!("{}.png", name.as_str().unwrap()))).unwrap();
+        assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), 720);
+    }
+    server.stop().await.unwrap();
+}
