@@ -146,13 +146,27 @@ fn build(path: &Path, members_per_branch: usize, records: usize) {
                             // Everyone records a lecture and a service at least.
                             let (id, kind) = match (index, kind) {
                                 (0, _) | (_, 0..=4) => {
-                                    let id =
-                                        n.record_lecture(&who, at, lecture(&who, at, n_people))?;
+                                    let id = n.record_lecture(
+                                        &who,
+                                        at,
+                                        Lecture {
+                                            // The first carries out the month's plan.
+                                            plan: (index == 0).then(|| at.cst_date().month_of()),
+                                            ..lecture(&who, at, n_people)
+                                        },
+                                    )?;
                                     n.submit::<Lecture>(&who, at, id)?;
                                     (id, Written::Lecture(submitted(n, id)?))
                                 }
                                 (1, _) | (_, 5..=7) => {
-                                    let id = n.record_service(&who, at, service(&who, at))?;
+                                    let id = n.record_service(
+                                        &who,
+                                        at,
+                                        Service {
+                                            plan: (index == 1).then(|| at.cst_date().month_of()),
+                                            ..service(&who, at)
+                                        },
+                                    )?;
                                     n.submit::<Service>(&who, at, id)?;
                                     (id, Written::Service(submitted(n, id)?))
                                 }
@@ -312,7 +326,7 @@ fn main() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-statistics");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!(
-        "township-{}-{}.sqlite3",
+        "township-{}-{}-planned.sqlite3",
         options.members_per_branch, options.records
     ));
     if !path.exists() {
