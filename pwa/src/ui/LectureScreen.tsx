@@ -6,7 +6,7 @@ import type { App } from '../data/app';
 import { LECTURE_CATEGORIES, VENUES, type Keyed, type Lecture, type ScheduleEntry } from '../data/model';
 import { chinaDay, chinaMonth, fromLocalInput } from './format';
 import { t } from './i18n';
-import { ApprovedGuard, FormActions, FormHeader, MediaField, PeopleChecklist, PlanLink, TimeField, currentRoster, monthPlan, useRecord } from './RecordForm';
+import { ApprovedGuard, CountField, FormActions, FormHeader, MediaField, PeopleChecklist, PlanLink, TimeField, currentRoster, monthPlan, useRecord } from './RecordForm';
 
 /** `id` is a lecture's id, `new`, `new-remote` for a migrant member's recorded lesson,
  * `new-plan` for the month's planned lecture (its topic, speaker and plan filled in), or
@@ -61,17 +61,7 @@ export function LectureScreen({ app, id }: { app: App; id: string }) {
           </select>
         </label>
         <TimeField name="held_at" value={lecture.held_at} onChange={(at) => set('held_at', at)} />
-        <label>
-          {words.durationMin}
-          <input
-            name="duration_min"
-            type="number"
-            inputMode="numeric"
-            min="1"
-            value={lecture.duration_min}
-            onInput={(e) => set('duration_min', Math.max(0, Math.trunc(Number(e.currentTarget.value) || 0)))}
-          />
-        </label>
+        <CountField name="duration_min" label={words.durationMin} min={1} value={lecture.duration_min} onChange={(n) => set('duration_min', n)} />
         <label>
           {words.place}
           <input name="place" value={lecture.place} onInput={(e) => set('place', e.currentTarget.value)} />
@@ -110,17 +100,7 @@ export function LectureScreen({ app, id }: { app: App; id: string }) {
         )}
         <PlanLink app={app} at={lecture.held_at} value={lecture.plan ?? null} label={words.countsForPlanLecture} onChange={(month) => set('plan', month)} />
         <PeopleChecklist legend={words.attendance} roster={roster} chosen={lecture.attendees} onChange={(chosen) => set('attendees', chosen)} />
-        <label>
-          {words.audience}
-          <input
-            name="audience"
-            type="number"
-            inputMode="numeric"
-            min="0"
-            value={lecture.audience}
-            onInput={(e) => set('audience', Math.max(0, Math.trunc(Number(e.currentTarget.value) || 0)))}
-          />
-        </label>
+        <CountField name="audience" label={words.audience} value={lecture.audience} onChange={(n) => set('audience', n)} />
         <label>
           {words.summary}
           <textarea name="summary" rows={4} value={lecture.summary} onInput={(e) => set('summary', e.currentTarget.value)} />

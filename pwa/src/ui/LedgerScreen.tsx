@@ -10,7 +10,7 @@ import type { Contact, ContactReminder, Keyed, LedgerEntry, RosterEntry } from '
 import { formatDate } from './format';
 import { go, useSignal } from './hooks';
 import { explain, t } from './i18n';
-import { currentRoster } from './RecordForm';
+import { MemberSelect, currentRoster } from './RecordForm';
 import { reminderDays } from './settings';
 
 /** The flags of the ledger entry, in the export's order; 银发党员 (the roster's) follows. */
@@ -176,17 +176,7 @@ function EntryEditor({
         {words.employer}
         <input name="employer" value={draft.employer} onInput={(e) => setDraft({ ...draft, employer: e.currentTarget.value })} />
       </label>
-      <label>
-        {words.studyPartner}
-        <select name="study_partner" value={draft.study_partner ?? ''} onChange={(e) => setDraft({ ...draft, study_partner: e.currentTarget.value || null })}>
-          <option value="">—</option>
-          {roster.map((r) => (
-            <option key={r.id} value={r.id}>
-              {r.record.name}
-            </option>
-          ))}
-        </select>
-      </label>
+      <MemberSelect name="study_partner" label={words.studyPartner} roster={roster} value={draft.study_partner ?? null} onChange={(member) => setDraft({ ...draft, study_partner: member })} />
       <button name="save-entry" onClick={save}>
         {words.save}
       </button>

@@ -9,6 +9,7 @@ import { chinaMonth } from './format';
 import { go } from './hooks';
 import { explain, t } from './i18n';
 import { PlanChecklist, planProgress } from './PlanChecklist';
+import { MemberSelect } from './RecordForm';
 
 export function PlanScreen({ app }: { app: App }) {
   const words = t();
@@ -97,19 +98,7 @@ export function PlanScreen({ app }: { app: App }) {
         {words.planLecture}
         <input name="lecture_topic" value={plan.lecture_topic} onInput={(e) => set('lecture_topic', e.currentTarget.value)} />
       </label>
-      <label>
-        {words.speaker}
-        <select
-          name="lecture_speaker"
-          value={plan.lecture_speaker ?? ''}
-          onChange={(e) => set('lecture_speaker', e.currentTarget.value || null)}
-        >
-          <option value="">—</option>
-          {roster.map((r) => (
-            <option value={r.id}>{r.record.name}</option>
-          ))}
-        </select>
-      </label>
+      <MemberSelect name="lecture_speaker" label={words.speaker} roster={roster} value={plan.lecture_speaker} onChange={(member) => set('lecture_speaker', member)} />
       <label>
         {words.planFilm}
         <input name="film_title" value={plan.film_title} onInput={(e) => set('film_title', e.currentTarget.value)} />

@@ -15,6 +15,52 @@ import { Recorder } from './Recorder';
 import { rosterNames } from './ReviewScreen';
 import { ReviewNote } from './ReviewNote';
 
+/** A whole number of people or minutes, never below zero, with the phone's number pad. */
+export function CountField({ name, label, value, min = 0, onChange }: { name: string; label: string; value: number; min?: number; onChange: (n: number) => void }) {
+  return (
+    <label>
+      {label}
+      <input
+        name={name}
+        type="number"
+        inputMode="numeric"
+        min={String(min)}
+        value={value}
+        onInput={(e) => onChange(Math.max(0, Math.trunc(Number(e.currentTarget.value) || 0)))}
+      />
+    </label>
+  );
+}
+
+/** One member of the roster, or nobody (—). */
+export function MemberSelect({
+  name,
+  label,
+  roster,
+  value,
+  onChange,
+}: {
+  name: string;
+  label: string;
+  roster: Keyed<RosterEntry>[];
+  value: string | null;
+  onChange: (member: string | null) => void;
+}) {
+  return (
+    <label>
+      {label}
+      <select name={name} value={value ?? ''} onChange={(e) => onChange(e.currentTarget.value || null)}>
+        <option value="">—</option>
+        {roster.map((r) => (
+          <option key={r.id} value={r.id}>
+            {r.record.name}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 /** The people on the branch roster now (not those who moved away). */
 export function currentRoster(app: App): Keyed<RosterEntry>[] {
   const branch = app.branchDocument();

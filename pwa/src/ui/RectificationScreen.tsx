@@ -12,7 +12,7 @@ import { chinaDay, formatDate } from './format';
 import { go } from './hooks';
 import { explain, t } from './i18n';
 import { MediaList } from './MediaList';
-import { MediaField, currentRoster } from './RecordForm';
+import { MediaField, MemberSelect, currentRoster } from './RecordForm';
 import { rosterNames } from './ReviewScreen';
 import { reached } from './SupervisionScreen';
 import type { Visit } from './VisitScreen';
@@ -308,17 +308,7 @@ function NewRectification({ app, document, visit, onDone }: { app: App; document
         <input name="deadline" type="date" value={draft.deadline} onInput={(e) => e.currentTarget.value && setDraft({ ...draft, deadline: e.currentTarget.value })} />
       </label>
       {text('standard', words.standard)}
-      <label>
-        {words.owner}
-        <select name="responsible" value={draft.responsible ?? ''} onChange={(e) => setDraft({ ...draft, responsible: e.currentTarget.value || null })}>
-          <option value="">—</option>
-          {roster.map((r) => (
-            <option key={r.id} value={r.id}>
-              {r.record.name}
-            </option>
-          ))}
-        </select>
-      </label>
+      <MemberSelect name="responsible" label={words.owner} roster={roster} value={draft.responsible ?? null} onChange={(member) => setDraft({ ...draft, responsible: member })} />
       {error && <p class="error">{error}</p>}
       <div class="row actions">
         <button onClick={onDone}>{words.cancel}</button>

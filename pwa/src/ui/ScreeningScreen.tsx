@@ -10,7 +10,7 @@ import { chinaMonth, formatDate } from './format';
 import { go } from './hooks';
 import { explain, t } from './i18n';
 import { MediaList } from './MediaList';
-import { MediaField, PeopleChecklist, PlanLink, TimeField, currentRoster, monthPlan } from './RecordForm';
+import { CountField, MediaField, PeopleChecklist, PlanLink, TimeField, currentRoster, monthPlan } from './RecordForm';
 import { rosterNames } from './ReviewScreen';
 
 /** `id` is a screening's id, `new`, or null for the list. */
@@ -178,17 +178,7 @@ function ScreeningForm({ app, branch, id, initial, onDone }: { app: App; branch:
       </label>
       <PlanLink app={app} at={screening.held_at} value={screening.plan} label={words.countsForPlanFilm} onChange={(month) => set('plan', month)} />
       <PeopleChecklist legend={words.attendance} roster={roster} chosen={screening.attendees} onChange={(chosen) => set('attendees', chosen)} />
-      <label>
-        {words.audience}
-        <input
-          name="audience"
-          type="number"
-          inputMode="numeric"
-          min="0"
-          value={screening.audience}
-          onInput={(e) => set('audience', Math.max(0, Math.trunc(Number(e.currentTarget.value) || 0)))}
-        />
-      </label>
+      <CountField name="audience" label={words.audience} value={screening.audience} onChange={(n) => set('audience', n)} />
       <label>
         {words.discussion}
         <textarea name="discussion" rows={4} value={screening.discussion} onInput={(e) => set('discussion', e.currentTarget.value)} />
