@@ -266,10 +266,14 @@ fn records(
         "SELECT l.branch, l.key, t.field, coalesce(u.name, t.person)
          FROM temp.listed l
          CROSS JOIN record_people t
-           ON (t.document = l.via_document AND t.collection = 'reviews' AND t.key = l.via_key)
-           OR (t.document = l.document AND t.collection = l.collection AND t.key = l.key
-               AND NOT (l.via_key IS NOT NULL
-                        AND t.field IN ('speakers', 'attendees', 'participants')))
+           ON t.document = l.document AND t.collection = l.collection AND t.key = l.key
+         LEFT JOIN users u ON u.id = t.person
+         WHERE l.via_key IS NULL OR t.field NOT IN ('speakers', 'attendees', 'participants')
+         UNION ALL
+         SELECT l.branch, l.key, t.field, coalesce(u.name, t.person)
+         FROM temp.listed l
+         CROSS JOIN record_people t
+           ON t.document = l.via_document AND t.collection = 'reviews' AND t.key = l.via_key
          LEFT JOIN users u ON u.id = t.person
          ORDER BY 4",
     )?;

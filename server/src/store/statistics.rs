@@ -203,12 +203,13 @@ impl Store {
 
 /// The standing approvals of the count's scope and period, for the queries below: each
 /// review (`document`, `key`), its branch, the kind of record it approved, that record
-/// (`subject_document`, `subject`) and its owner, and when it was held.
+/// (`subject_document`, `subject`), and when it was held. Its member is the owner of the
+/// notebook (`documents`), looked up only where a figure asks who.
 fn approved_in(connection: &Connection, count: &Count) -> Result<()> {
     connection.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS approved (
              document TEXT, key TEXT, branch TEXT, kind TEXT, subject_document TEXT,
-             subject TEXT, owner TEXT, occurred_at INTEGER,
+             subject TEXT, occurred_at INTEGER,
              PRIMARY KEY (document, key)
          );
          DELETE FROM temp.approved;",
@@ -217,7 +218,7 @@ fn approved_in(connection: &Connection, count: &Count) -> Result<()> {
         &format!(
             "INSERT INTO temp.approved
              SELECT v.document, v.key, v.branch, v.subject_collection, v.subject_document,
-                    v.subject, (SELECT d.owner FROM documents d WHERE d.id = v.subject_document),
+                    v.subject,
                     CAST(h.number AS INTEGER)
              FROM {APPROVAL_ROWS} WHERE {}",
             standing_approval("?1", "?2", "?3")
@@ -470,7 +471,8 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
         connection,
         "SELECT a.branch, count(*)
          FROM temp.approved a
-         CROSS JOIN records l ON l.collection = 'entries' AND l.key = a.owner AND l.branch = a.branch
+         CROSS JOIN documents d ON d.id = a.subject_document
+         CROSS JOIN records l ON l.collection = 'entries' AND l.key = d.owner AND l.branch = a.branch
                        AND l.status <> 'withdrawn'
          JOIN record_values m ON m.document = l.document AND m.collection = l.collection
                              AND m.key = l.key AND m.field = 'migrant' AND m.number = 1
@@ -539,7 +541,9 @@ const OWN_VALUES: &str = "r.branch, r.document, r.collection, r.key, r.occurred_
 /// The approvals of `temp.approved a` as lines of `behind`'s list: the member's record, with
 /// the values its approval counts.
 const APPROVED_LINES: &str = "SELECT a.branch, a.subject_document AS document,
-    a.kind AS collection, a.subject AS key, a.occurred_at, a.owner, 'approved' AS status,
+    a.kind AS collection, a.subject AS key, a.occurred_at,
+    (SELECT d.owner FROM documents d WHERE d.id = a.subject_document) AS owner,
+    'approved' AS status,
     a.document AS vdocument, 'reviews' AS vcollection, a.key AS vkey
     FROM temp.approved a";
 
@@ -574,7 +578,8 @@ fn behind(
             approved_in(connection, count)?;
             format!(
                 "{APPROVED_LINES}
-                 CROSS JOIN records l ON l.collection = 'entries' AND l.key = a.owner
+                 CROSS JOIN records l ON l.collection = 'entries'
+                   AND l.key = (SELECT d.owner FROM documents d WHERE d.id = a.subject_document)
                                AND l.branch = a.branch AND l.status <> 'withdrawn'
                  JOIN record_values m ON m.document = l.document AND m.collection = l.collection
                                      AND m.key = l.key AND m.field = 'migrant' AND m.number = 1"
@@ -662,65 +667,74 @@ fn plans(
     month: Month,
 ) -> Result<BTreeMap<BranchId, PlanStanding>> {
     let range = month.first_day().cst_start()..month.next().first_day().cst_start();
-    // Each search starts from the records that name the month's plan (few, by the partial
-    // index), never from all of a branch's lectures. A member's record carries out a part
-    // by its approval, linked and held in the month, as client-core's `plan_progress` rules.
-    let approved = |kind: &str, also: &str| {
-        format!(
-            "EXISTS (SELECT 1 FROM record_values p
-                 CROSS JOIN records v
-                   ON v.document = p.document AND v.collection = p.collection AND v.key = p.key
-                 CROSS JOIN record_values h
-                   ON h.document = v.document AND h.collection = v.collection AND h.key = v.key
-             WHERE p.collection = 'reviews' AND p.field = 'plan' AND p.text = ?2
-               AND v.subject_collection = '{kind}' AND {} {also})",
-            standing_approval("json_array(b.id)", "?3", "?4")
-        )
-    };
-    // The practice: someone served, for some hours, so the month's hours are not nothing.
-    let served = "AND EXISTS (SELECT 1 FROM record_values o WHERE o.document = v.document
-           AND o.collection = 'reviews' AND o.key = v.key AND o.field = 'hours' AND o.number > 0)
-       AND EXISTS (SELECT 1 FROM record_people o WHERE o.document = v.document
-           AND o.collection = 'reviews' AND o.key = v.key AND o.field = 'participants')";
-    let screened = "EXISTS (SELECT 1 FROM record_values p CROSS JOIN records r
-             ON r.document = p.document AND r.collection = p.collection AND r.key = p.key
-         WHERE p.collection = 'screenings' AND p.field = 'plan' AND p.text = ?2
-           AND r.branch = b.id AND r.status <> 'withdrawn'
-           AND r.occurred_at >= ?3 AND r.occurred_at < ?4)";
-    let theme_day = "EXISTS (SELECT 1 FROM records r JOIN record_values k
-             ON k.document = r.document AND k.collection = r.collection AND k.key = r.key
-         WHERE r.collection = 'meetings' AND r.branch = b.id AND r.status <> 'withdrawn'
-           AND k.field = 'kind' AND k.text = 'theme_day'
-           AND r.occurred_at >= ?3 AND r.occurred_at < ?4)";
+    // One pass over what names the month's plan (few rows, by the partial index) finds every
+    // branch's parts at once, never all of a branch's records: a member's record carries
+    // out a part by its approval, linked and held in the month, by client-core's
+    // `plan_progress` rules; the practice only if someone served, for some hours.
     let sql = format!(
-        "SELECT b.id,
-            EXISTS (SELECT 1 FROM records r WHERE r.collection = 'plans' AND r.key = ?2
-                      AND r.branch = b.id AND r.status <> 'withdrawn'),
-            {}, {screened}, {}, {theme_day}
-         FROM branches b WHERE b.id IN (SELECT value FROM json_each(?1))",
-        approved("lectures", ""),
-        approved("services", served),
+        "SELECT v.branch, CASE v.subject_collection WHEN 'lectures' THEN 'lecture'
+                                                     ELSE 'practice' END
+         FROM record_values p
+         CROSS JOIN records v
+           ON v.document = p.document AND v.collection = p.collection AND v.key = p.key
+         CROSS JOIN record_values h
+           ON h.document = v.document AND h.collection = v.collection AND h.key = v.key
+         WHERE p.collection = 'reviews' AND p.field = 'plan' AND p.text = ?2 AND {}
+           AND (v.subject_collection = 'lectures'
+                OR (v.subject_collection = 'services'
+                    AND EXISTS (SELECT 1 FROM record_values o WHERE o.document = v.document
+                        AND o.collection = 'reviews' AND o.key = v.key AND o.field = 'hours'
+                        AND o.number > 0)
+                    AND EXISTS (SELECT 1 FROM record_people o WHERE o.document = v.document
+                        AND o.collection = 'reviews' AND o.key = v.key
+                        AND o.field = 'participants')))
+         UNION
+         SELECT r.branch, 'film'
+         FROM record_values p CROSS JOIN records r
+           ON r.document = p.document AND r.collection = p.collection AND r.key = p.key
+         WHERE p.collection = 'screenings' AND p.field = 'plan' AND p.text = ?2
+           AND r.branch IN (SELECT value FROM json_each(?1)) AND r.status <> 'withdrawn'
+           AND r.occurred_at >= ?3 AND r.occurred_at < ?4
+         UNION
+         SELECT r.branch, 'theme_day'
+         FROM records r JOIN record_values k
+           ON k.document = r.document AND k.collection = r.collection AND k.key = r.key
+         WHERE r.collection = 'meetings' AND r.branch IN (SELECT value FROM json_each(?1))
+           AND r.status <> 'withdrawn' AND r.occurred_at >= ?3 AND r.occurred_at < ?4
+           AND k.field = 'kind' AND k.text = 'theme_day'
+         UNION
+         SELECT r.branch, 'planned' FROM records r
+         WHERE r.collection = 'plans' AND r.key = ?2 AND r.status <> 'withdrawn'
+           AND r.branch IN (SELECT value FROM json_each(?1))",
+        standing_approval("?1", "?3", "?4")
     );
-    let rows = branch_rows(
+    let mut standings: BTreeMap<BranchId, PlanStanding> = scope
+        .branches
+        .iter()
+        .map(|&branch| (branch, PlanStanding::default()))
+        .collect();
+    for (branch, part) in branch_rows(
         connection,
         &sql,
         params![scope.json(), month.to_string(), range.start.0, range.end.0],
-        |row| {
-            let planned: bool = row.get(1)?;
-            // Without a plan there is nothing to carry out, as on a phone.
-            let part = |index| Ok::<_, rusqlite::Error>(planned && row.get::<_, bool>(index)?);
-            let (lecture_done, film_done, practice_done) = (part(2)?, part(3)?, part(4)?);
-            Ok(PlanStanding {
-                planned,
-                standing: views::PlanStanding {
-                    lecture_done,
-                    film_done,
-                    practice_done,
-                    theme_day_held: part(5)?,
-                    complete: lecture_done && film_done && practice_done,
-                },
-            })
-        },
-    )?;
-    Ok(rows.into_iter().collect())
+        |row| row.get::<_, String>(1),
+    )? {
+        let standing = standings.entry(branch).or_default();
+        match part.as_str() {
+            "planned" => standing.planned = true,
+            "lecture" => standing.standing.lecture_done = true,
+            "film" => standing.standing.film_done = true,
+            "practice" => standing.standing.practice_done = true,
+            _ => standing.standing.theme_day_held = true,
+        }
+    }
+    for standing in standings.values_mut() {
+        // Without a plan there is nothing to carry out, as on a phone.
+        if !standing.planned {
+            standing.standing = views::PlanStanding::default();
+        }
+        let parts = &mut standing.standing;
+        parts.complete = parts.lecture_done && parts.film_done && parts.practice_done;
+    }
+    Ok(standings)
 }
