@@ -15,6 +15,7 @@ pub use pledges::{CollectedPledge, Member, Pledges, WallPledge, WallState, pledg
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use automerge::{Automerge, ObjId, ReadDoc};
 use autosurgeon::Hydrate;
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +33,7 @@ use crate::model::notebook::{Lecture, Service, Visit};
 use crate::ops::{Branch, Ledger, Notebook, Record, Reviewable};
 use crate::schema::{self, Collection};
 use crate::time::{Date, Millis, Month};
+use crate::validate;
 
 /// Where a member's record stands in review.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -182,9 +184,11 @@ pub struct Figures {
 /// its current revision, and every approved one its member has since withdrawn.
 pub fn review_queue(branch: &Branch, notebooks: &[&Notebook]) -> Vec<QueueItem> {
     let records = Records::on_roster(branch, notebooks);
-    let mut queue: Vec<QueueItem> = listed(&records)
+    let mut pending: Vec<Listed> = listed(records.pending::<Lecture>());
+    pending.extend(listed(records.pending::<Service>()));
+    pending.extend(listed(records.pending::<Visit>()));
+    let mut queue: Vec<QueueItem> = pending
         .into_iter()
-        .filter(|entry| entry.state == ReviewState::Pending)
         .map(|entry| QueueItem {
             record: entry.reference,
             title: entry.title,
@@ -231,7 +235,7 @@ pub fn my_submissions(
     for (_, item) in feed(branch) {
         *published.entry(item.source).or_default() |= item.fine_example;
     }
-    let mut views: Vec<SubmissionView> = listed(&records)
+    let mut views: Vec<SubmissionView> = live_listed(&records)
         .into_iter()
         .map(|entry| {
             let in_feed = published.get(&entry.reference).copied();
@@ -274,7 +278,9 @@ pub fn feed(branch: &Branch) -> Vec<(RecordId, FeedItem)> {
 pub fn plan_progress(branch: &Branch, month: Month) -> Option<PlanProgress> {
     let plan = branch.plan(month).filter(|plan| !plan.is_withdrawn())?;
     let in_month = |at: Millis| month.contains(at);
-    let books = Books::of(branch);
+    let books = Books::of(branch, |held_at, plan| {
+        plan == Some(month) && in_month(held_at)
+    });
     let approved = |kind: ReviewableKind, does: fn(&Counted) -> bool| -> Vec<PlanRecord> {
         books
             .kind(kind)
@@ -474,7 +480,7 @@ pub fn contact_reminders(
 /// secretary's and the server count the same.
 pub fn figures(branch: &Branch, from: Millis, until: Millis, today: Date) -> Figures {
     let period = from..until;
-    let books = Books::of(branch);
+    let books = Books::of(branch, |held_at, _| period.contains(&held_at));
     let in_period = |kind| {
         books
             .kind(kind)
@@ -575,27 +581,64 @@ fn keyed<T: Hydrate>(
 /// The review that stands on each record: the latest review of the latest revision any admin
 /// has reviewed. Two admins may review the same revision offline: the later decision stands,
 /// and the review id breaks a tie, so that every device reaches the same verdict.
-struct Reviews(HashMap<RecordRef, (RecordId, Review)>);
+///
+/// Reviews are read field by field, and a whole review (its comment, what an approval
+/// counts) only where a view needs it: hydrating one costs a tenth of a millisecond, and a
+/// branch has thousands.
+struct Reviews<'a> {
+    branch: &'a Branch,
+    standing: HashMap<RecordRef, ReviewHead>,
+}
 
-impl Reviews {
-    fn of(branch: &Branch) -> Self {
-        let mut standing: HashMap<RecordRef, (RecordId, Review)> = HashMap::new();
-        for (id, review) in keyed::<Review>(branch, &schema::REVIEWS) {
-            let later = standing.get(&review.record).is_none_or(|(other, stored)| {
-                (review.revision, review.at, id) > (stored.revision, stored.at, *other)
+/// What the standing rule reads of a review.
+struct ReviewHead {
+    id: RecordId,
+    revision: i64,
+    at: Millis,
+    decision: Decision,
+}
+
+impl<'a> Reviews<'a> {
+    fn of(branch: &'a Branch) -> Self {
+        let mut standing: HashMap<RecordRef, ReviewHead> = HashMap::new();
+        let doc = branch.automerge();
+        let Some(reviews) = validate::collection_obj(doc, &schema::REVIEWS, None) else {
+            return Self { branch, standing };
+        };
+        for key in doc.keys(&reviews) {
+            let Some((reference, head)) = review_head(doc, &reviews, &key) else {
+                continue;
+            };
+            let later = standing.get(&reference).is_none_or(|stored| {
+                (head.revision, head.at, head.id) > (stored.revision, stored.at, stored.id)
             });
             if later {
-                standing.insert(review.record, (id, review));
+                standing.insert(reference, head);
             }
         }
-        Self(standing)
+        Self { branch, standing }
+    }
+
+    /// The whole review that stands on `record`.
+    fn review(&self, head: &ReviewHead) -> Option<Review> {
+        self.branch
+            .get(&schema::REVIEWS, &head.id.to_string())
+            .ok()
+            .flatten()
+    }
+
+    /// Whether an approval stands on `record`.
+    fn approved(&self, record: &RecordRef) -> bool {
+        self.standing
+            .get(record)
+            .is_some_and(|head| head.decision == Decision::Approved)
     }
 
     /// What the standing approval of `record` counts, if it stands approved.
-    fn counted(&self, record: &RecordRef) -> Option<&Counted> {
-        let (_, review) = self.0.get(record)?;
-        match review.decision {
-            Decision::Approved => review.counted.as_ref(),
+    fn counted(&self, record: &RecordRef) -> Option<Counted> {
+        let head = self.standing.get(record)?;
+        match head.decision {
+            Decision::Approved => self.review(head)?.counted,
             Decision::Returned => None,
         }
     }
@@ -606,8 +649,11 @@ impl Reviews {
     /// (`counted`), which keeps counting an approved revision while its member edits it again.
     fn judge<T: Reviewable>(&self, reference: RecordRef, record: T) -> Judged<T> {
         let submission = record.submission();
-        let standing = self.0.get(&reference).map(|(_, review)| review);
-        let of_this_revision = standing.filter(|review| review.revision == submission.revision);
+        let head = self.standing.get(&reference);
+        let standing = head.and_then(|head| self.review(head));
+        let of_this_revision = standing
+            .as_ref()
+            .filter(|review| review.revision == submission.revision);
         let state = match (submission.state, of_this_revision) {
             (SubmissionState::Draft, _) => ReviewState::Draft,
             (SubmissionState::Submitted, None) => ReviewState::Pending,
@@ -620,7 +666,7 @@ impl Reviews {
                 },
             },
         };
-        let counted = self.counted(&reference).is_some();
+        let counted = self.approved(&reference);
         Judged {
             reference,
             record,
@@ -631,19 +677,55 @@ impl Reviews {
     }
 }
 
-/// The branch's books: what each standing approval counts.
+/// The record a review names and what the standing rule reads of it, or `None` for a review
+/// no valid document holds.
+fn review_head(doc: &Automerge, reviews: &ObjId, key: &str) -> Option<(RecordRef, ReviewHead)> {
+    let obj = validate::object_field(doc, reviews, key, None)?;
+    let record = validate::object_field(doc, &obj, "record", None)?;
+    let reference = RecordRef {
+        notebook: validate::str_field(doc, &record, "notebook", None)?
+            .parse()
+            .ok()?,
+        kind: ReviewableKind::parse(&validate::str_field(doc, &record, "kind", None)?)?,
+        id: validate::str_field(doc, &record, "id", None)?
+            .parse()
+            .ok()?,
+    };
+    let head = ReviewHead {
+        id: key.parse().ok()?,
+        revision: validate::int_field(doc, &obj, "revision", None)?,
+        at: validate::time_field(doc, &obj, "at")?,
+        decision: Decision::parse(&validate::str_field(doc, &obj, "decision", None)?)?,
+    };
+    Some((reference, head))
+}
+
+/// The branch's books: what each standing approval counts, of the approvals `wanted` keeps
+/// (read from the approval's `held_at` and `plan` before the whole of it is).
 struct Books(Vec<(RecordRef, Counted)>);
 
 impl Books {
-    fn of(branch: &Branch) -> Self {
+    fn of(branch: &Branch, wanted: impl Fn(Millis, Option<Month>) -> bool) -> Self {
         let reviews = Reviews::of(branch);
-        Self(
-            reviews
-                .0
-                .keys()
-                .filter_map(|reference| Some((*reference, reviews.counted(reference)?.clone())))
-                .collect(),
-        )
+        let doc = branch.automerge();
+        let Some(collection) = validate::collection_obj(doc, &schema::REVIEWS, None) else {
+            return Self(Vec::new());
+        };
+        let books = reviews
+            .standing
+            .iter()
+            .filter(|(_, head)| head.decision == Decision::Approved)
+            .filter_map(|(reference, head)| {
+                let obj = validate::object_field(doc, &collection, &head.id.to_string(), None)?;
+                let counted = validate::object_field(doc, &obj, "counted", None)?;
+                let held_at = validate::time_field(doc, &counted, "held_at")?;
+                let plan = validate::str_field(doc, &counted, "plan", None)
+                    .and_then(|month| month.parse().ok());
+                wanted(held_at, plan).then_some(())?;
+                Some((*reference, reviews.counted(reference)?))
+            })
+            .collect();
+        Self(books)
     }
 
     fn kind(&self, kind: ReviewableKind) -> impl Iterator<Item = (&RecordRef, &Counted)> {
@@ -667,7 +749,7 @@ struct Judged<T> {
 /// Members' notebooks, each under the id the branch's reviews know it by, with those reviews.
 struct Records<'a> {
     notebooks: Vec<(DocumentId, &'a Notebook)>,
-    reviews: Reviews,
+    reviews: Reviews<'a>,
 }
 
 impl<'a> Records<'a> {
@@ -675,7 +757,7 @@ impl<'a> Records<'a> {
     /// notebook whose owner is not on the roster is not the branch's to count; one passed twice
     /// is counted once. A member who has left (`left_at`) stays on the roster, and the work
     /// they did while in the branch still counts for it.
-    fn on_roster(branch: &Branch, notebooks: &[&'a Notebook]) -> Self {
+    fn on_roster(branch: &'a Branch, notebooks: &[&'a Notebook]) -> Self {
         Self {
             notebooks: on_roster(branch, notebooks)
                 .into_iter()
@@ -685,20 +767,54 @@ impl<'a> Records<'a> {
         }
     }
 
-    /// Every non-withdrawn record of kind `T`, judged.
-    fn judged<T: Reviewable>(&self) -> impl Iterator<Item = Judged<T>> {
-        self.notebooks
-            .iter()
-            .flat_map(move |&(notebook, document)| {
-                live::<T>(document, T::COLLECTION).map(move |(id, record)| {
-                    let reference = RecordRef {
-                        notebook,
-                        kind: T::KIND,
-                        id,
-                    };
-                    self.reviews.judge(reference, record)
-                })
-            })
+    /// The records of kind `T` that `wanted` keeps, judged. `wanted` sees each record's
+    /// submission and withdrawal, read field by field, so that only the records a view lists
+    /// are read whole.
+    fn judged<T: Reviewable>(&self, wanted: impl Fn(&RecordRef, &Head) -> bool) -> Vec<Judged<T>> {
+        let mut judged = Vec::new();
+        for &(notebook, document) in &self.notebooks {
+            let doc = document.automerge();
+            let Some(collection) = validate::collection_obj(doc, T::COLLECTION, None) else {
+                continue;
+            };
+            for key in doc.keys(&collection) {
+                let Ok(id) = key.parse() else { continue };
+                let reference = RecordRef {
+                    notebook,
+                    kind: T::KIND,
+                    id,
+                };
+                let Some(head) = Head::read(doc, &collection, &key) else {
+                    continue;
+                };
+                if !wanted(&reference, &head) {
+                    continue;
+                }
+                if let Ok(Some(record)) = document.get::<T>(T::COLLECTION, &key) {
+                    judged.push(self.reviews.judge(reference, record));
+                }
+            }
+        }
+        judged
+    }
+
+    /// Every record of kind `T` its member has not withdrawn, judged.
+    fn live<T: Reviewable>(&self) -> Vec<Judged<T>> {
+        self.judged::<T>(|_, head| !head.withdrawn)
+    }
+
+    /// The records waiting for a review: submitted, not withdrawn, and no review of the
+    /// revision submitted.
+    fn pending<T: Reviewable>(&self) -> Vec<Judged<T>> {
+        self.judged::<T>(|reference, head| {
+            head.submitted
+                && !head.withdrawn
+                && self
+                    .reviews
+                    .standing
+                    .get(reference)
+                    .is_none_or(|review| review.revision != head.revision)
+        })
     }
 
     /// The records their members withdrew while an approval of them stands, each with the
@@ -711,27 +827,37 @@ impl<'a> Records<'a> {
     }
 
     fn withdrawn_while_counted_of<T: Reviewable>(&self) -> Vec<(Listed, i64)> {
-        self.notebooks
-            .iter()
-            .flat_map(|&(notebook, document)| {
-                keyed::<T>(document, T::COLLECTION)
-                    .filter(|(_, record)| record.is_withdrawn())
-                    .filter_map(move |(id, record)| {
-                        let reference = RecordRef {
-                            notebook,
-                            kind: T::KIND,
-                            id,
-                        };
-                        let (_, review) = self.reviews.0.get(&reference)?;
-                        self.reviews.counted(&reference)?;
-                        let revision = review.revision;
-                        Some((
-                            Listed::from(self.reviews.judge(reference, record)),
-                            revision,
-                        ))
-                    })
+        self.judged::<T>(|reference, head| head.withdrawn && self.reviews.approved(reference))
+            .into_iter()
+            .filter_map(|judged| {
+                let revision = self.reviews.standing.get(&judged.reference)?.revision;
+                Some((Listed::from(judged), revision))
             })
             .collect()
+    }
+}
+
+/// What views read of a member's record before reading it whole.
+struct Head {
+    submitted: bool,
+    revision: i64,
+    withdrawn: bool,
+}
+
+impl Head {
+    fn read(doc: &Automerge, collection: &ObjId, key: &str) -> Option<Head> {
+        let obj = validate::object_field(doc, collection, key, None)?;
+        let submission = validate::object_field(doc, &obj, "submission", None)?;
+        let withdrawn = matches!(
+            doc.get(&obj, "withdrawn"),
+            Ok(Some((automerge::Value::Object(_), _)))
+        );
+        Some(Head {
+            submitted: validate::str_field(doc, &submission, "state", None).as_deref()
+                == Some(SubmissionState::Submitted.as_str()),
+            revision: validate::int_field(doc, &submission, "revision", None)?,
+            withdrawn,
+        })
     }
 }
 
@@ -782,10 +908,15 @@ impl<T: Reviewable> From<Judged<T>> for Listed {
 }
 
 /// Every non-withdrawn lecture, service and visit, judged.
-fn listed(records: &Records<'_>) -> Vec<Listed> {
-    let mut all: Vec<Listed> = records.judged::<Lecture>().map(Listed::from).collect();
-    all.extend(records.judged::<Service>().map(Listed::from));
-    all.extend(records.judged::<Visit>().map(Listed::from));
+fn listed<T: Reviewable>(judged: Vec<Judged<T>>) -> Vec<Listed> {
+    judged.into_iter().map(Listed::from).collect()
+}
+
+/// Every record its member has not withdrawn, of every kind, judged.
+fn live_listed(records: &Records<'_>) -> Vec<Listed> {
+    let mut all = listed(records.live::<Lecture>());
+    all.extend(listed(records.live::<Service>()));
+    all.extend(listed(records.live::<Visit>()));
     all
 }
 
