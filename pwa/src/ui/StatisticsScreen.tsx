@@ -2,10 +2,14 @@
 // branch of the township (or the secretary's own branch) in one table with its monthly plan
 // done or not and its overdue rectifications marked; a twelve-month trend of a chosen figure;
 // the records behind any number; and the ledgers to download. The server counts (from the
-// records it holds, approved only); this screen needs a connection. No person is ranked.
+// records it holds, approved only). Without a connection, a branch's secretary still sees his
+// own branch's figures and plan, counted on the phone from the branch document by the same
+// rule (client-core's `figures` and `planProgress`); what only the server can count (the
+// township's problems, migrant members' records, pledges) shows as —. No person is ranked.
 import { useEffect, useState } from 'preact/hooks';
 import type { App } from '../data/app';
-import { chinaMonth, formatDate, formatFigure } from './format';
+import { Unreachable } from '../data/api';
+import { chinaDay, chinaMonth, chinaMonthStart, formatDate, formatFigure } from './format';
 import { go } from './hooks';
 import { explain, t } from './i18n';
 import { TrendChart } from './TrendChart';
@@ -37,6 +41,9 @@ interface BranchLine extends Figures {
   branch: string;
   name: string;
 }
+
+/** The figures only the server counts: a phone offline shows them as unknown. */
+const SERVER_ONLY: readonly string[] = ['migrant_submissions', 'problems_open', 'problems_overdue', 'members_pledged'];
 
 interface FiguresAnswer {
   period: string;
@@ -122,7 +129,18 @@ export function StatisticsScreen({ app }: { app: App }) {
         setTrend(months);
         setError('');
       },
-      (failure) => current && setError(explain(failure)),
+      (failure) => {
+        if (!current) return;
+        const own = failure instanceof Unreachable ? onThisPhone(app, month, wholeYear) : null;
+        if (own) {
+          setAnswer(own.figures);
+          setPlans(own.plans);
+          setTrend([]);
+          setError(words.countedOnPhone);
+        } else {
+          setError(explain(failure));
+        }
+      },
     );
     return () => {
       current = false;
@@ -183,13 +201,19 @@ export function StatisticsScreen({ app }: { app: App }) {
                     <Done value={plan?.theme_day_held} planned={plan?.planned} />
                     {SHOWN.map((figure) => (
                       <td key={figure} class={OVERDUE.includes(figure) && line[figure] > 0 ? 'overdue' : ''}>
-                        <button
-                          class="number"
-                          data-figure={figure}
-                          onClick={() => setDrill({ figure, branch: line.branch, label: `${line.name} · ${words.figures[figure]}` })}
-                        >
-                          {formatFigure(line[figure])}
-                        </button>
+                        {Number.isNaN(line[figure]) ? (
+                          <span class="number" data-figure={figure}>
+                            —
+                          </span>
+                        ) : (
+                          <button
+                            class="number"
+                            data-figure={figure}
+                            onClick={() => setDrill({ figure, branch: line.branch, label: `${line.name} · ${words.figures[figure]}` })}
+                          >
+                            {formatFigure(line[figure])}
+                          </button>
+                        )}
                       </td>
                     ))}
                   </tr>
@@ -250,6 +274,40 @@ export function StatisticsScreen({ app }: { app: App }) {
       </section>
     </main>
   );
+}
+
+/** A branch admin's own branch, counted on this phone from the branch document it holds:
+ * the month's (or the year's) figures and the month's plan. */
+function onThisPhone(app: App, month: string, wholeYear: boolean): { figures: FiguresAnswer; plans: Standing[] } | null {
+  const me = app.me;
+  const branch = app.branchDocument();
+  if (me?.principal.role !== 'branch_admin' || !me.principal.branch || !branch || !app.core.holds(branch)) return null;
+  const year = Number(month.slice(0, 4));
+  const [from, until] = wholeYear
+    ? [chinaMonthStart(`${year}-01`), chinaMonthStart(`${year + 1}-01`)]
+    : [chinaMonthStart(month), chinaMonthStart(nextMonth(month))];
+  const counted = app.core.figures(branch, from, until, chinaDay(Date.now())) as Figures;
+  for (const figure of SERVER_ONLY) (counted as unknown as Record<string, number>)[figure] = Number.NaN;
+  const name = t().ownBranch;
+  const line: BranchLine = { ...counted, branch: me.principal.branch, name };
+  const progress = app.core.planProgress(branch, month) as
+    | { lecture_done: boolean; film_done: boolean; practice_done: boolean; theme_day_held: boolean }
+    | undefined;
+  const plan: Standing = {
+    branch: me.principal.branch,
+    name,
+    planned: progress !== undefined,
+    lecture_done: progress?.lecture_done ?? false,
+    film_done: progress?.film_done ?? false,
+    practice_done: progress?.practice_done ?? false,
+    theme_day_held: progress?.theme_day_held ?? false,
+  };
+  return { figures: { period: wholeYear ? String(year) : month, today: chinaDay(Date.now()), branches: [line], total: counted }, plans: [plan] };
+}
+
+function nextMonth(month: string): string {
+  const [year, number] = month.split('-').map(Number);
+  return number === 12 ? `${year + 1}-01` : `${year}-${String(number + 1).padStart(2, '0')}`;
 }
 
 function Done({ value, planned }: { value: boolean | undefined; planned: boolean | undefined }) {

@@ -38,3 +38,9 @@ export function formatFigure(value: number): string {
 export function chinaDay(at: number): string {
   return new Date(at + CST_MS).toISOString().slice(0, 10);
 }
+
+/** The first instant of `month` (`YYYY-MM`) in China, and of the month or year after it. */
+export function chinaMonthStart(month: string): number {
+  const [year, number] = month.split('-').map(Number);
+  return Date.UTC(year, number - 1, 1) - CST_MS;
+}

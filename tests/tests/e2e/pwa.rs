@@ -1062,3 +1062,76 @@ async fn a_secretary_answers_the_townships_problem_with_a_photo_and_may_not_veri
     }
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_secretarys_phone_offline_shows_the_branchs_figures_and_plan_as_the_server_counts_them()
+{
+    let (db, server, _) = served_with_app().await;
+    crate::statistics::write_october(&db).await;
+    let Database { v, keys, .. } = &db;
+    let secretary = token(keys, &v.secretary);
+    // What the server counts for 合益村's October.
+    let (figures, plans) = (
+        server
+            .request(
+                "GET",
+                &format!("/api/v1/statistics?branch={}&period=2026-10", v.heyi),
+                Some(&secretary),
+                None,
+            )
+            .await
+            .unwrap()
+            .json(),
+        server
+            .request(
+                "GET",
+                &format!("/api/v1/statistics/plans?branch={}&month=2026-10", v.heyi),
+                Some(&secretary),
+                None,
+            )
+            .await
+            .unwrap()
+            .json(),
+    );
+    let counted = &figures["branches"][0];
+    let standing = &plans[0];
+
+    // The township appoints secretaries, and enrols their phones.
+    let township = token(keys, &v.township_admin);
+    let args = vec![
+        format!("http://{}", server.addr),
+        invite(&server, &township, &v.secretary.user.to_string()).await,
+        screenshots().display().to_string(),
+    ];
+    let seen = browser::run_json("offline-figures.mjs", args, Duration::from_secs(240)).await;
+    for figure in [
+        "lectures",
+        "lecturers",
+        "audience",
+        "volunteer_hours",
+        "households_visited",
+        "screenings",
+        "rectifications_overdue",
+    ] {
+        let shown: f64 = seen["figures"][figure].as_str().unwrap().parse().unwrap();
+        assert_eq!(shown, counted[figure].as_f64().unwrap(), "{figure}: {seen}");
+    }
+    // The township's problems are the server's to count.
+    assert_eq!(seen["figures"]["problems_overdue"], "—");
+    let mark = |done: &serde_json::Value| if done == true { "✓" } else { "✗" };
+    assert_eq!(
+        seen["plan"],
+        serde_json::json!([
+            mark(&standing["lecture_done"]),
+            mark(&standing["film_done"]),
+            mark(&standing["practice_done"]),
+            mark(&standing["theme_day_held"]),
+        ]),
+        "{seen} {standing}"
+    );
+    assert!(
+        seen["notice"].as_str().unwrap().contains("没有网络"),
+        "{seen}"
+    );
+    server.stop().await.unwrap();
+}
