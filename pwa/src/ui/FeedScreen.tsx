@@ -3,6 +3,7 @@
 import type { App } from '../data/app';
 import type { MediaRef } from '../data/model';
 import { formatDate } from './format';
+import { go } from './hooks';
 import { t } from './i18n';
 import { MediaList } from './MediaList';
 
@@ -21,6 +22,9 @@ export function FeedScreen({ app }: { app: App }) {
   const feed = branch && app.core.holds(branch) ? (app.core.feed(branch) as [string, FeedItem][]) : [];
   return (
     <main class="screen feed">
+      <button class="link" onClick={() => go('')}>
+        ← {words.back}
+      </button>
       <h1>{words.feed}</h1>
       {feed.length === 0 && <p class="quiet">{words.nothingYet}</p>}
       {feed.map(([id, item]) => (

@@ -16,9 +16,13 @@ try {
   const page = await context.newPage();
   const seen = await story(page, screenshots, 'offline-figures', async () => {
     await signIn(page, origin, code);
-    // Everything synced, then no signal.
+    // Everything synced (the branch document is on the phone once the plan's speaker list
+    // names the roster), then no signal.
     await page.getByText('已同步').first().waitFor();
+    await page.evaluate(() => (location.hash = '#/plan'));
+    await page.waitForFunction(() => document.querySelectorAll('select[name=lecture_speaker] option').length > 1, null, { timeout: 60_000 });
     await context.setOffline(true);
+    await page.evaluate(() => (location.hash = '#/'));
     await page.getByRole('button', { name: '统计' }).click();
     await page.locator('input[type=month]').fill('2026-10');
     const line = page.locator('table.figures[data-period="2026-10"] tr[data-branch="本支部"]');
