@@ -19,7 +19,7 @@ use crate::model::common::{ProgressStatus, RecordRef, ReviewableKind};
 use crate::model::ledger::{Contact, LedgerEntry};
 use crate::model::notebook::{Lecture, Pledge, Service, Visit};
 use crate::model::supervision::{Assessment, Problem, SupervisionNote};
-use crate::ops::{Record, ReviewDecision};
+use crate::ops::{Record, ReviewDecision, Reviewable};
 use crate::replica::{Replica, ReplicaError};
 use crate::schema::Collection;
 use crate::session::Session;
@@ -507,30 +507,20 @@ impl Tianjian {
     ) -> std::result::Result<String, JsValue> {
         let (by, decision): (Principal, ReviewDecision) = (input(by)?, input(decision)?);
         let branch = id(branch)?;
-        let source = decision.record;
         let review = self.edit(branch, |documents| {
-            let held = documents.notebook(source.notebook)?;
-            let key = source.id.to_string();
-            let missing = || OpError::NotFound {
-                collection: "record",
-                key: key.clone(),
-            };
-            macro_rules! review_as {
-                ($type:ty, $collection:expr) => {{
-                    let record = held.get::<$type>(&$collection, &key)?.ok_or_else(missing)?;
-                    documents
-                        .branch_mut(branch)?
-                        .review(&by, millis(now), decision, &record)?
-                }};
-            }
-            Ok(match source.kind {
-                ReviewableKind::Lecture => review_as!(Lecture, crate::schema::LECTURES),
-                ReviewableKind::Service => review_as!(Service, crate::schema::SERVICES),
-                ReviewableKind::Visit => review_as!(Visit, crate::schema::VISITS),
-                ReviewableKind::Pledge => {
-                    return Err(OpError::NotAllowed("pledges are published, not reviewed").into());
+            let (by, now) = (&by, millis(now));
+            match decision.record.kind {
+                ReviewableKind::Lecture => {
+                    review_as::<Lecture>(documents, branch, by, now, decision)
                 }
-            })
+                ReviewableKind::Service => {
+                    review_as::<Service>(documents, branch, by, now, decision)
+                }
+                ReviewableKind::Visit => review_as::<Visit>(documents, branch, by, now, decision),
+                ReviewableKind::Pledge => {
+                    Err(OpError::NotAllowed("pledges are published, not reviewed").into())
+                }
+            }
         })?;
         Ok(review.to_string())
     }
@@ -554,40 +544,19 @@ impl Tianjian {
         let kind = reviewable(kind)?;
         let source = RecordRef { notebook, kind, id };
         let published = self.edit(branch, |documents| {
-            let held = documents.notebook(notebook)?;
-            let key = id.to_string();
-            let missing = || OpError::NotFound {
-                collection: "record",
-                key: key.clone(),
-            };
-            macro_rules! publish_as {
-                ($type:ty, $collection:expr) => {{
-                    let record = held.get::<$type>(&$collection, &key)?.ok_or_else(missing)?;
-                    documents.branch_mut(branch)?.publish_record(
-                        &by,
-                        millis(now),
-                        source,
-                        &record,
-                        fine_example,
-                    )?
-                }};
-            }
-            Ok(match kind {
-                ReviewableKind::Lecture => publish_as!(Lecture, crate::schema::LECTURES),
-                ReviewableKind::Service => publish_as!(Service, crate::schema::SERVICES),
-                ReviewableKind::Visit => publish_as!(Visit, crate::schema::VISITS),
+            let (by, now) = (&by, millis(now));
+            let publish = (branch, by, now, source, fine_example);
+            match kind {
+                ReviewableKind::Lecture => publish_as::<Lecture>(documents, publish),
+                ReviewableKind::Service => publish_as::<Service>(documents, publish),
+                ReviewableKind::Visit => publish_as::<Visit>(documents, publish),
                 ReviewableKind::Pledge => {
-                    let pledge = held
-                        .get::<Pledge>(&crate::schema::PLEDGES, &key)?
-                        .ok_or_else(missing)?;
-                    documents.branch_mut(branch)?.publish_pledge(
-                        &by,
-                        millis(now),
-                        source,
-                        &pledge,
-                    )?
+                    let pledge: Pledge = held(documents, source)?;
+                    Ok(documents
+                        .branch_mut(branch)?
+                        .publish_pledge(by, now, source, &pledge)?)
                 }
-            })
+            }
         })?;
         Ok(published.to_string())
     }
@@ -830,6 +799,38 @@ fn add<T: Record + DeserializeOwned>(
     record: JsValue,
 ) -> Result<RecordId> {
     Ok(doc.add(by, now, input::<T>(record)?)?)
+}
+
+/// A member's record as the notebook held on this phone has it.
+fn held<T: Record>(documents: &Documents, source: RecordRef) -> Result<T> {
+    Ok(documents
+        .notebook(source.notebook)?
+        .require::<T>(&source.id.to_string())?)
+}
+
+/// Reviews the record `decision` names, as read in its notebook held here.
+fn review_as<T: Reviewable>(
+    documents: &mut Documents,
+    branch: DocumentId,
+    by: &Principal,
+    now: Millis,
+    decision: ReviewDecision,
+) -> Result<RecordId> {
+    let record: T = held(documents, decision.record)?;
+    Ok(documents
+        .branch_mut(branch)?
+        .review(by, now, decision, &record)?)
+}
+
+/// Publishes a member's record, as read in its notebook held here, to the branch feed.
+fn publish_as<T: Reviewable>(
+    documents: &mut Documents,
+    (branch, by, now, source, fine_example): (DocumentId, &Principal, Millis, RecordRef, bool),
+) -> Result<RecordId> {
+    let record: T = held(documents, source)?;
+    Ok(documents
+        .branch_mut(branch)?
+        .publish_record(by, now, source, &record, fine_example)?)
 }
 
 /// A day or month the app sent that is not one.

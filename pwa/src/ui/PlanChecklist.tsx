@@ -27,18 +27,13 @@ export function PlanChecklist({ app, progress, actions }: { app: App; progress: 
     practice: plan.practice,
     theme_day: plan.theme_day ?? '',
   };
-  const flags: Record<PlanPart, boolean> = {
-    lecture: progress.lecture_done,
-    film: progress.film_done,
-    practice: progress.practice_done,
-    theme_day: progress.theme_day_held,
-  };
   return (
     <ul class="checklist">
       {PARTS.map((part) => {
+        // A part is done by the records that carried it out (client-core's rule), so it
+        // always has one to show.
         const records = progress.carried_out[part];
-        // A part is done only with a record to show for it.
-        const done = flags[part] && records.length > 0;
+        const done = records.length > 0;
         const record = actions && !done ? recordRoute(app, part) : null;
         return (
           <li key={part} class={done ? 'done' : ''} data-part={part} data-done={done}>
