@@ -124,6 +124,9 @@ try {
     await shot(secretary, 'rectification-new-360');
     await secretary.getByRole('button', { name: '列入问题清单' }).click();
     await secretary.locator('li.rectification[data-source=branch][data-status=open]').waitFor();
+    // The form closes by replacing its address with the list's; going back before it has
+    // would be undone by it.
+    await secretary.waitForFunction(() => !location.hash.includes('/visit/'));
     await secretary.goBack();
     await secretary.locator('button[name=approve]').click();
     await secretary.getByText('没有待审核的记录').waitFor();
@@ -220,6 +223,7 @@ try {
     await secretary.locator('input[name=agenda]').fill('重温入党誓词，学习四中全会精神');
     await secretary.getByRole('button', { name: '保存', exact: true }).click();
     await secretary.locator('li.meeting[data-kind=theme_day]').waitFor();
+    await secretary.waitForFunction(() => location.hash === '#/meetings');
 
     // The problem fixed: done, with a photo.
     await secretary.goto(`${origin}/#/`);
