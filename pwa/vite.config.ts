@@ -35,6 +35,9 @@ export default defineConfig({
       },
       workbox: {
         globPatterns: ['**/*.{js,css,html,wasm,png,svg,webmanifest}'],
+        // The QR decoder is for signing in, which needs the network anyway: phones fetch it
+        // only if they open the scanner, never with the offline copy of the app.
+        globIgnores: ['**/jsQR-*.js'],
         maximumFileSizeToCacheInBytes: 16 * 1024 * 1024,
         navigateFallback: '/index.html',
         // The server's own paths are never answered from the app shell.

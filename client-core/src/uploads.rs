@@ -42,6 +42,16 @@ pub struct Policy {
     pub large: u64,
 }
 
+impl Policy {
+    /// Whether `item` waits for an unmetered connection: every video, and anything large,
+    /// once the person chose "video only on Wi-Fi" (a two-minute lesson is video to them,
+    /// whatever its size).
+    pub fn holds(&self, item: &Item) -> bool {
+        self.large_only_unmetered
+            && (item.media_type.starts_with("video/") || item.size >= self.large)
+    }
+}
+
 impl Default for Policy {
     fn default() -> Self {
         Policy {
@@ -141,6 +151,8 @@ pub struct FileProgress {
     pub sent: u64,
     pub done: bool,
     pub refused: Option<String>,
+    /// Waits for Wi-Fi by the person's choice: sent only on an unmetered connection.
+    pub unmetered_only: bool,
 }
 
 /// The queue.
@@ -190,11 +202,7 @@ impl UploadQueue {
         self.items
             .values()
             .filter(|item| item.not_before <= now)
-            .filter(|item| {
-                network == Network::Unmetered
-                    || !self.policy.large_only_unmetered
-                    || item.size < self.policy.large
-            })
+            .filter(|item| network == Network::Unmetered || !self.policy.holds(item))
             // The smallest first: photos and audio reach the branch before a long video.
             .filter(|item| matches!(item.stage, Stage::New | Stage::Sending { .. }))
             .min_by_key(|item| (item.size, item.sha256.clone()))
@@ -292,6 +300,7 @@ impl UploadQueue {
                 sent,
                 done,
                 refused,
+                unmetered_only: self.policy.holds(item),
             });
         }
         progress
@@ -326,6 +335,52 @@ mod tests {
             media_type: media_type.into(),
             size,
         }
+    }
+
+    #[test]
+    fn with_video_on_wifi_every_video_and_anything_large_wait_and_say_so() {
+        let now = Millis(1_791_770_400_000);
+        let document = DocumentId::generate().unwrap();
+        let projection = Projection {
+            media: vec![
+                media('a', 900_000, "video/webm"),
+                media('b', 6_000_000, "audio/ogg"),
+                media('c', 2_000_000, "image/jpeg"),
+            ],
+            ..Projection::default()
+        };
+        let mut queue = UploadQueue::default();
+        queue.need_document(document, &projection, |_| true, now);
+        let waits = |queue: &UploadQueue| -> Vec<bool> {
+            queue
+                .progress()
+                .files
+                .iter()
+                .map(|f| f.unmetered_only)
+                .collect()
+        };
+        assert_eq!(
+            waits(&queue),
+            [false, false, false],
+            "nothing waits by default"
+        );
+        queue.policy.large_only_unmetered = true;
+        assert_eq!(waits(&queue), [true, true, false]);
+        let Some(Action::Create { sha256, .. }) = queue.next(now, Network::Metered) else {
+            panic!("the photo goes on mobile data");
+        };
+        assert_eq!(sha256, "c".repeat(64));
+        queue.created(&sha256, "/files/1".into(), 0);
+        queue.reached(&sha256, 2_000_000);
+        assert_eq!(
+            queue.next(now, Network::Metered),
+            None,
+            "a short video waits too"
+        );
+        assert!(matches!(
+            queue.next(now, Network::Unmetered),
+            Some(Action::Create { size: 900_000, .. })
+        ));
     }
 
     #[test]

@@ -6,7 +6,6 @@ import { Root } from './ui/Root';
 import './styles.css';
 
 registerSW({ immediate: true });
-// Ask the browser not to evict what was recorded here when the disk fills; it may say no,
-// and everything still works (the server has what was synced).
-void navigator.storage?.persist?.();
+// Asking the browser to keep the app's data when the disk fills is the app's, at sign-in
+// (App.keepData), not before there is anything to keep.
 render(<Root />, document.getElementById('root')!);

@@ -9,7 +9,10 @@
 //! day and rectifications each month): the time to open the month's plan checklist and the
 //! problem list, against the time to show home, in the same run.
 //!
-//!     cargo xtask build-pwa && cargo bench -p tianjian-tests --bench pwa -- [--runs 10]
+//! Then the member's forms (lecture, video lesson, service, visit) for an old hand: taps to a
+//! record sent for review, and how tall each form is, in normal and in large type.
+//!
+//!     cargo xtask build-pwa && cargo bench -p tianjian-tests --bench pwa -- [--runs 10] [--dist PATH] [first-visit] [forms] [year]
 
 // A benchmark that cannot set itself up has nothing to report: panicking says why.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
@@ -33,51 +36,114 @@ use tianjian_tests::TestServer;
 use tianjian_tests::browser;
 use tianjian_tests::fixture::config;
 
-fn runs() -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == "--runs")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10)
+/// What the command line asks: `--runs N` (10), `--dist PATH` (the app's build to measure,
+/// `pwa/dist` by default: a baseline's build measures the same way), and the parts to run
+/// (`first-visit`, `forms`, `year`), all when none is named.
+struct Options {
+    runs: usize,
+    dist: PathBuf,
+    parts: Vec<String>,
+}
+
+impl Options {
+    fn parse() -> Options {
+        let mut options = Options {
+            runs: 10,
+            dist: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../pwa/dist"),
+            parts: Vec::new(),
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--runs" => options.runs = args.next().and_then(|v| v.parse().ok()).unwrap(),
+                "--dist" => options.dist = args.next().map(PathBuf::from).unwrap(),
+                // What cargo passes to every bench binary.
+                "--bench" => {}
+                part => options.parts.push(part.to_owned()),
+            }
+        }
+        assert!(
+            options.dist.join("index.html").is_file(),
+            "no app in {}: run `cargo xtask build-pwa` first",
+            options.dist.display()
+        );
+        options
+    }
+
+    fn runs_part(&self, part: &str) -> bool {
+        self.parts.is_empty() || self.parts.iter().any(|p| p == part)
+    }
 }
 
 #[tokio::main]
 async fn main() {
-    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../pwa/dist");
-    assert!(
-        dist.join("index.html").is_file(),
-        "run `cargo xtask build-pwa` first"
-    );
+    let options = Options::parse();
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("tianjian.sqlite3")).unwrap();
     let people = demo::load(&store, tianjian_server::now())
         .await
         .unwrap()
         .unwrap();
-    let li = people.iter().find(|p| p.user.name == "李章桂").unwrap();
-    let invite = tianjian_server::auth::issue_invite(
-        &store,
-        &li.principal,
-        &li.user,
+    let config = || Config {
+        web_dir: Some(options.dist.clone()),
+        ..config(Settings::default())
+    };
+    if options.runs_part("first-visit") {
+        let state = AppState::open(store.clone(), config()).await.unwrap();
+        let server = TestServer::start_with(state).await.unwrap();
+        first_visit(
+            &server,
+            &invite(&store, &people, "李章桂").await,
+            options.runs,
+        )
+        .await;
+        server.stop().await.unwrap();
+    }
+    if options.runs_part("forms") {
+        let state = AppState::open(store.clone(), config()).await.unwrap();
+        let server = TestServer::start_with(state).await.unwrap();
+        forms(&server, &invite(&store, &people, "李章桂").await).await;
+        server.stop().await.unwrap();
+    }
+    if options.runs_part("year") {
+        // The secretary's phone with a year of records: written before a server starts
+        // over them, as if the phones had sent them over the year.
+        let written = a_year_of_records(&store, &people, tianjian_server::now()).await;
+        let state = AppState::open(store.clone(), config()).await.unwrap();
+        let server = TestServer::start_with(state).await.unwrap();
+        let secretary = invite(&store, &people, "曾国平").await;
+        year_screens(&server, &secretary, written, options.runs).await;
+        server.stop().await.unwrap();
+    }
+}
+
+/// An invite code for the demo person called `name`.
+async fn invite(store: &Store, people: &[DemoPerson], name: &str) -> String {
+    let person = people.iter().find(|p| p.user.name == name).unwrap();
+    tianjian_server::auth::issue_invite(
+        store,
+        &person.principal,
+        &person.user,
         Duration::from_secs(3600),
         tianjian_server::now(),
     )
     .await
-    .unwrap();
-    let config = || Config {
-        web_dir: Some(dist.clone()),
-        ..config(Settings::default())
-    };
-    let state = AppState::open(store.clone(), config()).await.unwrap();
-    let server = TestServer::start_with(state).await.unwrap();
+    .unwrap()
+    .code
+}
 
-    let runs = runs();
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// The bytes of a first visit and the time to an interactive home offline, for 李章桂.
+async fn first_visit(server: &TestServer, code: &str, runs: usize) {
     let measured = browser::run_json(
         "measure-app.mjs",
         vec![
             format!("http://{}", server.addr),
-            invite.code,
+            code.to_owned(),
             runs.to_string(),
         ],
         Duration::from_secs(600),
@@ -108,37 +174,54 @@ async fn main() {
         shell.push(run["shell"].as_f64().unwrap());
         home.push(run["home"].as_f64().unwrap());
     }
-    let median = |values: &mut Vec<f64>| {
-        values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
-    };
     let (shell, home) = (median(&mut shell), median(&mut home));
     println!("offline start, median of {runs}:");
     println!("  the page from the service worker (DOMContentLoaded): {shell:.0} ms");
     println!("  home screen with the records:                        {home:.0} ms");
     println!("  ratio: {:.1} ×", home / shell);
-    server.stop().await.unwrap();
+}
 
-    // The secretary's phone with a year of records: written before a server starts over
-    // them, as if the phones had sent them over the year.
-    let written = a_year_of_records(&store, &people, tianjian_server::now()).await;
-    let secretary = people.iter().find(|p| p.user.name == "曾国平").unwrap();
-    let invite = tianjian_server::auth::issue_invite(
-        &store,
-        &secretary.principal,
-        &secretary.user,
-        Duration::from_secs(3600),
-        tianjian_server::now(),
+/// The member's forms for 李章桂, in normal and large type: taps from home to a record sent
+/// for review, the form's height as it opens, the fields it shows, and what is clipped.
+async fn forms(server: &TestServer, code: &str) {
+    let measured = browser::run_json(
+        "measure-forms.mjs",
+        vec![format!("http://{}", server.addr), code.to_owned()],
+        Duration::from_secs(600),
     )
-    .await
-    .unwrap();
-    let state = AppState::open(store, config()).await.unwrap();
-    let server = TestServer::start_with(state).await.unwrap();
+    .await;
+    println!("the member's forms at 360×740, from home to submitted:");
+    println!("  form     type    taps  typed  height   screens  fields  clipped");
+    for form in measured["forms"].as_array().unwrap() {
+        let number = |name: &str| form[name].as_f64().unwrap();
+        println!(
+            "  {:<8} {:<7} {:>4}  {:>5}  {:>5} px  {:>7.1}  {:>6}  {}",
+            form["form"].as_str().unwrap(),
+            form["type"].as_str().unwrap(),
+            number("taps"),
+            number("typed"),
+            number("height"),
+            number("screens"),
+            number("fields"),
+            form["clipped"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap())
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+}
+
+/// The secretary's phone with a year of 合益村's records: the plan checklist and the problem
+/// list against home.
+async fn year_screens(server: &TestServer, code: &str, written: usize, runs: usize) {
     let measured = browser::run_json(
         "measure-screens.mjs",
         vec![
             format!("http://{}", server.addr),
-            invite.code,
+            code.to_owned(),
             runs.to_string(),
         ],
         Duration::from_secs(900),
@@ -164,7 +247,6 @@ async fn main() {
         "  the problem list:             {problems:.0} ms   {:.1}",
         problems / home
     );
-    server.stop().await.unwrap();
 }
 
 const DAY: i64 = 86_400_000;

@@ -7,6 +7,7 @@ import { mirror } from './media';
 import type { MediaRef, Me, Principal } from './model';
 import { network } from './network';
 import { Session } from './session';
+import { askToKeepData, dataKept } from './space';
 import { Storage } from './storage';
 import { Sync } from './sync';
 import { Uploads } from './uploads';
@@ -19,6 +20,8 @@ export class App {
   /** Bumped on every change, so screens can tell when to read again. */
   version = 0;
   private mirroring = false;
+  /** Whether the browser said it keeps this app's data when space runs low (null: not asked). */
+  dataKept: boolean | null = null;
 
   private constructor(
     readonly core: Tianjian,
@@ -55,7 +58,11 @@ export class App {
     });
     const uploads = await Uploads.open(storage, session, notify);
     app = new App(core, storage, session, sync, uploads, (await storage.setting<Me>(ME)) ?? null);
-    if (app.me) await app.follow(app.me);
+    app.dataKept = await dataKept(storage);
+    if (app.me) {
+      await app.follow(app.me);
+      void app.keepData();
+    }
     sync.start();
     uploads.start();
     void app.refreshMe();
@@ -89,9 +96,21 @@ export class App {
     const device = deviceName();
     if ('code' in how) await this.session.enrol(how.code, device);
     else await this.session.login(how.phone, how.password, device);
+    void this.keepData();
     await this.refreshMe();
     this.sync.now();
     this.uploads.kick();
+  }
+
+  /**
+   * Asks the browser to keep this app's data when the phone runs out of space, unless it does
+   * already, and remembers the answer for settings: at sign-in, when there is something to
+   * keep, and at each start after, since the browser may say yes later. Not awaited where it
+   * is called: some browsers ask the person.
+   */
+  async keepData(): Promise<void> {
+    this.dataKept = await askToKeepData(this.storage).catch(() => this.dataKept);
+    this.notify();
   }
 
   /** Asks the server who we are and what to sync; keeps the answer for offline starts. */

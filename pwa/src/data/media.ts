@@ -4,9 +4,16 @@
 import { call } from './api';
 import type { MediaRef } from './model';
 import type { Session } from './session';
+import { ensureRoom, freeSpace, roomToKeep, roomToMirror } from './space';
 import type { Storage } from './storage';
 
+/**
+ * Keeps `file` on this phone until it is sent. Throws `NoRoom` (space.ts), with nothing
+ * written, if the browser reports too little space for it: a full phone refuses the file
+ * rather than failing half-way through writing it.
+ */
 export async function keep(storage: Storage, file: Blob, durationMs?: number): Promise<MediaRef> {
+  await ensureRoom(roomToKeep(file.size), { file: file.size });
   const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
   const sha256 = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
   // Parameters (codecs) are the recorder's business; the record keeps the type itself.
@@ -34,13 +41,16 @@ export async function mediaUrl(storage: Storage, session: Session, sha256: strin
 
 /**
  * Fetches the media of `wanted` that this device lacks, so that it plays offline later.
- * Large files wait for an unmetered connection, as uploads do.
+ * Large files wait for an unmetered connection, as uploads do; none is fetched into space
+ * a recording needs.
  */
 export async function mirror(storage: Storage, session: Session, wanted: MediaRef[], unmetered: boolean): Promise<number> {
   let fetched = 0;
   for (const media of wanted) {
     if (await storage.blob(media.sha256)) continue;
     if (!unmetered && media.size > LARGE) continue;
+    const free = await freeSpace();
+    if (free !== null && free < roomToMirror(media.size)) continue;
     const outcome = await session.token();
     if (!('token' in outcome)) return fetched;
     const response = await fetch(`/blobs/${media.sha256}`, { headers: { Authorization: `Bearer ${outcome.token}` } });

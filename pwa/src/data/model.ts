@@ -228,7 +228,7 @@ export interface Screening {
 
 /** What client-core's upload queue reports. */
 export interface UploadProgress {
-  files: { sha256: string; media_type: string; size: number; sent: number; done: boolean; refused: string | null }[];
+  files: { sha256: string; media_type: string; size: number; sent: number; done: boolean; refused: string | null; unmetered_only: boolean }[];
   waiting: number;
   total_bytes: number;
   sent_bytes: number;

@@ -7,3 +7,9 @@ export function network(): Network {
   if (connection?.saveData || connection?.type === 'cellular') return 'metered';
   return 'unmetered';
 }
+
+/** Whether a file waits for Wi-Fi now: the person chose to send it only there, and the phone
+ * is on mobile data. The status line and a record's media say it the same way. */
+export function waitsForWifi(file: { unmetered_only: boolean; done: boolean; refused: string | null }): boolean {
+  return file.unmetered_only && !file.done && !file.refused && network() === 'metered';
+}

@@ -8,7 +8,13 @@
 //   what is new.
 // - settings: the sign-in, the upload queue, the person's preferences.
 // - blobs: captured and received media by SHA-256, as Blobs (kept on disk by the browser).
-// - pieces: a recording in progress, a piece a second, so a crash loses at most a second.
+// - pieces: a recording in progress, a piece as the recorder gives one (every second, or every
+//   few seconds for MP4), so a crash loses only the last piece.
+// - recordings: what each recording in progress is (kind, type, when and on which form it
+//   started, how long it has got), so that one cut off by a crash or a closed page can be
+//   offered back. Removed with its pieces when the recording ends.
+//
+// Version 2 added `recordings`; phones upgrade from version 1 keeping everything they hold.
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 
 interface Schema extends DBSchema {
@@ -17,6 +23,19 @@ interface Schema extends DBSchema {
   settings: { key: string; value: unknown };
   blobs: { key: string; value: StoredBlob };
   pieces: { key: [string, number]; value: Blob };
+  recordings: { key: string; value: RecordingStarted };
+}
+
+/** A recording in progress, as kept beside its pieces. */
+export interface RecordingStarted {
+  id: string;
+  kind: 'audio' | 'video';
+  mimeType: string;
+  startedAt: number;
+  /** The address of the form it was recorded on (`#/lecture/new-remote`). */
+  address: string;
+  /** How long it had got when its last piece was stored. */
+  recordedMs: number;
 }
 
 export interface StoredBlob {
@@ -34,14 +53,23 @@ export class Storage {
   private constructor(private readonly db: IDBPDatabase<Schema>) {}
 
   static async open(name = 'tianjian'): Promise<Storage> {
-    const db = await openDB<Schema>(name, 1, {
-      upgrade(db) {
-        const chunks = db.createObjectStore('chunks', { autoIncrement: true });
-        chunks.createIndex('document', 'document');
-        db.createObjectStore('syncStates');
-        db.createObjectStore('settings');
-        db.createObjectStore('blobs', { keyPath: 'sha256' });
-        db.createObjectStore('pieces');
+    const db = await openDB<Schema>(name, 2, {
+      upgrade(db, from) {
+        if (from < 1) {
+          const chunks = db.createObjectStore('chunks', { autoIncrement: true });
+          chunks.createIndex('document', 'document');
+          db.createObjectStore('syncStates');
+          db.createObjectStore('settings');
+          db.createObjectStore('blobs', { keyPath: 'sha256' });
+          db.createObjectStore('pieces');
+        }
+        if (from < 2) db.createObjectStore('recordings', { keyPath: 'id' });
+      },
+      // A newer version of the app opened in another tab waits until this one lets go; a
+      // reload brings this tab to the new version too.
+      blocking() {
+        db.close();
+        location.reload();
       },
     });
     return new Storage(db);
@@ -121,19 +149,45 @@ export class Storage {
     return this.db.getAllKeys('blobs');
   }
 
-  async putPiece(recording: string, index: number, piece: Blob): Promise<void> {
-    await this.db.put('pieces', piece, [recording, index]);
+  /** Notes a recording starting, before any of its pieces is stored. */
+  async startRecording(recording: RecordingStarted): Promise<void> {
+    const tx = this.db.transaction('recordings', 'readwrite', { durability: 'strict' });
+    await Promise.all([tx.store.put(recording), tx.done]);
+  }
+
+  /** Stores a piece of a recording, and how long the recording has got with it. */
+  async putPiece(recording: string, index: number, piece: Blob, recordedMs: number): Promise<void> {
+    const tx = this.db.transaction(['pieces', 'recordings'], 'readwrite');
+    const pieces = tx.objectStore('pieces');
+    const recordings = tx.objectStore('recordings');
+    const started = await recordings.get(recording);
+    await Promise.all([
+      pieces.put(piece, [recording, index]),
+      started && recordings.put({ ...started, recordedMs }),
+      tx.done,
+    ]);
   }
 
   async pieces(recording: string): Promise<Blob[]> {
-    const range = IDBKeyRange.bound([recording, 0], [recording, Number.MAX_SAFE_INTEGER]);
-    return this.db.getAll('pieces', range);
+    return this.db.getAll('pieces', piecesOf(recording));
   }
 
-  async dropPieces(recording: string): Promise<void> {
-    const range = IDBKeyRange.bound([recording, 0], [recording, Number.MAX_SAFE_INTEGER]);
-    await this.db.delete('pieces', range);
+  /** The recordings with notes or pieces stored: those in progress, and those cut off. */
+  async recordings(): Promise<{ started: RecordingStarted[]; withPieces: Set<string> }> {
+    const tx = this.db.transaction(['recordings', 'pieces']);
+    const [started, keys] = await Promise.all([tx.objectStore('recordings').getAll(), tx.objectStore('pieces').getAllKeys()]);
+    return { started, withPieces: new Set(keys.map(([recording]) => recording)) };
   }
+
+  /** Removes a recording's pieces and its note, together. */
+  async endRecording(recording: string): Promise<void> {
+    const tx = this.db.transaction(['pieces', 'recordings'], 'readwrite', { durability: 'strict' });
+    await Promise.all([tx.objectStore('pieces').delete(piecesOf(recording)), tx.objectStore('recordings').delete(recording), tx.done]);
+  }
+}
+
+function piecesOf(recording: string): IDBKeyRange {
+  return IDBKeyRange.bound([recording, 0], [recording, Number.MAX_SAFE_INTEGER]);
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -43,7 +43,11 @@ export class Uploads {
     addEventListener('online', () => this.kick());
     // A phone that moves from mobile data to Wi-Fi may now send its videos.
     const connection = (navigator as { connection?: EventTarget }).connection;
-    connection?.addEventListener('change', () => this.kick());
+    // The status line says whether videos wait for Wi-Fi, so it is drawn again too.
+    connection?.addEventListener('change', () => {
+      this.progressed();
+      this.kick();
+    });
     this.kick();
   }
 

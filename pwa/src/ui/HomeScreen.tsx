@@ -8,6 +8,7 @@ import { chinaMonth, formatDate } from './format';
 import { PlanChecklist, planProgress } from './PlanChecklist';
 import { Standing } from './ReviewNote';
 import { comingLectures } from './ScheduleScreen';
+import { InterruptedRecordings } from './InterruptedRecordings';
 
 export function HomeScreen({ app }: { app: App }) {
   const words = t();
@@ -27,6 +28,7 @@ export function HomeScreen({ app }: { app: App }) {
 
   return (
     <main class="screen home">
+      <InterruptedRecordings app={app} />
       {myTurn && notebook && (
         <section class="card my-turn" data-id={myTurn.id}>
           <h2>{words.myNextLecture(words.monthDay(myTurn.date), myTurn.topic)}</h2>

@@ -1,12 +1,15 @@
-// Recording a lecture (微党课), new or edited, fully offline: the fields of a lecture, the
-// attendance as a checklist from the roster, location, and photos, audio and video kept on
-// the phone until they can be sent. "Saved" is shown only once the record is stored here.
+// Recording a lecture (微党课), new or edited, fully offline. An old member sees the title,
+// who was there (the whole roster in one tap), how many villagers came and the photos; the
+// rest (when, where, who spoke, how long, the plan, the summary) has good defaults and is
+// folded away, its values shown on the fold. A migrant's recorded lesson asks only what a
+// remote lesson needs: the title, the video and what it says. Media stay on the phone until
+// they can be sent; "saved" is shown only once the record is stored here.
 import { useEffect, useState } from 'preact/hooks';
 import type { App } from '../data/app';
 import { LECTURE_CATEGORIES, VENUES, type Keyed, type Lecture, type ScheduleEntry } from '../data/model';
 import { chinaDay, chinaMonth, fromLocalInput } from './format';
 import { t } from './i18n';
-import { ApprovedGuard, CountField, FormActions, FormHeader, MediaField, PeopleChecklist, PlanLink, TimeField, currentRoster, monthPlan, useRecord } from './RecordForm';
+import { ApprovedGuard, CountField, FormActions, FormHeader, MediaField, MoreFields, PeopleChecklist, PlanLink, TimeField, currentRoster, monthPlan, useRecord, whenShown } from './RecordForm';
 
 /** `id` is a lecture's id, `new`, `new-remote` for a migrant member's recorded lesson,
  * `new-plan` for the month's planned lecture (its topic, speaker and plan filled in), or
@@ -36,76 +39,108 @@ export function LectureScreen({ app, id }: { app: App; id: string }) {
     );
 
   const speaker = lecture.speakers[0] ?? '';
+  const remote = lecture.venue === 'remote';
+  const speakerName = speaker === me.principal.user ? words.myself : speaker ? roster.find((r) => r.id === speaker)?.record.name ?? '' : lecture.guest_speaker ?? words.guestSpeaker;
+  const planned = lecture.plan ? words.inPlan : '';
+  const when = (
+    <>
+      <TimeField name="held_at" value={lecture.held_at} onChange={(at) => set('held_at', at)} />
+      <CountField name="duration_min" label={words.durationMin} min={1} value={lecture.duration_min} onChange={(n) => set('duration_min', n)} />
+    </>
+  );
+  const about = (
+    <>
+      <label>
+        {words.category}
+        <select name="category" value={lecture.category} onChange={(e) => set('category', e.currentTarget.value as Lecture['category'])}>
+          {LECTURE_CATEGORIES.map((c) => (
+            <option value={c}>{words.categories[c]}</option>
+          ))}
+        </select>
+      </label>
+      <PlanLink app={app} at={lecture.held_at} value={lecture.plan ?? null} label={words.countsForPlanLecture} onChange={(month) => set('plan', month)} />
+    </>
+  );
+  const summary = (
+    <label>
+      {words.summary}
+      <textarea name="summary" rows={remote ? 3 : 4} value={lecture.summary} onInput={(e) => set('summary', e.currentTarget.value)} />
+    </label>
+  );
+  const media = (
+    <MediaField app={app} media={lecture.media} video={remote} onChange={(change) => setLecture((current) => ({ ...current, media: change(current.media) }))} />
+  );
+  const title = (
+    <label>
+      {words.title}
+      <input name="title" value={lecture.title} onInput={(e) => set('title', e.currentTarget.value)} />
+    </label>
+  );
   return (
     <main class="screen form lecture">
-      <FormHeader app={app} title={lecture.venue === 'remote' ? words.recordLesson : words.recordLecture} notebook={notebook} recordId={recordId} />
+      <FormHeader app={app} title={remote ? words.recordLesson : words.recordLecture} notebook={notebook} recordId={recordId} />
       <ApprovedGuard app={app} notebook={notebook} recordId={recordId} kind="lecture">
-        <label>
-          {words.title}
-          <input name="title" value={lecture.title} onInput={(e) => set('title', e.currentTarget.value)} />
-        </label>
-        <label>
-          {words.category}
-          <select name="category" value={lecture.category} onChange={(e) => set('category', e.currentTarget.value as Lecture['category'])}>
-            {LECTURE_CATEGORIES.map((c) => (
-              <option value={c}>{words.categories[c]}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          {words.venue}
-          <select name="venue" value={lecture.venue} onChange={(e) => set('venue', e.currentTarget.value as Lecture['venue'])}>
-            {VENUES.map((v) => (
-              <option value={v}>{words.venues[v]}</option>
-            ))}
-          </select>
-        </label>
-        <TimeField name="held_at" value={lecture.held_at} onChange={(at) => set('held_at', at)} />
-        <CountField name="duration_min" label={words.durationMin} min={1} value={lecture.duration_min} onChange={(n) => set('duration_min', n)} />
-        <label>
-          {words.place}
-          <input name="place" value={lecture.place} onInput={(e) => set('place', e.currentTarget.value)} />
-        </label>
-        <div class="row">
-          <button type="button" onClick={locate}>
-            {words.locate}
-          </button>
-          <span class="quiet">{lecture.gps ? words.located(lecture.gps.accuracy_m) : located}</span>
-        </div>
-        <label>
-          {words.speaker}
-          <select
-            name="speaker"
-            value={speaker}
-            onChange={(e) => set('speakers', e.currentTarget.value ? [e.currentTarget.value] : [])}
-          >
-            <option value={me.principal.user}>{words.myself}</option>
-            {roster
-              .filter((r) => r.id !== me.principal.user)
-              .map((r) => (
-                <option value={r.id}>{r.record.name}</option>
-              ))}
-            <option value="">{words.guestSpeaker}</option>
-          </select>
-        </label>
-        {speaker === '' && (
-          <label>
-            {words.guestSpeaker}
-            <input
-              name="guest_speaker"
-              value={lecture.guest_speaker ?? ''}
-              onInput={(e) => set('guest_speaker', e.currentTarget.value || null)}
-            />
-          </label>
+        {remote ? (
+          // A lesson recorded far from the branch: what it is about and the video. Nobody
+          // attended in person, and where it was filmed is nobody's business.
+          <>
+            {title}
+            {media}
+            {summary}
+            <MoreFields shown={[whenShown(lecture.held_at), words.minutesLong(lecture.duration_min), words.categories[lecture.category], planned]}>
+              {when}
+              {about}
+            </MoreFields>
+          </>
+        ) : (
+          <>
+            {title}
+            <PeopleChecklist legend={words.attendance} roster={roster} chosen={lecture.attendees} everyone={words.allPresent} onChange={(chosen) => set('attendees', chosen)} />
+            <CountField name="audience" label={words.audience} value={lecture.audience} onChange={(n) => set('audience', n)} />
+            {media}
+            <MoreFields shown={[whenShown(lecture.held_at), words.venues[lecture.venue], speakerName, words.minutesLong(lecture.duration_min), planned]}>
+              {when}
+              <label>
+                {words.venue}
+                <select name="venue" value={lecture.venue} onChange={(e) => set('venue', e.currentTarget.value as Lecture['venue'])}>
+                  {VENUES.filter((v) => v !== 'remote').map((v) => (
+                    <option value={v}>{words.venues[v]}</option>
+                  ))}
+                </select>
+              </label>
+              <label>
+                {words.place}
+                <input name="place" value={lecture.place} onInput={(e) => set('place', e.currentTarget.value)} />
+              </label>
+              <div class="row">
+                <button type="button" onClick={locate}>
+                  {words.locate}
+                </button>
+                <span class="quiet">{lecture.gps ? words.located(lecture.gps.accuracy_m) : located}</span>
+              </div>
+              <label>
+                {words.speaker}
+                <select name="speaker" value={speaker} onChange={(e) => set('speakers', e.currentTarget.value ? [e.currentTarget.value] : [])}>
+                  <option value={me.principal.user}>{words.myself}</option>
+                  {roster
+                    .filter((r) => r.id !== me.principal.user)
+                    .map((r) => (
+                      <option value={r.id}>{r.record.name}</option>
+                    ))}
+                  <option value="">{words.guestSpeaker}</option>
+                </select>
+              </label>
+              {speaker === '' && (
+                <label>
+                  {words.guestSpeaker}
+                  <input name="guest_speaker" value={lecture.guest_speaker ?? ''} onInput={(e) => set('guest_speaker', e.currentTarget.value || null)} />
+                </label>
+              )}
+              {about}
+              {summary}
+            </MoreFields>
+          </>
         )}
-        <PlanLink app={app} at={lecture.held_at} value={lecture.plan ?? null} label={words.countsForPlanLecture} onChange={(month) => set('plan', month)} />
-        <PeopleChecklist legend={words.attendance} roster={roster} chosen={lecture.attendees} onChange={(chosen) => set('attendees', chosen)} />
-        <CountField name="audience" label={words.audience} value={lecture.audience} onChange={(n) => set('audience', n)} />
-        <label>
-          {words.summary}
-          <textarea name="summary" rows={4} value={lecture.summary} onInput={(e) => set('summary', e.currentTarget.value)} />
-        </label>
-        <MediaField app={app} media={lecture.media} onChange={(change) => setLecture((current) => ({ ...current, media: change(current.media) }))} />
         <FormActions status={status} busy={busy} onSave={(submit) => save(lecture, submit)} onWithdraw={withdraw} />
       </ApprovedGuard>
     </main>

@@ -5,6 +5,8 @@ import type { App } from '../data/app';
 import { mediaUrl } from '../data/media';
 import type { MediaRef } from '../data/model';
 import { formatSize } from './format';
+import { waitsForWifi } from '../data/network';
+import { t } from './i18n';
 
 export function MediaList({ app, media, onRemove }: { app: App; media: MediaRef[]; onRemove?: (sha256: string) => void }) {
   const progress = app.uploads.progress();
@@ -18,7 +20,7 @@ export function MediaList({ app, media, onRemove }: { app: App; media: MediaRef[
             <Preview app={app} item={item} />
             <span class="meta">
               {formatSize(item.size)}
-              {sent !== null && <span class="sent"> · {file?.refused ? file.refused : `${sent}%`}</span>}
+              {sent !== null && <span class="sent"> · {file?.refused ? file.refused : file && waitsForWifi(file) ? t().waitsForWifi : `${sent}%`}</span>}
             </span>
             {onRemove && (
               <button class="link" aria-label="remove" onClick={() => onRemove(item.sha256)}>

@@ -6,12 +6,12 @@ import { useState } from 'preact/hooks';
 import type { App } from '../data/app';
 import { keep } from '../data/media';
 import type { Keyed, MediaRef, Plan, RosterEntry, SubmissionView } from '../data/model';
-import { chinaMonth, fromLocalInput, toLocalInput } from './format';
+import { chinaDay, chinaMonth, formatDate, fromLocalInput, toLocalInput } from './format';
 import { go } from './hooks';
 import { explain, t } from './i18n';
 import { MediaList } from './MediaList';
 import { RecordDetails } from './RecordDetails';
-import { Recorder } from './Recorder';
+import { Recorder, explainSpace } from './Recorder';
 import { rosterNames } from './ReviewScreen';
 import { ReviewNote } from './ReviewNote';
 
@@ -68,19 +68,44 @@ export function currentRoster(app: App): Keyed<RosterEntry>[] {
   return (app.core.records(branch, 'roster') as Keyed<RosterEntry>[]).filter((r) => !r.record.left_at);
 }
 
-/** When something happened, entered and shown in China time. */
+/** When something happened, entered and shown in China time: the day and the time as two
+ * fields, which large type never clips (a single date-and-time field does, at 360 pixels). */
 export function TimeField({ name, value, onChange }: { name: string; value: number; onChange: (at: number) => void }) {
+  const words = t();
+  const [day, time] = toLocalInput(value).split('T');
   return (
-    <label>
-      {t().heldAt}
-      <input
-        name={name}
-        type="datetime-local"
-        value={toLocalInput(value)}
-        onInput={(e) => e.currentTarget.value && onChange(fromLocalInput(e.currentTarget.value))}
-      />
-    </label>
+    <fieldset class="when">
+      <legend>{words.heldAt}</legend>
+      <label>
+        {words.day}
+        <input name={name} type="date" value={day} onInput={(e) => e.currentTarget.value && onChange(fromLocalInput(`${e.currentTarget.value}T${time}`))} />
+      </label>
+      <label>
+        {words.timeOfDay}
+        <input name={`${name}-time`} type="time" value={time} onInput={(e) => e.currentTarget.value && onChange(fromLocalInput(`${day}T${e.currentTarget.value}`))} />
+      </label>
+    </fieldset>
   );
+}
+
+/** What a form folds away: fields with good defaults that an old hand need not see to send a
+ * complete record. The fold says what they hold now, so nothing is set behind anyone's back. */
+export function MoreFields({ shown, children }: { shown: string[]; children: ComponentChildren }) {
+  return (
+    <details class="more">
+      <summary>
+        {t().more}
+        <small>{shown.filter(Boolean).join(' · ')}</small>
+      </summary>
+      {children}
+    </details>
+  );
+}
+
+/** When a record was made, as its fold shows it: 今天 10:30, or the day. */
+export function whenShown(at: number): string {
+  const shown = formatDate(at);
+  return chinaDay(at) === chinaDay(Date.now()) ? `${t().today} ${shown.slice(11)}` : shown;
 }
 
 /** The branch's plan for `month` (`YYYY-MM`), if it has one in force. */
@@ -108,60 +133,117 @@ export function PlanLink({ app, at, value, label, onChange }: { app: App; at: nu
   );
 }
 
+/**
+ * Members of the roster who were there. With `everyone` (a lecture's attendance, a service's
+ * participants), one big button ticks the whole roster and the list itself is folded, open
+ * when someone wants to untick the few who were not there.
+ */
 export function PeopleChecklist({
   legend,
   roster,
   chosen,
+  everyone,
   onChange,
 }: {
   legend: string;
   roster: Keyed<RosterEntry>[];
   chosen: string[];
+  everyone?: string;
   onChange: (chosen: string[]) => void;
 }) {
+  const words = t();
   const toggle = (user: string) => onChange(chosen.includes(user) ? chosen.filter((u) => u !== user) : [...chosen, user]);
+  const all = roster.length > 0 && roster.every((r) => chosen.includes(r.id));
+  const list = roster.map((r) => (
+    <label class="check">
+      <input type="checkbox" name="attendee" value={r.id} checked={chosen.includes(r.id)} onChange={() => toggle(r.id)} />
+      {r.record.name}
+    </label>
+  ));
   return (
     <fieldset class="attendance">
       <legend>
         {legend} ({chosen.length})
       </legend>
-      {roster.map((r) => (
-        <label class="check">
-          <input type="checkbox" name="attendee" value={r.id} checked={chosen.includes(r.id)} onChange={() => toggle(r.id)} />
-          {r.record.name}
-        </label>
-      ))}
+      {everyone ? (
+        <>
+          <button
+            type="button"
+            name="all-present"
+            class={all ? 'big primary' : 'big'}
+            aria-pressed={all}
+            onClick={() => onChange(all ? [] : roster.map((r) => r.id))}
+          >
+            {all ? `✓ ${everyone}` : everyone} ({roster.length})
+          </button>
+          <details class="one-by-one">
+            <summary>{words.oneByOne}</summary>
+            {list}
+          </details>
+        </>
+      ) : (
+        list
+      )}
     </fieldset>
   );
 }
 
-export function MediaField({ app, media, onChange }: { app: App; media: MediaRef[]; onChange: (change: (media: MediaRef[]) => MediaRef[]) => void }) {
+/** Photos, audio and video for a record: recorded here or picked. A remote lesson (`video`)
+ * is a video: it offers only that. */
+export function MediaField({
+  app,
+  media,
+  video = false,
+  onChange,
+}: {
+  app: App;
+  media: MediaRef[];
+  video?: boolean;
+  onChange: (change: (media: MediaRef[]) => MediaRef[]) => void;
+}) {
   const words = t();
+  const [refused, setRefused] = useState('');
+  // A file the phone has no room for is refused before anything is written; those picked
+  // before it are kept.
   const addFiles = async (files: FileList | null) => {
     if (!files) return;
+    setRefused('');
     const added: MediaRef[] = [];
-    for (const file of Array.from(files)) added.push(await keep(app.storage, file));
+    try {
+      for (const file of Array.from(files)) added.push(await keep(app.storage, file));
+    } catch (error) {
+      setRefused(explainSpace(error));
+    }
     onChange((current) => [...current, ...added]);
   };
   return (
     <fieldset>
-      <legend>{words.media}</legend>
+      <legend>{video ? words.video : words.media}</legend>
       <MediaList app={app} media={media} onRemove={(sha) => onChange((current) => current.filter((m) => m.sha256 !== sha))} />
-      <Recorder app={app} onRecorded={(recorded) => onChange((current) => [...current, recorded])} />
+      <Recorder app={app} video={video} onRecorded={(recorded) => onChange((current) => [...current, recorded])} />
       <div class="row wrap">
-        <label class="file">
-          {words.addPhoto}
-          <input name="photo" type="file" accept="image/*" capture="environment" multiple onChange={(e) => addFiles(e.currentTarget.files)} />
-        </label>
-        <label class="file">
-          {words.addAudio}
-          <input name="audio" type="file" accept="audio/*" onChange={(e) => addFiles(e.currentTarget.files)} />
-        </label>
+        {!video && (
+          <label class="file">
+            {words.addPhoto}
+            <input name="photo" type="file" accept="image/*" capture="environment" multiple onChange={(e) => addFiles(e.currentTarget.files)} />
+          </label>
+        )}
+        {!video && (
+          <label class="file">
+            {words.addAudio}
+            <input name="audio" type="file" accept="audio/*" onChange={(e) => addFiles(e.currentTarget.files)} />
+          </label>
+        )}
         <label class="file">
           {words.addVideo}
           <input name="video" type="file" accept="video/*" onChange={(e) => addFiles(e.currentTarget.files)} />
         </label>
       </div>
+      {refused && (
+        <p class="error" role="alert">
+          {refused}
+        </p>
+      )}
     </fieldset>
   );
 }

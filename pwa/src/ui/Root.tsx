@@ -94,6 +94,10 @@ function Shell({ app }: { app: App }) {
     screen = <ElectionScreen app={app} />;
   } else if (route[0] === 'feed') {
     screen = <FeedScreen app={app} />;
+  } else if (overseesBranches(app)) {
+    // The township's and the province's people keep no notebook: their home is the overview
+    // of every branch.
+    screen = <StatisticsScreen app={app} home />;
   } else {
     screen = <HomeScreen app={app} />;
   }
@@ -123,4 +127,10 @@ function Shell({ app }: { app: App }) {
       {screen}
     </div>
   );
+}
+
+/** Whether the signed-in person supervises branches from above rather than belonging to one. */
+function overseesBranches(app: App): boolean {
+  const role = app.me?.principal.role;
+  return role === 'township_admin' || role === 'system_admin';
 }

@@ -1,11 +1,12 @@
-// Recording volunteer service (志愿服务, the 实践 of the monthly plan): what kind, where, how
-// long each participant served, who took part from the roster, and how many were served.
+// Recording volunteer service (志愿服务, the 实践 of the monthly plan): what kind, how long
+// each participant served, who took part from the roster (all in one tap), and how many were
+// served; when, where, the plan and notes are folded away with their values on the fold.
 import { useEffect, useState } from 'preact/hooks';
 import type { App } from '../data/app';
 import type { MediaRef } from '../data/model';
 import { chinaMonth } from './format';
 import { t } from './i18n';
-import { ApprovedGuard, FormActions, FormHeader, MediaField, PeopleChecklist, PlanLink, TimeField, currentRoster, monthPlan, useRecord } from './RecordForm';
+import { ApprovedGuard, FormActions, FormHeader, MediaField, MoreFields, PeopleChecklist, PlanLink, TimeField, currentRoster, monthPlan, useRecord, whenShown } from './RecordForm';
 
 export const SERVICE_KINDS = ['patrol', 'sanitation', 'clinic', 'elderly_care', 'emergency', 'other'] as const;
 
@@ -54,17 +55,11 @@ export function ServiceScreen({ app, id }: { app: App; id: string }) {
           {words.title}
           <input name="title" value={service.title} onInput={(e) => set('title', e.currentTarget.value)} />
         </label>
-        <TimeField name="held_at" value={service.held_at} onChange={(at) => set('held_at', at)} />
-        <label>
-          {words.place}
-          <input name="place" value={service.place} onInput={(e) => set('place', e.currentTarget.value)} />
-        </label>
         <label>
           {words.hours}
           <input name="hours" type="number" inputMode="decimal" min="0" step="0.5" value={service.hours} onInput={(e) => set('hours', number(e.currentTarget.value))} />
         </label>
-        <PlanLink app={app} at={service.held_at} value={service.plan} label={words.countsForPlanPractice} onChange={(month) => set('plan', month)} />
-        <PeopleChecklist legend={words.participants} roster={roster} chosen={service.participants} onChange={(chosen) => set('participants', chosen)} />
+        <PeopleChecklist legend={words.participants} roster={roster} chosen={service.participants} everyone={words.allTookPart} onChange={(chosen) => set('participants', chosen)} />
         <label>
           {words.beneficiaries}
           <input
@@ -76,11 +71,19 @@ export function ServiceScreen({ app, id }: { app: App; id: string }) {
             onInput={(e) => set('beneficiaries', Math.trunc(number(e.currentTarget.value)))}
           />
         </label>
-        <label>
-          {words.notes}
-          <textarea name="notes" rows={3} value={service.notes} onInput={(e) => set('notes', e.currentTarget.value)} />
-        </label>
         <MediaField app={app} media={service.media} onChange={(change) => setService((current) => ({ ...current, media: change(current.media) }))} />
+        <MoreFields shown={[whenShown(service.held_at), service.place, service.plan ? words.inPlan : '']}>
+          <TimeField name="held_at" value={service.held_at} onChange={(at) => set('held_at', at)} />
+          <label>
+            {words.place}
+            <input name="place" value={service.place} onInput={(e) => set('place', e.currentTarget.value)} />
+          </label>
+          <PlanLink app={app} at={service.held_at} value={service.plan} label={words.countsForPlanPractice} onChange={(month) => set('plan', month)} />
+          <label>
+            {words.notes}
+            <textarea name="notes" rows={3} value={service.notes} onInput={(e) => set('notes', e.currentTarget.value)} />
+          </label>
+        </MoreFields>
         <FormActions status={status} busy={busy} onSave={(submit) => save(service, submit)} onWithdraw={withdraw} />
       </ApprovedGuard>
     </main>

@@ -1,6 +1,10 @@
-// The person's settings: large text, language, and whether video waits for Wi-Fi.
-import { useState } from 'preact/hooks';
+// The person's settings: large text, language, and whether video waits for Wi-Fi; and the
+// phone's storage: how much the app takes, how much is free, and whether the browser keeps
+// the app's data when space runs out.
+import { useEffect, useState } from 'preact/hooks';
 import type { App } from '../data/app';
+import { space, type Space } from '../data/space';
+import { formatSize } from './format';
 import { go } from './hooks';
 import { language, setLanguage, t } from './i18n';
 import { largeText } from './settings';
@@ -30,6 +34,36 @@ export function SettingsScreen({ app }: { app: App }) {
       <button name="language" onClick={() => setLanguage(language.get() === 'zh' ? 'en' : 'zh')}>
         {words.language}
       </button>
+      <PhoneStorage app={app} />
     </main>
   );
+}
+
+/** How much the app takes and how much is free, and whether the browser keeps the app's data. */
+function PhoneStorage({ app }: { app: App }) {
+  const words = t();
+  // Undefined while the browser is asked; null if it does not say.
+  const [room, setRoom] = useState<Space | null | undefined>(undefined);
+  useEffect(() => {
+    void space().then(setRoom);
+  }, []);
+  const kept = app.dataKept === true;
+  return (
+    <section class="phone-storage" data-kept={String(app.dataKept)}>
+      <h2>{words.phoneStorage}</h2>
+      {room && (
+        <ul class="space">
+          <li class="used">{words.spaceUsed(unbroken(room.used))}</li>
+          <li class="free">{words.spaceFree(unbroken(room.free))}</li>
+        </ul>
+      )}
+      {room === null && <p class="quiet">{words.spaceUnknown}</p>}
+      <p class={kept ? 'kept' : 'notice'}>{kept ? words.dataKept : words.dataMayBeCleared}</p>
+    </section>
+  );
+}
+
+/** A size that never wraps between its figure and its unit. */
+function unbroken(bytes: number): string {
+  return formatSize(bytes).replace(' ', '\u00a0');
 }

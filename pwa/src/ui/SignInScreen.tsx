@@ -1,9 +1,11 @@
-// Signing in: an invite code (typed, or from the link its QR code holds), or a phone number
-// and password. Records already on the phone stay whatever happens here.
+// Signing in: an invite code (scanned from its QR code with the camera, typed, or from the
+// link the QR code holds), or a phone number and password. Records already on the phone stay
+// whatever happens here.
 import { useEffect, useState } from 'preact/hooks';
 import type { App } from '../data/app';
 import { explain, t } from './i18n';
 import { go } from './hooks';
+import { InviteScanner } from './InviteScanner';
 
 export function SignInScreen({ app }: { app: App }) {
   const words = t();
@@ -25,14 +27,14 @@ export function SignInScreen({ app }: { app: App }) {
   const [password, setPassword] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
+  const [scanning, setScanning] = useState(false);
   const ended = app.sync.link.link === 'sign_in' && app.session.lastUser();
 
-  const submit = async (event: Event) => {
-    event.preventDefault();
+  const signIn = async (how: { code: string } | { phone: string; password: string }) => {
     setBusy(true);
     setError('');
     try {
-      await app.signIn(mode === 'code' ? { code } : { phone, password });
+      await app.signIn(how);
       go('');
     } catch (failure) {
       setError(explain(failure));
@@ -40,13 +42,57 @@ export function SignInScreen({ app }: { app: App }) {
       setBusy(false);
     }
   };
+  const submit = (event: Event) => {
+    event.preventDefault();
+    void signIn(mode === 'code' ? { code } : { phone, password });
+  };
+
+  const heading = (
+    <h1>
+      {words.app} <small>{words.tagline}</small>
+    </h1>
+  );
+  // While the camera looks, nothing else is on the screen. A code read signs in at once; if
+  // the server refuses it, it stays in the form below with the reason.
+  if (scanning) {
+    return (
+      <main class="screen sign-in">
+        {heading}
+        <InviteScanner
+          onCode={(read) => {
+            setScanning(false);
+            setMode('code');
+            setCode(read);
+            void signIn({ code: read });
+          }}
+          onFailed={(message) => {
+            setScanning(false);
+            setMode('code');
+            setError(message);
+          }}
+          onCancel={() => setScanning(false)}
+        />
+      </main>
+    );
+  }
 
   return (
     <main class="screen sign-in">
-      <h1>
-        {words.app} <small>{words.tagline}</small>
-      </h1>
+      {heading}
       {ended && <p class="notice">{words.signInAgain}</p>}
+      <button
+        type="button"
+        class="big primary"
+        name="scan"
+        disabled={busy}
+        onClick={() => {
+          setError('');
+          setScanning(true);
+        }}
+      >
+        {words.scanToSignIn}
+      </button>
+      {busy && <p class="notice">{words.signingIn}</p>}
       <div class="tabs" role="tablist">
         <button role="tab" aria-selected={mode === 'code'} onClick={() => setMode('code')}>
           {words.withCode}

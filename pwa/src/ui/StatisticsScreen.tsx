@@ -102,7 +102,8 @@ interface Drill {
 
 const LEDGERS = ['lectures', 'services', 'visits', 'meetings', 'rectifications', 'members'] as const;
 
-export function StatisticsScreen({ app }: { app: App }) {
+/** `home`: the screen is the person's home (the township's), with nowhere to go back to. */
+export function StatisticsScreen({ app, home = false }: { app: App; home?: boolean }) {
   const words = t();
   const [month, setMonth] = useState(chinaMonth(Date.now()));
   const [wholeYear, setWholeYear] = useState(false);
@@ -151,9 +152,11 @@ export function StatisticsScreen({ app }: { app: App }) {
   const download = (path: string) => app.download(path).catch((failure) => setError(explain(failure)));
   return (
     <main class="screen statistics">
-      <button class="link" onClick={() => go('')}>
-        ← {words.back}
-      </button>
+      {!home && (
+        <button class="link" onClick={() => go('')}>
+          ← {words.back}
+        </button>
+      )}
       <h1>{words.statistics}</h1>
       <div class="row wrap period">
         <label>

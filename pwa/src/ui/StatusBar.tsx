@@ -1,9 +1,11 @@
 // What the person needs to know about sync, in one line: synced; or what waits; or uploading;
-// or that only signing in again lets it go on.
+// or that videos wait for Wi-Fi, as the person chose; or that only signing in again lets it
+// go on.
 import type { App } from '../data/app';
 import { t } from './i18n';
 import { go } from './hooks';
 import { formatSize } from './format';
+import { waitsForWifi } from '../data/network';
 
 export function StatusBar({ app }: { app: App }) {
   const words = t();
@@ -13,6 +15,8 @@ export function StatusBar({ app }: { app: App }) {
   const uploads = app.uploads.progress();
   const files = uploads.files.filter((f) => !f.done && !f.refused);
   const left = formatSize(files.reduce((n, f) => n + f.size - f.sent, 0));
+  // On mobile data, what the person chose to send only on Wi-Fi is not "uploading".
+  const held = link.link === 'online' ? files.filter(waitsForWifi) : [];
   let text: string;
   let tone: 'ok' | 'wait' | 'act';
   if (link.link === 'sign_in') {
@@ -21,6 +25,9 @@ export function StatusBar({ app }: { app: App }) {
   } else if (app.sync.refusal) {
     text = `${words.link.refused}：${app.sync.refusal}`;
     tone = 'act';
+  } else if (held.length > 0 && held.length === files.length) {
+    text = words.waitingForWifi(held.length, formatSize(held.reduce((n, f) => n + f.size - f.sent, 0)));
+    tone = 'wait';
   } else if (link.link === 'online' && files.length > 0) {
     const percent = uploads.total_bytes ? Math.floor((100 * uploads.sent_bytes) / uploads.total_bytes) : 0;
     text = words.uploading(percent);
@@ -36,7 +43,7 @@ export function StatusBar({ app }: { app: App }) {
     tone = 'wait';
   }
   return (
-    <div class={`status ${tone}`} role="status" data-link={app.sync.refusal ? 'refused' : link.link} data-waiting={records + files.length}>
+    <div class={`status ${tone}`} role="status" data-link={app.sync.refusal ? 'refused' : link.link} data-waiting={records + files.length} data-wifi={held.length}>
       {tone === 'act' ? (
         <button class="link" onClick={() => go('sign-in')}>
           {text}

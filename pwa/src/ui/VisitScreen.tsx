@@ -1,12 +1,12 @@
 // Recording a visit: first how it was made (走访, 家访, 函访, 谈心谈话, 送学上门), one big button
 // each, 走访 until another is tapped; then which household or member (for 送学上门 and 家访 the branch's old, infirm and
-// silver-haired members are offered to pick), who went, what they needed or what problems
-// were found, and what will be done about it.
+// silver-haired members are offered to pick), and what they needed or what problems were
+// found; when, who went and what will be done about it are folded away, their values shown.
 import { useEffect, useState } from 'preact/hooks';
 import type { App } from '../data/app';
 import { VISIT_KINDS, type Keyed, type LedgerEntry, type MediaRef, type VisitKind } from '../data/model';
 import { t } from './i18n';
-import { ApprovedGuard, FormActions, FormHeader, MediaField, PeopleChecklist, TimeField, currentRoster, useRecord } from './RecordForm';
+import { ApprovedGuard, FormActions, FormHeader, MediaField, MoreFields, PeopleChecklist, TimeField, currentRoster, useRecord, whenShown } from './RecordForm';
 
 export interface Visit {
   kind: VisitKind;
@@ -64,17 +64,19 @@ export function VisitScreen({ app, id }: { app: App; id: string }) {
           {older.length > 0 && <small> {words.orTypeName}</small>}
           <input name="household" value={visit.household} onInput={(e) => set('household', e.currentTarget.value)} />
         </label>
-        <TimeField name="visited_at" value={visit.visited_at} onChange={(at) => set('visited_at', at)} />
-        <PeopleChecklist legend={words.visitors} roster={roster} chosen={visit.visitors} onChange={(chosen) => set('visitors', chosen)} />
         <label>
           {words.needs}
           <textarea name="needs" rows={3} value={visit.needs} onInput={(e) => set('needs', e.currentTarget.value)} />
         </label>
-        <label>
-          {words.followUp}
-          <textarea name="follow_up" rows={2} value={visit.follow_up} onInput={(e) => set('follow_up', e.currentTarget.value)} />
-        </label>
         <MediaField app={app} media={visit.media} onChange={(change) => setVisit((current) => ({ ...current, media: change(current.media) }))} />
+        <MoreFields shown={[whenShown(visit.visited_at), words.visitorsShown(visit.visitors.length)]}>
+          <TimeField name="visited_at" value={visit.visited_at} onChange={(at) => set('visited_at', at)} />
+          <PeopleChecklist legend={words.visitors} roster={roster} chosen={visit.visitors} onChange={(chosen) => set('visitors', chosen)} />
+          <label>
+            {words.followUp}
+            <textarea name="follow_up" rows={2} value={visit.follow_up} onInput={(e) => set('follow_up', e.currentTarget.value)} />
+          </label>
+        </MoreFields>
         <FormActions status={status} busy={busy} onSave={(submit) => save(visit, submit)} onWithdraw={withdraw} />
       </ApprovedGuard>
     </main>

@@ -10,7 +10,7 @@
 // usage: node month-story.mjs ORIGIN SECRETARY_CODE SECRETARY_DESK_CODE LI_CODE TOWNSHIP_CODE PHOTO SCREENSHOTS
 // prints: {"month", "before": {secretary, li}, "after": {secretary, li}, "prefilled": {...}, "seen": {...}, "shots": [...]}
 import { launch, report } from './chromium.mjs';
-import { phone, screenshot, signIn, statusIs, story } from './app.mjs';
+import { phone, screenshot, signIn, statusIs, story, unfold } from './app.mjs';
 
 const [origin, secretaryCode, deskCode, liCode, townshipCode, photo, screenshots] = process.argv.slice(2);
 const TOPIC = '学习贯彻党的二十届四中全会精神';
@@ -77,6 +77,7 @@ try {
     await li.locator('button[name=record-lecture]').click();
     prefilled.lectureTitle = await li.locator('input[name=title]').inputValue();
     prefilled.lecturePlan = await li.locator('input[name=plan]').isChecked();
+    await unfold(li);
     await li.locator('fieldset.attendance input[name=attendee]').nth(0).check();
     await li.locator('fieldset.attendance input[name=attendee]').nth(1).check();
     await li.locator('input[name=audience]').fill('20');
@@ -88,6 +89,7 @@ try {
     await li.goto(`${origin}/#/plan`);
     await li.locator('button[name=record-practice]').click();
     prefilled.serviceTitle = await li.locator('input[name=title]').inputValue();
+    await unfold(li);
     await li.locator('input[name=place]').fill('后山林区');
     await li.locator('button[name=submit]').click();
     await li.getByText('已保存在本机').waitFor();
@@ -155,6 +157,7 @@ try {
     await li.locator('.approved-warning').waitFor();
     await shot(li, 'lecture-approved-warning-360');
     await li.locator('button[name=edit-anyway]').click();
+    await unfold(li);
     await li.locator('textarea[name=summary]').fill('补充了群众提问的内容');
     await li.locator('button[name=submit]').click();
     await li.getByText('已保存在本机').waitFor();
@@ -242,7 +245,6 @@ try {
   // The township verifies it on its desk, from its overview of the branch.
   await story(township, screenshots, 'month-township', async () => {
     await signIn(township, origin, townshipCode);
-    await township.getByRole('button', { name: '统计' }).click();
     await township.getByRole('button', { name: '合益村' }).click();
     await township.getByRole('button', { name: '督查', exact: true }).click();
     await township.locator('button[name=branch-rectifications]').click();

@@ -5,7 +5,7 @@
 // usage: node offline-lecture.mjs ORIGIN INVITE_CODE PHOTO AUDIO SCREENSHOTS
 // prints: {"title": …, "summary": …, "attendees": N, "offlineStart": true}
 import { launch, report } from './chromium.mjs';
-import { phone, screenshot, signIn, statusIs, story } from './app.mjs';
+import { phone, screenshot, signIn, statusIs, story, unfold } from './app.mjs';
 
 const [origin, code, photo, audio, screenshots] = process.argv.slice(2);
 const TITLE = '忆扶贫故事、做合格党员、推乡村振兴';
@@ -29,6 +29,7 @@ try {
     await statusIs(page, 'offline');
     await page.getByRole('button', { name: '记录党课' }).click();
     await page.locator('input[name=title]').fill(TITLE);
+    await unfold(page);
     await page.locator('select[name=venue]').selectOption('courtyard');
     await page.locator('input[name=place]').fill('合益村屋场坪');
     await page.getByRole('button', { name: '获取定位' }).click();
@@ -53,6 +54,7 @@ try {
     await statusIs(page, 'offline');
     await page.getByRole('button', { name: '返回' }).click();
     await page.getByText(TITLE).click();
+    await unfold(page);
     await page.locator('textarea[name=summary]').fill(SUMMARY);
     await page.getByRole('button', { name: '提交审核' }).click();
     await page.getByText('已保存在本机').waitFor();

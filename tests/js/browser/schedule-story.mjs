@@ -11,7 +11,7 @@
 // usage: node schedule-story.mjs ORIGIN SECRETARY_CODE SECRETARY_DESK_CODE LI_CODE SCREENSHOTS
 // prints: {"month", "days": [li's, guest's], "topics": [...], "seen": {...}, "prefilled": {...}, "shots": [...]}
 import { launch, report } from './chromium.mjs';
-import { phone, screenshot, signIn, statusIs, story } from './app.mjs';
+import { phone, screenshot, signIn, statusIs, story, unfold } from './app.mjs';
 
 const [origin, secretaryCode, deskCode, liCode, screenshots] = process.argv.slice(2);
 const TOPIC = '柑橘园里的党课：学习四中全会精神';
@@ -102,6 +102,7 @@ try {
     prefilled.heldAt = await li.locator('input[name=held_at]').inputValue();
     prefilled.venue = await li.locator('select[name=venue]').inputValue();
     prefilled.speaker = await li.locator('select[name=speaker]').evaluate((s) => s.selectedOptions[0]?.textContent ?? '');
+    await unfold(li);
     await li.locator('input[name=place]').fill('柑橘园');
     await li.locator('input[name=audience]').fill('15');
     await li.locator('button[name=submit]').click();

@@ -13,7 +13,8 @@ const desk = { viewport: { width: 1280, height: 800 }, locale: 'zh-CN', timezone
 
 /** Opens the statistics of October 2026. */
 async function october(page) {
-  await page.getByRole('button', { name: '统计' }).click();
+  // The township lands on its overview: no button to find first.
+  await page.locator('main.statistics').waitFor();
   await page.locator('input[type=month]').fill('2026-10');
   await page.locator('table.figures[data-period="2026-10"] tr[data-branch="合益村"]').waitFor();
 }

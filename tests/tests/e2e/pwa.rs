@@ -1135,3 +1135,384 @@ async fn the_secretarys_phone_offline_shows_the_branchs_figures_and_plan_as_the_
     );
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_invite_qr_code_shown_to_the_fake_camera_is_read_in_the_app_and_enrols_the_phone() {
+    /// A video for Chromium's fake camera (Y4M, 4:2:0): each text as a QR code, black on
+    /// white with its quiet zone, as a screen or a printed sheet shows it, for a second each.
+    fn qr_video(texts: &[&str]) -> Vec<u8> {
+        const WIDTH: usize = 640;
+        const HEIGHT: usize = 480;
+        const FRAMES_EACH: usize = 5;
+        let mut video =
+            format!("YUV4MPEG2 W{WIDTH} H{HEIGHT} F5:1 Ip A1:1 C420jpeg\n").into_bytes();
+        for text in texts {
+            let code = qrcode::QrCode::new(text.as_bytes()).unwrap();
+            let (modules, colors) = (code.width(), code.to_colors());
+            let side = modules + 8;
+            let scale = HEIGHT / side;
+            let (left, top) = (
+                (WIDTH - side * scale) / 2 + 4 * scale,
+                (HEIGHT - side * scale) / 2 + 4 * scale,
+            );
+            let mut luma = vec![235u8; WIDTH * HEIGHT];
+            for (at, color) in colors.iter().enumerate() {
+                if *color == qrcode::Color::Dark {
+                    let (x, y) = (left + at % modules * scale, top + at / modules * scale);
+                    for row in y..y + scale {
+                        luma[row * WIDTH + x..row * WIDTH + x + scale].fill(16);
+                    }
+                }
+            }
+            let chroma = vec![128u8; WIDTH * HEIGHT / 4];
+            for _ in 0..FRAMES_EACH {
+                video.extend_from_slice(b"FRAME\n");
+                video.extend_from_slice(&luma);
+                video.extend_from_slice(&chroma);
+                video.extend_from_slice(&chroma);
+            }
+        }
+        video
+    }
+
+    let (db, server, _) = served_with_app().await;
+    let Database { v, keys, .. } = &db;
+    let secretary = token(keys, &v.secretary);
+    let devices = || async {
+        let listed = server
+            .request(
+                "GET",
+                &format!("/api/v1/users/{}/devices", v.li.user),
+                Some(&secretary),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(listed.status, 200, "{}", listed.body);
+        listed.json().as_array().unwrap().len()
+    };
+    let before = devices().await;
+
+    // The secretary makes 李章桂 an invite; its QR code holds the app's link.
+    let answer = server
+        .request(
+            "POST",
+            &format!("/api/v1/users/{}/invites", v.li.user),
+            Some(&secretary),
+            Some("{}"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let (code, link) = (
+        answer.json()["code"].as_str().unwrap().to_owned(),
+        answer.json()["link"].as_str().unwrap().to_owned(),
+    );
+    assert!(link.ends_with(&format!("#enrol={code}")), "{link}");
+
+    let files = tempfile::tempdir().unwrap();
+    let (invite_video, others_video) = (
+        files.path().join("invite.y4m"),
+        files.path().join("others.y4m"),
+    );
+    std::fs::write(&invite_video, qr_video(&[&link])).unwrap();
+    // Another site's link with something that is not a code after `enrol=`, and the office's
+    // Wi-Fi password: neither is an invite.
+    std::fs::write(
+        &others_video,
+        qr_video(&[
+            "https://example.com/#enrol=7KQ4-MZ2P-XW9D-0000",
+            "WIFI:S:HEYI-CUN;T:WPA;P:12345678;;",
+        ]),
+    )
+    .unwrap();
+
+    let story = browser::run_json(
+        "scan-invite.mjs",
+        vec![
+            format!("http://{}", server.addr),
+            invite_video.display().to_string(),
+            others_video.display().to_string(),
+            screenshots().display().to_string(),
+        ],
+        Duration::from_secs(240),
+    )
+    .await;
+    println!("read by: {}", story["invite"]["decoder"]);
+
+    // Signed in with the invite, once, and the camera is off again.
+    let invited = &story["invite"];
+    assert_eq!(invited["enrolments"], 1, "{story}");
+    assert_eq!(invited["camera"]["opened"], 1, "{story}");
+    assert_eq!(invited["camera"]["live"], 0, "the camera is off: {story}");
+    assert_eq!(devices().await, before + 1, "the phone is enrolled");
+    let again = server
+        .request(
+            "POST",
+            "/api/v1/enrol",
+            None,
+            Some(&serde_json::json!({ "code": code, "device_name": "again" }).to_string()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.status, 401, "{}", again.body);
+    assert_eq!(again.json()["error"], "invite_used");
+
+    // The other QR codes: each named for what it is; nobody signed in, nothing opened.
+    let others = &story["others"];
+    assert_eq!(others["enrolments"], 0, "{story}");
+    assert_eq!(others["elsewhere"], serde_json::json!([]), "{story}");
+    assert_eq!(others["sameAddress"], true, "{story}");
+    assert_eq!(others["signedIn"], false, "{story}");
+    assert_eq!(others["camera"]["live"], 0, "the camera is off: {story}");
+    assert_eq!(others["decoder"], invited["decoder"], "{story}");
+
+    // No camera allowed: said in plain words, and the code can still be typed.
+    let refused = &story["refused"];
+    assert!(
+        refused["message"].as_str().unwrap().contains("相机"),
+        "{story}"
+    );
+    assert_eq!(refused["typing"], true, "{story}");
+    assert_eq!(refused["camera"]["live"], 0, "{story}");
+    assert_eq!(devices().await, before + 1, "no other phone was enrolled");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_full_phone_refuses_a_recording_before_it_starts_and_one_cut_off_is_offered_back() {
+    let (db, server, _) = served_with_app().await;
+    let Database { v, keys, .. } = &db;
+    let secretary = token(keys, &v.secretary);
+    // Two phones of 李章桂: a full one, and one that an older app left its database on.
+    let li = v.li.user.to_string();
+    let args = vec![
+        format!("http://{}", server.addr),
+        invite(&server, &secretary, &li).await,
+        invite(&server, &secretary, &li).await,
+        screenshots().display().to_string(),
+    ];
+    let story = browser::run_json("phone-storage.mjs", args, Duration::from_secs(300)).await;
+    let upgraded = &story["upgraded"];
+    assert_eq!(upgraded["version"], 2, "{story}");
+    assert_eq!(upgraded["probe"], "kept from version 1", "{story}");
+    assert!(
+        upgraded["stores"]
+            .as_array()
+            .unwrap()
+            .contains(&"recordings".into()),
+        "{story}"
+    );
+
+    // The lesson kept from the recording cut off by closing the page reached the server, and
+    // so did its video.
+    let title = story["title"].as_str().unwrap().to_owned();
+    let bytes = on_server(
+        &server,
+        &secretary,
+        v.notebook,
+        "the lesson kept from the cut-off recording reached the server",
+        |doc| {
+            doc.records::<Lecture>(&schema::LECTURES)
+                .iter()
+                .any(|(_, lecture)| lecture.title == title)
+        },
+    )
+    .await;
+    let notebook = Notebook::load(&bytes, Limits::default()).unwrap();
+    let lectures = notebook.records::<Lecture>(&schema::LECTURES);
+    let (_, lesson) = lectures.iter().find(|(_, l)| l.title == title).unwrap();
+    assert_eq!(lesson.media.len(), 1, "{:?}", lesson.media);
+    let video = &lesson.media[0];
+    assert_eq!(video.sha256, story["sha256"].as_str().unwrap());
+    assert_eq!(video.media_type, "video/mp4");
+    assert!(
+        video.duration_ms.is_some_and(|ms| ms >= 5_000),
+        "the kept recording knows about how long it is: {:?}",
+        video.duration_ms
+    );
+    let headers = [("Authorization".to_owned(), format!("Bearer {secretary}"))];
+    let fetched = http(
+        server.addr,
+        "GET",
+        &format!("/blobs/{}", video.sha256),
+        &headers,
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(fetched.status, 200);
+    assert_eq!(fetched.bytes.len() as i64, video.size);
+    assert_eq!(sha256(&fetched.bytes), video.sha256);
+
+    for name in [
+        "settings-storage-full",
+        "recording-refused",
+        "settings-storage",
+        "interrupted-recording",
+    ] {
+        let png = std::fs::read(screenshots().join(format!("{name}.png"))).unwrap();
+        assert_eq!(
+            u32::from_be_bytes(png[16..20].try_into().unwrap()),
+            720,
+            "{name}"
+        );
+    }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_old_member_records_a_lecture_in_three_taps_large_type_clips_nothing_and_video_waits_for_wifi()
+ {
+    let (db, server, _) = served_with_app().await;
+    let Database { v, keys, store, .. } = &db;
+    let secretary = token(keys, &v.secretary);
+    // 贺俊爱 plays the silver-haired member: what she sees is what any member sees.
+    let silver = &v.deputy;
+    // The township admin invites the branch's admins as well as its members.
+    let township = token(keys, &v.township_admin);
+    let codes = [
+        invite(&server, &township, &silver.user.to_string()).await,
+        invite(&server, &township, &v.li.user.to_string()).await,
+    ];
+    let story = browser::run_json(
+        "short-paths.mjs",
+        vec![
+            format!("http://{}", server.addr),
+            codes[0].clone(),
+            codes[1].clone(),
+            screenshots().display().to_string(),
+        ],
+        Duration::from_secs(300),
+    )
+    .await;
+
+    // At most six taps from home, the title typed, and the whole roster was there.
+    let taps = story["silver"]["taps"].as_u64().unwrap();
+    assert!(taps <= 6, "{taps} taps: {story}");
+    assert_eq!(story["silver"]["roster"], 3, "{story}");
+    assert_eq!(story["silver"]["attendees"], 3, "{story}");
+    let notebook = store
+        .user(silver.user)
+        .await
+        .unwrap()
+        .unwrap()
+        .notebook_document
+        .unwrap();
+    let title = story["silver"]["title"].as_str().unwrap().to_owned();
+    let bytes = on_server(
+        &server,
+        &secretary,
+        notebook,
+        "the old member's lecture reached the server",
+        |doc| {
+            doc.records::<Lecture>(&schema::LECTURES)
+                .iter()
+                .any(|(_, l)| l.title == title)
+        },
+    )
+    .await;
+    let lectures = Notebook::load(&bytes, Limits::default())
+        .unwrap()
+        .records::<Lecture>(&schema::LECTURES);
+    let lecture = &lectures.iter().find(|(_, l)| l.title == title).unwrap().1;
+    let mut attendees = lecture.attendees.clone();
+    attendees.sort();
+    let mut roster = vec![v.li.user, v.secretary.user, v.deputy.user];
+    roster.sort();
+    assert_eq!(attendees, roster);
+    assert_eq!(lecture.speakers, vec![silver.user]);
+    assert_eq!(
+        lecture.submission.state,
+        client_core::model::common::SubmissionState::Submitted
+    );
+
+    for (form, clipped) in story["clipped"].as_object().unwrap() {
+        assert_eq!(
+            clipped.as_array().unwrap().len(),
+            0,
+            "large type clips the {form} at 360 pixels: {clipped}"
+        );
+    }
+
+    // The lesson form asks for what a remote lesson is, and nothing of a lecture in the
+    // village.
+    let lesson = &story["lesson"];
+    let asked: Vec<&str> = lesson["asked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for never in [
+        "attendee",
+        "audience",
+        "place",
+        "venue",
+        "speaker",
+        "guest_speaker",
+        "photo",
+        "audio",
+    ] {
+        assert!(
+            !asked.contains(&never),
+            "the lesson asks {never}: {asked:?}"
+        );
+    }
+    for needed in ["title", "summary", "held_at", "video"] {
+        assert!(
+            asked.contains(&needed),
+            "the lesson needs {needed}: {asked:?}"
+        );
+    }
+    assert_eq!(lesson["locate"], 0, "no GPS for a lesson");
+    assert_eq!(lesson["offered"], serde_json::json!(["record-video"]));
+    assert!(
+        lesson["status"].as_str().unwrap().starts_with("等待 Wi-Fi"),
+        "{lesson}"
+    );
+    assert_eq!(lesson["stillWaiting"], 1, "{lesson}");
+    assert!(
+        lesson["mediaSays"].as_str().unwrap().contains("等 Wi-Fi"),
+        "the video on the form says what the status line says: {lesson}"
+    );
+
+    // On Wi-Fi the video went: the server holds it, whole.
+    let lesson_title = lesson["title"].as_str().unwrap().to_owned();
+    let bytes = on_server(
+        &server,
+        &secretary,
+        v.notebook,
+        "the lesson reached the server",
+        |doc| {
+            doc.records::<Lecture>(&schema::LECTURES)
+                .iter()
+                .any(|(_, l)| l.title == lesson_title)
+        },
+    )
+    .await;
+    let lectures = Notebook::load(&bytes, Limits::default())
+        .unwrap()
+        .records::<Lecture>(&schema::LECTURES);
+    let lesson = &lectures
+        .iter()
+        .find(|(_, l)| l.title == lesson_title)
+        .unwrap()
+        .1;
+    assert_eq!(lesson.venue, client_core::model::notebook::Venue::Remote);
+    assert!(lesson.attendees.is_empty() && lesson.gps.is_none());
+    let video = &lesson.media[0];
+    let headers = [("Authorization".to_owned(), format!("Bearer {secretary}"))];
+    let fetched = http(
+        server.addr,
+        "GET",
+        &format!("/blobs/{}", video.sha256),
+        &headers,
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(fetched.status, 200);
+    assert_eq!(sha256(&fetched.bytes), video.sha256);
+    server.stop().await.unwrap();
+}
