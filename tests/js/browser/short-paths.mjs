@@ -1,8 +1,8 @@
 // The forms as their people meet them, at 360 pixels.
 //
 // An old member (银发党员) records a complete lecture: the title, everyone on the roster there,
-// sent for review, counted tap by tap from home. Every form, unfolded, in large type: nothing
-// clipped, by element geometry. A migrant member's video lesson asks only what a remote lesson
+// sent for review, counted tap by tap from home. Every form and the branch's other screens,
+// unfolded, in large type: nothing clipped, by element geometry. A migrant member's video lesson asks only what a remote lesson
 // needs; with "video only on Wi-Fi" on and mobile data, the status line says the video waits
 // for Wi-Fi, and the video goes once the phone is on Wi-Fi.
 //
@@ -58,6 +58,19 @@ try {
       ['visit', '#/visit/new'],
       ['settings', '#/settings'],
       ['home', '#/'],
+      // And the secretary's screens, which she opens too as the branch's deputy.
+      ['plan', '#/plan'],
+      ['schedule', '#/schedule'],
+      ['screenings', '#/screenings/new'],
+      ['meetings', '#/meetings/new-theme-day'],
+      ['problems', '#/rectifications'],
+      ['review', '#/review'],
+      ['feed', '#/feed'],
+      ['pledges', '#/pledges'],
+      ['elections', '#/elections'],
+      ['roster', '#/roster'],
+      ['ledger', '#/ledger'],
+      ['statistics', '#/statistics'],
     ]) {
       await silver.goto(`${origin}/${hash}`);
       await silver.locator('main').first().waitFor();
