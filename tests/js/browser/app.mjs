@@ -99,5 +99,7 @@ export async function clippedFields(page) {
 /** Opens every folded part of the form on screen, as a person taps 更多 to reach a field
  * with a good default. */
 export async function unfold(page) {
+  // The form may still be on its way from the screen tapped before it.
+  await page.locator('main details.more').first().waitFor({ state: 'attached' });
   await page.locator('main details').evaluateAll((folds) => folds.forEach((fold) => (fold.open = true)));
 }

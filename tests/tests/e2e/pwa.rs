@@ -73,6 +73,46 @@ async fn on_server(
     office.document(document).unwrap().save()
 }
 
+/// The blob `sha` as the server serves it to `token`'s holder; panics unless it is served
+/// whole, its bytes hashing to `sha`.
+async fn blob_on_server(server: &TestServer, token: &str, sha: &str) -> Vec<u8> {
+    let headers = [("Authorization".to_owned(), format!("Bearer {token}"))];
+    let fetched = http(server.addr, "GET", &format!("/blobs/{sha}"), &headers, &[])
+        .await
+        .unwrap();
+    assert_eq!(fetched.status, 200, "the blob {sha} is served");
+    assert_eq!(sha256(&fetched.bytes), sha, "the blob {sha} is whole");
+    fetched.bytes
+}
+
+/// The lecture called `title` in `notebook`, as the server holds it once it arrived.
+async fn lecture_on_server(
+    server: &TestServer,
+    token: &str,
+    notebook: DocumentId,
+    title: &str,
+) -> Lecture {
+    let bytes = on_server(
+        server,
+        token,
+        notebook,
+        &format!("the lecture {title} reached the server"),
+        |doc| {
+            doc.records::<Lecture>(&schema::LECTURES)
+                .iter()
+                .any(|(_, l)| l.title == title)
+        },
+    )
+    .await;
+    Notebook::load(&bytes, Limits::default())
+        .unwrap()
+        .records::<Lecture>(&schema::LECTURES)
+        .into_iter()
+        .find(|(_, l)| l.title == title)
+        .unwrap()
+        .1
+}
+
 async fn invite(server: &TestServer, admin: &str, user: &str) -> String {
     let answer = server
         .request(
@@ -165,18 +205,10 @@ async fn li_records_a_lecture_offline_and_it_reaches_the_server_by_itself() {
         ]
     );
     for bytes in [&photo, &audio] {
-        let headers = [("Authorization".to_owned(), format!("Bearer {secretary}"))];
-        let fetched = http(
-            server.addr,
-            "GET",
-            &format!("/blobs/{}", sha256(bytes)),
-            &headers,
-            &[],
-        )
-        .await
-        .unwrap();
-        assert_eq!(fetched.status, 200);
-        assert_eq!(&fetched.bytes, bytes);
+        assert_eq!(
+            &blob_on_server(&server, &secretary, &sha256(bytes)).await,
+            bytes
+        );
     }
     server.stop().await.unwrap();
 }
@@ -234,19 +266,8 @@ async fn a_video_lesson_is_returned_resubmitted_published_and_played_offline() {
     let feed = views::feed(&branch);
     let video = &feed[0].1.media[0];
     assert_eq!(video.media_type, "video/mp4");
-    let headers = [("Authorization".to_owned(), format!("Bearer {secretary}"))];
-    let fetched = http(
-        server.addr,
-        "GET",
-        &format!("/blobs/{}", video.sha256),
-        &headers,
-        &[],
-    )
-    .await
-    .unwrap();
-    assert_eq!(fetched.status, 200);
-    assert_eq!(fetched.bytes.len() as i64, video.size);
-    assert_eq!(sha256(&fetched.bytes), video.sha256);
+    let fetched = blob_on_server(&server, &secretary, &video.sha256).await;
+    assert_eq!(fetched.len() as i64, video.size);
     server.stop().await.unwrap();
 }
 
@@ -708,18 +729,10 @@ async fn the_secretary_runs_a_month_in_the_app_and_every_phone_and_the_server_ag
         "{of_visit:?}"
     );
     // The photo of the repair, byte for byte, for the township to see.
-    let headers = [("Authorization".to_owned(), format!("Bearer {township}"))];
-    let fetched = http(
-        server.addr,
-        "GET",
-        &format!("/blobs/{}", sha256(&photo)),
-        &headers,
-        &[],
-    )
-    .await
-    .unwrap();
-    assert_eq!(fetched.status, 200);
-    assert_eq!(fetched.bytes, photo);
+    assert_eq!(
+        blob_on_server(&server, &township, &sha256(&photo)).await,
+        photo
+    );
 
     // Every new or changed screen, on a phone and on a desk.
     for name in story["shots"].as_array().unwrap() {
@@ -1306,22 +1319,13 @@ async fn a_full_phone_refuses_a_recording_before_it_starts_and_one_cut_off_is_of
 
     // The lesson kept from the recording cut off by closing the page reached the server, and
     // so did its video.
-    let title = story["title"].as_str().unwrap().to_owned();
-    let bytes = on_server(
+    let lesson = lecture_on_server(
         &server,
         &secretary,
         v.notebook,
-        "the lesson kept from the cut-off recording reached the server",
-        |doc| {
-            doc.records::<Lecture>(&schema::LECTURES)
-                .iter()
-                .any(|(_, lecture)| lecture.title == title)
-        },
+        story["title"].as_str().unwrap(),
     )
     .await;
-    let notebook = Notebook::load(&bytes, Limits::default()).unwrap();
-    let lectures = notebook.records::<Lecture>(&schema::LECTURES);
-    let (_, lesson) = lectures.iter().find(|(_, l)| l.title == title).unwrap();
     assert_eq!(lesson.media.len(), 1, "{:?}", lesson.media);
     let video = &lesson.media[0];
     assert_eq!(video.sha256, story["sha256"].as_str().unwrap());
@@ -1331,19 +1335,8 @@ async fn a_full_phone_refuses_a_recording_before_it_starts_and_one_cut_off_is_of
         "the kept recording knows about how long it is: {:?}",
         video.duration_ms
     );
-    let headers = [("Authorization".to_owned(), format!("Bearer {secretary}"))];
-    let fetched = http(
-        server.addr,
-        "GET",
-        &format!("/blobs/{}", video.sha256),
-        &headers,
-        &[],
-    )
-    .await
-    .unwrap();
-    assert_eq!(fetched.status, 200);
-    assert_eq!(fetched.bytes.len() as i64, video.size);
-    assert_eq!(sha256(&fetched.bytes), video.sha256);
+    let fetched = blob_on_server(&server, &secretary, &video.sha256).await;
+    assert_eq!(fetched.len() as i64, video.size);
 
     for name in [
         "settings-storage-full",
@@ -1399,23 +1392,8 @@ async fn an_old_member_records_a_lecture_in_three_taps_large_type_clips_nothing_
         .unwrap()
         .notebook_document
         .unwrap();
-    let title = story["silver"]["title"].as_str().unwrap().to_owned();
-    let bytes = on_server(
-        &server,
-        &secretary,
-        notebook,
-        "the old member's lecture reached the server",
-        |doc| {
-            doc.records::<Lecture>(&schema::LECTURES)
-                .iter()
-                .any(|(_, l)| l.title == title)
-        },
-    )
-    .await;
-    let lectures = Notebook::load(&bytes, Limits::default())
-        .unwrap()
-        .records::<Lecture>(&schema::LECTURES);
-    let lecture = &lectures.iter().find(|(_, l)| l.title == title).unwrap().1;
+    let title = story["silver"]["title"].as_str().unwrap();
+    let lecture = lecture_on_server(&server, &secretary, notebook, title).await;
     let mut attendees = lecture.attendees.clone();
     attendees.sort();
     let mut roster = vec![v.li.user, v.secretary.user, v.deputy.user];
@@ -1478,41 +1456,15 @@ async fn an_old_member_records_a_lecture_in_three_taps_large_type_clips_nothing_
     );
 
     // On Wi-Fi the video went: the server holds it, whole.
-    let lesson_title = lesson["title"].as_str().unwrap().to_owned();
-    let bytes = on_server(
+    let lesson = lecture_on_server(
         &server,
         &secretary,
         v.notebook,
-        "the lesson reached the server",
-        |doc| {
-            doc.records::<Lecture>(&schema::LECTURES)
-                .iter()
-                .any(|(_, l)| l.title == lesson_title)
-        },
+        lesson["title"].as_str().unwrap(),
     )
     .await;
-    let lectures = Notebook::load(&bytes, Limits::default())
-        .unwrap()
-        .records::<Lecture>(&schema::LECTURES);
-    let lesson = &lectures
-        .iter()
-        .find(|(_, l)| l.title == lesson_title)
-        .unwrap()
-        .1;
     assert_eq!(lesson.venue, client_core::model::notebook::Venue::Remote);
     assert!(lesson.attendees.is_empty() && lesson.gps.is_none());
-    let video = &lesson.media[0];
-    let headers = [("Authorization".to_owned(), format!("Bearer {secretary}"))];
-    let fetched = http(
-        server.addr,
-        "GET",
-        &format!("/blobs/{}", video.sha256),
-        &headers,
-        &[],
-    )
-    .await
-    .unwrap();
-    assert_eq!(fetched.status, 200);
-    assert_eq!(sha256(&fetched.bytes), video.sha256);
+    blob_on_server(&server, &secretary, &lesson.media[0].sha256).await;
     server.stop().await.unwrap();
 }
