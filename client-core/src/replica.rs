@@ -63,6 +63,13 @@ pub enum Task {
     Changed { document: DocumentId },
     /// The server does not have `document`, or will not show it to this device.
     Unavailable { document: DocumentId },
+    /// The server refused changes made here to `document` under `rule`, saying `message`;
+    /// the document does not sync again this session.
+    Refused {
+        document: DocumentId,
+        rule: String,
+        message: String,
+    },
 }
 
 /// Why a change could not be made or taken.
@@ -355,8 +362,15 @@ impl Replica {
             Effect::Unavailable { document } => {
                 self.tasks.push_back(Task::Unavailable { document })
             }
-            // Refusals are the server's business; a device learns of them from `Close`.
-            // Presence is not used yet.
+            Effect::ChangesRefused {
+                changes, refusal, ..
+            } => self.tasks.push_back(Task::Refused {
+                document: changes.document_id,
+                rule: refusal.rule,
+                message: refusal.message,
+            }),
+            // Refusals of frames are the server's business; a device learns of them from
+            // `Close`. Presence is not used yet.
             Effect::Refused { .. } | Effect::Ephemeral { .. } => {}
         }
         None

@@ -216,6 +216,7 @@ impl Hub {
             metrics: metrics.clone(),
             evicted: 0,
             writing: writing.clone(),
+            repeats: HashMap::new(),
         };
         tokio::spawn(hub.run(queue));
         Hub {
@@ -296,7 +297,15 @@ struct HubTask {
     /// The engine's eviction count when the metrics last heard of it.
     evicted: u64,
     writing: Arc<AtomicU64>,
+    /// Offers of refused changes answered from memory and not yet counted in the audit log,
+    /// by the refusal's document and first change.
+    repeats: HashMap<(DocumentId, ChangeHash), u64>,
 }
+
+/// How many repeated offers of refused changes the hub counts before writing them to the
+/// audit log (it writes them too when a session ends), so that a client offering the same
+/// changes in a loop costs one small write now and then.
+const REPEATS_PER_WRITE: u64 = 64;
 
 impl HubTask {
     async fn run(mut self, mut queue: mpsc::Receiver<HubInput>) {
@@ -324,6 +333,7 @@ impl HubTask {
                 HubInput::Event(event) => {
                     if let Event::Disconnected { connection } = &event {
                         self.sessions.remove(connection);
+                        self.count_repeats(0);
                     }
                     self.engine.handle(event)
                 }
@@ -519,41 +529,100 @@ impl HubTask {
                 }
                 None
             }),
+            Effect::ChangesRefused {
+                changes,
+                refusal,
+                first,
+                repeat: true,
+                ..
+            } => {
+                self.metrics.refused_again(&refusal.rule);
+                *self
+                    .repeats
+                    .entry((changes.document_id, first))
+                    .or_default() += 1;
+                self.count_repeats(REPEATS_PER_WRITE);
+            }
+            Effect::ChangesRefused {
+                connection,
+                changes,
+                refusal,
+                first,
+                repeat: false,
+            } => self.audit_refusal(connection, Some(changes.document_id), refusal, Some(first)),
             Effect::Refused {
                 connection,
                 document,
                 refusal,
-            } => {
-                self.metrics.refused(&refusal.rule);
-                let session = self.sessions.get(&connection);
-                let span = session.map_or_else(tracing::Span::none, |s| s.span.clone());
-                span.in_scope(|| {
-                    tracing::warn!(
-                        document = ?document,
-                        rule = %refusal.rule,
-                        message = %refusal.message,
-                        "refused"
-                    );
-                });
-                let mut event = AuditEvent::new(now(), "refusal", refusal.message)
-                    .rule(refusal.rule)
-                    .document(document);
-                if let Some(session) = session {
-                    event = event.by(&session.identity).device(Some(session.device));
-                }
-                // A refusal about a document is the business of the document's branch.
-                if let Some(scope) = document.and_then(|d| self.directory.scope(d)) {
-                    event = event.concerning(Some(scope.branch), Some(scope.township));
-                }
-                self.spawn_then(async move {
-                    if let Err(error) = store.audit(event).await {
-                        tracing::error!(%error, "cannot write the audit log");
-                    }
-                    None
-                });
-            }
+            } => self.audit_refusal(connection, document, refusal, None),
             Effect::Unavailable { .. } | Effect::Changed { .. } | Effect::Ephemeral { .. } => {}
         }
+    }
+
+    /// Writes the repeated offers of refused changes counted so far to the audit log, for
+    /// each refusal offered again at least `at_least` times.
+    fn count_repeats(&mut self, at_least: u64) {
+        let due: Vec<((DocumentId, ChangeHash), u64)> = self
+            .repeats
+            .iter()
+            .filter(|(_, n)| **n >= at_least.max(1))
+            .map(|(key, n)| (*key, *n))
+            .collect();
+        for ((document, first), repeats) in due {
+            self.repeats.remove(&(document, first));
+            let store = self.store.clone();
+            self.spawn_then(async move {
+                if let Err(error) = store
+                    .audit_repeats(document, first.to_string(), repeats)
+                    .await
+                {
+                    tracing::error!(%error, "cannot write the audit log");
+                }
+                None
+            });
+        }
+    }
+
+    /// A refused frame or change, in the log and the audit log; `first` names a refusal of
+    /// changes, which repeated offers are counted against.
+    fn audit_refusal(
+        &self,
+        connection: ConnectionId,
+        document: Option<DocumentId>,
+        refusal: Refusal,
+        first: Option<ChangeHash>,
+    ) {
+        self.metrics.refused(&refusal.rule);
+        let session = self.sessions.get(&connection);
+        let span = session.map_or_else(tracing::Span::none, |s| s.span.clone());
+        span.in_scope(|| {
+            tracing::warn!(
+                document = ?document,
+                rule = %refusal.rule,
+                message = %refusal.message,
+                "refused"
+            );
+        });
+        let mut event = AuditEvent::new(now(), "refusal", refusal.message)
+            .rule(refusal.rule)
+            .document(document);
+        if let Some(first) = first {
+            event = event.refused(first.to_string());
+        }
+        if let Some(session) = session {
+            event = event.by(&session.identity).device(Some(session.device));
+        }
+        // A refusal about a document is the business of the document's branch.
+        if let Some(scope) = document.and_then(|d| self.directory.scope(d)) {
+            event = event.concerning(Some(scope.branch), Some(scope.township));
+        }
+        let store = self.store.clone();
+        self.spawn_then(async move {
+            if let Err(error) = store.audit(event).await {
+                tracing::error!(%error, "cannot write the audit log");
+            }
+            None
+        });
     }
 
     /// What storing accepted changes involves: the changes, the binding of each actor written

@@ -9,7 +9,7 @@ use std::time::Duration;
 use automerge::Automerge;
 use client_core::DocumentId;
 use client_core::sync::engine::{ConnectionId, Effect, Engine, Event, Side, Trusting};
-use client_core::sync::message::{PeerId, PeerMetadata, StorageId};
+use client_core::sync::message::{PeerId, PeerMetadata, RefusedChanges, StorageId};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -213,6 +213,29 @@ impl Device {
         .await
     }
 
+    /// Syncs until the server refuses changes to `document`, or `limit` passes; returns what
+    /// it said it refused.
+    pub async fn sync_until_refused(
+        &mut self,
+        limit: Duration,
+        document: DocumentId,
+    ) -> Result<Option<RefusedChanges>, Error> {
+        let refused = |d: &Device| {
+            d.log.iter().find_map(|e| match e {
+                Effect::ChangesRefused { changes, .. } if changes.document_id == document => {
+                    Some(changes.clone())
+                }
+                _ => None,
+            })
+        };
+        self.sync_until(limit, |d| {
+            let done = refused(d).is_some();
+            async move { done }
+        })
+        .await?;
+        Ok(refused(self))
+    }
+
     /// Syncs until the connection is closed, or `limit` passes; returns whether it was.
     pub async fn sync_until_closed(&mut self, limit: Duration) -> Result<bool, Error> {
         self.sync_until(limit, |d| {
@@ -271,6 +294,7 @@ impl Device {
                             .insert((storage.clone(), *document), bytes.clone());
                     }
                     Effect::Refused { .. }
+                    | Effect::ChangesRefused { .. }
                     | Effect::Unavailable { .. }
                     | Effect::Changed { .. }
                     | Effect::Ephemeral { .. } => {}

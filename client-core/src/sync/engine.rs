@@ -8,13 +8,24 @@
 //! until [`Event::Persisted`] arrives. And nothing unchecked is kept: changes go through the
 //! [`Gate`] (on the server, read permission and client-core's validation); a refused change
 //! drops the in-memory document, so the next use reloads it from storage as it was.
+//!
+//! Refused changes do not end the session: the server answers with an `error` frame that
+//! names the document, the rule, the refused changes and its own heads (our extension of the
+//! frame; a stock client reads only its message), remembers the refused hashes
+//! ([`RefusedMemory`]) to answer the same offer again without validating it again, and goes
+//! on syncing the session's other documents. A device stops syncing the refused document for
+//! the session and reports it ([`Effect::ChangesRefused`]) for the person's work to be
+//! recovered.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use automerge::sync::{self as am_sync, SyncDoc};
 use automerge::{Automerge, ChangeHash};
 
-use super::message::{DocumentMessage, Message, PROTOCOL_VERSION, PeerId, PeerMetadata, StorageId};
+use super::message::{
+    DocumentMessage, Message, PROTOCOL_VERSION, PeerId, PeerMetadata, RefusedChanges, StorageId,
+};
+use super::refused::RefusedMemory;
 use crate::ids::DocumentId;
 
 /// A transport connection, numbered by whoever drives the engine.
@@ -156,6 +167,16 @@ pub enum Effect {
         document: DocumentId,
         bytes: Vec<u8>,
     },
+    /// Changes to one document were refused (a server refused them, or, on a device, the
+    /// server said it did). `repeat`: they were refused before and answered from memory, so
+    /// the audit log counts them against the first refusal (`first`) instead of a new line.
+    ChangesRefused {
+        connection: ConnectionId,
+        changes: RefusedChanges,
+        refusal: Refusal,
+        first: ChangeHash,
+        repeat: bool,
+    },
     /// For the audit log: a frame or change from `connection` was refused.
     Refused {
         connection: ConnectionId,
@@ -237,6 +258,8 @@ pub struct Engine<G: Gate> {
     effects: Vec<Effect>,
     /// Idle documents dropped from memory so far (a server's count, for its metrics).
     evicted: u64,
+    /// Changes a server refused, to answer them again from memory.
+    refused: RefusedMemory,
 }
 
 impl<G: Gate> Engine<G> {
@@ -252,6 +275,7 @@ impl<G: Gate> Engine<G> {
             next_ticket: 1,
             effects: Vec::new(),
             evicted: 0,
+            refused: RefusedMemory::default(),
         }
     }
 
@@ -347,6 +371,7 @@ impl<G: Gate> Engine<G> {
                     sender_id: self.me.clone(),
                     target_id,
                     message: format!("{}: {}", refusal.rule, refusal.message),
+                    refused: None,
                 },
             );
             self.effects.push(Effect::Close {
@@ -359,6 +384,47 @@ impl<G: Gate> Engine<G> {
             connection,
             document,
             refusal,
+        });
+    }
+
+    /// Refuses changes a peer offered to `document` without ending the session: what was
+    /// applied is dropped (the document is reloaded from storage on next use, so the peer's
+    /// sync with it starts afresh), and the peer is told which changes, why, and the heads
+    /// the server keeps.
+    #[allow(clippy::too_many_arguments)]
+    fn refuse_changes(
+        &mut self,
+        connection: ConnectionId,
+        document: DocumentId,
+        refusal: Refusal,
+        refused: Vec<ChangeHash>,
+        heads: Vec<ChangeHash>,
+        first: ChangeHash,
+        repeat: bool,
+    ) {
+        self.forget(document);
+        let target_id = self.remote(connection).map(|r| r.peer);
+        let changes = RefusedChanges {
+            document_id: document,
+            rule: refusal.rule.clone(),
+            refused,
+            heads,
+        };
+        self.send(
+            connection,
+            &Message::Error {
+                sender_id: self.me.clone(),
+                target_id,
+                message: format!("{}: {}", refusal.rule, refusal.message),
+                refused: Some(changes.clone()),
+            },
+        );
+        self.effects.push(Effect::ChangesRefused {
+            connection,
+            changes,
+            refusal,
+            first,
+            repeat,
         });
     }
 
@@ -504,6 +570,33 @@ impl<G: Gate> Engine<G> {
                     reason: "leave".into(),
                 });
                 self.drop_connection(connection);
+            }
+            // The server refused changes to one document: that document stops syncing for
+            // this session, for the device to recover the person's work; the others go on.
+            Message::Error {
+                message,
+                refused: Some(changes),
+                ..
+            } if self.side == Side::Client => {
+                if let Some(doc) = self.documents.get_mut(&changes.document_id) {
+                    doc.peers.remove(&connection);
+                }
+                let refusal = Refusal {
+                    rule: changes.rule.clone(),
+                    message,
+                };
+                let first = changes
+                    .refused
+                    .first()
+                    .copied()
+                    .unwrap_or(ChangeHash([0; 32]));
+                self.effects.push(Effect::ChangesRefused {
+                    connection,
+                    changes,
+                    refusal,
+                    first,
+                    repeat: false,
+                });
             }
             Message::Error { message, .. } => {
                 self.effects.push(Effect::Close {
@@ -787,13 +880,22 @@ impl<G: Gate> Engine<G> {
         }
         let after = automerge.get_heads();
         if before != after {
+            let offered = automerge.get_changes(&before);
+            let hashes: Vec<ChangeHash> = offered.iter().map(|c| c.hash()).collect();
+            // Offered again, or built on what was refused: the same answer, from memory.
+            if let Some(remembered) = self.refused.recall(document, &offered) {
+                let (refusal, first) = (remembered.refusal.clone(), remembered.first);
+                return self
+                    .refuse_changes(connection, document, refusal, hashes, before, first, true);
+            }
             if let Err(refusal) = self
                 .gate
                 .check_changes(&identity, document, automerge, &before)
             {
-                // Drop what was applied: the document is reloaded from storage on next use.
-                self.forget(document);
-                return self.refuse(connection, Some(document), refusal, true);
+                self.refused.remember(document, &hashes, refusal.clone());
+                let first = hashes[0];
+                return self
+                    .refuse_changes(connection, document, refusal, hashes, before, first, false);
             }
             let changes = automerge
                 .get_changes(&before)

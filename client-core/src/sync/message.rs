@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::DocumentId;
@@ -137,17 +138,37 @@ pub enum Message {
     Leave {
         sender_id: PeerId,
     },
-    /// The sender ends the session because of `message`.
+    /// The sender ends the session because of `message`; or, with `refused`, refuses
+    /// changes to one document and goes on with the others.
     Error {
         sender_id: PeerId,
         target_id: Option<PeerId>,
         message: String,
+        refused: Option<RefusedChanges>,
     },
     /// A frame of a type this version does not know; ignored.
     Unknown {
         type_name: String,
     },
 }
+
+/// What the server refused of one document, carried in an `error` frame beside its
+/// `message`. This is our extension of the protocol: a stock client reads the message and
+/// ignores the rest, and the session stays open for its other documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedChanges {
+    pub document_id: DocumentId,
+    /// The rule that refused, as the audit log names it.
+    pub rule: String,
+    /// The refused changes; those that depend on them are refused with them.
+    pub refused: Vec<ChangeHash>,
+    /// The server's heads of the document when it refused: what it holds and keeps.
+    pub heads: Vec<ChangeHash>,
+}
+
+/// The most change hashes one refusal names: a phone offline for a season makes a few
+/// thousand changes to its notebook.
+pub const MAX_REFUSED_HASHES: usize = 100_000;
 
 /// The body of `request` and `sync`.
 #[derive(Debug, Clone, PartialEq)]
@@ -290,6 +311,24 @@ mod wire {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub target_id: Option<PeerId>,
         pub message: String,
+        /// With `rule`, `refused` and `heads`: the document whose changes were refused.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub document_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub rule: Option<String>,
+        /// Change hashes, in hex.
+        #[serde(
+            default,
+            skip_serializing_if = "Vec::is_empty",
+            deserialize_with = "super::lenient::list"
+        )]
+        pub refused: Vec<String>,
+        #[serde(
+            default,
+            skip_serializing_if = "Vec::is_empty",
+            deserialize_with = "super::lenient::list"
+        )]
+        pub heads: Vec<String>,
     }
 }
 
@@ -421,15 +460,24 @@ impl Message {
                 sender_id,
                 target_id,
                 message,
-            } => write(
-                &mut out,
-                &wire::Error {
-                    kind,
-                    sender_id,
-                    target_id,
-                    message,
-                },
-            ),
+                refused,
+            } => {
+                let hex =
+                    |hashes: &[ChangeHash]| hashes.iter().map(ChangeHash::to_string).collect();
+                write(
+                    &mut out,
+                    &wire::Error {
+                        kind,
+                        sender_id,
+                        target_id,
+                        message,
+                        document_id: refused.as_ref().map(|r| r.document_id.to_string()),
+                        rule: refused.as_ref().map(|r| r.rule.clone()),
+                        refused: refused.as_ref().map_or_else(Vec::new, |r| hex(&r.refused)),
+                        heads: refused.as_ref().map_or_else(Vec::new, |r| hex(&r.heads)),
+                    },
+                )
+            }
             Message::Unknown { type_name } => {
                 return Err(FrameError::Encode(format!(
                     "cannot send an unknown {type_name:?}"
@@ -540,10 +588,33 @@ impl Message {
             },
             "error" => {
                 let frame = shape!(wire::Error);
+                let refused = match (frame.document_id, frame.rule) {
+                    (Some(document_id), Some(rule)) => {
+                        if frame.refused.len() + frame.heads.len() > MAX_REFUSED_HASHES {
+                            return Err(malformed("too many change hashes".into()));
+                        }
+                        let hashes = |hex: &[String]| {
+                            hex.iter()
+                                .map(|h| {
+                                    h.parse::<ChangeHash>()
+                                        .map_err(|e| malformed(e.to_string()))
+                                })
+                                .collect::<Result<Vec<_>, _>>()
+                        };
+                        Some(RefusedChanges {
+                            document_id: document(&document_id)?,
+                            rule,
+                            refused: hashes(&frame.refused)?,
+                            heads: hashes(&frame.heads)?,
+                        })
+                    }
+                    _ => None,
+                };
                 Message::Error {
                     sender_id: frame.sender_id,
                     target_id: frame.target_id,
                     message: frame.message,
+                    refused,
                 }
             }
             _ => Message::Unknown { type_name: kind },
@@ -723,6 +794,18 @@ mod tests {
                 sender_id: peer("server"),
                 target_id: Some(peer("phone-1")),
                 message: "unsupported protocol version".into(),
+                refused: None,
+            },
+            Message::Error {
+                sender_id: peer("server"),
+                target_id: Some(peer("phone-1")),
+                message: "not_a_member: 李章桂 is not a member of this branch".into(),
+                refused: Some(RefusedChanges {
+                    document_id: DocumentId::from_bytes([5; 16]),
+                    rule: "not_a_member".into(),
+                    refused: vec![ChangeHash([7; 32]), ChangeHash([8; 32])],
+                    heads: vec![ChangeHash([9; 32])],
+                }),
             },
         ]
     }

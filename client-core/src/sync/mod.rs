@@ -6,3 +6,4 @@
 
 pub mod engine;
 pub mod message;
+pub mod refused;

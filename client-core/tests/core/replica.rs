@@ -242,7 +242,7 @@ impl Line {
             } => {
                 phone.sync_states.insert(document, bytes);
             }
-            Task::Changed { .. } | Task::Unavailable { .. } => {}
+            Task::Changed { .. } | Task::Unavailable { .. } | Task::Refused { .. } => {}
         }
     }
 

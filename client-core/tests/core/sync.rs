@@ -280,10 +280,24 @@ impl Net {
             .log
             .iter()
             .filter_map(|e| match e {
-                Effect::Refused { refusal, .. } => Some(refusal.rule.clone()),
+                Effect::Refused { refusal, .. }
+                | Effect::ChangesRefused {
+                    refusal,
+                    repeat: false,
+                    ..
+                } => Some(refusal.rule.clone()),
                 _ => None,
             })
             .collect()
+    }
+
+    /// How many offers of changes refused before the server answered from memory.
+    fn repeated_refusals(&self) -> usize {
+        self.server
+            .log
+            .iter()
+            .filter(|e| matches!(e, Effect::ChangesRefused { repeat: true, .. }))
+            .count()
     }
 }
 
@@ -338,6 +352,7 @@ pub fn answer<G: Gate>(node: &mut Node<G>, effect: &Effect) -> Vec<Effect> {
         Effect::Send { .. }
         | Effect::Close { .. }
         | Effect::Refused { .. }
+        | Effect::ChangesRefused { .. }
         | Effect::Unavailable { .. }
         | Effect::Changed { .. }
         | Effect::Ephemeral { .. } => Vec::new(),
@@ -552,7 +567,10 @@ fn a_change_that_breaks_the_schema_is_refused_and_nothing_is_stored() {
     );
 
     assert_eq!(net.refusals(), vec!["not_owner".to_string()]);
-    assert!(!net.links.contains_key(&phone), "the session is closed");
+    assert!(
+        net.links.contains_key(&phone),
+        "the session stays open for the phone's other documents"
+    );
     assert_eq!(
         net.server.storage.clone_documents(),
         before,
@@ -563,6 +581,35 @@ fn a_change_that_breaks_the_schema_is_refused_and_nothing_is_stored() {
         0,
         "the tainted copy was dropped"
     );
+    // The phone is told which document, which rule, which change, and what the server
+    // keeps: the heads it had before the change.
+    let server_heads = Automerge::load(&before[&li_notebook]).unwrap().get_heads();
+    let tampered = net.devices[phone]
+        .engine
+        .document(li_notebook)
+        .unwrap()
+        .get_heads();
+    let told: Vec<_> = net.devices[phone]
+        .log
+        .iter()
+        .filter_map(|e| match e {
+            Effect::ChangesRefused { changes, .. } => Some(changes.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].document_id, li_notebook);
+    assert_eq!(told[0].rule, "not_owner");
+    assert_eq!(told[0].refused, tampered);
+    assert_eq!(told[0].heads, server_heads);
+
+    // Offered again in a new session, the same change is answered from memory: no second
+    // refusal for the audit log, a repeat counted, storage unchanged.
+    net.disconnect(phone);
+    net.connect(phone, &village.li.principal);
+    assert_eq!(net.refusals(), vec!["not_owner".to_string()]);
+    assert_eq!(net.repeated_refusals(), 1);
+    assert_eq!(net.server.storage.clone_documents(), before);
 }
 
 #[test]

@@ -241,7 +241,8 @@ export type Task =
   | { task: 'store'; document: string; bytes: Uint8Array | number[]; ticket: number | null }
   | { task: 'saveSyncState'; server: string; document: string; bytes: Uint8Array | number[] }
   | { task: 'changed'; document: string }
-  | { task: 'unavailable'; document: string };
+  | { task: 'unavailable'; document: string }
+  | { task: 'refused'; document: string; rule: string; message: string };
 
 export interface Candidate {
   id: RecordId;

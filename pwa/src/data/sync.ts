@@ -92,6 +92,11 @@ export class Sync {
         if (task.reason && task.reason !== 'leave') this.refusal = task.reason;
         this.socket?.close();
         return;
+      // The server refused changes to one document; the others go on syncing.
+      case 'refused':
+        this.refusal = task.rule;
+        changed.add(task.document);
+        return;
       case 'store':
         if (task.ticket === null) {
           // A change made here: if this fails the caller must hear of it.

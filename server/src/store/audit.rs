@@ -15,6 +15,29 @@ impl Store {
             .await
     }
 
+    /// Counts `repeats` more offers of the changes refused on the line naming `first` (the
+    /// first change refused) of `document`.
+    pub async fn audit_repeats(
+        &self,
+        document: DocumentId,
+        first: String,
+        repeats: u64,
+    ) -> Result<()> {
+        self.call(move |connection| {
+            connection
+                .prepare_cached(
+                    "UPDATE audit SET repeats = repeats + ?3 WHERE refused = ?2 AND document = ?1",
+                )?
+                .execute(params![
+                    document.to_string(),
+                    first,
+                    i64::try_from(repeats).unwrap_or(i64::MAX)
+                ])?;
+            Ok(())
+        })
+        .await
+    }
+
     /// The audit log from `since` on, oldest first.
     pub async fn audit_since(&self, since: Millis) -> Result<Vec<AuditEvent>> {
         self.audit_log(AuditQuery {
@@ -28,7 +51,8 @@ impl Store {
     pub async fn audit_log(&self, query: AuditQuery) -> Result<Vec<AuditEvent>> {
         self.call(move |connection| {
             let mut sql = String::from(
-                "SELECT at, event, user, device, branch, township, document, rule, address, detail
+                "SELECT at, event, user, device, branch, township, document, rule, address, detail,
+                        refused, repeats
                  FROM audit WHERE 1 = 1",
             );
             let mut values: Vec<rusqlite::types::Value> = Vec::new();
@@ -65,6 +89,8 @@ impl Store {
                     rule: row.get(7)?,
                     address: row.get(8)?,
                     detail: row.get(9)?,
+                    refused: row.get(10)?,
+                    repeats: u64::try_from(row.get::<_, i64>(11)?).unwrap_or_default(),
                 });
             }
             Ok(events)
@@ -77,8 +103,8 @@ impl Store {
 pub(super) fn insert(connection: &rusqlite::Connection, event: &AuditEvent) -> Result<()> {
     connection
         .prepare_cached(
-            "INSERT INTO audit (at, event, user, device, branch, township, document, rule, address, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO audit (at, event, user, device, branch, township, document, rule, address, detail, refused)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?
         .execute(params![
             event.at.0,
@@ -90,7 +116,8 @@ pub(super) fn insert(connection: &rusqlite::Connection, event: &AuditEvent) -> R
             event.document.map(|d| d.to_string()),
             event.rule,
             event.address,
-            event.detail
+            event.detail,
+            event.refused
         ])?;
     Ok(())
 }
@@ -133,6 +160,10 @@ pub struct AuditEvent {
     /// The network address a request came from.
     pub address: Option<String>,
     pub detail: String,
+    /// For a refusal of changes, the first change refused (hex), which names it.
+    pub refused: Option<String>,
+    /// How many times the same changes were offered again after this refusal.
+    pub repeats: u64,
 }
 
 impl AuditEvent {
@@ -148,6 +179,8 @@ impl AuditEvent {
             rule: None,
             address: None,
             detail: detail.into(),
+            refused: None,
+            repeats: 0,
         }
     }
 
@@ -183,6 +216,12 @@ impl AuditEvent {
 
     pub fn rule(mut self, rule: impl Into<String>) -> AuditEvent {
         self.rule = Some(rule.into());
+        self
+    }
+
+    /// A refusal of changes, named by the first change it refused.
+    pub fn refused(mut self, first: impl Into<String>) -> AuditEvent {
+        self.refused = Some(first.into());
         self
     }
 

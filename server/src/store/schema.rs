@@ -14,7 +14,7 @@ use rusqlite_migration::{HookError, M, Migrations};
 use super::StoreError;
 
 /// The schema this binary writes.
-pub const LATEST: usize = 3;
+pub const LATEST: usize = 4;
 
 /// Every migration, oldest first; the `n`th brings a database to version `n`.
 fn migrations() -> Migrations<'static> {
@@ -26,6 +26,7 @@ fn migrations() -> Migrations<'static> {
         M::up_with_hook(V3_COUNTED_APPROVALS, |tx: &rusqlite::Transaction| {
             reproject_everything(tx).map_err(|error| HookError::Hook(error.to_string()))
         }),
+        M::up(V4_REFUSALS_COUNTED),
     ])
 }
 
@@ -61,7 +62,8 @@ fn version(connection: &Connection) -> Result<usize, StoreError> {
 
 /// A database with no version recorded (made before the schema had versions, or whose
 /// version was lost) is recognised by what it holds (the first release had no
-/// `record_values`, the second no index of when records were held) and given the version
+/// `record_values`, the second no index of when records were held, the third no index of
+/// refused changes) and given the version
 /// it is at.
 fn adopt_unversioned(connection: &Connection) -> Result<(), StoreError> {
     let has = |kind: &str, name: &str| -> Result<bool, StoreError> {
@@ -74,7 +76,9 @@ fn adopt_unversioned(connection: &Connection) -> Result<(), StoreError> {
     if version(connection)? != 0 || !has("table", "documents")? {
         return Ok(());
     }
-    let at = if has("index", "record_values_by_held_at")? {
+    let at = if has("index", "audit_by_refused")? {
+        4
+    } else if has("index", "record_values_by_held_at")? {
         3
     } else if has("table", "record_values")? {
         2
@@ -350,6 +354,14 @@ const V3_COUNTED_APPROVALS: &str = "
 -- a month's approvals.
 CREATE INDEX record_values_by_held_at ON record_values(collection, number)
     WHERE field = 'held_at';
+";
+
+const V4_REFUSALS_COUNTED: &str = "
+-- A refusal of changes names the first change it refused; the same changes offered again are
+-- answered from memory and counted on that line (repeats), not written as new lines.
+ALTER TABLE audit ADD COLUMN refused TEXT;
+ALTER TABLE audit ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX audit_by_refused ON audit(refused) WHERE refused IS NOT NULL;
 ";
 
 #[cfg(test)]

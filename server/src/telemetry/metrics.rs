@@ -74,6 +74,7 @@ pub struct Metrics {
     pub frame_bytes: Family<Way, Counter>,
     pub changes_accepted: Counter,
     pub changes_refused: Family<Rule, Counter>,
+    pub changes_refused_again: Family<Rule, Counter>,
     pub documents_loaded: Counter,
     pub documents_evicted: Counter,
     pub documents_held: Gauge,
@@ -100,6 +101,7 @@ impl Metrics {
             frame_bytes: Family::default(),
             changes_accepted: Counter::default(),
             changes_refused: Family::default(),
+            changes_refused_again: Family::default(),
             documents_loaded: Counter::default(),
             documents_evicted: Counter::default(),
             documents_held: Gauge::default(),
@@ -143,6 +145,11 @@ impl Metrics {
             "changes_refused",
             "Changes and messages refused, by the rule they broke",
             m.changes_refused.clone(),
+        );
+        registry.register(
+            "changes_refused_again",
+            "Refused changes offered again and answered from memory, by the rule that refused them",
+            m.changes_refused_again.clone(),
         );
         registry.register(
             "documents_loaded",
@@ -201,6 +208,14 @@ impl Metrics {
 
     pub fn refused(&self, rule: &str) {
         self.changes_refused
+            .get_or_create(&Rule {
+                rule: rule.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn refused_again(&self, rule: &str) {
+        self.changes_refused_again
             .get_or_create(&Rule {
                 rule: rule.to_owned(),
             })

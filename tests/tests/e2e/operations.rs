@@ -555,6 +555,9 @@ async fn readiness_needs_a_database_that_commits_and_room_above_the_reserve() {
 /// What version 2 of the schema added, taken away again: a database as the first release
 /// left it, with its data.
 const BACK_TO_VERSION_1: &str = "
+DROP INDEX audit_by_refused;
+ALTER TABLE audit DROP COLUMN refused;
+ALTER TABLE audit DROP COLUMN repeats;
 DROP INDEX record_values_by_plan;
 DROP TABLE record_values;
 DROP INDEX records_by_review_subject;

@@ -1,11 +1,12 @@
 use std::time::Duration;
 
 use automerge::transaction::Transactable;
-use automerge::{ReadDoc, ScalarValue};
+use automerge::{Automerge, ReadDoc, ScalarValue};
 use client_core::model::branch::{Candidate, Election, Rectification};
 use client_core::model::common::{Progress, ProgressStatus};
+use client_core::sync::message::RefusedChanges;
 use client_core::validate::Elections;
-use client_core::{Branch, Limits, Millis, Notebook, RecordId};
+use client_core::{Branch, DocumentId, Limits, Millis, Notebook, RecordId};
 use tianjian_server::store::Store;
 use tianjian_server::writer::{WriteError, Writer};
 use tianjian_tests::device::Device;
@@ -156,6 +157,18 @@ async fn audited(store: &Store, rule: &str) -> usize {
     }
 }
 
+/// What the server said it refused of `document`'s changes from `phone`, which stays
+/// connected for its other documents.
+async fn refused(phone: &mut Device, document: DocumentId) -> RefusedChanges {
+    let refused = phone.sync_until_refused(LIMIT, document).await.unwrap();
+    let refused = refused.unwrap_or_else(|| panic!("the server refused nothing of {document}"));
+    assert!(
+        phone.is_connected(),
+        "a refused change does not end the session"
+    );
+    refused
+}
+
 #[tokio::test]
 async fn garbage_oversized_frames_and_hostile_changes_are_audited_and_change_nothing() {
     let (db, server) = served().await;
@@ -217,11 +230,41 @@ async fn garbage_oversized_frames_and_hostile_changes_are_audited_and_change_not
         .connect(server.addr, &token(keys, &v.li))
         .await
         .unwrap();
-    assert!(
-        phone.sync_until_closed(LIMIT).await.unwrap(),
-        "a hostile change must end the session"
+    let told = refused(&mut phone, v.notebook).await;
+    assert_eq!(told.rule, "not_owner");
+    assert_eq!(
+        told.heads,
+        Automerge::load(&v.notebook_bytes).unwrap().get_heads(),
+        "the phone is told what the server keeps"
     );
     assert_eq!(audited(store, "not_owner").await, 1);
+    // A client that cannot recover offers the same change in every session: answered from
+    // the server's memory, counted on the first refusal's line, never a new line.
+    for _ in 0..3 {
+        phone.disconnect().await.unwrap();
+        phone.log.clear();
+        phone
+            .connect(server.addr, &token(keys, &v.li))
+            .await
+            .unwrap();
+        assert_eq!(refused(&mut phone, v.notebook).await, told);
+    }
+    phone.disconnect().await.unwrap();
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    let repeats = loop {
+        let events = store.audit_since(Millis(0)).await.unwrap();
+        let lines: Vec<_> = events
+            .iter()
+            .filter(|e| e.rule.as_deref() == Some("not_owner"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0].refused, Some(told.refused[0].to_string()));
+        if lines[0].repeats == 3 || tokio::time::Instant::now() >= deadline {
+            break lines[0].repeats;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(repeats, 3);
 
     // The secretary may read li's notebook but not write it.
     let mut phone = Device::new("secretary-phone");
@@ -245,7 +288,7 @@ async fn garbage_oversized_frames_and_hostile_changes_are_audited_and_change_not
         .connect(server.addr, &token(keys, &v.secretary))
         .await
         .unwrap();
-    assert!(phone.sync_until_closed(LIMIT).await.unwrap());
+    assert_eq!(refused(&mut phone, v.notebook).await.rule, "write_denied");
     assert_eq!(audited(store, "write_denied").await, 1);
 
     // A member of another branch cannot even see li's notebook.
@@ -360,7 +403,7 @@ async fn a_change_written_with_another_persons_actor_is_refused() {
         })
         .await
         .unwrap();
-    assert!(deputy_phone.sync_until_closed(LIMIT).await.unwrap());
+    refused(&mut deputy_phone, v.branch).await;
     assert_eq!(audited(store, "foreign_actor").await, 1);
     assert!(stored_state(path) == before);
     server.stop().await.unwrap();
@@ -498,7 +541,7 @@ async fn ballots_are_checked_against_the_branchs_election_on_the_server() {
         })
         .await
         .unwrap();
-    assert!(li_phone.sync_until_closed(LIMIT).await.unwrap());
+    refused(&mut li_phone, v.notebook).await;
     assert_eq!(audited(store, "election_closed").await, 1);
     assert!(stored_state(path) == before);
     server.stop().await.unwrap();
@@ -615,7 +658,7 @@ async fn the_township_verifies_a_branchs_rectification_through_the_server_and_to
         })
         .await
         .unwrap();
-    assert!(phone.sync_until_closed(LIMIT).await.unwrap());
+    refused(&mut phone, v.branch).await;
     assert_eq!(audited(store, "only_advance").await, 1);
     assert!(stored_state(path) == before);
     server.stop().await.unwrap();
