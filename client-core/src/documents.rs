@@ -130,6 +130,24 @@ impl Documents {
         self.held.insert(id, Held::from(document));
     }
 
+    /// Holds a document again that [`Documents::take`] handed over.
+    pub fn insert_held(&mut self, id: DocumentId, held: Held) {
+        self.held.insert(id, held);
+    }
+
+    /// Stops holding a document, handing it over.
+    pub fn take(&mut self, id: DocumentId) -> Option<Held> {
+        self.held.remove(&id)
+    }
+
+    /// The branch document of `branch`, if held.
+    pub fn branch_of(&self, branch: crate::ids::BranchId) -> Option<&Branch> {
+        self.held.values().find_map(|held| match held {
+            Held::Branch(doc) if doc.document().scope().branch == branch => Some(doc),
+            _ => None,
+        })
+    }
+
     /// The ids of the documents held.
     pub fn ids(&self) -> Vec<DocumentId> {
         self.held.keys().copied().collect()

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod model;
 pub mod ops;
 pub mod projection;
+pub mod recovery;
 pub mod replica;
 pub mod schema;
 pub mod session;

@@ -22,12 +22,15 @@ use automerge::sync::{self as am_sync};
 use automerge::{ActorId, ChangeHash, PatchAction, Prop, ReadDoc};
 use serde::Serialize;
 
+use crate::access::Principal;
 use crate::document::{Document, DocumentError};
 use crate::documents::{Documents, HeldError};
 use crate::ids::DocumentId;
-use crate::sync::engine::{ConnectionId, Effect, Engine, Event, Side, Trusting};
-use crate::sync::message::{PeerId, PeerMetadata, StorageId};
-use crate::validate::Limits;
+use crate::recovery::{self, Quarantine, Returned};
+use crate::sync::engine::{ConnectionId, Effect, Engine, Event, Refusal, Side, Trusting};
+use crate::sync::message::{PeerId, PeerMetadata, RefusedChanges, StorageId};
+use crate::time::Millis;
+use crate::validate::{Elections, Limits};
 
 /// The device's one connection: to the server.
 const SERVER: ConnectionId = ConnectionId(1);
@@ -63,13 +66,24 @@ pub enum Task {
     Changed { document: DocumentId },
     /// The server does not have `document`, or will not show it to this device.
     Unavailable { document: DocumentId },
-    /// The server refused changes made here to `document` under `rule`, saying `message`;
-    /// the document does not sync again this session.
-    Refused {
+    /// The server refused changes made here to a document: store this durably before
+    /// anything else, then call [`Replica::recover`] with it (again after a restart, until
+    /// [`Task::Recovered`]). The document does not sync until then.
+    Quarantine { quarantine: Quarantine },
+    /// Every change made here from now on is written with this actor (hex): keep it as the
+    /// person's actor on this device.
+    Actor { actor: String },
+    /// Replace everything stored for `document` (its chunks and its sync state) with `bytes`.
+    Replace {
         document: DocumentId,
-        rule: String,
-        message: String,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
     },
+    /// A record the person wrote could not be put back: keep it in their returned items
+    /// (by document, collection and key: the same item comes again after a restart).
+    Returned { item: Returned },
+    /// The recovery of `document` is done: its quarantine may go.
+    Recovered { document: DocumentId },
 }
 
 /// Why a change could not be made or taken.
@@ -106,6 +120,8 @@ pub struct Replica {
     /// does not save it again just to hand the engine its bytes.
     opened: BTreeMap<DocumentId, Vec<u8>>,
     tasks: VecDeque<Task>,
+    /// Documents whose refused work was put back in this session.
+    recovered: BTreeSet<DocumentId>,
 }
 
 impl Replica {
@@ -123,6 +139,7 @@ impl Replica {
             sync_states: BTreeMap::new(),
             opened: BTreeMap::new(),
             tasks: VecDeque::new(),
+            recovered: BTreeSet::new(),
         }
     }
 
@@ -364,11 +381,7 @@ impl Replica {
             }
             Effect::ChangesRefused {
                 changes, refusal, ..
-            } => self.tasks.push_back(Task::Refused {
-                document: changes.document_id,
-                rule: refusal.rule,
-                message: refusal.message,
-            }),
+            } => self.quarantine(changes, refusal),
             // Refusals of frames are the server's business; a device learns of them from
             // `Close`. Presence is not used yet.
             Effect::Refused { .. } | Effect::Ephemeral { .. } => {}
@@ -393,6 +406,87 @@ impl Replica {
         } else {
             self.remake(document);
         }
+    }
+
+    /// The server refused changes to a document: what the person saw is kept first.
+    fn quarantine(&mut self, changes: RefusedChanges, refusal: Refusal) {
+        let Ok(held) = self.documents.get_mut(changes.document_id) else {
+            return;
+        };
+        let hex = |hashes: &[ChangeHash]| hashes.iter().map(ChangeHash::to_string).collect();
+        let quarantine = Quarantine {
+            document: changes.document_id,
+            saved: held.document_mut().save(),
+            rule: refusal.rule,
+            message: refusal.message,
+            heads: hex(&changes.heads),
+            refused: hex(&changes.refused),
+        };
+        self.tasks.push_back(Task::Quarantine { quarantine });
+        self.tasks.push_back(Task::Changed {
+            document: changes.document_id,
+        });
+    }
+
+    /// Puts the person's work back after a refusal, once its [`Quarantine`] is stored:
+    /// rebuilds the document at the server's heads with a fresh actor (unless that is done
+    /// already), writes each record the person saw again as `by` with the rules the phone
+    /// knows now, and syncs what passes. What does not comes back as [`Task::Returned`].
+    /// Taken again after a crash, at any step, it ends the same.
+    pub fn recover(&mut self, quarantine: &Quarantine, by: &Principal, now: Millis) -> Result<()> {
+        let document = quarantine.document;
+        let saved = Document::load(&quarantine.saved, Limits::default())?;
+        if recovery::holds_refused(self.documents.get(document)?.document(), quarantine) {
+            // Never again the actor of the refused changes: its next sequence numbers are
+            // the refused ones'.
+            let actor = ActorId::random();
+            let mut rebuilt = recovery::rebuild(
+                self.documents.get(document)?.document(),
+                quarantine,
+                actor.clone(),
+            )?;
+            self.set_actor(actor.clone());
+            self.tasks.push_back(Task::Actor {
+                actor: actor.to_hex_string(),
+            });
+            let bytes = rebuilt.save();
+            let synced = automerge::Automerge::load(&bytes)
+                .map_err(|error| ReplicaError::Apply(document, Box::new(error)))?;
+            self.engine.replace(document, synced);
+            self.documents.insert(document, rebuilt);
+            self.sync_states.retain(|(_, d), _| *d != document);
+            self.tasks.push_back(Task::Replace { document, bytes });
+        }
+        let Some(mut target) = self.documents.take(document) else {
+            return Err(ReplicaError::NotSyncing(document));
+        };
+        let branch = target.document().scope().branch;
+        let elections = self
+            .documents
+            .branch_of(branch)
+            .map(|b| b as &dyn Elections);
+        // Put back once a session: if the server refuses what was put back, the phone's rules
+        // and the server's differ, and the person decides instead of the two going round.
+        let trust_rules = self.recovered.insert(document);
+        let returned = recovery::replay(
+            document,
+            target.document_mut(),
+            &saved,
+            quarantine,
+            by,
+            now,
+            elections,
+            trust_rules,
+        );
+        self.documents.insert_held(document, target);
+        self.commit(document)?;
+        for item in returned {
+            self.tasks.push_back(Task::Returned { item });
+        }
+        self.tasks.push_back(Task::Recovered { document });
+        self.tasks.push_back(Task::Changed { document });
+        self.sync(document);
+        Ok(())
     }
 
     /// Makes the typed copy of `document` from the engine's. A document received in part

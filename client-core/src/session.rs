@@ -157,6 +157,12 @@ impl Session {
         }
     }
 
+    /// Writes for `user` with `actor` (hex) from now on: the one a recovery started afresh
+    /// with, since the old one's next sequence numbers were refused.
+    pub fn replace_actor(&mut self, user: UserId, actor: String) {
+        self.actors.insert(user, actor);
+    }
+
     /// The actor this device writes with for `user`, made the first time it is asked for.
     /// The app registers it with the server right after signing in.
     pub fn actor_for(&mut self, user: UserId) -> Result<String, IdError> {

@@ -202,12 +202,27 @@ impl Tianjian {
         Ok(())
     }
 
+    /// Puts the person's work back after a refusal, from the quarantine a `quarantine` task
+    /// gave (stored first), writing as `by` (`Replica::recover`).
+    pub fn recover(
+        &mut self,
+        quarantine: JsValue,
+        by: JsValue,
+        now: f64,
+    ) -> std::result::Result<(), JsValue> {
+        let quarantine: crate::recovery::Quarantine = input(quarantine)?;
+        let by: Principal = input(by)?;
+        Ok(self.replica.recover(&quarantine, &by, millis(now))?)
+    }
+
     // ---- sync ---------------------------------------------------------------------------
 
     /// The tasks queued since the last call, oldest first: `{task: "send", bytes}`,
     /// `{task: "close", reason}`, `{task: "store", document, bytes, ticket}`,
     /// `{task: "saveSyncState", server, document, bytes}`, `{task: "changed", document}`,
-    /// `{task: "unavailable", document}`.
+    /// `{task: "unavailable", document}`, and after a refusal `{task: "quarantine",
+    /// quarantine}`, `{task: "actor", actor}`, `{task: "replace", document, bytes}`,
+    /// `{task: "returned", item}`, `{task: "recovered", document}`.
     pub fn tasks(&mut self) -> std::result::Result<JsValue, JsValue> {
         Ok(output(&self.replica.take_tasks())?)
     }
@@ -867,29 +882,9 @@ fn keyed<T: autosurgeon::Hydrate + Serialize>(
 
 /// Reads a collection with the record type it holds.
 fn read_all(doc: &crate::Document, collection: &Collection) -> Result<JsValue> {
-    use crate::model::branch::Review;
-    use crate::model::notebook::Ballot;
-    match collection.name {
-        "lectures" => keyed::<Lecture>(doc, collection),
-        "services" => keyed::<Service>(doc, collection),
-        "visits" => keyed::<Visit>(doc, collection),
-        "ballots" => keyed::<Ballot>(doc, collection),
-        "pledges" => keyed::<Pledge>(doc, collection),
-        "roster" => keyed::<RosterEntry>(doc, collection),
-        "plans" => keyed::<Plan>(doc, collection),
-        "schedule" => keyed::<ScheduleEntry>(doc, collection),
-        "meetings" => keyed::<Meeting>(doc, collection),
-        "screenings" => keyed::<Screening>(doc, collection),
-        "reviews" => keyed::<Review>(doc, collection),
-        "elections" => keyed::<Election>(doc, collection),
-        "rectifications" => keyed::<Rectification>(doc, collection),
-        "feed" => keyed::<FeedItem>(doc, collection),
-        "entries" => keyed::<LedgerEntry>(doc, collection),
-        "notes" => keyed::<SupervisionNote>(doc, collection),
-        "problems" => keyed::<Problem>(doc, collection),
-        "assessments" => keyed::<Assessment>(doc, collection),
-        other => Err(WasmError::Input(format!("no collection {other:?}"))),
-    }
+    crate::model::with_record_type!(collection.name, T => keyed::<T>(doc, collection), _ => {
+        Err(WasmError::Input(format!("no collection {:?}", collection.name)))
+    })
 }
 
 /// The device's sign-in ([`Session`]): the app stores it as JSON and asks it what to do.
@@ -933,6 +928,14 @@ impl SignIn {
     pub fn actor_for(&mut self, user: &str) -> std::result::Result<String, JsValue> {
         let user: UserId = user.parse()?;
         Ok(self.session.actor_for(user)?)
+    }
+
+    /// Writes for `user` with `actor` (hex) from now on (after a recovery, `Task::Actor`).
+    #[wasm_bindgen(js_name = replaceActor)]
+    pub fn replace_actor(&mut self, user: &str, actor: String) -> std::result::Result<(), JsValue> {
+        let user: UserId = user.parse()?;
+        self.session.replace_actor(user, actor);
+        Ok(())
     }
 }
 

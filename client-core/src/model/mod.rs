@@ -11,6 +11,89 @@ pub mod ledger;
 pub mod notebook;
 pub mod supervision;
 
+/// Runs `$body` with `$T` naming the record type the collection called `$name` holds, or
+/// `$other` for a name no collection has: the one place that pairs collections with types.
+macro_rules! with_record_type {
+    ($name:expr, $T:ident => $body:expr, _ => $other:expr) => {
+        match $name {
+            "lectures" => {
+                type $T = $crate::model::notebook::Lecture;
+                $body
+            }
+            "services" => {
+                type $T = $crate::model::notebook::Service;
+                $body
+            }
+            "visits" => {
+                type $T = $crate::model::notebook::Visit;
+                $body
+            }
+            "ballots" => {
+                type $T = $crate::model::notebook::Ballot;
+                $body
+            }
+            "pledges" => {
+                type $T = $crate::model::notebook::Pledge;
+                $body
+            }
+            "roster" => {
+                type $T = $crate::model::branch::RosterEntry;
+                $body
+            }
+            "plans" => {
+                type $T = $crate::model::branch::Plan;
+                $body
+            }
+            "schedule" => {
+                type $T = $crate::model::branch::ScheduleEntry;
+                $body
+            }
+            "meetings" => {
+                type $T = $crate::model::branch::Meeting;
+                $body
+            }
+            "screenings" => {
+                type $T = $crate::model::branch::Screening;
+                $body
+            }
+            "reviews" => {
+                type $T = $crate::model::branch::Review;
+                $body
+            }
+            "elections" => {
+                type $T = $crate::model::branch::Election;
+                $body
+            }
+            "rectifications" => {
+                type $T = $crate::model::branch::Rectification;
+                $body
+            }
+            "feed" => {
+                type $T = $crate::model::branch::FeedItem;
+                $body
+            }
+            "entries" => {
+                type $T = $crate::model::ledger::LedgerEntry;
+                $body
+            }
+            "notes" => {
+                type $T = $crate::model::supervision::SupervisionNote;
+                $body
+            }
+            "problems" => {
+                type $T = $crate::model::supervision::Problem;
+                $body
+            }
+            "assessments" => {
+                type $T = $crate::model::supervision::Assessment;
+                $body
+            }
+            _ => $other,
+        }
+    };
+}
+pub(crate) use with_record_type;
+
 /// A closed set of values stored as strings, such as a lecture's venue.
 ///
 /// Generates the enum, its wire names, `ALL_NAMES` for the schema, and the Automerge and serde

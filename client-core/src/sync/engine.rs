@@ -295,6 +295,20 @@ impl<G: Gate> Engine<G> {
         }
     }
 
+    /// For a device: holds `automerge` as `document` from now on, in place of what it held,
+    /// and forgets every peer's sync with it (the device rebuilt it after a refusal); report
+    /// [`Event::Open`] to sync it again.
+    pub fn replace(&mut self, document: DocumentId, automerge: Automerge) {
+        self.documents.insert(
+            document,
+            Doc {
+                stored: Stored::Ready(Box::new(automerge)),
+                peers: BTreeMap::new(),
+                unpersisted: BTreeSet::new(),
+            },
+        );
+    }
+
     /// Whether a connected peer has said it holds everything this engine has of `document`.
     /// A server answers only once what it received is durable, so for a device this means
     /// "the server has kept it".

@@ -5,9 +5,11 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::error::Error;
 
+use automerge::ActorId;
 use client_core::model::branch::Plan;
 use client_core::model::common::Prose;
 use client_core::model::notebook::Lecture;
+use client_core::recovery::{Quarantine, Returned};
 use client_core::replica::{Replica, Task};
 use client_core::sync::engine::{ConnectionId, Effect, Engine, Event, Side};
 use client_core::sync::message::{PeerId, PeerMetadata, StorageId};
@@ -17,6 +19,13 @@ use crate::fixture::{NOW, Person, Village, later, lecture};
 use crate::sync::{Node, ServerGate, answer, stored_lectures};
 
 type Outcome<T = ()> = Result<T, Box<dyn Error>>;
+
+fn hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
 
 const SERVER_STORAGE: &str = "server-storage";
 
@@ -32,6 +41,15 @@ struct Phone {
     /// Every task the phone carried out, in order.
     log: Vec<Task>,
     link: Option<ConnectionId>,
+    /// What the app keeps of refused documents until they are recovered, the actor it writes
+    /// with, and the person's returned items, by document, collection and key.
+    quarantines: BTreeMap<DocumentId, Quarantine>,
+    actor: Option<String>,
+    returned: BTreeMap<(DocumentId, String, String), Returned>,
+    /// When set, the app dies after carrying out this many more tasks.
+    dies_after: Option<usize>,
+    /// When set, the app dies this many tasks after a refusal is quarantined.
+    die_after_quarantine: Option<usize>,
 }
 
 impl Phone {
@@ -45,13 +63,22 @@ impl Phone {
             hold_reports: false,
             log: Vec::new(),
             link: None,
+            quarantines: BTreeMap::new(),
+            actor: None,
+            returned: BTreeMap::new(),
+            dies_after: None,
+            die_after_quarantine: None,
         }
     }
 
-    /// The app starts again from what it stored.
+    /// The app starts again from what it stored, and goes on recovering what it quarantined.
     fn restart(&mut self) -> Outcome {
         self.replica = replica(&self.name);
         self.link = None;
+        self.dies_after = None;
+        if let Some(actor) = &self.actor {
+            self.replica.set_actor(ActorId::from(hex(actor)));
+        }
         for (document, bytes) in &self.sync_states {
             self.replica.restore_sync_state(
                 StorageId(SERVER_STORAGE.into()),
@@ -61,6 +88,9 @@ impl Phone {
         }
         for (document, bytes) in &self.stored {
             self.replica.open(*document, bytes)?;
+        }
+        for quarantine in self.quarantines.values() {
+            self.replica.recover(quarantine, &self.who, later(60))?;
         }
         Ok(())
     }
@@ -202,6 +232,11 @@ impl Line {
 
     fn carry_out(&mut self, index: usize, task: Task) {
         let phone = &mut self.phones[index];
+        match phone.dies_after {
+            Some(0) => return,
+            Some(n) => phone.dies_after = Some(n - 1),
+            None => {}
+        }
         phone.log.push(task.clone());
         match task {
             Task::Send { bytes } => {
@@ -242,7 +277,32 @@ impl Line {
             } => {
                 phone.sync_states.insert(document, bytes);
             }
-            Task::Changed { .. } | Task::Unavailable { .. } | Task::Refused { .. } => {}
+            // As the app does: kept durably first, then recovered.
+            Task::Quarantine { quarantine } => {
+                phone
+                    .quarantines
+                    .insert(quarantine.document, quarantine.clone());
+                if let Some(dies) = phone.die_after_quarantine.take() {
+                    phone.dies_after = Some(dies);
+                }
+                if phone.dies_after != Some(0) {
+                    let who = phone.who.clone();
+                    phone.replica.recover(&quarantine, &who, later(60)).unwrap();
+                }
+            }
+            Task::Actor { actor } => phone.actor = Some(actor),
+            Task::Replace { document, bytes } => {
+                phone.stored.insert(document, bytes);
+                phone.sync_states.remove(&document);
+            }
+            Task::Returned { item } => {
+                let key = (item.document, item.collection.clone(), item.key.clone());
+                phone.returned.insert(key, item);
+            }
+            Task::Recovered { document } => {
+                phone.quarantines.remove(&document);
+            }
+            Task::Changed { .. } | Task::Unavailable { .. } => {}
         }
     }
 
@@ -505,5 +565,174 @@ fn a_refused_edit_changes_and_queues_nothing() -> Outcome {
     );
     assert!(line.phones[phone].replica.take_tasks().is_empty());
     assert_eq!(line.phones[phone].replica.save(branch)?, before);
+    Ok(())
+}
+
+/// 李章桂's phone holds his notebook, then records `offline` lectures in it with no signal;
+/// meanwhile he is moved to another branch (组织关系转接), which his phone learns when it
+/// signs in again. Returns the line, the phone and his principal after the move.
+fn moved_with_lectures_offline(
+    offline: usize,
+    dies: Option<usize>,
+) -> Outcome<(Village, Line, usize)> {
+    let (village, mut line, _) = with_li();
+    let notebook = village.li.notebook_id;
+    let phone = line.phone("li", &village.li.principal, &[notebook]);
+    line.connect(phone);
+    line.disconnect(phone);
+    for _ in 0..offline {
+        line.phones[phone].record_lecture(&village.li)?;
+    }
+    line.run();
+    let mut moved = village.li.principal.clone();
+    moved.branch = Some(client_core::BranchId::generate()?);
+    line.phones[phone].who = moved;
+    line.phones[phone].dies_after = None;
+    line.phones[phone].die_after_quarantine = dies;
+    line.connect(phone);
+    Ok((village, line, phone))
+}
+
+#[test]
+fn a_moved_members_offline_lectures_come_back_to_him_and_nothing_is_stuck() -> Outcome {
+    let (village, mut line, phone) = moved_with_lectures_offline(3, None)?;
+    let notebook = village.li.notebook_id;
+    let li = &line.phones[phone];
+    // Quarantined first, before anything else was done about it.
+    let first = li
+        .log
+        .iter()
+        .position(|t| matches!(t, Task::Quarantine { .. }))
+        .expect("the refusal was quarantined");
+    assert!(
+        !li.log[..first]
+            .iter()
+            .any(|t| matches!(t, Task::Replace { .. } | Task::Actor { .. })),
+        "{:?}",
+        li.log
+    );
+    // All three came back, as he wrote them, with the rule; none reached the server.
+    assert_eq!(li.returned.len(), 3, "{:?}", li.returned.keys());
+    for item in li.returned.values() {
+        assert_eq!(
+            (item.document, item.collection.as_str()),
+            (notebook, "lectures")
+        );
+        assert_eq!(item.rule, "write_denied");
+        let lecture: Lecture = item.record.deserialized()?;
+        assert_eq!(lecture.recorded_by, village.li.principal.user);
+    }
+    assert!(stored_lectures(&line.server.storage, notebook).is_empty());
+    // Nothing waits, nothing is quarantined, and the phone's notebook is the server's.
+    assert!(li.quarantines.is_empty());
+    assert_eq!(li.replica.waiting(notebook), 0);
+    assert!(li.lectures(notebook).is_empty());
+    // Restarted, the phone stays so, and its items stay.
+    line.phones[phone].restart()?;
+    line.connect(phone);
+    assert_eq!(line.phones[phone].returned.len(), 3);
+    assert!(line.phones[phone].quarantines.is_empty());
+    Ok(())
+}
+
+#[test]
+fn a_phone_that_dies_at_any_step_of_a_recovery_ends_the_same_when_started_again() -> Outcome {
+    let (_, whole, phone) = moved_with_lectures_offline(2, None)?;
+    // Each run is a new village: what came back is compared by what it is, not by ids.
+    let shape = |phone: &Phone| -> Vec<(String, String)> {
+        phone
+            .returned
+            .values()
+            .map(|r| (r.collection.clone(), r.rule.clone()))
+            .collect()
+    };
+    let expected = shape(&whole.phones[phone]);
+    assert_eq!(expected.len(), 2);
+    let steps = whole.phones[phone]
+        .log
+        .iter()
+        .skip_while(|t| !matches!(t, Task::Quarantine { .. }))
+        .count();
+    assert!(steps > 3, "the recovery has steps to die between");
+    for dies in 0..steps {
+        let (village, mut line, phone) = moved_with_lectures_offline(2, Some(dies))?;
+        let notebook = village.li.notebook_id;
+        line.disconnect(phone);
+        line.phones[phone].restart()?;
+        line.connect(phone);
+        line.run();
+        let li = &line.phones[phone];
+        assert_eq!(
+            shape(li),
+            expected,
+            "died after {dies} steps of the recovery"
+        );
+        assert!(li.quarantines.is_empty(), "died after {dies}");
+        assert_eq!(li.replica.waiting(notebook), 0, "died after {dies}");
+        assert!(stored_lectures(&line.server.storage, notebook).is_empty());
+    }
+    Ok(())
+}
+
+#[test]
+fn a_demoted_admins_offline_plan_comes_back_while_her_lecture_syncs() -> Outcome {
+    let mut village = Village::new();
+    let deputy = village.deputy.clone();
+    let (mut line, branch) = Line::new(&mut village, &[&deputy]);
+    let notebook = deputy.notebook_id;
+    let phone = line.phone("deputy", &deputy.principal, &[branch, notebook]);
+    line.connect(phone);
+    line.disconnect(phone);
+    let server_branch = line.server.storage.documents[&branch].clone();
+
+    // Offline, as the branch's deputy secretary: October's plan, and her own lecture.
+    let month = Month {
+        year: 2026,
+        month: 10,
+    };
+    line.phones[phone].replica.edit(branch, |d| -> Outcome {
+        Ok(d.branch_mut(branch)?.set_plan(
+            &deputy.principal,
+            later(5),
+            month,
+            plan("学习四中全会精神", deputy.principal.user),
+        )?)
+    })?;
+    line.phones[phone].record_lecture(&deputy)?;
+    line.run();
+
+    // The township takes her role away; her phone learns it when it signs in again.
+    let mut member = deputy.principal.clone();
+    member.role = client_core::Role::Member;
+    line.phones[phone].who = member;
+    line.connect(phone);
+    line.run();
+
+    let phone = &line.phones[phone];
+    let returned: Vec<_> = phone
+        .returned
+        .keys()
+        .map(|(d, c, k)| (*d, c.clone(), k.clone()))
+        .collect();
+    assert_eq!(
+        returned,
+        vec![(branch, "plans".to_owned(), "2026-10".to_owned())]
+    );
+    assert_eq!(
+        stored_lectures(&line.server.storage, notebook).len(),
+        1,
+        "her lecture synced"
+    );
+    assert_eq!(
+        line.server.storage.documents[&branch], server_branch,
+        "the branch is unchanged"
+    );
+    let held = phone.replica.documents().branch(branch)?;
+    assert!(
+        held.plan(month).is_none(),
+        "the phone shows what the server keeps"
+    );
+    assert_eq!(phone.replica.waiting(branch), 0);
+    assert!(phone.quarantines.is_empty());
     Ok(())
 }

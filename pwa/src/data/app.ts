@@ -9,6 +9,7 @@ import { network } from './network';
 import { Session } from './session';
 import { askToKeepData, dataKept } from './space';
 import { Storage } from './storage';
+import { discardReturned, quarantines, returnedItems, type Quarantine, type ReturnedItem } from './returns';
 import { Sync } from './sync';
 import { Uploads } from './uploads';
 
@@ -22,6 +23,9 @@ export class App {
   private mirroring = false;
   /** Whether the browser said it keeps this app's data when space runs low (null: not asked). */
   dataKept: boolean | null = null;
+  /** Records the server refused that could not be put back, until the person decides. */
+  returned: ReturnedItem[] = [];
+  returnedSeen = 0;
 
   private constructor(
     readonly core: Tianjian,
@@ -52,21 +56,58 @@ export class App {
     const session = await Session.open(storage);
     let app: App | null = null;
     const notify = () => app?.notify();
-    const sync = new Sync(core, storage, session, (documents) => {
-      app?.notify();
-      if (app && documents.has(app.branchDocument() ?? '')) void app.mirrorFeed();
-    });
+    const sync = new Sync(
+      core,
+      storage,
+      session,
+      (documents) => {
+        app?.notify();
+        if (app && documents.has(app.branchDocument() ?? '')) void app.mirrorFeed();
+        if (app && sync.returned !== app.returnedSeen) void app.loadReturned();
+      },
+      (quarantine) => app?.recover(quarantine),
+    );
     const uploads = await Uploads.open(storage, session, notify);
     app = new App(core, storage, session, sync, uploads, (await storage.setting<Me>(ME)) ?? null);
     app.dataKept = await dataKept(storage);
+    await app.loadReturned();
     if (app.me) {
       await app.follow(app.me);
       void app.keepData();
+      // A recovery cut off by a closed app goes on from what it kept.
+      for (const quarantine of await quarantines(storage)) app.recover(quarantine);
+      await sync.pump();
     }
     sync.start();
     uploads.start();
     void app.refreshMe();
     return app;
+  }
+
+  /**
+   * Puts the person's work back after the server refused changes to a document, writing as
+   * who they are now; its tasks are carried out with the others. If it cannot run now (not
+   * signed in), its quarantine waits for the next start.
+   */
+  recover(quarantine: Quarantine): void {
+    if (!this.me) return;
+    try {
+      this.core.recover(quarantine, this.me.principal, Date.now());
+    } catch (error) {
+      console.error('cannot recover', quarantine.document, error);
+    }
+  }
+
+  async loadReturned(): Promise<void> {
+    this.returnedSeen = this.sync.returned;
+    this.returned = await returnedItems(this.storage);
+    this.notify();
+  }
+
+  /** The person discards a returned record: it goes, for good. */
+  async discard(item: ReturnedItem): Promise<void> {
+    await discardReturned(this.storage, item);
+    await this.loadReturned();
   }
 
   subscribe(listener: () => void): () => void {

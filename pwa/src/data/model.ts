@@ -1,3 +1,4 @@
+import type { Quarantine, ReturnedItem } from './returns';
 // The shapes of the values client-core's WASM build takes and gives (its serde forms). The
 // rules about them live in client-core; these types only let the compiler check the UI.
 
@@ -242,7 +243,11 @@ export type Task =
   | { task: 'saveSyncState'; server: string; document: string; bytes: Uint8Array | number[] }
   | { task: 'changed'; document: string }
   | { task: 'unavailable'; document: string }
-  | { task: 'refused'; document: string; rule: string; message: string };
+  | { task: 'quarantine'; quarantine: Quarantine }
+  | { task: 'actor'; actor: string }
+  | { task: 'replace'; document: string; bytes: Uint8Array | number[] }
+  | { task: 'returned'; item: ReturnedItem }
+  | { task: 'recovered'; document: string };
 
 export interface Candidate {
   id: RecordId;

@@ -40,6 +40,12 @@ export class Session {
     return actor;
   }
 
+  /** Writes for `user` with `actor` from now on (a recovery started afresh with it). */
+  async replaceActor(user: string, actor: string): Promise<void> {
+    this.signIn.replaceActor(user, actor);
+    await this.persist();
+  }
+
   async enrol(code: string, deviceName: string): Promise<Credentials> {
     return this.took(await call<Credentials>('POST', '/api/v1/enrol', undefined, { code, device_name: deviceName }));
   }

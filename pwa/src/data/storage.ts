@@ -135,6 +135,26 @@ export class Storage {
     await Promise.all([tx.store.put(value, key), tx.done]);
   }
 
+  /** The settings whose keys start with `prefix`, by key. */
+  async settingsStartingWith<T>(prefix: string): Promise<Map<string, T>> {
+    const range = IDBKeyRange.bound(prefix, `${prefix}\uffff`);
+    const tx = this.db.transaction('settings');
+    const [keys, values] = await Promise.all([tx.store.getAllKeys(range), tx.store.getAll(range)]);
+    return new Map(keys.map((key, i) => [key, values[i] as T]));
+  }
+
+  async dropSetting(key: string): Promise<void> {
+    const tx = this.db.transaction('settings', 'readwrite', { durability: 'strict' });
+    await Promise.all([tx.store.delete(key), tx.done]);
+  }
+
+  /** Forgets the sync state of `document` with every server: it syncs afresh. */
+  async forgetSyncStates(document: string): Promise<void> {
+    const tx = this.db.transaction('syncStates', 'readwrite', { durability: 'strict' });
+    for (const key of await tx.store.getAllKeys()) if (key[1] === document) await tx.store.delete(key);
+    await tx.done;
+  }
+
   async putBlob(blob: StoredBlob): Promise<void> {
     const tx = this.db.transaction('blobs', 'readwrite', { durability: 'strict' });
     await Promise.all([tx.store.put(blob), tx.done]);

@@ -5,6 +5,7 @@
 import type { Tianjian } from '../wasm/client_core.js';
 import { ApiError, Unreachable, call } from './api';
 import type { Task } from './model';
+import { dropQuarantine, keepQuarantine, keepReturned, type Quarantine } from './returns';
 import type { Session } from './session';
 import type { Storage } from './storage';
 
@@ -41,7 +42,11 @@ export class Sync {
     private readonly storage: Storage,
     private readonly session: Session,
     private readonly changed: (documents: Set<string>) => void,
+    private readonly quarantined: (quarantine: Quarantine) => void,
   ) {}
+
+  /** Records that came back this session, for the screens to read the list again. */
+  returned = 0;
 
   start(): void {
     addEventListener('online', () => this.now());
@@ -92,9 +97,29 @@ export class Sync {
         if (task.reason && task.reason !== 'leave') this.refusal = task.reason;
         this.socket?.close();
         return;
-      // The server refused changes to one document; the others go on syncing.
-      case 'refused':
-        this.refusal = task.rule;
+      // The server refused changes to one document (the others go on syncing): what the
+      // person saw is kept before anything else, then client-core puts it back.
+      case 'quarantine':
+        await keepQuarantine(this.storage, task.quarantine);
+        this.refusal = task.quarantine.rule;
+        this.quarantined(task.quarantine);
+        return;
+      case 'actor': {
+        const user = this.session.lastUser();
+        if (user) await this.session.replaceActor(user, task.actor);
+        return;
+      }
+      case 'replace':
+        await this.storage.compact(task.document, bytes(task.bytes));
+        await this.storage.forgetSyncStates(task.document);
+        return;
+      case 'returned':
+        await keepReturned(this.storage, task.item);
+        this.returned++;
+        return;
+      case 'recovered':
+        await dropQuarantine(this.storage, task.document);
+        this.refusal = null;
         changed.add(task.document);
         return;
       case 'store':

@@ -6,6 +6,7 @@ import { t } from './i18n';
 import { go } from './hooks';
 import { chinaMonth, formatDate } from './format';
 import { PlanChecklist, planProgress } from './PlanChecklist';
+import { ReturnedRecords } from './ReturnedRecords';
 import { Standing } from './ReviewNote';
 import { comingLectures } from './ScheduleScreen';
 import { InterruptedRecordings } from './InterruptedRecordings';
@@ -28,6 +29,7 @@ export function HomeScreen({ app }: { app: App }) {
 
   return (
     <main class="screen home">
+      <ReturnedRecords app={app} />
       <InterruptedRecordings app={app} />
       {myTurn && notebook && (
         <section class="card my-turn" data-id={myTurn.id}>

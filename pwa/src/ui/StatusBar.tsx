@@ -1,6 +1,6 @@
 // What the person needs to know about sync, in one line: synced; or what waits; or uploading;
-// or that videos wait for Wi-Fi, as the person chose; or that only signing in again lets it
-// go on.
+// or that videos wait for Wi-Fi, as the person chose; or that records came back from the
+// server; or that only signing in again lets it go on.
 import type { App } from '../data/app';
 import { t } from './i18n';
 import { go } from './hooks';
@@ -21,6 +21,9 @@ export function StatusBar({ app }: { app: App }) {
   let tone: 'ok' | 'wait' | 'act';
   if (link.link === 'sign_in') {
     text = words.link.sign_in;
+    tone = 'act';
+  } else if (app.returned.length > 0) {
+    text = words.returnedStatus(app.returned.length);
     tone = 'act';
   } else if (app.sync.refusal) {
     text = `${words.link.refused}：${app.sync.refusal}`;
@@ -43,9 +46,17 @@ export function StatusBar({ app }: { app: App }) {
     tone = 'wait';
   }
   return (
-    <div class={`status ${tone}`} role="status" data-link={app.sync.refusal ? 'refused' : link.link} data-waiting={records + files.length} data-wifi={held.length}>
+    <div
+      class={`status ${tone}`}
+      role="status"
+      data-link={app.sync.refusal ? 'refused' : link.link}
+      data-waiting={records + files.length}
+      data-wifi={held.length}
+      data-returned={app.returned.length}
+    >
       {tone === 'act' ? (
-        <button class="link" onClick={() => go('sign-in')}>
+        // Records that came back are on home; everything else needs a new sign-in.
+        <button class="link" onClick={() => go(app.returned.length > 0 && link.link !== 'sign_in' ? '' : 'sign-in')}>
           {text}
         </button>
       ) : (

@@ -1468,3 +1468,57 @@ async fn an_old_member_records_a_lecture_in_three_taps_large_type_clips_nothing_
     blob_on_server(&server, &secretary, &lesson.media[0].sha256).await;
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_moved_members_offline_lecture_comes_back_to_him_first_on_home_and_he_may_discard_it() {
+    let (db, server, _) = served_with_app().await;
+    let Database { v, keys, store, .. } = &db;
+    let township = token(keys, &v.township_admin);
+    let code = invite(&server, &township, &v.li.user.to_string()).await;
+    let story = browser::run_json(
+        "returned-records.mjs",
+        vec![
+            format!("http://{}", server.addr),
+            code,
+            township.clone(),
+            v.li.user.to_string(),
+            v.shuangqiao.to_string(),
+            screenshots().display().to_string(),
+        ],
+        Duration::from_secs(240),
+    )
+    .await;
+    assert_eq!(
+        story["first"], true,
+        "returned records come first on home: {story}"
+    );
+    assert!(
+        story["status"].as_str().unwrap().contains("被退回"),
+        "{story}"
+    );
+    assert!(story["why"].as_str().unwrap().contains("权限"), "{story}");
+    assert_eq!(story["afterDiscard"], 0);
+
+    // The server kept nothing of it, and said why once.
+    let notebook = Notebook::load(
+        &store.load_document(v.notebook).await.unwrap().unwrap(),
+        Limits::default(),
+    )
+    .unwrap();
+    let title = story["title"].as_str().unwrap();
+    assert!(
+        notebook
+            .records::<Lecture>(&schema::LECTURES)
+            .iter()
+            .all(|(_, l)| l.title != title)
+    );
+    let refusals = store
+        .audit_since(client_core::Millis(0))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event == "refusal" && e.document == Some(v.notebook))
+        .count();
+    assert!(refusals >= 1, "the refusal is audited");
+    server.stop().await.unwrap();
+}
