@@ -374,20 +374,7 @@ impl<G: Gate> Engine<G> {
         close: bool,
     ) {
         if close {
-            let target_id = self
-                .connections
-                .get(&connection)
-                .and_then(|c| c.remote.as_ref())
-                .map(|r| r.peer.clone());
-            self.send(
-                connection,
-                &Message::Error {
-                    sender_id: self.me.clone(),
-                    target_id,
-                    message: format!("{}: {}", refusal.rule, refusal.message),
-                    refused: None,
-                },
-            );
+            self.send_error(connection, &refusal, None);
             self.effects.push(Effect::Close {
                 connection,
                 reason: refusal.rule.clone(),
@@ -399,6 +386,25 @@ impl<G: Gate> Engine<G> {
             document,
             refusal,
         });
+    }
+
+    /// Tells the peer of a refusal in an `error` frame, with the refused changes if any.
+    fn send_error(
+        &mut self,
+        connection: ConnectionId,
+        refusal: &Refusal,
+        refused: Option<RefusedChanges>,
+    ) {
+        let target_id = self.remote(connection).map(|r| r.peer);
+        self.send(
+            connection,
+            &Message::Error {
+                sender_id: self.me.clone(),
+                target_id,
+                message: format!("{}: {}", refusal.rule, refusal.message),
+                refused,
+            },
+        );
     }
 
     /// Refuses changes a peer offered to `document` without ending the session: what was
@@ -417,22 +423,13 @@ impl<G: Gate> Engine<G> {
         repeat: bool,
     ) {
         self.forget(document);
-        let target_id = self.remote(connection).map(|r| r.peer);
         let changes = RefusedChanges {
             document_id: document,
             rule: refusal.rule.clone(),
             refused,
             heads,
         };
-        self.send(
-            connection,
-            &Message::Error {
-                sender_id: self.me.clone(),
-                target_id,
-                message: format!("{}: {}", refusal.rule, refusal.message),
-                refused: Some(changes.clone()),
-            },
-        );
+        self.send_error(connection, &refusal, Some(changes.clone()));
         self.effects.push(Effect::ChangesRefused {
             connection,
             changes,
