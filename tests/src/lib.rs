@@ -5,6 +5,7 @@ pub mod browser;
 pub mod device;
 pub mod fixture;
 pub mod node;
+pub mod phone;
 pub mod process;
 pub mod proxy;
 pub mod uploader;

@@ -20,13 +20,6 @@ use crate::sync::{Node, ServerGate, answer, stored_lectures};
 
 type Outcome<T = ()> = Result<T, Box<dyn Error>>;
 
-fn hex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
-}
-
 const SERVER_STORAGE: &str = "server-storage";
 
 struct Phone {
@@ -77,7 +70,7 @@ impl Phone {
         self.link = None;
         self.dies_after = None;
         if let Some(actor) = &self.actor {
-            self.replica.set_actor(ActorId::from(hex(actor)));
+            self.replica.set_actor(ActorId::try_from(actor.as_str())?);
         }
         for (document, bytes) in &self.sync_states {
             self.replica.restore_sync_state(

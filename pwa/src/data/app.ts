@@ -65,7 +65,7 @@ export class App {
         if (app && documents.has(app.branchDocument() ?? '')) void app.mirrorFeed();
         if (app && sync.returned !== app.returnedSeen) void app.loadReturned();
       },
-      (quarantine) => app?.recover(quarantine),
+      (quarantine) => app?.recoverAfterRefusal(quarantine),
     );
     const uploads = await Uploads.open(storage, session, notify);
     app = new App(core, storage, session, sync, uploads, (await storage.setting<Me>(ME)) ?? null);
@@ -108,6 +108,20 @@ export class App {
   async discard(item: ReturnedItem): Promise<void> {
     await discardReturned(this.storage, item);
     await this.loadReturned();
+  }
+
+  /**
+   * After a refusal, the person's work is put back as who they are now: a move to another
+   * branch or a changed role is often why the server refused, and the phone learns of it
+   * from the server first. Runs after the tasks being carried out; the quarantine is stored.
+   */
+  recoverAfterRefusal(quarantine: Quarantine): void {
+    void this.refreshMe()
+      .catch(() => undefined)
+      .then(() => {
+        this.recover(quarantine);
+        return this.sync.pump();
+      });
   }
 
   subscribe(listener: () => void): () => void {

@@ -334,6 +334,8 @@ const zh = {
   } as Record<string, string>,
   returnedBecauseOther: '服务器按现在的规则不能接收这条记录。',
   discardReturned: '丢弃这条记录',
+  fixReturned: '修改后重新提交',
+  moveReturned: '放进我现在的记录本',
   discardReturnedConfirm: '丢弃后这条记录就没有了，确定吗？',
   collectionNames: {
     lectures: '党课',
@@ -749,6 +751,8 @@ const en: typeof zh = {
   } as Record<string, string>,
   returnedBecauseOther: 'The server cannot take this record under its rules now.',
   discardReturned: 'Discard this record',
+  fixReturned: 'Fix and send again',
+  moveReturned: 'Put it in my notebook now',
   discardReturnedConfirm: 'Once discarded this record is gone. Discard it?',
   collectionNames: {
     lectures: 'Lecture',

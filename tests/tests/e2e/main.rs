@@ -11,6 +11,7 @@ mod media; // tus uploads that resume, checksums, limits, blobs by range to thos
 mod operations; // the command as a county IT office runs it: configuration layered and checked
 mod plan_standing; // random months: a member's phone, the secretary's and the server agree on every plan and figure
 mod pwa; // the web app in headless Chromium: the stories of PRODUCT.md, offline and online
+mod recovery; // refused work comes back to the person; a phone dropped mid-recovery ends the same
 mod samod; // samod, the Rust automerge-repo, syncs with our server both ways
 mod security; // forged or stale credentials, others' objects, hostile input: refused, nothing changed
 mod statistics;

@@ -1470,7 +1470,8 @@ async fn an_old_member_records_a_lecture_in_three_taps_large_type_clips_nothing_
 }
 
 #[tokio::test]
-async fn a_moved_members_offline_lecture_comes_back_to_him_first_on_home_and_he_may_discard_it() {
+async fn a_moved_members_offline_lectures_come_back_first_on_home_one_into_his_new_notebook_one_discarded()
+ {
     let (db, server, _) = served_with_app().await;
     let Database { v, keys, store, .. } = &db;
     let township = token(keys, &v.township_admin);
@@ -1499,18 +1500,50 @@ async fn a_moved_members_offline_lecture_comes_back_to_him_first_on_home_and_he_
     assert!(story["why"].as_str().unwrap().contains("权限"), "{story}");
     assert_eq!(story["afterDiscard"], 0);
 
-    // The server kept nothing of it, and said why once.
-    let notebook = Notebook::load(
+    // The old notebook kept nothing of them.
+    let old = Notebook::load(
         &store.load_document(v.notebook).await.unwrap().unwrap(),
         Limits::default(),
     )
     .unwrap();
-    let title = story["title"].as_str().unwrap();
+    let (title, discarded) = (
+        story["title"].as_str().unwrap(),
+        story["discarded"].as_str().unwrap(),
+    );
     assert!(
-        notebook
-            .records::<Lecture>(&schema::LECTURES)
+        old.records::<Lecture>(&schema::LECTURES)
             .iter()
-            .all(|(_, l)| l.title != title)
+            .all(|(_, l)| l.title != title && l.title != discarded)
+    );
+    // The one he kept is in his new branch's notebook, held when he said, sent for review;
+    // the discarded one is nowhere.
+    let new_notebook = store
+        .user(v.li.user)
+        .await
+        .unwrap()
+        .unwrap()
+        .notebook_document
+        .unwrap();
+    assert_ne!(new_notebook, v.notebook);
+    let kept = lecture_on_server(&server, &township, new_notebook, title).await;
+    assert_eq!(
+        client_core::Millis(kept.held_at.0).cst_date().to_string(),
+        "2026-11-28"
+    );
+    assert_eq!(kept.recorded_by, v.li.user);
+    assert_eq!(
+        kept.submission.state,
+        client_core::model::common::SubmissionState::Submitted
+    );
+    let new = Notebook::load(
+        &store.load_document(new_notebook).await.unwrap().unwrap(),
+        Limits::default(),
+    )
+    .unwrap();
+    assert!(
+        new.records::<Lecture>(&schema::LECTURES)
+            .iter()
+            .all(|(_, l)| l.title != discarded)
     );
     let refusals = store
         .audit_since(client_core::Millis(0))
