@@ -353,6 +353,7 @@ fn measure_validation(
         authors: std::slice::from_ref(author),
         elections: None,
         limits: Limits::default(),
+        rules: validate::RULES,
     };
     validate::validate_changes(&server, &before, &ctx).unwrap();
     measure(name, label, || {
@@ -372,6 +373,7 @@ fn measure_validation(
         authors: &[],
         elections: None,
         limits: Limits::default(),
+        rules: validate::RULES,
     };
     validate::validate_document(&server, &whole).unwrap();
     measure(name, "validate_document", || {

@@ -237,6 +237,7 @@ impl Document {
             authors,
             elections,
             limits: self.limits,
+            rules: validate::RULES,
         }
     }
 
@@ -302,6 +303,7 @@ impl Document {
             authors,
             elections,
             limits: self.limits,
+            rules: validate::RULES,
         };
         let mut tx = self.doc.transaction();
         if let Err(error) = autosurgeon::reconcile_prop(&mut tx, &obj, key, record) {

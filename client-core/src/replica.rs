@@ -32,6 +32,10 @@ use crate::sync::message::{PeerId, PeerMetadata, RefusedChanges, StorageId};
 use crate::time::Millis;
 use crate::validate::{Elections, Limits};
 
+/// The rule a server refuses an app's changes by when the app is older than it still takes:
+/// nothing can be put back until the app is updated, so everything returns to the person.
+pub const APP_TOO_OLD: &str = "app_too_old";
+
 /// The device's one connection: to the server.
 const SERVER: ConnectionId = ConnectionId(1);
 
@@ -128,9 +132,16 @@ impl Replica {
     /// A replica for the device whose storage (its IndexedDB, say) is named `storage`: the
     /// server keeps its sync state with us under that name between connections.
     pub fn new(peer: PeerId, storage: StorageId) -> Self {
+        Self::writing_by(peer, storage, crate::validate::RULES)
+    }
+
+    /// A replica that tells the server it writes by version `rules` of the rules, as an app
+    /// of that version does: what an older app meets, for tests.
+    pub fn writing_by(peer: PeerId, storage: StorageId, rules: u32) -> Self {
         let metadata = PeerMetadata {
             storage_id: Some(storage),
             is_ephemeral: Some(false),
+            rules: Some(rules),
         };
         Self {
             documents: Documents::new(),
@@ -467,7 +478,7 @@ impl Replica {
             .map(|b| b as &dyn Elections);
         // Put back once a session: if the server refuses what was put back, the phone's rules
         // and the server's differ, and the person decides instead of the two going round.
-        let trust_rules = self.recovered.insert(document);
+        let trust_rules = self.recovered.insert(document) && quarantine.rule != APP_TOO_OLD;
         let returned = recovery::replay(
             document,
             target.document_mut(),

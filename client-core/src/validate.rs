@@ -37,6 +37,12 @@ impl Default for Limits {
     }
 }
 
+/// The version of the rules this code writes by and checks with. A server checks a change by
+/// the rules of the app that wrote it, back to the version before its own; older apps are
+/// refused as `app_too_old` (ARCHITECTURE.md, "Versions of the rules"). Version 2: volunteer
+/// service sent for review has hours and participants.
+pub const RULES: u32 = 2;
+
 /// Why a document or a change is refused. Every variant names the rule that refused it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Violation {
@@ -44,6 +50,8 @@ pub enum Violation {
     UnknownKey { path: String },
     #[error("{path}: required")]
     Missing { path: String },
+    #[error("{path}: a record sent for review is complete")]
+    Incomplete { path: String },
     #[error("{path}: expected {expected}")]
     WrongType {
         path: String,
@@ -98,6 +106,7 @@ impl Violation {
     pub fn rule(&self) -> &'static str {
         match self {
             Violation::UnknownKey { .. } => "unknown_key",
+            Violation::Incomplete { .. } => "incomplete",
             Violation::Missing { .. } => "missing",
             Violation::WrongType { .. } => "wrong_type",
             Violation::TooLong { .. } => "too_long",
@@ -143,6 +152,9 @@ pub struct Context<'a> {
     /// For notebooks: the branch's elections, to check ballots.
     pub elections: Option<&'a dyn Elections>,
     pub limits: Limits,
+    /// The rules the change is checked by: the writing app's version ([`RULES`] for this
+    /// code's own writes and whole documents).
+    pub rules: u32,
 }
 
 impl std::fmt::Debug for Context<'_> {
@@ -515,6 +527,7 @@ fn check_record<D: ReadDoc>(
         record.check_advance_only()?;
     }
     record.check_ownership(ctx)?;
+    record.check_complete(ctx)?;
     record.check_history(ctx)?;
     record.check_specific(ctx)
 }
@@ -606,6 +619,47 @@ impl<D: ReadDoc> Record<'_, D> {
 
     fn str(&self, field: &str) -> Option<String> {
         str_field(self.doc, self.obj, field, None)
+    }
+
+    /// Since rules version 2, volunteer service sent for review says how long it was and who
+    /// served: one with no hours or nobody counts for no figure and no plan, and the secretary
+    /// can only send it back. Checked when a change sends it (a new revision), so records sent
+    /// before stay as they are.
+    fn check_complete(&self, ctx: &Context<'_>) -> Result {
+        if ctx.rules < 2 || !self.checking_changes || self.collection.name != "services" {
+            return Ok(());
+        }
+        let submitted = object_field(self.doc, self.obj, "submission", None)
+            .and_then(|s| str_field(self.doc, &s, "state", None))
+            .is_some_and(|state| state == "submitted");
+        let sent_now = self.old.is_none()
+            || self.submission_revision(self.old) != self.submission_revision(None);
+        if !submitted || !sent_now {
+            return Ok(());
+        }
+        let hours = match self.doc.get(self.obj, "hours") {
+            Ok(Some((Value::Scalar(value), _))) => match value.as_ref() {
+                ScalarValue::F64(h) => *h,
+                ScalarValue::Int(h) => *h as f64,
+                ScalarValue::Uint(h) => *h as f64,
+                _ => 0.0,
+            },
+            _ => 0.0,
+        };
+        let participants = match self.doc.get(self.obj, "participants") {
+            Ok(Some((Value::Object(ObjType::List), list))) => self.doc.length(&list),
+            _ => 0,
+        };
+        if hours <= 0.0 || participants == 0 {
+            return Err(Violation::Incomplete {
+                path: self.path(if hours <= 0.0 {
+                    "hours"
+                } else {
+                    "participants"
+                }),
+            });
+        }
+        Ok(())
     }
 
     fn check_ownership(&self, ctx: &Context<'_>) -> Result {

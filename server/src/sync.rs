@@ -19,6 +19,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use client_core::projection::{self, Projection};
+use client_core::replica::APP_TOO_OLD;
 use client_core::sync::engine::{ConnectionId, Effect, Engine, Event, Gate, Refusal, Side};
 use client_core::sync::message::{PeerId, PeerMetadata, StorageId};
 use client_core::validate::{self, Context, Elections, Limits};
@@ -66,10 +67,12 @@ impl Gate for ServerGate {
     fn check_changes(
         &self,
         who: &Principal,
+        rules: Option<u32>,
         document: DocumentId,
         doc: &Automerge,
         before: &[ChangeHash],
     ) -> Result<(), Refusal> {
+        let rules = rules_for(rules)?;
         let scope = self.directory.scope(document).ok_or_else(|| Refusal {
             rule: "unknown_document".into(),
             message: document.to_string(),
@@ -108,6 +111,7 @@ impl Gate for ServerGate {
             authors: &authorship.authors,
             elections: (scope.kind == DocKind::Notebook).then_some(&elections as &dyn Elections),
             limits: Limits::default(),
+            rules,
         };
         validate::validate_changes(doc, before, &ctx).map_err(|violation| Refusal {
             rule: violation.rule().into(),
@@ -116,6 +120,25 @@ impl Gate for ServerGate {
         self.directory.bind(&authorship.new_actors, who.user);
         Ok(())
     }
+}
+
+/// The rules a change is checked by: those of the app that wrote it, back to the version
+/// before the server's own, so that a phone offline through an upgrade still sends what it
+/// wrote. An app older than that is refused, and told to update; its work comes back to the
+/// person as returned items. A peer that does not say (a stock client) is checked by the
+/// server's own rules.
+fn rules_for(declared: Option<u32>) -> Result<u32, Refusal> {
+    let rules = declared.unwrap_or(validate::RULES);
+    if rules + 1 < validate::RULES {
+        return Err(Refusal {
+            rule: APP_TOO_OLD.into(),
+            message: format!(
+                "请更新应用：这个版本（规则 {rules}）太旧，服务器只接收规则 {} 及以上写的记录",
+                validate::RULES - 1
+            ),
+        });
+    }
+    Ok(rules.min(validate::RULES))
 }
 
 /// What the hub is told.
@@ -203,6 +226,7 @@ impl Hub {
             PeerMetadata {
                 storage_id: Some(storage),
                 is_ephemeral: Some(false),
+                rules: Some(validate::RULES),
             },
             Side::Server,
             ServerGate::new(directory.clone()),

@@ -160,6 +160,7 @@ async fn township(store: &Store, options: &Options) -> Township {
                 authors: std::slice::from_ref(&who),
                 elections: None,
                 limits: Limits::default(),
+                rules: validate::RULES,
             };
             let started = Instant::now();
             validate::validate_changes(offline.automerge(), &before, &ctx).unwrap();

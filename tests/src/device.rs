@@ -46,11 +46,19 @@ impl std::fmt::Debug for Device {
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 impl Device {
-    /// A device with persistent storage named `name`.
+    /// A device with persistent storage named `name`, a stock client as far as the rules go
+    /// (it does not say which version it writes by).
     pub fn new(name: &str) -> Device {
+        Device::writing_by(name, None)
+    }
+
+    /// A device that says it writes by version `rules` of client-core's rules, as an app of
+    /// that version does.
+    pub fn writing_by(name: &str, rules: Option<u32>) -> Device {
         let metadata = PeerMetadata {
             storage_id: Some(StorageId(format!("{name}-storage"))),
             is_ephemeral: Some(false),
+            rules,
         };
         Device {
             engine: Engine::new(PeerId(name.to_owned()), metadata, Side::Client, Trusting),

@@ -45,6 +45,8 @@ pub struct Phone {
     pub dies_in_recovery: Option<usize>,
     dying: Option<usize>,
     now: Millis,
+    /// The version of the rules the app says it writes by.
+    rules: u32,
 }
 
 impl std::fmt::Debug for Phone {
@@ -60,12 +62,13 @@ impl Phone {
         Phone {
             name: name.to_owned(),
             who: who.clone(),
-            replica: replica(name),
+            replica: replica(name, client_core::validate::RULES),
             socket: None,
             kept: Kept::default(),
             dies_in_recovery: None,
             dying: None,
             now,
+            rules: client_core::validate::RULES,
         }
     }
 
@@ -108,6 +111,14 @@ impl Phone {
         self.carry_out().await
     }
 
+    /// The app becomes one that writes by version `rules` of the rules (it starts again from
+    /// what it kept), as a phone left on an old version does.
+    pub fn writes_by(&mut self, rules: u32) {
+        self.rules = rules;
+        self.restart()
+            .unwrap_or_else(|error| panic!("cannot start again: {error}"));
+    }
+
     pub fn is_dead(&self) -> bool {
         self.dying == Some(0)
     }
@@ -116,7 +127,7 @@ impl Phone {
     pub fn restart(&mut self) -> Result<(), Error> {
         self.socket = None;
         self.dying = None;
-        self.replica = replica(&self.name);
+        self.replica = replica(&self.name, self.rules);
         if let Some(actor) = &self.kept.actor {
             self.replica.set_actor(ActorId::try_from(actor.as_str())?);
         }
@@ -311,9 +322,10 @@ impl Phone {
     }
 }
 
-fn replica(name: &str) -> Replica {
-    Replica::new(
+fn replica(name: &str, rules: u32) -> Replica {
+    Replica::writing_by(
         PeerId(name.to_owned()),
         StorageId(format!("{name}-storage")),
+        rules,
     )
 }

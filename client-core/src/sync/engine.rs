@@ -56,10 +56,12 @@ pub trait Gate {
 
     fn can_read(&self, who: &Self::Identity, document: DocumentId) -> bool;
 
-    /// Checks the changes a peer brought to `doc` since `before`.
+    /// Checks the changes a peer brought to `doc` since `before`; `rules` is the version of
+    /// the rules the peer said it writes by, if it said.
     fn check_changes(
         &self,
         who: &Self::Identity,
+        rules: Option<u32>,
         document: DocumentId,
         doc: &Automerge,
         before: &[ChangeHash],
@@ -81,6 +83,7 @@ impl Gate for Trusting {
     fn check_changes(
         &self,
         _: &(),
+        _: Option<u32>,
         _: DocumentId,
         _: &Automerge,
         _: &[ChangeHash],
@@ -210,6 +213,8 @@ struct Connection<I> {
 struct Remote {
     peer: PeerId,
     storage: Option<StorageId>,
+    /// The rules version the peer writes by, if it said.
+    rules: Option<u32>,
 }
 
 #[derive(Debug)]
@@ -639,7 +644,11 @@ impl<G: Gate> Engine<G> {
             Some(false) | None => metadata.storage_id,
         };
         if let Some(c) = self.connections.get_mut(&connection) {
-            c.remote = Some(Remote { peer, storage });
+            c.remote = Some(Remote {
+                peer,
+                storage,
+                rules: metadata.rules,
+            });
         }
     }
 
@@ -865,10 +874,10 @@ impl<G: Gate> Engine<G> {
                 return self.refuse(connection, Some(document), refusal, true);
             }
         };
-        let Some(identity) = self
+        let Some((identity, rules)) = self
             .connections
             .get(&connection)
-            .map(|c| c.identity.clone())
+            .map(|c| (c.identity.clone(), c.remote.as_ref().and_then(|r| r.rules)))
         else {
             return;
         };
@@ -901,7 +910,7 @@ impl<G: Gate> Engine<G> {
             }
             if let Err(refusal) = self
                 .gate
-                .check_changes(&identity, document, automerge, &before)
+                .check_changes(&identity, rules, document, automerge, &before)
             {
                 self.refused.remember(document, &hashes, refusal.clone());
                 let first = hashes[0];

@@ -44,6 +44,10 @@ pub struct PeerMetadata {
     pub storage_id: Option<StorageId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_ephemeral: Option<bool>,
+    /// The version of client-core's rules the peer writes by (`validate::RULES`); our
+    /// extension, absent from stock peers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<u32>,
 }
 
 /// Heads a peer reports for a document in one storage, with when it saw them.
@@ -653,7 +657,8 @@ mod tests {
                 sender_id: peer("client-peer"),
                 peer_metadata: PeerMetadata {
                     storage_id: None,
-                    is_ephemeral: Some(true)
+                    is_ephemeral: Some(true),
+                    rules: None,
                 },
                 supported_protocol_versions: vec!["1".into()],
             }
@@ -743,6 +748,7 @@ mod tests {
                 peer_metadata: PeerMetadata {
                     storage_id: Some(StorageId("storage-1".into())),
                     is_ephemeral: Some(false),
+                    rules: None,
                 },
                 supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
             },

@@ -94,6 +94,7 @@ impl<H: Replica> Replicas<H> {
             authors: &self.writers,
             elections,
             limits: Limits::default(),
+            rules: validate::RULES,
         };
         validate::validate_changes(target.automerge(), &before, &ctx).unwrap();
     }

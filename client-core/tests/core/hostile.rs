@@ -49,6 +49,7 @@ fn check_change(
         authors: std::slice::from_ref(author),
         elections: None,
         limits: Limits::default(),
+        rules: validate::RULES,
     };
     validate::validate_changes(&doc, &before, &ctx)
 }
@@ -252,6 +253,7 @@ fn writes_by_people_who_may_not_write_are_refused() {
         authors: &[],
         elections: None,
         limits: Limits::default(),
+        rules: validate::RULES,
     };
     refused!(
         validate::validate_changes(&doc, &before, &ctx),
@@ -311,6 +313,7 @@ fn a_review_written_by_a_member_is_refused() {
             authors: std::slice::from_ref(author),
             elections: None,
             limits: Limits::default(),
+            rules: validate::RULES,
         }
     }
     let scope = *village.branch.scope();
@@ -343,6 +346,7 @@ fn whole_documents_that_do_not_match_their_scope_are_refused() {
         authors: &[],
         elections: None,
         limits: Limits::default(),
+        rules: validate::RULES,
     };
     validate::validate_document(&doc, &ctx(village.notebook_scope(&village.li))).unwrap();
     refused!(

@@ -159,6 +159,7 @@ impl Line {
             PeerMetadata {
                 storage_id: Some(StorageId(SERVER_STORAGE.into())),
                 is_ephemeral: Some(false),
+                rules: None,
             },
             Side::Server,
             ServerGate { catalogue },

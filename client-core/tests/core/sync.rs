@@ -32,6 +32,7 @@ impl Gate for ServerGate {
     fn check_changes(
         &self,
         who: &Principal,
+        _: Option<u32>,
         document: DocumentId,
         doc: &Automerge,
         before: &[ChangeHash],
@@ -45,6 +46,7 @@ impl Gate for ServerGate {
             authors: std::slice::from_ref(who),
             elections: None,
             limits: Limits::default(),
+            rules: validate::RULES,
         };
         validate::validate_changes(doc, before, &ctx).map_err(|v| Refusal {
             rule: v.rule().into(),
@@ -107,6 +109,7 @@ impl Net {
             PeerMetadata {
                 storage_id: Some(StorageId("server-storage".into())),
                 is_ephemeral: Some(false),
+                rules: None,
             },
             Side::Server,
             ServerGate { catalogue },
@@ -127,6 +130,7 @@ impl Net {
         let metadata = PeerMetadata {
             storage_id: Some(StorageId(format!("{name}-storage"))),
             is_ephemeral: Some(false),
+            rules: None,
         };
         self.devices.push(Node::new(Engine::new(
             PeerId(name.into()),

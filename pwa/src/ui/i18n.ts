@@ -328,6 +328,8 @@ const zh = {
   returnedBecause: {
     write_denied: '您现在没有权限写这里（可能已转到别的支部，或职务有变动）。',
     not_owner: '这条记录不属于您的记录本。',
+    app_too_old: '应用版本太旧，服务器不再接收它写的记录。请先更新应用（联网后关掉再打开），再把记录放回去。',
+    incomplete: '志愿服务要填写服务时长和参加的党员。',
     only_advance: '这里只能推进整改进度，不能改别的内容。',
     backward: '整改进度不能往回改。',
     self_review: '不能审核自己的记录。',
@@ -409,6 +411,8 @@ const zh = {
   studyPartner: '结对帮学',
   readOnlyApproved: '这条记录已审核通过，下面是通过的内容。',
   errors: {
+    incomplete: '志愿服务要填写服务时长和参加的党员，才能提交审核',
+    app_too_old: '应用版本太旧，请先更新应用（联网后关掉再打开）',
     denied: '您没有权限这样做',
     not_open: '本机还没有这份文档，请先联网同步',
     bad_input: '填写的内容有误',
@@ -745,6 +749,8 @@ const en: typeof zh = {
   returnedBecause: {
     write_denied: 'You may not write here now (you may have moved branch, or your role changed).',
     not_owner: 'This record is not in your own notebook.',
+    app_too_old: 'This app is too old for the server to take what it writes. Update it (close and open it again while online), then put the record back.',
+    incomplete: 'Volunteer service needs its hours and the members who took part.',
     only_advance: 'Here you may only move the problem forward, not change anything else.',
     backward: 'A problem cannot move back a step.',
     self_review: 'You cannot review your own record.',
@@ -826,6 +832,8 @@ const en: typeof zh = {
   studyPartner: 'Study partner',
   readOnlyApproved: 'This record was approved; this is what was approved.',
   errors: {
+    incomplete: 'Volunteer service needs its hours and the members who took part before it is sent for review',
+    app_too_old: 'This app is too old: update it (close and open it again while online)',
     denied: 'You may not do that',
     not_open: 'This phone does not have that yet: sync first',
     bad_input: 'Something in the form is wrong',
@@ -862,5 +870,8 @@ export function explain(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   const coded = typeof error === 'object' && error !== null && 'code' in error;
   const code = (coded ? String((error as { code: unknown }).code) : text.split(':')[0]).trim();
+  // A broken rule reads `invalid:<rule>: …`: a rule with words of its own says them.
+  const rule = /^invalid:([a-z_]+)/.exec(text)?.[1];
+  if (rule && t().errors[rule]) return t().errors[rule];
   return t().errors[code] ?? (code.startsWith('invalid') ? `${t().errors.bad_input}（${text}）` : text);
 }

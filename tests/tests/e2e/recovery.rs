@@ -4,12 +4,13 @@
 use std::time::Duration;
 
 use client_core::model::branch::{Decision, Review};
-use client_core::model::common::{RecordRef, ReviewableKind, SubmissionState};
-use client_core::model::notebook::Lecture;
+use client_core::model::common::{RecordRef, ReviewableKind, Submission, SubmissionState};
+use client_core::model::notebook::{Lecture, Service, ServiceKind};
 use client_core::ops::ReviewDecision;
 use client_core::{DocumentId, Limits, Millis, Notebook, Principal, RecordId, Role, schema};
 use serde_json::{Value, json};
 use tianjian_tests::TestServer;
+use tianjian_tests::device::Device;
 use tianjian_tests::fixture::{Database, NOW, lecture, served, token};
 use tianjian_tests::phone::Phone;
 
@@ -345,5 +346,121 @@ async fn a_demoted_admins_offline_review_comes_back_while_her_lectures_sync() {
     );
     let hers = lectures_of(&store.load_document(her_notebook).await.unwrap().unwrap());
     assert_eq!(hers.len(), 1, "her lecture synced");
+    server.stop().await.unwrap();
+}
+
+/// A volunteer patrol sent for review with no hours and nobody on it, written as an app of
+/// the previous rules could write it.
+async fn empty_service_sent(device: &mut Device, notebook: DocumentId, who: &Principal) {
+    let service = Service {
+        kind: ServiceKind::Patrol,
+        title: "秸秆禁烧巡逻".into(),
+        held_at: NOW,
+        hours: 0.0,
+        participants: Vec::new(),
+        beneficiaries: 0,
+        place: "后山林区".into(),
+        notes: String::new(),
+        media: Vec::new(),
+        plan: None,
+        recorded_by: who.user,
+        submission: Submission {
+            state: SubmissionState::Submitted,
+            revision: 1,
+            submitted_at: Some(NOW),
+        },
+        created_at: NOW,
+        withdrawn: None,
+    };
+    device
+        .edit(notebook, move |doc| {
+            use automerge::ReadDoc;
+            let mut tx = doc.transaction();
+            let services = tx.get(automerge::ROOT, "services").unwrap().unwrap().1;
+            let key = RecordId::generate(NOW).unwrap().to_string();
+            autosurgeon::reconcile_prop(&mut tx, &services, key.as_str(), &service).unwrap();
+            tx.commit();
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_server_takes_what_an_app_of_the_previous_rules_wrote_and_tells_an_older_one_to_update()
+{
+    let (db, server) = served().await;
+    let Database { v, keys, store, .. } = &db;
+    let current = client_core::validate::RULES;
+    // Service sent for review with no hours and nobody: fine by the rules before these,
+    // refused by these.
+    let mut answers = Vec::new();
+    for rules in [Some(current - 1), Some(current), None, Some(current - 2)] {
+        let mut device = Device::writing_by(&format!("li-rules-{rules:?}"), rules);
+        device.hold(v.notebook, v.notebook_bytes.clone());
+        device.open(v.notebook).await.unwrap();
+        empty_service_sent(&mut device, v.notebook, &v.li).await;
+        device
+            .connect(server.addr, &token(keys, &v.li))
+            .await
+            .unwrap();
+        let refused = device
+            .sync_until_refused(Duration::from_secs(3), v.notebook)
+            .await
+            .unwrap();
+        let kept = device.acknowledged(v.notebook);
+        answers.push((rules, refused.map(|r| r.rule), kept));
+    }
+    assert_eq!(
+        answers,
+        vec![
+            (Some(current - 1), None, true),
+            (Some(current), Some("incomplete".into()), false),
+            (None, Some("incomplete".into()), false),
+            (Some(current - 2), Some("app_too_old".into()), false),
+        ],
+        "the previous rules' app is taken, this one and a stock client are held to these rules, an older one is told to update"
+    );
+    let services = Notebook::load(
+        &store.load_document(v.notebook).await.unwrap().unwrap(),
+        Limits::default(),
+    )
+    .unwrap()
+    .records::<Service>(&schema::SERVICES)
+    .len();
+    assert_eq!(services, 1, "only the previous version's service was kept");
+    let told = store
+        .audit_since(Millis(0))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.rule.as_deref() == Some("app_too_old"))
+        .unwrap();
+    assert!(told.detail.contains("请更新应用"), "{}", told.detail);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_app_too_old_gets_all_its_work_back_instead_of_putting_it_back_by_its_own_rules() {
+    let (db, server) = served().await;
+    let Database { v, keys, .. } = &db;
+    // A phone whose app writes by rules too old for the server (its replica says so).
+    let mut phone = Phone::new("li-phone", &v.li, NOW);
+    phone.follow(v.notebook);
+    phone
+        .connect(server.addr, &token(keys, &v.li))
+        .await
+        .unwrap();
+    assert!(phone.settle(LIMIT, &[v.notebook]).await.unwrap());
+    phone.disconnect().await.unwrap();
+    record(&mut phone, v.notebook, &v.li, "旧版本记下的党课", 0).await;
+    phone.writes_by(client_core::validate::RULES - 2);
+    phone
+        .connect(server.addr, &token(keys, &v.li))
+        .await
+        .unwrap();
+    assert!(phone.settle(LIMIT, &[v.notebook]).await.unwrap());
+    let returned: Vec<_> = phone.kept.returned.values().collect();
+    assert_eq!(returned.len(), 1, "{returned:?}");
+    assert_eq!(returned[0].rule, "app_too_old");
     server.stop().await.unwrap();
 }
