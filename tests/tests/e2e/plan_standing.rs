@@ -333,9 +333,16 @@ async fn write_month(
             created_at: NOW,
             withdrawn: None,
         };
+        // Service with no hours or nobody cannot be sent for review (rules version 2): the
+        // phone keeps it as a draft, which counts for nothing either.
+        let fate = if service.hours > 0.0 && !service.participants.is_empty() {
+            fate
+        } else {
+            Fate::Draft
+        };
         v.member_record(who, *notebook, service, fate, |s| {
-            s.hours = 0.0;
-            s.participants.clear();
+            s.hours = 0.5;
+            s.participants.truncate(1);
         })
         .await;
     }
