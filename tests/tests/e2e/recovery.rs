@@ -34,10 +34,16 @@ async fn now_is(server: &TestServer, token: &str) -> (Principal, DocumentId) {
     (principal, notebook)
 }
 
+/// `by` records a lecture called `title`, held `at` minutes after NOW, on `phone`.
 async fn record(phone: &mut Phone, notebook: DocumentId, by: &Principal, title: &str, at: i64) {
     let mut written = lecture(by);
     title.clone_into(&mut written.title);
     written.held_at = Millis(NOW.0 + at * 60_000);
+    keep(phone, notebook, by, written).await;
+}
+
+/// `by` records `written` in `notebook` on `phone`, as the lecture screen does.
+async fn keep(phone: &mut Phone, notebook: DocumentId, by: &Principal, written: Lecture) {
     let by = by.clone();
     phone
         .edit(notebook, move |d| {
@@ -148,14 +154,7 @@ async fn a_moved_members_five_offline_lectures_reach_his_new_notebook_none_lost_
     for item in items {
         let mut lecture: Lecture = item.record.deserialized().unwrap();
         lecture.submission.state = SubmissionState::Draft;
-        let by = li.clone();
-        phone
-            .edit(new_notebook, move |d| {
-                Ok(d.notebook_mut(new_notebook)?
-                    .record_lecture(&by, NOW, lecture)?)
-            })
-            .await
-            .unwrap();
+        keep(&mut phone, new_notebook, &li, lecture).await;
     }
     // And his later changes sync.
     record(&mut phone, new_notebook, &li, "到新支部后的第一课", 99).await;
