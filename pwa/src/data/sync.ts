@@ -50,7 +50,12 @@ export class Sync {
 
   start(): void {
     addEventListener('online', () => this.now());
-    addEventListener('offline', () => this.socket?.close());
+    // Offline is said at once: the socket's close may take its time to come.
+    addEventListener('offline', () => {
+      this.socket?.close();
+      this.link = { link: 'offline' };
+      this.changed(new Set());
+    });
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible') this.now();
     });
@@ -158,6 +163,8 @@ export class Sync {
       }
       if ('wait' in outcome) throw new Unreachable('wait');
       const { ticket } = await call<{ ticket: string }>('POST', '/api/v1/sync-ticket', outcome.token);
+      // The browser may have gone offline while the ticket came: no socket then.
+      if (!navigator.onLine) throw new Unreachable('offline');
       this.open(ticket);
     } catch (error) {
       if (error instanceof ApiError) await this.session.refused(error.code);
@@ -174,6 +181,11 @@ export class Sync {
     socket.binaryType = 'arraybuffer';
     this.socket = socket;
     socket.onopen = () => {
+      // Went offline while the socket opened: the 'offline' event found no socket to close.
+      if (!navigator.onLine) {
+        socket.close();
+        return;
+      }
       this.retryMs = FIRST_RETRY_MS;
       this.link = { link: 'online' };
       this.core.connected();
