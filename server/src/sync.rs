@@ -732,7 +732,7 @@ pub async fn endpoint(
         return StatusCode::NOT_FOUND.into_response();
     };
     let caller = match &query.ticket {
-        Some(ticket) => auth.authenticate_ticket(ticket),
+        Some(ticket) => auth.authenticate_ticket(ticket, now()).await,
         None => crate::api::bearer(&headers).and_then(|token| auth.authenticate(token)),
     };
     let caller = match caller {

@@ -113,7 +113,7 @@ struct Ticket {
 async fn sync_ticket(State(state): State<AppState>, caller: Caller) -> Result<Json<Ticket>> {
     let auth = state.auth()?;
     Ok(Json(Ticket {
-        ticket: auth.sync_ticket(&caller)?,
+        ticket: auth.sync_ticket(&caller, now()).await?,
         expires_in_seconds: auth.ticket_ttl().as_secs(),
     }))
 }

@@ -217,8 +217,8 @@ impl Auth {
         settings: Settings,
     ) -> Auth {
         Auth {
-            attempts: Attempts::new(settings.attempts),
-            tickets: Tickets::new(settings.ticket_ttl),
+            attempts: Attempts::new(store.clone(), settings.attempts),
+            tickets: Tickets::new(store.clone(), settings.ticket_ttl),
             store,
             directory,
             hub,
@@ -265,10 +265,11 @@ impl Auth {
     }
 
     /// Checks and uses up a sync ticket.
-    pub fn authenticate_ticket(&self, ticket: &str) -> Result<Caller> {
+    pub async fn authenticate_ticket(&self, ticket: &str, now: Millis) -> Result<Caller> {
         let (user, device) = self
             .tickets
-            .redeem(ticket)
+            .redeem(ticket, now)
+            .await
             .ok_or(AuthError::TicketInvalid)?;
         self.caller(user, device, AuthError::TicketInvalid)
     }
@@ -285,8 +286,10 @@ impl Auth {
     }
 
     /// A single-use ticket for one sync connection.
-    pub fn sync_ticket(&self, caller: &Caller) -> Result<String> {
-        Ok(self.tickets.issue(caller.who.user, caller.device)?)
+    pub async fn sync_ticket(&self, caller: &Caller, now: Millis) -> Result<String> {
+        self.tickets
+            .issue(caller.who.user, caller.device, now)
+            .await
     }
 
     pub fn ticket_ttl(&self) -> Duration {
@@ -314,9 +317,9 @@ impl Auth {
         now: Millis,
     ) -> Result<Session> {
         let guessers: Vec<Guesser> = address.map(Guesser::Address).into_iter().collect();
-        self.wait_turn(&guessers)?;
+        self.wait_turn(&guessers, now).await?;
         let Some(canonical) = secrets::normalise_invite(code) else {
-            self.attempts.failed(&guessers);
+            self.attempts.failed(&guessers, now).await;
             return Err(AuthError::InviteUnknown);
         };
         let new = NewPhone::new(device_name, later(now, self.settings.refresh_ttl))?;
@@ -330,7 +333,7 @@ impl Auth {
         let user = match redemption {
             Redemption::Enrolled(user) => user,
             failed => {
-                self.attempts.failed(&guessers);
+                self.attempts.failed(&guessers, now).await;
                 let event = AuditEvent::new(now, "enrolment_failed", format!("{failed:?}"))
                     .address(address);
                 self.audit(event).await;
@@ -356,14 +359,14 @@ impl Auth {
         let account = Guesser::Account(phone.to_owned());
         let mut guessers = vec![account.clone()];
         guessers.extend(address.map(Guesser::Address));
-        self.wait_turn(&guessers)?;
+        self.wait_turn(&guessers, now).await?;
         let found = self.store.credentials(phone.to_owned()).await?;
         let stored = found.as_ref().and_then(|(_, hash)| hash.clone());
         let matches = secrets::password_matches(password.to_owned(), stored).await;
         let user = match (found, matches) {
             (Some((user, _)), true) => user,
             (found, _) => {
-                self.attempts.failed(&guessers);
+                self.attempts.failed(&guessers, now).await;
                 let mut event = AuditEvent::new(now, "login_failed", "wrong phone or password")
                     .address(address);
                 if let Some(who) = found.and_then(|(user, _)| self.directory.person(user)) {
@@ -373,7 +376,7 @@ impl Auth {
                 return Err(AuthError::BadCredentials);
             }
         };
-        self.attempts.succeeded(&account);
+        self.attempts.succeeded(&account).await;
         let new = NewPhone::new(device_name, later(now, self.settings.refresh_ttl))?;
         self.store.enrol_device(new.record(user), now).await?;
         self.enrolled(new, user, "login", address, now).await
@@ -424,7 +427,7 @@ impl Auth {
         now: Millis,
     ) -> Result<Session> {
         let guessers: Vec<Guesser> = address.map(Guesser::Address).into_iter().collect();
-        self.wait_turn(&guessers)?;
+        self.wait_turn(&guessers, now).await?;
         let replacement = secrets::random_token()?;
         let expires_at = later(now, self.settings.refresh_ttl);
         let rotation = self
@@ -454,7 +457,7 @@ impl Auth {
                 Ok(session)
             }
             Rotation::Unknown => {
-                self.attempts.failed(&guessers);
+                self.attempts.failed(&guessers, now).await;
                 Err(AuthError::RefreshInvalid)
             }
             Rotation::Expired { device, user } => {
@@ -495,9 +498,10 @@ impl Auth {
         Ok(revoked)
     }
 
-    fn wait_turn(&self, guessers: &[Guesser]) -> Result<()> {
+    async fn wait_turn(&self, guessers: &[Guesser], now: Millis) -> Result<()> {
         self.attempts
-            .check(guessers)
+            .check(guessers, now)
+            .await
             .map_err(AuthError::TooManyAttempts)
     }
 

@@ -1,35 +1,23 @@
 //! Sync tickets: a browser cannot set headers on a WebSocket, so it trades its access token
-//! for a ticket that opens one sync connection, once, within a minute. Tickets live in
-//! memory only: one lost in a restart costs the browser a new request.
+//! for a ticket that opens one sync connection, once, within a minute. Tickets are kept (as
+//! hashes) in the database, so that any node of the server takes a ticket another issued.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use client_core::{DeviceId, UserId};
+use client_core::{DeviceId, Millis, UserId};
 
-use super::secrets::{self, SecretError};
-use crate::store::SecretHash;
+use super::secrets;
+use crate::store::Store;
 
-#[derive(Debug, Clone, Copy)]
-struct Ticket {
-    user: UserId,
-    device: DeviceId,
-    expires: Instant,
-}
-
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Tickets {
+    store: Store,
     ttl: Duration,
-    issued: Mutex<HashMap<SecretHash, Ticket>>,
 }
 
 impl Tickets {
-    pub fn new(ttl: Duration) -> Tickets {
-        Tickets {
-            ttl,
-            issued: Mutex::new(HashMap::new()),
-        }
+    pub fn new(store: Store, ttl: Duration) -> Tickets {
+        Tickets { store, ttl }
     }
 
     pub fn ttl(&self) -> Duration {
@@ -37,27 +25,28 @@ impl Tickets {
     }
 
     /// A new ticket for `device` of `user`.
-    pub fn issue(&self, user: UserId, device: DeviceId) -> Result<String, SecretError> {
+    pub async fn issue(
+        &self,
+        user: UserId,
+        device: DeviceId,
+        now: Millis,
+    ) -> Result<String, super::AuthError> {
         let ticket = secrets::random_token()?;
-        let now = Instant::now();
-        if let Ok(mut issued) = self.issued.lock() {
-            issued.retain(|_, t| t.expires > now);
-            issued.insert(
-                secrets::hash(&ticket),
-                Ticket {
-                    user,
-                    device,
-                    expires: now + self.ttl,
-                },
-            );
-        }
+        let ttl = i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX);
+        let expires_at = Millis(now.0.saturating_add(ttl));
+        self.store
+            .put_sync_ticket(secrets::hash(&ticket), user, device, expires_at, now)
+            .await?;
         Ok(ticket)
     }
 
     /// Uses a ticket up: whose it was, if it was good and still fresh.
-    pub fn redeem(&self, ticket: &str) -> Option<(UserId, DeviceId)> {
-        let found = self.issued.lock().ok()?.remove(&secrets::hash(ticket))?;
-        (found.expires > Instant::now()).then_some((found.user, found.device))
+    pub async fn redeem(&self, ticket: &str, now: Millis) -> Option<(UserId, DeviceId)> {
+        self.store
+            .take_sync_ticket(secrets::hash(ticket), now)
+            .await
+            .ok()
+            .flatten()
     }
 }
 
@@ -65,16 +54,24 @@ impl Tickets {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_ticket_opens_once_and_only_while_fresh() {
+    #[tokio::test]
+    async fn a_ticket_opens_once_and_only_while_fresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("tianjian.sqlite3")).unwrap();
         let (user, device) = (UserId::generate().unwrap(), DeviceId::generate().unwrap());
-        let tickets = Tickets::new(Duration::from_secs(60));
-        let ticket = tickets.issue(user, device).unwrap();
-        assert_eq!(tickets.redeem("not a ticket"), None);
-        assert_eq!(tickets.redeem(&ticket), Some((user, device)));
-        assert_eq!(tickets.redeem(&ticket), None);
-        let stale = Tickets::new(Duration::ZERO);
-        let ticket = stale.issue(user, device).unwrap();
-        assert_eq!(stale.redeem(&ticket), None);
+        let now = Millis(1_791_770_400_000);
+        let tickets = Tickets::new(store.clone(), Duration::from_secs(60));
+        let ticket = tickets.issue(user, device, now).await.unwrap();
+        assert_eq!(tickets.redeem("not a ticket", now).await, None);
+        // Another node, sharing the database, takes it: once.
+        let other = Tickets::new(store.clone(), Duration::from_secs(60));
+        assert_eq!(other.redeem(&ticket, now).await, Some((user, device)));
+        assert_eq!(tickets.redeem(&ticket, now).await, None);
+        let ticket = tickets.issue(user, device, now).await.unwrap();
+        assert_eq!(
+            tickets.redeem(&ticket, Millis(now.0 + 60_000)).await,
+            None,
+            "stale"
+        );
     }
 }

@@ -12,6 +12,7 @@ use client_core::DocumentId;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
+mod admission;
 mod audit;
 mod documents;
 mod identity;

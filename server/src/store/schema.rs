@@ -14,7 +14,7 @@ use rusqlite_migration::{HookError, M, Migrations};
 use super::StoreError;
 
 /// The schema this binary writes.
-pub const LATEST: usize = 4;
+pub const LATEST: usize = 5;
 
 /// Every migration, oldest first; the `n`th brings a database to version `n`.
 fn migrations() -> Migrations<'static> {
@@ -27,6 +27,7 @@ fn migrations() -> Migrations<'static> {
             reproject_everything(tx).map_err(|error| HookError::Hook(error.to_string()))
         }),
         M::up(V4_REFUSALS_COUNTED),
+        M::up(V5_ADMISSION_SHARED),
     ])
 }
 
@@ -63,7 +64,7 @@ fn version(connection: &Connection) -> Result<usize, StoreError> {
 /// A database with no version recorded (made before the schema had versions, or whose
 /// version was lost) is recognised by what it holds (the first release had no
 /// `record_values`, the second no index of when records were held, the third no index of
-/// refused changes) and given the version
+/// refused changes, the fourth no shared sync tickets) and given the version
 /// it is at.
 fn adopt_unversioned(connection: &Connection) -> Result<(), StoreError> {
     let has = |kind: &str, name: &str| -> Result<bool, StoreError> {
@@ -76,7 +77,9 @@ fn adopt_unversioned(connection: &Connection) -> Result<(), StoreError> {
     if version(connection)? != 0 || !has("table", "documents")? {
         return Ok(());
     }
-    let at = if has("index", "audit_by_refused")? {
+    let at = if has("table", "sync_tickets")? {
+        5
+    } else if has("index", "audit_by_refused")? {
         4
     } else if has("index", "record_values_by_held_at")? {
         3
@@ -362,6 +365,24 @@ const V4_REFUSALS_COUNTED: &str = "
 ALTER TABLE audit ADD COLUMN refused TEXT;
 ALTER TABLE audit ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX audit_by_refused ON audit(refused) WHERE refused IS NOT NULL;
+";
+
+const V5_ADMISSION_SHARED: &str = "
+-- Single-use sync tickets and failed sign-ins, where every node sees them: a ticket issued
+-- by one node opens a connection on another, and guessing is counted once.
+CREATE TABLE sync_tickets (
+    ticket BLOB PRIMARY KEY,
+    user TEXT NOT NULL,
+    device TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX sync_tickets_by_expiry ON sync_tickets(expires_at);
+CREATE TABLE sign_in_failures (
+    guesser TEXT PRIMARY KEY,
+    started INTEGER NOT NULL,
+    failures INTEGER NOT NULL
+) STRICT;
+CREATE INDEX sign_in_failures_by_start ON sign_in_failures(started);
 ";
 
 #[cfg(test)]
