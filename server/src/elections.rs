@@ -10,7 +10,7 @@ use client_core::model::branch::Election;
 use client_core::{Millis, RecordId};
 
 use crate::admin::system;
-use crate::store::{BranchRecord, Store};
+use crate::store::{BranchRecord, Store, lease_for};
 use crate::sync::Hub;
 use crate::writer::{WriteError, Writer};
 
@@ -61,11 +61,24 @@ async fn count(
         .await
 }
 
-/// Counts closed elections every `every`, for as long as the store runs.
-pub async fn keep_counting(store: Store, hub: Hub, every: std::time::Duration) {
+/// Counts closed elections every `every`, for as long as the store runs, on one node of
+/// those sharing the database at a time (`node` is this one).
+pub async fn keep_counting(store: Store, hub: Hub, every: std::time::Duration, node: String) {
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
+        match store
+            .hold_lease("elections", node.clone(), crate::now(), lease_for(every))
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(crate::store::StoreError::Stopped) => return,
+            Err(error) => {
+                tracing::warn!(%error, "cannot take the elections lease");
+                continue;
+            }
+        }
         match count_closed(&store, Some(&hub), crate::now()).await {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "counted closed elections"),

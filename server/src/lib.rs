@@ -96,10 +96,14 @@ impl AppState {
         let directory = directory::Directory::load(&store).await?;
         let storage = store.storage_id().await?;
         tokio::spawn(directory.clone().follow(store.clone()));
+        // This process among the nodes sharing the database, for the work one node does.
+        let node = client_core::sync::message::StorageId::generate()
+            .map(|id| format!("node-{}", id.0))
+            .map_err(store::StoreError::from)?;
         tokio::spawn(
             store
                 .clone()
-                .keep_compacting(std::time::Duration::from_secs(60)),
+                .keep_compacting(std::time::Duration::from_secs(60), node.clone()),
         );
         let metrics = telemetry::metrics::Metrics::new();
         let hub = sync::Hub::start(store.clone(), directory.clone(), storage, metrics.clone());
@@ -107,6 +111,7 @@ impl AppState {
             store.clone(),
             hub.clone(),
             std::time::Duration::from_secs(60),
+            node,
         ));
         let media = media::Media::open(
             store.clone(),

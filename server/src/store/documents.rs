@@ -9,7 +9,7 @@ use client_core::{BranchId, DocKind, DocumentId, Millis, Scope, TownshipId, User
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::projections::project;
-use super::{COMPACT_AFTER, Result, Store, StoreError, parse};
+use super::{COMPACT_AFTER, Result, Store, StoreError, lease_for, parse};
 
 impl Store {
     /// Stores a new document made by the server, with its first changes.
@@ -121,10 +121,23 @@ impl Store {
     }
 
     /// Compacts change logs every `every`, until the store stops.
-    pub async fn keep_compacting(self, every: std::time::Duration) {
+    pub async fn keep_compacting(self, every: std::time::Duration, node: String) {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
+            // One node at a time folds the logs; the others would only race it.
+            match self
+                .hold_lease("compaction", node.clone(), crate::now(), lease_for(every))
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(StoreError::Stopped) => return,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot take the compaction lease");
+                    continue;
+                }
+            }
             match self.compact_logs(COMPACT_AFTER, 64).await {
                 Ok(0) => {}
                 Ok(count) => tracing::debug!(count, "compacted change logs"),

@@ -14,7 +14,7 @@ use rusqlite_migration::{HookError, M, Migrations};
 use super::StoreError;
 
 /// The schema this binary writes.
-pub const LATEST: usize = 5;
+pub const LATEST: usize = 6;
 
 /// Every migration, oldest first; the `n`th brings a database to version `n`.
 fn migrations() -> Migrations<'static> {
@@ -28,6 +28,7 @@ fn migrations() -> Migrations<'static> {
         }),
         M::up(V4_REFUSALS_COUNTED),
         M::up(V5_ADMISSION_SHARED),
+        M::up(V6_LEASES),
     ])
 }
 
@@ -64,8 +65,8 @@ fn version(connection: &Connection) -> Result<usize, StoreError> {
 /// A database with no version recorded (made before the schema had versions, or whose
 /// version was lost) is recognised by what it holds (the first release had no
 /// `record_values`, the second no index of when records were held, the third no index of
-/// refused changes, the fourth no shared sync tickets) and given the version
-/// it is at.
+/// refused changes, the fourth no shared sync tickets, the fifth no leases) and given the
+/// version it is at.
 fn adopt_unversioned(connection: &Connection) -> Result<(), StoreError> {
     let has = |kind: &str, name: &str| -> Result<bool, StoreError> {
         Ok(connection.query_row(
@@ -77,7 +78,9 @@ fn adopt_unversioned(connection: &Connection) -> Result<(), StoreError> {
     if version(connection)? != 0 || !has("table", "documents")? {
         return Ok(());
     }
-    let at = if has("table", "sync_tickets")? {
+    let at = if has("table", "leases")? {
+        6
+    } else if has("table", "sync_tickets")? {
         5
     } else if has("index", "audit_by_refused")? {
         4
@@ -383,6 +386,15 @@ CREATE TABLE sign_in_failures (
     failures INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX sign_in_failures_by_start ON sign_in_failures(started);
+";
+
+const V6_LEASES: &str = "
+-- Work done by one node at a time, and until when the node holding it may do it.
+CREATE TABLE leases (
+    work TEXT PRIMARY KEY,
+    node TEXT NOT NULL,
+    until INTEGER NOT NULL
+) STRICT;
 ";
 
 #[cfg(test)]
