@@ -9,7 +9,7 @@ import { chinaMonth } from './format';
 import { go } from './hooks';
 import { explain, t } from './i18n';
 import { PlanChecklist, planProgress } from './PlanChecklist';
-import { MemberSelect } from './RecordForm';
+import { MemberSelect, SaveStatus } from './RecordForm';
 
 export function PlanScreen({ app }: { app: App }) {
   const words = t();
@@ -120,12 +120,7 @@ export function PlanScreen({ app }: { app: App }) {
         {words.notes}
         <textarea name="notes" rows={3} value={plan.notes} onInput={(e) => set('notes', e.currentTarget.value)} />
       </label>
-      {status.saved && (
-        <p class="saved" role="status">
-          {words.saved}
-        </p>
-      )}
-      {status.error && <p class="error">{status.error}</p>}
+      <SaveStatus status={status} />
       <button name="save" class="primary big" onClick={save}>
         {words.save}
       </button>

@@ -358,6 +358,20 @@ export function FormHeader({ app, title, notebook, recordId }: { app: App; title
   );
 }
 
+/** What became of the last save: stored on this phone, or why not. */
+export function SaveStatus({ status }: { status: { saved?: boolean; error?: string } }) {
+  return (
+    <>
+      {status.saved && (
+        <p class="saved" role="status">
+          {t().saved}
+        </p>
+      )}
+      {status.error && <p class="error">{status.error}</p>}
+    </>
+  );
+}
+
 /** The end of a record's form: what happened, save or submit, and withdraw a saved one. */
 export function FormActions({
   status,
@@ -373,12 +387,7 @@ export function FormActions({
   const words = t();
   return (
     <>
-      {status.saved && (
-        <p class="saved" role="status">
-          {words.saved}
-        </p>
-      )}
-      {status.error && <p class="error">{status.error}</p>}
+      <SaveStatus status={status} />
       <div class="row actions">
         <button name="save" disabled={busy} onClick={() => onSave(false)}>
           {words.saveDraft}

@@ -10,7 +10,7 @@ import { chinaMonth, formatDate } from './format';
 import { go } from './hooks';
 import { explain, t } from './i18n';
 import { MediaList } from './MediaList';
-import { CountField, MediaField, PeopleChecklist, PlanLink, TimeField, currentRoster, monthPlan } from './RecordForm';
+import { CountField, MediaField, PeopleChecklist, PlanLink, SaveStatus, TimeField, currentRoster, monthPlan } from './RecordForm';
 import { rosterNames } from './ReviewScreen';
 
 /** `id` is a screening's id, `new`, or null for the list. */
@@ -184,12 +184,7 @@ function ScreeningForm({ app, branch, id, initial, onDone }: { app: App; branch:
         <textarea name="discussion" rows={4} value={screening.discussion} onInput={(e) => set('discussion', e.currentTarget.value)} />
       </label>
       <MediaField app={app} media={screening.media} onChange={(change) => setScreening((current) => ({ ...current, media: change(current.media) }))} />
-      {status.saved && (
-        <p class="saved" role="status">
-          {words.saved}
-        </p>
-      )}
-      {status.error && <p class="error">{status.error}</p>}
+      <SaveStatus status={status} />
       <div class="row actions">
         {onDone && (
           <button disabled={busy} onClick={onDone}>

@@ -54,6 +54,18 @@ async fn keep(phone: &mut Phone, notebook: DocumentId, by: &Principal, written: 
         .unwrap();
 }
 
+/// The titles of the lectures that came back to the phone's person, in order.
+fn returned_titles(phone: &Phone) -> Vec<String> {
+    let mut titles: Vec<String> = phone
+        .kept
+        .returned
+        .values()
+        .map(|r| r.record.deserialized::<Lecture>().unwrap().title)
+        .collect();
+    titles.sort();
+    titles
+}
+
 fn lectures_of(db_notebook: &[u8]) -> Vec<Lecture> {
     Notebook::load(db_notebook, Limits::default())
         .unwrap()
@@ -122,16 +134,9 @@ async fn a_moved_members_five_offline_lectures_reach_his_new_notebook_none_lost_
     );
 
     // All five came back to him, as he wrote them; the old notebook kept none.
-    let mut returned: Vec<String> = phone
-        .kept
-        .returned
-        .values()
-        .map(|r| r.record.deserialized::<Lecture>().unwrap().title)
-        .collect();
-    returned.sort();
     let mut expected = titles.clone();
     expected.sort();
-    assert_eq!(returned, expected);
+    assert_eq!(returned_titles(&phone), expected);
     for item in phone.kept.returned.values() {
         assert_eq!(
             (item.document, item.rule.as_str()),
@@ -206,14 +211,7 @@ async fn a_phone_dropped_at_each_step_of_its_recovery_ends_the_same_when_started
             "died after {dies} steps, it settles: {}",
             phone.state(&[v.notebook, new_notebook])
         );
-        let mut returned: Vec<String> = phone
-            .kept
-            .returned
-            .values()
-            .map(|r| r.record.deserialized::<Lecture>().unwrap().title)
-            .collect();
-        returned.sort();
-        assert_eq!(returned, titles, "died after {dies} steps");
+        assert_eq!(returned_titles(&phone), titles, "died after {dies} steps");
         let old = db.store.load_document(v.notebook).await.unwrap().unwrap();
         assert!(lectures_of(&old).is_empty(), "died after {dies} steps");
         server.stop().await.unwrap();
