@@ -204,7 +204,7 @@ pub async fn run(cli: Cli, configuration: Configuration) -> Result<()> {
         what: format!("cannot create {}", data.display()),
         source,
     })?;
-    let store = Store::open(&data.join("tianjian.sqlite3"))?;
+    let store = Store::connect(&configuration.database()?)?;
     match cli.command.unwrap_or(Command::Serve {
         listen: None,
         web: None,

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{self, AttemptLimits, KeyRing};
 use crate::media;
+use crate::store::Database;
 
 /// The prefix of the environment variables that configure the server; sections and keys
 /// are separated by a double underscore.
@@ -69,12 +70,16 @@ impl Default for ServerSection {
 pub struct StorageSection {
     /// Where the database and the blobs live.
     pub data: PathBuf,
+    /// The database: absent for SQLite in `data`, a path for SQLite elsewhere (relative to
+    /// `data`), or a `postgres://user:password@host:port/name` URL for PostgreSQL.
+    pub database: Option<Secret>,
 }
 
 impl Default for StorageSection {
     fn default() -> Self {
         StorageSection {
             data: PathBuf::from("data"),
+            database: None,
         }
     }
 }
@@ -353,6 +358,15 @@ impl Configuration {
             },
             ..auth::Settings::default()
         }
+    }
+
+    /// The database `storage` names.
+    pub fn database(&self) -> Result<Database, ConfigError> {
+        Database::from_setting(
+            &self.storage.data,
+            self.storage.database.as_ref().map(Secret::expose),
+        )
+        .map_err(|why| ConfigError::key("storage.database", why))
     }
 
     pub fn media_settings(&self) -> media::Settings {

@@ -15,10 +15,9 @@ use client_core::model::common::{MediaRef, Prose, Submission};
 use client_core::model::notebook::{Lecture, LectureCategory, Venue};
 use client_core::{BranchId, DeviceId, TownshipId, UserId};
 use client_core::{Document, DocumentId, Limits, Millis, Month, Notebook, Principal, Role, schema};
-use rusqlite::types::ValueRef;
 use tianjian_server::admin::{NewUser, Organisation};
 use tianjian_server::auth::{Claims, KeyRing, Settings};
-use tianjian_server::store::{NewDevice, Store, UserRecord};
+use tianjian_server::store::{NewDevice, Store, UserRecord, Value};
 use tianjian_server::{AppState, Config};
 
 use crate::TestServer;
@@ -164,9 +163,43 @@ pub struct Database {
 }
 
 pub async fn database() -> Database {
+    database_on(Backend::from_environment()).await
+}
+
+/// Which database a test's server keeps its data in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Both, for the storage suite.
+    pub const BOTH: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+
+    /// SQLite, unless `TIANJIAN_E2E_DATABASE=postgres` asks to run the end-to-end tests
+    /// on PostgreSQL.
+    pub fn from_environment() -> Backend {
+        match std::env::var("TIANJIAN_E2E_DATABASE").as_deref() {
+            Ok("postgres") => Backend::Postgres,
+            _ => Backend::Sqlite,
+        }
+    }
+
+    /// A fresh, empty store on this backend; its files (SQLite's) in `dir`.
+    pub fn fresh_store(self, dir: &Path) -> Store {
+        match self {
+            Backend::Sqlite => Store::open(&dir.join("tianjian.sqlite3")).unwrap(),
+            Backend::Postgres => Store::open_postgres(&crate::postgres::fresh_database()).unwrap(),
+        }
+    }
+}
+
+/// A fresh database on `backend`, with the village.
+pub async fn database_on(backend: Backend) -> Database {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tianjian.sqlite3");
-    let store = Store::open(&path).unwrap();
+    let store = backend.fresh_store(dir.path());
     let v = village(&store).await;
     Database {
         dir,
@@ -268,24 +301,19 @@ pub fn operate<H, E>(
     doc.load_incremental(&handle.automerge().save()).unwrap();
 }
 
-/// The rows of `tables` in the database at `path`, each as one line, in a stable order.
-pub fn table_rows(path: &Path, tables: &[&str]) -> Vec<String> {
-    let db =
-        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap();
+/// The rows of `tables` in `store`, each as one line, in a stable order.
+pub async fn table_rows(store: &Store, tables: &[&str]) -> Vec<String> {
     let mut rows = Vec::new();
     for table in tables {
-        let mut statement = db.prepare(&format!("SELECT * FROM {table}")).unwrap();
-        let columns = statement.column_count();
-        let mut found = statement.query([]).unwrap();
-        while let Some(row) = found.next().unwrap() {
-            let values: Vec<String> = (0..columns)
-                .map(|i| match row.get_ref(i).unwrap() {
-                    ValueRef::Null => "NULL".to_owned(),
-                    ValueRef::Integer(i) => i.to_string(),
-                    ValueRef::Real(r) => r.to_string(),
-                    ValueRef::Text(t) => format!("'{}'", String::from_utf8_lossy(t)),
-                    ValueRef::Blob(b) => b.iter().map(|byte| format!("{byte:02x}")).collect(),
+        for row in store.table_rows(table).await.unwrap() {
+            let values: Vec<String> = row
+                .iter()
+                .map(|value| match value {
+                    Value::Null => "NULL".to_owned(),
+                    Value::Int(i) => i.to_string(),
+                    Value::Real(r) => r.to_string(),
+                    Value::Text(t) => format!("'{t}'"),
+                    Value::Bytes(b) => b.iter().map(|byte| format!("{byte:02x}")).collect(),
                 })
                 .collect();
             rows.push(format!("{table}: {}", values.join(" | ")));

@@ -6,6 +6,7 @@ pub mod device;
 pub mod fixture;
 pub mod node;
 pub mod phone;
+pub mod postgres;
 pub mod process;
 pub mod proxy;
 pub mod uploader;

@@ -1,13 +1,15 @@
 //! Project automation, in Rust so that it needs nothing but cargo.
 //!
 //! `cargo xtask test` is the one command CI runs: formatting, lints, the WASM and web app
-//! builds, and every test. It installs what it needs (the wasm32 target, and Debian's Chromium with a Chinese
-//! font for the browser tests) so that a fresh machine with only the Rust toolchain, Node.js
+//! builds, and every test. It installs what it needs (the wasm32 target, Debian's Chromium with a Chinese
+//! font for the browser tests, and Debian's PostgreSQL, started for the run and stopped) so that a fresh machine with only the Rust toolchain, Node.js
 //! and the package registries can run it.
 
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+mod postgres;
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
@@ -64,14 +66,38 @@ fn test() -> Result {
     cargo(&[&["clippy"], CORE_FOR_WASM, &["--", "-D", "warnings"]].concat())?;
     // The WASM build, and the app's build that the browser tests load.
     build_pwa()?;
+    // The storage suite runs against PostgreSQL too; the server stops when this returns.
+    let postgres = postgres::Postgres::start()?;
+    let with_postgres = [(postgres::TEST_POSTGRES, postgres.url.as_str())];
     if has_nextest() {
         // nextest does not run doctests; run them first so that the summary of the whole
         // suite is the last thing printed.
         cargo(&["test", "--workspace", "--doc"])?;
-        cargo(&["nextest", "run", "--workspace", "--no-fail-fast"])?;
+        cargo_with(
+            &["nextest", "run", "--workspace", "--no-fail-fast"],
+            &with_postgres,
+        )?;
     } else {
-        cargo(&["test", "--workspace", "--no-fail-fast"])?;
+        cargo_with(&["test", "--workspace", "--no-fail-fast"], &with_postgres)?;
     }
+    // The end-to-end suite again with every server's data in PostgreSQL: the same storage
+    // tests against both backends. The browser stories need no second run.
+    cargo_with(
+        &[
+            "test",
+            "-p",
+            "tianjian-tests",
+            "--test",
+            "e2e",
+            "--",
+            "--skip",
+            "pwa::",
+        ],
+        &[
+            (postgres::TEST_POSTGRES, postgres.url.as_str()),
+            ("TIANJIAN_E2E_DATABASE", "postgres"),
+        ],
+    )?;
     Ok(())
 }
 
@@ -351,8 +377,13 @@ fn has_nextest() -> bool {
 }
 
 fn cargo(args: &[&str]) -> Result {
+    cargo_with(args, &[])
+}
+
+fn cargo_with(args: &[&str], environment: &[(&str, &str)]) -> Result {
     run(Command::new(cargo_bin())
         .args(args)
+        .envs(environment.iter().copied())
         .current_dir(workspace_root()))
 }
 

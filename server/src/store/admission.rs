@@ -4,8 +4,8 @@
 //! ticket issued by one node opens a connection on another, and guessing spread over nodes is
 //! counted once.
 
+use super::sql::{OptionalExtension, params};
 use client_core::{DeviceId, Millis, UserId};
-use rusqlite::{OptionalExtension, params};
 
 use super::{Result, SecretHash, Store, parse};
 
@@ -24,7 +24,7 @@ impl Store {
             let tx = connection.transaction()?;
             tx.execute("DELETE FROM sync_tickets WHERE expires_at <= ?1", [now.0])?;
             tx.execute(
-                "INSERT INTO sync_tickets (ticket, user, device, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO sync_tickets (ticket, \"user\", device, expires_at) VALUES (?1, ?2, ?3, ?4)",
                 params![ticket.as_slice(), user.to_string(), device.to_string(), expires_at.0],
             )?;
             tx.commit()?;
@@ -43,7 +43,7 @@ impl Store {
         self.call(move |connection| {
             let taken: Option<(String, String, i64)> = connection
                 .query_row(
-                    "DELETE FROM sync_tickets WHERE ticket = ?1 RETURNING user, device, expires_at",
+                    "DELETE FROM sync_tickets WHERE ticket = ?1 RETURNING \"user\", device, expires_at",
                     [ticket.as_slice()],
                     |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
                 )
@@ -110,8 +110,10 @@ impl Store {
                 tx.execute(
                     "INSERT INTO sign_in_failures (guesser, started, failures) VALUES (?1, ?2, 1)
                      ON CONFLICT (guesser) DO UPDATE SET
-                         failures = CASE WHEN started + ?3 <= ?2 THEN 1 ELSE failures + 1 END,
-                         started = CASE WHEN started + ?3 <= ?2 THEN ?2 ELSE started END",
+                         failures = CASE WHEN sign_in_failures.started + ?3 <= ?2 THEN 1
+                                    ELSE sign_in_failures.failures + 1 END,
+                         started = CASE WHEN sign_in_failures.started + ?3 <= ?2 THEN ?2
+                                   ELSE sign_in_failures.started END",
                     params![guesser, now.0, window_ms],
                 )?;
             }

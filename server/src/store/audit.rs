@@ -1,7 +1,7 @@
 //! The audit log: who did what, and what was refused by which rule.
 
+use super::sql::{Db, Row, Value, params};
 use client_core::{BranchId, DeviceId, DocumentId, Millis, Principal, TownshipId, UserId};
-use rusqlite::{params, params_from_iter};
 
 use super::{Result, Store, parse};
 
@@ -51,12 +51,12 @@ impl Store {
     pub async fn audit_log(&self, query: AuditQuery) -> Result<Vec<AuditEvent>> {
         self.call(move |connection| {
             let mut sql = String::from(
-                "SELECT at, event, user, device, branch, township, document, rule, address, detail,
+                "SELECT at, event, \"user\", device, branch, township, document, rule, address, detail,
                         refused, repeats
                  FROM audit WHERE 1 = 1",
             );
-            let mut values: Vec<rusqlite::types::Value> = Vec::new();
-            let mut filter = |clause: &str, value: rusqlite::types::Value| {
+            let mut values: Vec<Value<'static>> = Vec::new();
+            let mut filter = |clause: &str, value: Value<'static>| {
                 values.push(value);
                 sql.push_str(&format!(" AND {clause} ?{}", values.len()));
             };
@@ -75,17 +75,17 @@ impl Store {
             let limit = query.limit.unwrap_or(AUDIT_PAGE).min(AUDIT_PAGE);
             sql.push_str(&format!(" ORDER BY id LIMIT {limit}"));
             let mut statement = connection.prepare(&sql)?;
-            let mut rows = statement.query(params_from_iter(values))?;
+            let mut rows = statement.query(values)?;
             let mut events = Vec::new();
             while let Some(row) = rows.next()? {
                 events.push(AuditEvent {
                     at: Millis(row.get(0)?),
                     event: row.get(1)?,
-                    user: optional(row, 2, "audited user")?,
-                    device: optional(row, 3, "audited device")?,
-                    branch: optional(row, 4, "audited branch")?,
-                    township: optional(row, 5, "audited township")?,
-                    document: optional(row, 6, "audited document")?,
+                    user: optional(&row, 2, "audited user")?,
+                    device: optional(&row, 3, "audited device")?,
+                    branch: optional(&row, 4, "audited branch")?,
+                    township: optional(&row, 5, "audited township")?,
+                    document: optional(&row, 6, "audited document")?,
                     rule: row.get(7)?,
                     address: row.get(8)?,
                     detail: row.get(9)?,
@@ -100,10 +100,10 @@ impl Store {
 }
 
 /// Writes one entry, in whatever transaction `connection` is in.
-pub(super) fn insert(connection: &rusqlite::Connection, event: &AuditEvent) -> Result<()> {
+pub(super) fn insert(connection: &Db, event: &AuditEvent) -> Result<()> {
     connection
         .prepare_cached(
-            "INSERT INTO audit (at, event, user, device, branch, township, document, rule, address, detail, refused)
+            "INSERT INTO audit (at, event, \"user\", device, branch, township, document, rule, address, detail, refused)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?
         .execute(params![
@@ -123,11 +123,7 @@ pub(super) fn insert(connection: &rusqlite::Connection, event: &AuditEvent) -> R
 }
 
 /// An optional id in column `index`.
-fn optional<T: std::str::FromStr>(
-    row: &rusqlite::Row<'_>,
-    index: usize,
-    what: &str,
-) -> Result<Option<T>> {
+fn optional<T: std::str::FromStr>(row: &Row<'_>, index: usize, what: &str) -> Result<Option<T>> {
     let text: Option<String> = row.get(index)?;
     text.map(|text| parse(&text, what)).transpose()
 }

@@ -2,11 +2,11 @@
 //! what each document is, actor bindings, per-peer sync states, and the database's own
 //! storage id.
 
+use super::sql::{Db, OptionalExtension, params};
 use automerge::ActorId;
 use client_core::projection::{self, Projection};
 use client_core::sync::message::StorageId;
 use client_core::{BranchId, DocKind, DocumentId, Millis, Scope, TownshipId, UserId};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use super::projections::project;
 use super::{COMPACT_AFTER, Result, Store, StoreError, lease_for, parse};
@@ -23,8 +23,9 @@ impl Store {
         self.call(move |connection| {
             let tx = connection.transaction()?;
             let inserted = tx.execute(
-                "INSERT OR IGNORE INTO documents (id, kind, branch, township, owner, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO documents (id, kind, branch, township, owner, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT DO NOTHING",
                 params![
                     id.to_string(),
                     scope.kind.as_str(),
@@ -110,7 +111,7 @@ impl Store {
                     ],
                     |row| row.get(0),
                 )?;
-                Ok(rows.collect::<Result<_, _>>()?)
+                rows.collect::<Result<_, _>>()
             })
             .await?;
         for document in &due {
@@ -155,12 +156,12 @@ impl Store {
         let fresh = StorageId::generate()?;
         self.call(|connection| {
             connection.execute(
-                "INSERT OR IGNORE INTO settings (name, value) VALUES ('storage_id', ?1)",
+                "INSERT INTO settings (name, value) VALUES ('storage_id', ?1) ON CONFLICT DO NOTHING",
                 [fresh.0],
             )?;
             Ok(StorageId(connection.query_row(
                 "SELECT value FROM settings WHERE name = 'storage_id'",
-                [],
+                (),
                 |row| row.get(0),
             )?))
         })
@@ -183,8 +184,8 @@ impl Store {
     /// Every actor binding, for the directory.
     pub async fn actor_bindings(&self) -> Result<Vec<(ActorId, UserId)>> {
         self.call(|connection| {
-            let mut statement = connection.prepare("SELECT actor, user FROM actors")?;
-            let rows = statement.query_map([], |row| {
+            let mut statement = connection.prepare("SELECT actor, \"user\" FROM actors")?;
+            let rows = statement.query_map((), |row| {
                 Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?))
             })?;
             let mut bindings = Vec::new();
@@ -220,13 +221,13 @@ impl Store {
         document: DocumentId,
     ) -> Result<Option<Vec<u8>>> {
         self.call(move |connection| {
-            Ok(connection
+            connection
                 .query_row(
                     "SELECT bytes FROM sync_states WHERE storage_id = ?1 AND document = ?2",
                     params![storage.0, document.to_string()],
                     |row| row.get(0),
                 )
-                .optional()?)
+                .optional()
         })
         .await
     }
@@ -320,7 +321,7 @@ fn changes_of(doc: &automerge::Automerge) -> (Changes, Vec<ActorId>) {
 
 /// A document as stored: its snapshot, if compacted, then every change logged since, in the
 /// order stored. Automerge loads the concatenation as one document.
-pub(super) fn stored_bytes(connection: &Connection, id: DocumentId) -> Result<Vec<u8>> {
+pub(super) fn stored_bytes(connection: &Db, id: DocumentId) -> Result<Vec<u8>> {
     let mut bytes: Vec<u8> = connection
         .query_row(
             "SELECT bytes FROM snapshots WHERE document = ?1",
@@ -341,7 +342,7 @@ pub(super) fn stored_bytes(connection: &Connection, id: DocumentId) -> Result<Ve
 
 /// Folds a document's change log into its snapshot, in one transaction: the snapshot holds
 /// every change the log held, so nothing is lost if it stops half-way.
-fn compact(connection: &mut Connection, id: DocumentId) -> Result<()> {
+fn compact(connection: &mut Db, id: DocumentId) -> Result<()> {
     let tx = connection.transaction()?;
     let through: Option<i64> = tx.query_row(
         "SELECT MAX(seq) FROM changes WHERE document = ?1",
@@ -366,9 +367,9 @@ fn compact(connection: &mut Connection, id: DocumentId) -> Result<()> {
     Ok(())
 }
 
-fn bind_actors(tx: &Connection, actors: &[(ActorId, UserId)], at: Millis) -> Result<()> {
+fn bind_actors(tx: &Db, actors: &[(ActorId, UserId)], at: Millis) -> Result<()> {
     let mut statement = tx.prepare_cached(
-        "INSERT OR IGNORE INTO actors (actor, user, bound_at) VALUES (?1, ?2, ?3)",
+        "INSERT INTO actors (actor, \"user\", bound_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
     )?;
     for (actor, user) in actors {
         statement.execute(params![actor.to_bytes(), user.to_string(), at.0])?;
@@ -376,13 +377,9 @@ fn bind_actors(tx: &Connection, actors: &[(ActorId, UserId)], at: Millis) -> Res
     Ok(())
 }
 
-fn append(
-    tx: &Connection,
-    id: DocumentId,
-    changes: &[(automerge::ChangeHash, Vec<u8>)],
-) -> Result<()> {
+fn append(tx: &Db, id: DocumentId, changes: &[(automerge::ChangeHash, Vec<u8>)]) -> Result<()> {
     let mut statement = tx.prepare_cached(
-        "INSERT OR IGNORE INTO changes (document, hash, bytes) VALUES (?1, ?2, ?3)",
+        "INSERT INTO changes (document, hash, bytes) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
     )?;
     for (hash, bytes) in changes {
         statement.execute(params![id.to_string(), hash.as_ref(), bytes])?;

@@ -5,9 +5,9 @@
 //! refresh token) happens in one transaction, so two requests racing with the same secret
 //! cannot both win.
 
+use super::sql::{Db, OptionalExtension, params};
 use automerge::ActorId;
 use client_core::{DeviceId, Millis, UserId};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Result, Store, parse};
 
@@ -95,7 +95,7 @@ impl Store {
     ) -> Result<()> {
         self.call(move |connection| {
             connection.execute(
-                "INSERT INTO invites (hash, user, issued_by, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO invites (hash, \"user\", issued_by, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![code, user.to_string(), issued_by.to_string(), now.0, expires_at.0],
             )?;
             Ok(())
@@ -115,7 +115,7 @@ impl Store {
             let tx = connection.transaction()?;
             let row: Option<(String, i64, Option<i64>)> = tx
                 .query_row(
-                    "SELECT user, expires_at, redeemed_at FROM invites WHERE hash = ?1",
+                    "SELECT \"user\", expires_at, redeemed_at FROM invites WHERE hash = ?1",
                     [code],
                     |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
                 )
@@ -185,7 +185,7 @@ impl Store {
 
     /// A person's devices, newest first.
     pub async fn devices_of(&self, user: UserId) -> Result<Vec<DeviceRecord>> {
-        self.call(move |connection| devices_where(connection, "user = ?1", &user.to_string()))
+        self.call(move |connection| devices_where(connection, "\"user\" = ?1", &user.to_string()))
             .await
     }
 
@@ -222,7 +222,7 @@ impl Store {
             for actor in &actors {
                 let owner: Option<String> = tx
                     .query_row(
-                        "SELECT user FROM actors WHERE actor = ?1",
+                        "SELECT \"user\" FROM actors WHERE actor = ?1",
                         [actor.to_bytes()],
                         |row| row.get(0),
                     )
@@ -232,7 +232,7 @@ impl Store {
                     Some(_) => {}
                     None => {
                         tx.execute(
-                            "INSERT INTO actors (actor, user, bound_at, device) VALUES (?1, ?2, ?3, ?4)",
+                            "INSERT INTO actors (actor, \"user\", bound_at, device) VALUES (?1, ?2, ?3, ?4)",
                             params![actor.to_bytes(), user.to_string(), now.0, device.to_string()],
                         )?;
                     }
@@ -290,9 +290,9 @@ impl Store {
     }
 }
 
-fn insert_device(tx: &Connection, device: &NewDevice, now: Millis) -> Result<()> {
+fn insert_device(tx: &Db, device: &NewDevice, now: Millis) -> Result<()> {
     tx.execute(
-        "INSERT INTO devices (id, user, name, enrolled_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+        "INSERT INTO devices (id, \"user\", name, enrolled_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?4)",
         params![
             device.id.to_string(),
             device.user.to_string(),
@@ -312,7 +312,7 @@ fn insert_device(tx: &Connection, device: &NewDevice, now: Millis) -> Result<()>
     Ok(())
 }
 
-fn rotate(tx: &Connection, request: &RefreshRequest) -> Result<Rotation> {
+fn rotate(tx: &Db, request: &RefreshRequest) -> Result<Rotation> {
     type Row = (
         String,
         String,
@@ -323,7 +323,7 @@ fn rotate(tx: &Connection, request: &RefreshRequest) -> Result<Rotation> {
     );
     let row: Option<Row> = tx
         .query_row(
-            "SELECT t.device, d.user, t.expires_at, t.used_at, t.replaced_by, d.revoked_at
+            "SELECT t.device, d.\"user\", t.expires_at, t.used_at, t.replaced_by, d.revoked_at
              FROM refresh_tokens t JOIN devices d ON d.id = t.device WHERE t.hash = ?1",
             [request.presented],
             |row| {
@@ -389,7 +389,7 @@ fn rotate(tx: &Connection, request: &RefreshRequest) -> Result<Rotation> {
     Ok(Rotation::Rotated { device, user })
 }
 
-fn revoke(connection: &Connection, device: DeviceId, now: Millis, because: &str) -> Result<bool> {
+fn revoke(connection: &Db, device: DeviceId, now: Millis, because: &str) -> Result<bool> {
     let changed = connection.execute(
         "UPDATE devices SET revoked_at = ?2, revoked_because = ?3 WHERE id = ?1 AND revoked_at IS NULL",
         params![device.to_string(), now.0, because],
@@ -401,9 +401,9 @@ fn revoke(connection: &Connection, device: DeviceId, now: Millis, because: &str)
     Ok(changed > 0)
 }
 
-fn devices_where(connection: &Connection, clause: &str, value: &str) -> Result<Vec<DeviceRecord>> {
+fn devices_where(connection: &Db, clause: &str, value: &str) -> Result<Vec<DeviceRecord>> {
     let mut statement = connection.prepare(&format!(
-        "SELECT id, user, name, enrolled_at, last_seen_at, revoked_at, revoked_because
+        "SELECT id, \"user\", name, enrolled_at, last_seen_at, revoked_at, revoked_because
          FROM devices WHERE {clause} ORDER BY enrolled_at DESC, id"
     ))?;
     let mut rows = statement.query([value])?;

@@ -3,8 +3,8 @@
 //! A node renews its lease each round; one that dies stops renewing, and another takes the
 //! work over once the lease has run out.
 
+use super::sql::params;
 use client_core::Millis;
-use rusqlite::params;
 
 use super::{Result, Store};
 

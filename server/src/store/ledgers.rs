@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+use super::sql::{Db, params};
 use client_core::Millis;
 use client_core::projection::Cell;
-use rusqlite::{Connection, params};
 
 use super::statistics::{APPROVAL_ROWS, Scope, standing_approval};
 use super::{Result, Store};
@@ -103,7 +103,7 @@ impl Store {
                     })
                 },
             )?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            rows.collect::<Result<_>>()
         })
         .await
     }
@@ -122,7 +122,7 @@ impl Store {
 }
 
 fn records(
-    connection: &Connection,
+    connection: &Db,
     listing: Listing,
     scope: &Scope,
     period: &Range<Millis>,
@@ -131,7 +131,7 @@ fn records(
     // values stand over the record's own (they stay while its member edits it again).
     connection.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS listed (
-             document TEXT, collection TEXT, key TEXT, branch TEXT, occurred_at INTEGER,
+             document TEXT, collection TEXT, key TEXT, branch TEXT, occurred_at BIGINT,
              status TEXT, via_document TEXT, via_key TEXT,
              PRIMARY KEY (document, collection, key)
          );
@@ -141,11 +141,13 @@ fn records(
         Listing::Approved(collection) => (
             vec![collection],
             format!(
-                "INSERT OR IGNORE INTO temp.listed
+                "INSERT INTO temp.listed
                  SELECT v.subject_document, v.subject_collection, v.subject, v.branch,
                         CAST(h.number AS INTEGER), 'approved', v.document, v.key
                  FROM {APPROVAL_ROWS}
-                 WHERE v.subject_collection = '{collection}' AND ?4 IS NOT NULL AND {}",
+                 WHERE v.subject_collection = '{collection}' AND CAST(?4 AS TEXT) IS NOT NULL
+                   AND {}
+                 ON CONFLICT DO NOTHING",
                 standing_approval("?1", "?2", "?3")
             ),
         ),
@@ -166,7 +168,8 @@ fn records(
              SELECT r.document, r.collection, r.key, r.branch, r.occurred_at, r.status, NULL, NULL
              FROM records r
              WHERE r.collection = 'roster' AND r.branch IN (SELECT value FROM json_each(?1))
-               AND ?2 IS NOT NULL AND ?3 IS NOT NULL AND ?4 IS NOT NULL"
+               AND CAST(?2 AS BIGINT) IS NOT NULL AND CAST(?3 AS BIGINT) IS NOT NULL
+               AND CAST(?4 AS TEXT) IS NOT NULL"
                 .to_owned(),
         ),
     };
@@ -188,7 +191,7 @@ fn records(
                     NULL, NULL
              FROM temp.listed m CROSS JOIN records e ON m.key = e.key AND m.branch = e.branch
              WHERE e.collection = 'entries' AND e.status <> 'withdrawn'",
-            [],
+            (),
         )?;
     }
 
@@ -240,7 +243,7 @@ fn records(
          WHERE t.field IN ('title', 'held_at', 'plan', 'category', 'venue', 'audience', 'hours')
          ORDER BY 7",
     )?;
-    let mut rows = values.query([])?;
+    let mut rows = values.query(())?;
     while let Some(row) = rows.next()? {
         let slot = (row.get::<_, String>(0)?, row.get::<_, String>(1)?);
         let Some(record) = listed.get_mut(&slot) else {
@@ -277,7 +280,7 @@ fn records(
          LEFT JOIN users u ON u.id = t.person
          ORDER BY 4",
     )?;
-    let mut rows = people.query([])?;
+    let mut rows = people.query(())?;
     while let Some(row) = rows.next()? {
         let slot = (row.get::<_, String>(0)?, row.get::<_, String>(1)?);
         if let Some(record) = listed.get_mut(&slot) {
@@ -296,7 +299,7 @@ fn records(
            ON t.document = l.document AND t.collection = l.collection AND t.key = l.key
          GROUP BY l.branch, l.document, l.collection, l.key",
     )?;
-    let mut rows = media.query([])?;
+    let mut rows = media.query(())?;
     while let Some(row) = rows.next()? {
         let slot = (row.get::<_, String>(0)?, row.get::<_, String>(1)?);
         if let Some(record) = listed.get_mut(&slot) {

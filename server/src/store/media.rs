@@ -1,7 +1,7 @@
 //! Blobs and resumable uploads: what is on disk, and who sent it.
 
+use super::sql::{OptionalExtension, params};
 use client_core::{DocumentId, Millis, UserId};
-use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store, parse};
 
@@ -44,8 +44,8 @@ impl Store {
     pub async fn create_upload(&self, upload: UploadRecord) -> Result<()> {
         self.call(move |connection| {
             connection.execute(
-                "INSERT INTO uploads (id, user, document, record, sha256, declared_type, media_type,
-                     length, offset, created_at, expires_at, completed_at)
+                "INSERT INTO uploads (id, \"user\", document, record, sha256, declared_type, media_type,
+                     length, \"offset\", created_at, expires_at, completed_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     upload.id,
@@ -71,8 +71,8 @@ impl Store {
         self.call(move |connection| {
             let row = connection
                 .query_row(
-                    "SELECT id, user, document, record, sha256, declared_type, media_type, length,
-                         offset, created_at, expires_at, completed_at
+                    "SELECT id, \"user\", document, record, sha256, declared_type, media_type, length,
+                         \"offset\", created_at, expires_at, completed_at
                      FROM uploads WHERE id = ?1",
                     [id],
                     |row| {
@@ -131,7 +131,7 @@ impl Store {
     ) -> Result<()> {
         self.call(move |connection| {
             connection.execute(
-                "UPDATE uploads SET offset = ?2, media_type = COALESCE(?3, media_type) WHERE id = ?1",
+                "UPDATE uploads SET \"offset\" = ?2, media_type = COALESCE(?3, media_type) WHERE id = ?1",
                 params![id, column(offset), media_type],
             )?;
             Ok(())
@@ -151,15 +151,15 @@ impl Store {
         self.call(move |connection| {
             let tx = connection.transaction()?;
             tx.execute(
-                "INSERT OR IGNORE INTO blobs (sha256, size, media_type, stored_at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO blobs (sha256, size, media_type, stored_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
                 params![blob.sha256, column(blob.size), blob.media_type, now.0],
             )?;
             tx.execute(
-                "INSERT OR IGNORE INTO blob_owners (sha256, user) VALUES (?1, ?2)",
+                "INSERT INTO blob_owners (sha256, \"user\") VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                 params![blob.sha256, user.to_string()],
             )?;
             tx.execute(
-                "UPDATE uploads SET offset = length, completed_at = ?2 WHERE id = ?1",
+                "UPDATE uploads SET \"offset\" = length, completed_at = ?2 WHERE id = ?1",
                 params![id, now.0],
             )?;
             tx.commit()?;
@@ -183,7 +183,7 @@ impl Store {
                 "SELECT id FROM uploads WHERE completed_at IS NULL AND expires_at <= ?1",
             )?;
             let ids = statement.query_map([now.0], |row| row.get(0))?;
-            Ok(ids.collect::<rusqlite::Result<_>>()?)
+            ids.collect::<Result<_>>()
         })
         .await
     }
@@ -212,13 +212,13 @@ impl Store {
         self.call(move |connection| {
             let user = user.to_string();
             let stored: i64 = connection.query_row(
-                "SELECT COALESCE(SUM(b.size), 0) FROM blob_owners o JOIN blobs b ON b.sha256 = o.sha256
-                 WHERE o.user = ?1",
+                "SELECT CAST(COALESCE(SUM(b.size), 0) AS BIGINT) FROM blob_owners o JOIN blobs b ON b.sha256 = o.sha256
+                 WHERE o.\"user\" = ?1",
                 [&user],
                 |row| row.get(0),
             )?;
             let pending: i64 = connection.query_row(
-                "SELECT COALESCE(SUM(length), 0) FROM uploads WHERE user = ?1 AND completed_at IS NULL",
+                "SELECT CAST(COALESCE(SUM(length), 0) AS BIGINT) FROM uploads WHERE \"user\" = ?1 AND completed_at IS NULL",
                 [&user],
                 |row| row.get(0),
             )?;
@@ -233,8 +233,8 @@ impl Store {
         self.read(|connection| {
             let (uploads, bytes): (i64, i64) = connection.query_row(
                 "SELECT (SELECT count(*) FROM uploads WHERE completed_at IS NULL),
-                        (SELECT COALESCE(SUM(size), 0) FROM blobs)",
-                [],
+                        (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM blobs)",
+                (),
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )?;
             Ok((size(uploads), size(bytes)))
@@ -259,7 +259,7 @@ impl Store {
             }
             let owner = connection
                 .query_row(
-                    "SELECT 1 FROM blob_owners WHERE sha256 = ?1 AND user = ?2",
+                    "SELECT 1 FROM blob_owners WHERE sha256 = ?1 AND \"user\" = ?2",
                     [&sha256, &user.to_string()],
                     |_| Ok(()),
                 )

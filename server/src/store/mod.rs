@@ -1,15 +1,17 @@
-//! Durable storage in SQLite, on a thread of its own.
+//! Durable storage in SQLite or PostgreSQL, on threads of their own.
 //!
-//! rusqlite is synchronous, so it never runs on the async executor: callers send jobs over a
-//! bounded queue to one storage thread and await the answer. Documents are stored as an
-//! append-only log of changes keyed by (document, change hash). Appends commute, so a
-//! change stored twice is stored once, and several writers converge. The database runs in
-//! WAL mode with `synchronous = FULL`: when an append returns, the changes are on disk.
+//! Both clients are synchronous, so they never run on the async executor: callers send jobs
+//! over a bounded queue to one storage thread and await the answer. Documents are stored as
+//! an append-only log of changes keyed by (document, change hash). Appends commute, so a
+//! change stored twice is stored once, and several writers (several nodes on one
+//! PostgreSQL) converge. SQLite runs in WAL mode with `synchronous = FULL`, and PostgreSQL
+//! commits durably: when an append returns, the changes are on disk.
 
 use std::path::Path;
 
 use client_core::DocumentId;
 use rusqlite::{Connection, OpenFlags};
+use sql::Db;
 use tokio::sync::{mpsc, oneshot};
 
 mod admission;
@@ -22,7 +24,10 @@ mod media;
 mod organisation;
 mod projections;
 mod schema;
+mod schema_postgres;
+pub(crate) mod sql;
 mod statistics;
+mod tables;
 mod thread;
 
 pub use audit::{AUDIT_PAGE, AuditEvent, AuditQuery};
@@ -33,9 +38,11 @@ pub use ledgers::{LedgerRecord, Listing, RecordFile};
 pub use media::{BlobRecord, UploadRecord};
 pub use organisation::{BranchRecord, UserRecord};
 pub use schema::LATEST as SCHEMA_VERSION;
+pub use sql::Value;
 pub use statistics::{
     BranchFigures, Count, Figure, Narrowing, PlanStanding, RecordLine, Scope, Tally,
 };
+pub use tables::TABLES;
 use thread::{Job, run_jobs};
 
 /// How many storage jobs may wait before callers are slowed down.
@@ -49,6 +56,10 @@ pub const COMPACT_AFTER: usize = 100;
 pub enum StoreError {
     #[error("storage: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("storage: {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error("storage: no such row")]
+    NoRow,
     #[error(
         "the database is at schema {found}, newer than this tianjian knows (schema {known}): \
          run the newer tianjian that wrote it, or restore a backup taken before"
@@ -74,6 +85,46 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Where the store keeps its data.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file: one node, the default.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL database, by its `postgres://` URL: one node or several.
+    Postgres(String),
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "SQLite at {}", path.display()),
+            // The URL may hold a password.
+            Database::Postgres(_) => f.write_str("PostgreSQL"),
+        }
+    }
+}
+
+impl Database {
+    /// The database `storage.database` names: absent, SQLite in the data directory; a
+    /// `postgres://` (or `postgresql://`) URL, PostgreSQL; anything else, a SQLite file,
+    /// relative to the data directory.
+    pub fn from_setting(data: &Path, setting: Option<&str>) -> Result<Database, String> {
+        match setting.map(str::trim) {
+            None | Some("") => Ok(Database::Sqlite(data.join(crate::backup::DATABASE))),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                url.parse::<postgres::Config>()
+                    .map_err(|error| format!("not a PostgreSQL URL: {error}"))?;
+                Ok(Database::Postgres(url.to_owned()))
+            }
+            Some(url) if url.contains("://") => Err(format!(
+                "{}: neither a file nor a postgres:// URL",
+                url.split("://").next().unwrap_or_default()
+            )),
+            Some(path) => Ok(Database::Sqlite(data.join(path))),
+        }
+    }
+}
+
 /// A handle to the storage thread; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -85,6 +136,14 @@ pub struct Store {
 }
 
 impl Store {
+    /// Opens the store's database, wherever it is.
+    pub fn connect(database: &Database) -> Result<Store> {
+        match database {
+            Database::Sqlite(path) => Store::open(path),
+            Database::Postgres(url) => Store::open_postgres(url),
+        }
+    }
+
     /// Opens (creating if needed) the database at `path` and starts the storage thread.
     pub fn open(path: &Path) -> Result<Store> {
         let mut connection = Connection::open(path)?;
@@ -100,16 +159,34 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         reader.busy_timeout(std::time::Duration::from_secs(10))?;
+        let writer = Db::sqlite(connection);
+        schema::reproject_if_asked(&writer)?;
         Ok(Store {
-            jobs: start_thread("storage", connection)?,
-            reads: start_thread("storage-reads", reader)?,
+            jobs: start_thread("storage", writer)?,
+            reads: start_thread("storage-reads", Db::sqlite(reader))?,
         })
+    }
+
+    /// Connects to the PostgreSQL database at `url`, brings its schema up to date and starts
+    /// the storage threads: one that writes, with group commit, and one that reads. The
+    /// connections are made on the threads that use them: the blocking client runs a small
+    /// runtime of its own, which may not start inside the server's.
+    pub fn open_postgres(url: &str) -> Result<Store> {
+        let writer_url = url.to_owned();
+        let jobs = start_thread_with("storage", move || {
+            let writer = Db::postgres(&writer_url)?;
+            schema_postgres::migrate(&writer)?;
+            Ok(writer)
+        })?;
+        let reader_url = url.to_owned();
+        let reads = start_thread_with("storage-reads", move || Db::postgres(&reader_url))?;
+        Ok(Store { jobs, reads })
     }
 
     /// Runs `work` on the storage thread and returns its result.
     async fn call<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+        work: impl FnOnce(&mut Db) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (reply, answer) = oneshot::channel();
         let job = Job::Alone(Box::new(move |connection| {
@@ -123,14 +200,11 @@ impl Store {
     /// of it sees the same snapshot of the database.
     async fn read<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+        work: impl FnOnce(&Db) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (reply, answer) = oneshot::channel();
         let job = Job::Alone(Box::new(move |connection| {
-            let outcome = connection
-                .transaction()
-                .map_err(StoreError::from)
-                .and_then(|tx| work(&tx));
+            let outcome = connection.snapshot().and_then(|tx| work(&tx));
             let _ = reply.send(outcome);
         }));
         self.reads
@@ -142,10 +216,7 @@ impl Store {
 
     /// Runs `work` on the storage thread as part of a group commit; returns once it is
     /// committed.
-    async fn write(
-        &self,
-        work: impl FnOnce(&Connection) -> Result<()> + Send + 'static,
-    ) -> Result<()> {
+    async fn write(&self, work: impl FnOnce(&Db) -> Result<()> + Send + 'static) -> Result<()> {
         let (reply, answer) = oneshot::channel();
         let job = Job::Grouped(Box::new(work), reply);
         self.jobs.send(job).await.map_err(|_| StoreError::Stopped)?;
@@ -154,12 +225,31 @@ impl Store {
 }
 
 /// Starts a thread that runs the jobs sent to it on `connection`.
-fn start_thread(name: &str, connection: Connection) -> Result<mpsc::Sender<Job>> {
+fn start_thread(name: &str, connection: Db) -> Result<mpsc::Sender<Job>> {
+    start_thread_with(name, move || Ok(connection))
+}
+
+/// Starts a thread that makes its connection with `connect`, then runs the jobs sent to it
+/// on that connection; returns once the connection is made, or why it could not be.
+fn start_thread_with(
+    name: &str,
+    connect: impl FnOnce() -> Result<Db> + Send + 'static,
+) -> Result<mpsc::Sender<Job>> {
     let (jobs, queue) = mpsc::channel::<Job>(QUEUE);
+    let (ready, made) = std::sync::mpsc::sync_channel(1);
     std::thread::Builder::new()
         .name(name.into())
-        .spawn(move || run_jobs(connection, queue))
+        .spawn(move || match connect() {
+            Ok(connection) => {
+                let _ = ready.send(Ok(()));
+                run_jobs(connection, queue);
+            }
+            Err(error) => {
+                let _ = ready.send(Err(error));
+            }
+        })
         .map_err(|e| StoreError::Corrupt(format!("cannot start the {name} thread: {e}")))?;
+    made.recv().map_err(|_| StoreError::Stopped)??;
     Ok(jobs)
 }
 

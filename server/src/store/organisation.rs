@@ -1,7 +1,7 @@
 //! Townships, branches and people.
 
+use super::sql::{Db, OptionalExtension, params};
 use client_core::{BranchId, DocumentId, Principal, TownshipId, UserId};
-use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store, StoreError, parse};
 
@@ -212,7 +212,7 @@ impl Store {
             let mut statement =
                 connection.prepare("SELECT id, name FROM townships ORDER BY name")?;
             let rows =
-                statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get(1)?)))?;
+                statement.query_map((), |row| Ok((row.get::<_, String>(0)?, row.get(1)?)))?;
             let mut townships = Vec::new();
             for row in rows {
                 let (id, name) = row?;
@@ -244,7 +244,7 @@ impl Store {
                 let mut statement = connection
                     .prepare("SELECT id FROM branches WHERE township = ?1 ORDER BY name")?;
                 let rows = statement.query_map([township.to_string()], |row| row.get(0))?;
-                Ok(rows.collect::<rusqlite::Result<_>>()?)
+                rows.collect::<Result<_>>()
             })
             .await?;
         let mut branches = Vec::new();
@@ -262,7 +262,7 @@ impl Store {
     }
 }
 
-fn phone_taken(connection: &rusqlite::Connection, phone: &str, user: UserId) -> Result<bool> {
+fn phone_taken(connection: &Db, phone: &str, user: UserId) -> Result<bool> {
     Ok(connection
         .query_row(
             "SELECT 1 FROM users WHERE phone = ?1 AND id != ?2",
@@ -273,11 +273,7 @@ fn phone_taken(connection: &rusqlite::Connection, phone: &str, user: UserId) -> 
         .is_some())
 }
 
-fn users_where(
-    connection: &rusqlite::Connection,
-    clause: &str,
-    value: &str,
-) -> Result<Vec<UserRecord>> {
+fn users_where(connection: &Db, clause: &str, value: &str) -> Result<Vec<UserRecord>> {
     let mut statement = connection.prepare_cached(&format!(
         "SELECT id, name, role, branch, township, notebook_document, phone FROM users
          WHERE {clause} ORDER BY name, id"

@@ -2,11 +2,11 @@
 //! media they reference, their scalar fields), written in the transaction of the changes they come from and
 //! rebuilt from the documents on demand.
 
+use super::sql::{Db, Dialect, params};
 use client_core::model::branch::Election;
 use client_core::model::notebook::Ballot;
 use client_core::projection::{self, Cell, Projection};
 use client_core::{BranchId, DocKind, DocumentId, Millis, RecordId};
-use rusqlite::{Connection, params};
 
 use super::documents::stored_bytes;
 use super::{Result, Store, StoreError, parse};
@@ -16,7 +16,7 @@ impl Store {
     pub async fn elections(&self) -> Result<Vec<(RecordId, BranchId, Election)>> {
         self.call(|connection| {
             let mut statement = connection.prepare("SELECT id, branch, election FROM elections")?;
-            let rows = statement.query_map([], |row| {
+            let rows = statement.query_map((), |row| {
                 Ok((
                     row.get::<_, String>(0)?,
                     row.get::<_, String>(1)?,
@@ -43,16 +43,21 @@ impl Store {
     /// the voter, the candidates chosen, and when the device says it was cast.
     pub async fn ballots(&self, branch: BranchId, election: RecordId) -> Result<Vec<Ballot>> {
         self.read(move |connection| {
-            let mut statement = connection.prepare(
+            // The choices as a JSON array, as each database spells one.
+            let choices = match connection.dialect() {
+                Dialect::Sqlite => "json_group_array(p.person)",
+                Dialect::Postgres => "coalesce(json_agg(p.person)::text, '[]')",
+            };
+            let mut statement = connection.prepare(&format!(
                 "SELECT r.document, r.owner, t.number,
-                        (SELECT json_group_array(p.person) FROM record_people p
+                        (SELECT {choices} FROM record_people p
                          WHERE p.document = r.document AND p.collection = r.collection
                            AND p.key = r.key AND p.field = 'choices')
                  FROM records r JOIN documents d ON d.id = r.document AND d.kind = 'notebook'
                  LEFT JOIN record_values t ON t.document = r.document
                    AND t.collection = r.collection AND t.key = r.key AND t.field = 'cast_at'
-                 WHERE r.collection = 'ballots' AND r.key = ?1 AND r.branch = ?2",
-            )?;
+                 WHERE r.collection = 'ballots' AND r.key = ?1 AND r.branch = ?2"
+            ))?;
             let mut rows = statement.query(params![election.to_string(), branch.to_string()])?;
             let mut ballots = Vec::new();
             while let Some(row) = rows.next()? {
@@ -96,11 +101,7 @@ impl Store {
 }
 
 /// Replaces the rows of the records `projection` touched.
-pub(super) fn project(
-    tx: &Connection,
-    document: DocumentId,
-    projection: &Projection,
-) -> Result<()> {
+pub(super) fn project(tx: &Db, document: DocumentId, projection: &Projection) -> Result<()> {
     let id = document.to_string();
     for table in ["records", "record_people", "record_media", "record_values"] {
         let mut clear = tx.prepare_cached(&format!(
@@ -129,15 +130,17 @@ pub(super) fn project(
         ])?;
     }
     let mut person = tx.prepare_cached(
-        "INSERT OR IGNORE INTO record_people (document, collection, key, field, person)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO record_people (document, collection, key, field, person)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT DO NOTHING",
     )?;
     for row in &projection.people {
         person.execute(params![id, row.collection, row.key, row.field, row.person])?;
     }
     let mut media = tx.prepare_cached(
-        "INSERT OR IGNORE INTO record_media (document, collection, key, field, sha256, media_type, size)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO record_media (document, collection, key, field, sha256, media_type, size)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT DO NOTHING",
     )?;
     for row in &projection.media {
         media.execute(params![
@@ -151,8 +154,10 @@ pub(super) fn project(
         ])?;
     }
     let mut value = tx.prepare_cached(
-        "INSERT OR REPLACE INTO record_values (document, collection, key, field, text, number)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO record_values (document, collection, key, field, text, number)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (document, collection, key, field)
+         DO UPDATE SET text = excluded.text, number = excluded.number",
     )?;
     for row in &projection.values {
         let (text, number) = match &row.value {
@@ -182,7 +187,7 @@ pub(super) fn project(
 
 /// Replaces a document's projection with one made afresh from the document; returns how many
 /// records it holds. The caller holds the transaction.
-pub(super) fn reproject(tx: &Connection, document: DocumentId) -> Result<usize> {
+pub(super) fn reproject(tx: &Db, document: DocumentId) -> Result<usize> {
     let kind: String = tx.query_row(
         "SELECT kind FROM documents WHERE id = ?1",
         [document.to_string()],

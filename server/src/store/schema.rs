@@ -12,6 +12,7 @@ use rusqlite::Connection;
 use rusqlite_migration::{HookError, M, Migrations};
 
 use super::StoreError;
+use super::sql::{Db, OptionalExtension};
 
 /// The schema this binary writes.
 pub const LATEST: usize = 6;
@@ -20,12 +21,8 @@ pub const LATEST: usize = 6;
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1_FIRST_RELEASE),
-        M::up_with_hook(V2_STATISTICS, |tx: &rusqlite::Transaction| {
-            reproject_everything(tx).map_err(|error| HookError::Hook(error.to_string()))
-        }),
-        M::up_with_hook(V3_COUNTED_APPROVALS, |tx: &rusqlite::Transaction| {
-            reproject_everything(tx).map_err(|error| HookError::Hook(error.to_string()))
-        }),
+        M::up_with_hook(V2_STATISTICS, ask_to_reproject),
+        M::up_with_hook(V3_COUNTED_APPROVALS, ask_to_reproject),
         M::up(V4_REFUSALS_COUNTED),
         M::up(V5_ADMISSION_SHARED),
         M::up(V6_LEASES),
@@ -108,19 +105,44 @@ fn backup_path(database: &Path, version: usize) -> PathBuf {
     ))
 }
 
-/// Projects every document afresh: for a migration that adds to the projections.
-fn reproject_everything(tx: &Connection) -> Result<(), StoreError> {
+/// A migration that adds to the projections leaves a note, in its own transaction, that
+/// every document is to be projected afresh; [`reproject_if_asked`] does so once the store
+/// is open, and takes the note away in the transaction that does it. A crash in between
+/// leaves the note, and the next start projects again.
+fn ask_to_reproject(tx: &rusqlite::Transaction) -> Result<(), HookError> {
+    tx.execute(
+        "INSERT INTO settings (name, value) VALUES ('reproject', 'asked')
+         ON CONFLICT (name) DO NOTHING",
+        (),
+    )?;
+    Ok(())
+}
+
+/// Projects every document afresh if a migration asked for it.
+pub(super) fn reproject_if_asked(db: &Db) -> Result<(), StoreError> {
+    let asked = db
+        .query_row(
+            "SELECT 1 FROM settings WHERE name = 'reproject'",
+            (),
+            |row| row.get::<_, i64>(0),
+        )
+        .optional()?;
+    if asked.is_none() {
+        return Ok(());
+    }
+    let tx = db.transaction()?;
     let documents: Vec<String> = tx
         .prepare("SELECT id FROM documents")?
-        .query_map([], |row| row.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .query_map((), |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
     for id in documents {
         let document: DocumentId = id
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("document id {id}")))?;
-        super::projections::reproject(tx, document)?;
+        super::projections::reproject(&tx, document)?;
     }
-    Ok(())
+    tx.execute("DELETE FROM settings WHERE name = 'reproject'", ())?;
+    tx.commit()
 }
 
 /// The first release: documents and their change logs, people and devices, the audit log,

@@ -11,9 +11,9 @@
 use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 
+use super::sql::{Db, Params, Row, params};
 use client_core::views::{self, Figures};
 use client_core::{BranchId, Date, Millis, Month};
-use rusqlite::{Connection, params};
 use serde::Serialize;
 
 use super::{Result, Store, parse};
@@ -205,11 +205,11 @@ impl Store {
 /// review (`document`, `key`), its branch, the kind of record it approved, that record
 /// (`subject_document`, `subject`), and when it was held. Its member is the owner of the
 /// notebook (`documents`), looked up only where a figure asks who.
-fn approved_in(connection: &Connection, count: &Count) -> Result<()> {
+fn approved_in(connection: &Db, count: &Count) -> Result<()> {
     connection.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS approved (
              document TEXT, key TEXT, branch TEXT, kind TEXT, subject_document TEXT,
-             subject TEXT, occurred_at INTEGER,
+             subject TEXT, occurred_at BIGINT,
              PRIMARY KEY (document, key)
          );
          DELETE FROM temp.approved;",
@@ -230,17 +230,17 @@ fn approved_in(connection: &Connection, count: &Count) -> Result<()> {
 
 /// The rows of `sql`, whose first column is a branch id, each read by `read`.
 fn branch_rows<T>(
-    connection: &Connection,
+    connection: &Db,
     sql: &str,
-    values: impl rusqlite::Params,
-    read: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    values: impl Params,
+    read: impl Fn(&Row<'_>) -> Result<T>,
 ) -> Result<Vec<(BranchId, T)>> {
     let mut statement = connection.prepare_cached(sql)?;
     let mut rows = statement.query(values)?;
     let mut read_rows = Vec::new();
     while let Some(row) = rows.next()? {
         let branch: BranchId = parse(&row.get::<_, String>(0)?, "branch id")?;
-        read_rows.push((branch, read(row)?));
+        read_rows.push((branch, read(&row)?));
     }
     Ok(read_rows)
 }
@@ -251,10 +251,10 @@ fn figures_of(branches: &mut BTreeMap<BranchId, BranchFigures>, branch: BranchId
 
 /// The distinct texts of each branch that `sql` (branch, text) selects, trimmed. `{SAME_RECORD}`
 /// in `sql` stands for the join of `temp.approved a` to the table `t`.
-fn distinct(connection: &Connection, sql: &str) -> Result<BTreeMap<BranchId, HashSet<String>>> {
+fn distinct(connection: &Db, sql: &str) -> Result<BTreeMap<BranchId, HashSet<String>>> {
     let mut sets: BTreeMap<BranchId, HashSet<String>> = BTreeMap::new();
     let sql = sql.replace("{SAME_RECORD}", SAME_RECORD);
-    for (branch, text) in branch_rows(connection, &sql, [], |row| row.get::<_, String>(1))? {
+    for (branch, text) in branch_rows(connection, &sql, (), |row| row.get::<_, String>(1))? {
         sets.entry(branch)
             .or_default()
             .insert(text.trim().to_owned());
@@ -283,7 +283,7 @@ fn pledges_on_wall(start: &str, end: &str) -> String {
     )
 }
 
-fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
+fn tally(connection: &Db, count: &Count) -> Result<Tally> {
     approved_in(connection, count)?;
     let mut branches: BTreeMap<BranchId, BranchFigures> = count
         .scope
@@ -295,7 +295,7 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
     for (branch, (collection, n)) in branch_rows(
         connection,
         "SELECT branch, kind, count(*) FROM temp.approved GROUP BY branch, kind",
-        [],
+        (),
         |row| Ok((row.get::<_, String>(1)?, counted(row.get(2)?))),
     )? {
         match collection.as_str() {
@@ -312,7 +312,7 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
              WHERE a.kind = 'lectures' AND t.field IN ('category', 'venue')
              GROUP BY a.branch, t.field, t.text"
         ),
-        [],
+        (),
         |row| {
             Ok((
                 row.get::<_, String>(1)?,
@@ -337,7 +337,7 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
                 OR (a.kind = 'services' AND t.field = 'participants')
              GROUP BY a.branch, t.field"
         ),
-        [],
+        (),
         |row| Ok((row.get::<_, String>(1)?, counted(row.get(2)?))),
     )? {
         match field.as_str() {
@@ -349,12 +349,12 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
     for (branch, villagers) in branch_rows(
         connection,
         &format!(
-            "SELECT a.branch, sum(max(t.number, 0))
+            "SELECT a.branch, sum(CASE WHEN t.number > 0 THEN t.number ELSE 0 END)
              FROM temp.approved a CROSS JOIN record_values t ON {SAME_RECORD}
              WHERE a.kind = 'lectures' AND t.field = 'audience'
              GROUP BY a.branch"
         ),
-        [],
+        (),
         |row| row.get::<_, f64>(1),
     )? {
         figures_of(&mut branches, branch).villagers = villagers as u64;
@@ -370,7 +370,7 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
              WHERE a.kind = 'services' AND t.field = 'hours'
              GROUP BY a.branch"
         ),
-        [],
+        (),
         |row| row.get::<_, f64>(1),
     )? {
         figures_of(&mut branches, branch).volunteer_hours = hours;
@@ -425,7 +425,7 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
     // The branch's own rectifications, and the problems the township raised, as they stand.
     for (branch, (collection, status, late, n)) in branch_rows(
         connection,
-        "SELECT r.branch, r.collection, r.status, coalesce(t.text < ?2, 0), count(*)
+        "SELECT r.branch, r.collection, r.status, CASE WHEN t.text < ?2 THEN 1 ELSE 0 END, count(*)
          FROM records r LEFT JOIN record_values t
            ON t.document = r.document AND t.collection = r.collection AND t.key = r.key
           AND t.field = 'deadline'
@@ -477,7 +477,7 @@ fn tally(connection: &Connection, count: &Count) -> Result<Tally> {
          JOIN record_values m ON m.document = l.document AND m.collection = l.collection
                              AND m.key = l.key AND m.field = 'migrant' AND m.number = 1
          GROUP BY a.branch",
-        [],
+        (),
         |row| Ok(counted(row.get(1)?)),
     )? {
         branches.entry(branch).or_default().migrant_submissions = n;
@@ -548,7 +548,7 @@ const APPROVED_LINES: &str = "SELECT a.branch, a.subject_document AS document,
     FROM temp.approved a";
 
 fn behind(
-    connection: &Connection,
+    connection: &Db,
     count: &Count,
     figure: Figure,
     narrowing: Option<Narrowing>,
@@ -613,7 +613,7 @@ fn behind(
                AND n.collection = r.vcollection AND n.key = r.vkey AND n.field = ?5
                AND n.text = ?6)"
         }
-        None => "AND ?5 IS NULL AND ?6 IS NULL",
+        None => "AND CAST(?5 AS TEXT) IS NULL AND CAST(?6 AS TEXT) IS NULL",
     };
     let sql = format!(
         "WITH listed AS ({source})
@@ -623,7 +623,7 @@ fn behind(
                    AND t.collection = r.vcollection AND t.key = r.vkey
                    AND t.field = 'deadline'),
                 r.status
-         FROM listed r WHERE 1 {narrowed}
+         FROM listed r WHERE 1 = 1 {narrowed}
          ORDER BY r.occurred_at, r.key
          LIMIT ?7"
     );
@@ -661,11 +661,7 @@ fn behind(
     Ok(lines.into_iter().map(|(_, line)| line).collect())
 }
 
-fn plans(
-    connection: &Connection,
-    scope: &Scope,
-    month: Month,
-) -> Result<BTreeMap<BranchId, PlanStanding>> {
+fn plans(connection: &Db, scope: &Scope, month: Month) -> Result<BTreeMap<BranchId, PlanStanding>> {
     let range = month.first_day().cst_start()..month.next().first_day().cst_start();
     // One pass over what names the month's plan (few rows, by the partial index) finds every
     // branch's parts at once, never all of a branch's records: a member's record carries

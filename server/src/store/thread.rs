@@ -3,15 +3,15 @@
 
 use std::collections::VecDeque;
 
-use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use super::sql::Db;
 use super::{Result, StoreError};
 
 /// Work for the storage thread.
 pub(super) enum Job {
     /// Runs alone, with the connection to itself.
-    Alone(Box<dyn FnOnce(&mut Connection) + Send>),
+    Alone(Box<dyn FnOnce(&mut Db) + Send>),
     /// A write that may share one transaction, and so one flush to disk, with the writes
     /// queued beside it (group commit). It is answered only once that transaction is
     /// committed: an answer still means "on disk".
@@ -19,14 +19,14 @@ pub(super) enum Job {
 }
 
 /// A write that runs inside a shared transaction.
-type GroupedWork = Box<dyn FnOnce(&Connection) -> Result<()> + Send>;
+type GroupedWork = Box<dyn FnOnce(&Db) -> Result<()> + Send>;
 
 /// The most writes committed together.
 const MOST_GROUPED: usize = 256;
 
 /// The storage thread: runs jobs in the order they came, committing each run of grouped
 /// writes in one transaction.
-pub(super) fn run_jobs(mut connection: Connection, mut queue: mpsc::Receiver<Job>) {
+pub(super) fn run_jobs(mut connection: Db, mut queue: mpsc::Receiver<Job>) {
     let mut pending: VecDeque<Job> = VecDeque::new();
     loop {
         if pending.is_empty() {
@@ -62,8 +62,8 @@ type Grouped = (GroupedWork, oneshot::Sender<Result<()>>);
 
 /// Runs writes in one transaction, each in a savepoint of its own so that one that fails is
 /// undone alone, and answers each once the transaction is committed.
-fn commit_group(connection: &mut Connection, group: Vec<Grouped>) {
-    let mut tx = match connection.transaction() {
+fn commit_group(connection: &mut Db, group: Vec<Grouped>) {
+    let tx = match connection.transaction() {
         Ok(tx) => tx,
         Err(error) => {
             let message = error.to_string();
@@ -75,14 +75,11 @@ fn commit_group(connection: &mut Connection, group: Vec<Grouped>) {
     };
     let mut outcomes = Vec::with_capacity(group.len());
     for (work, reply) in group {
-        let outcome = tx
-            .savepoint()
-            .map_err(StoreError::from)
-            .and_then(|savepoint| {
-                work(&savepoint)?;
-                savepoint.commit()?;
-                Ok(())
-            });
+        let outcome = tx.savepoint().and_then(|savepoint| {
+            work(&savepoint)?;
+            savepoint.commit()?;
+            Ok(())
+        });
         outcomes.push((reply, outcome));
     }
     match tx.commit() {

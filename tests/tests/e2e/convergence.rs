@@ -167,7 +167,7 @@ async fn reconnect_in(order: [usize; 3]) {
     assert_eq!(schedule.len(), 1);
 
     // The projections kept change by change are what a rebuild from the documents gives.
-    let live = table_rows(&path, PROJECTIONS);
+    let live = table_rows(&store, PROJECTIONS).await;
     let lecture_key = &lectures[0].0;
     for expected in [
         format!("records: '{}' | 'lectures' | '{lecture_key}'", v.notebook),
@@ -200,6 +200,10 @@ async fn reconnect_in(order: [usize; 3]) {
     for (document, _) in store.catalogue().await.unwrap() {
         store.rebuild_projection(document).await.unwrap();
     }
-    assert_eq!(table_rows(&path, PROJECTIONS), live, "order {order:?}");
+    assert_eq!(
+        table_rows(&store, PROJECTIONS).await,
+        live,
+        "order {order:?}"
+    );
     server.stop().await.unwrap();
 }

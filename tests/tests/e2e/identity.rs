@@ -510,7 +510,7 @@ async fn a_member_moved_to_another_branch_keeps_his_history_readable_and_writes_
     .await;
     assert_eq!(me.json()["principal"]["branch"], v.shuangqiao.to_string());
     let now_li: Principal = serde_json::from_value(me.json()["principal"].clone()).unwrap();
-    let before = tianjian_tests::fixture::table_rows(&db.path, &["changes"]);
+    let before = tianjian_tests::fixture::table_rows(&db.store, &["changes"]).await;
     let mut old_writer = Device::new("li-phone-old");
     old_writer.hold(v.notebook, v.notebook_bytes.clone());
     old_writer.open(v.notebook).await.unwrap();
@@ -524,7 +524,7 @@ async fn a_member_moved_to_another_branch_keeps_his_history_readable_and_writes_
         .await
         .unwrap();
     assert_eq!(
-        tianjian_tests::fixture::table_rows(&db.path, &["changes"]),
+        tianjian_tests::fixture::table_rows(&db.store, &["changes"]).await,
         before
     );
 

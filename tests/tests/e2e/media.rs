@@ -328,7 +328,7 @@ async fn a_photo_resumes_after_a_cut_and_is_served_by_range_to_the_branch_only()
     )
     .await;
     assert_eq!(stock_client.header("upload-offset"), Some("600000"));
-    assert_eq!(table_rows(&db.path, &["blobs"]).len(), 1);
+    assert_eq!(table_rows(&db.store, &["blobs"]).await.len(), 1);
     server.stop().await.unwrap();
 }
 
@@ -413,9 +413,9 @@ async fn a_corrupt_chunk_is_refused_and_a_wrong_whole_file_stores_nothing() {
         (422, Some("invalid"))
     );
     assert_eq!(offset(addr, &li, &location).await, None);
-    assert_eq!(table_rows(&db.path, &["blobs"]).len(), 1);
+    assert_eq!(table_rows(&db.store, &["blobs"]).await.len(), 1);
     assert_eq!(
-        table_rows(&db.path, &["uploads"]).len(),
+        table_rows(&db.store, &["uploads"]).await.len(),
         1,
         "only the finished upload"
     );
@@ -433,7 +433,7 @@ async fn limits_and_permissions_refuse_before_a_byte_is_written() {
     let server = TestServer::start_with(state).await.unwrap();
     let Database { v, keys, .. } = &db;
     let (addr, li) = (server.addr, token(keys, &v.li));
-    let before = table_rows(&db.path, &["uploads", "blobs", "blob_owners"]);
+    let before = table_rows(&db.store, &["uploads", "blobs", "blob_owners"]).await;
     let files = || {
         std::fs::read_dir(media_dir.join("uploads"))
             .unwrap()
@@ -488,7 +488,7 @@ async fn limits_and_permissions_refuse_before_a_byte_is_written() {
     .unwrap();
     assert_eq!(old_client.status, 412);
     assert_eq!(
-        table_rows(&db.path, &["uploads", "blobs", "blob_owners"]),
+        table_rows(&db.store, &["uploads", "blobs", "blob_owners"]).await,
         before
     );
     assert_eq!(files(), 0);
@@ -559,7 +559,7 @@ async fn limits_and_permissions_refuse_before_a_byte_is_written() {
     );
     assert_eq!(offset(addr, &li, &location).await, None);
     assert_eq!(
-        table_rows(&db.path, &["uploads", "blobs", "blob_owners"]),
+        table_rows(&db.store, &["uploads", "blobs", "blob_owners"]).await,
         before
     );
     assert_eq!(files(), 0);
@@ -801,7 +801,7 @@ async fn an_unfinished_upload_expires_with_its_bytes() {
             .count(),
         0
     );
-    assert!(table_rows(&db.path, &["uploads"]).is_empty());
+    assert!(table_rows(&db.store, &["uploads"]).await.is_empty());
     server.stop().await.unwrap();
 }
 

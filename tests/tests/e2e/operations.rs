@@ -582,9 +582,10 @@ fn user_version(path: &Path) -> i64 {
 async fn a_database_of_the_previous_schema_is_backed_up_migrated_and_counts_the_same() {
     use client_core::{Date, Period};
     use tianjian_server::store::{Count, SCHEMA_VERSION, Scope, Store};
-    use tianjian_tests::fixture::database;
+    use tianjian_tests::fixture::{Backend, database_on};
 
-    let db = database().await;
+    // SQLite's own migrations, on a file: whatever backend the other tests run on.
+    let db = database_on(Backend::Sqlite).await;
     crate::statistics::write_october(&db).await;
     let count = || Count {
         scope: Scope {

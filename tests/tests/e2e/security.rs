@@ -7,7 +7,6 @@
 //! changed. A successful set-up request happens before the helper takes its first snapshot.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use client_core::{DocumentId, Principal, Role, UserId};
@@ -62,12 +61,12 @@ type Case<'a> = (
 /// it. Returns the responses, for what a group checks beyond that.
 async fn assert_refused(
     server: &TestServer,
-    database: &Path,
+    database: &tianjian_server::store::Store,
     cases: Vec<Case<'_>>,
 ) -> Vec<Response> {
     let mut responses = Vec::new();
     for (description, method, path, token, body, status, code) in cases {
-        let before = table_rows(database, TABLES);
+        let before = table_rows(database, TABLES).await;
         let response = if method == WEBSOCKET {
             handshake(server.addr, &path, token).await
         } else {
@@ -88,7 +87,7 @@ async fn assert_refused(
             "{description}: the error has no message: {}",
             response.body
         );
-        let (gone, added) = difference(&before, &table_rows(database, TABLES));
+        let (gone, added) = difference(&before, &table_rows(database, TABLES).await);
         assert!(
             gone.is_empty() && added.is_empty(),
             "{description}: {method} {path} changed the database:\ngone: {gone:#?}\nadded: {added:#?}"
@@ -300,7 +299,7 @@ async fn a_token_signed_with_another_key_is_refused_on_the_api_and_on_sync() {
         ("no token", "GET", "/api/v1/me".into(), None, None, 401, "token_missing"),
         ("no token, on sync", WEBSOCKET, "/sync".into(), None, None, 401, "token_missing"),
     ];
-    assert_refused(&server, &db.path, cases).await;
+    assert_refused(&server, &db.store, cases).await;
     server.stop().await.unwrap();
 }
 
@@ -352,7 +351,7 @@ async fn an_unsigned_token_is_refused() {
             "token_invalid",
         ));
     }
-    assert_refused(&server, &db.path, cases).await;
+    assert_refused(&server, &db.store, cases).await;
     server.stop().await.unwrap();
 }
 
@@ -420,7 +419,7 @@ async fn only_hs256_with_a_known_key_id_is_accepted() {
         ("the server's key id over another secret", "GET", me_path(), Some(other_secret.as_str()), None, 401, "token_invalid"),
         ("the server's key id over an empty secret", "GET", me_path(), Some(empty_secret.as_str()), None, 401, "token_invalid"),
     ];
-    assert_refused(&server, &db.path, cases).await;
+    assert_refused(&server, &db.store, cases).await;
     server.stop().await.unwrap();
 }
 
@@ -506,7 +505,7 @@ async fn an_expired_token_is_refused_as_expired_and_its_claims_are_not_trusted()
         ("the secretary's token naming li's phone, on sync", WEBSOCKET, "/sync".into(), Some(someone_elses_phone.as_str()), None, 401, "token_invalid"),
         ("a person and device that do not exist", "GET", "/api/v1/me".into(), Some(nobody.as_str()), None, 401, "token_invalid"),
     ];
-    assert_refused(&server, &db.path, cases).await;
+    assert_refused(&server, &db.store, cases).await;
     server.stop().await.unwrap();
 }
 
@@ -550,7 +549,7 @@ async fn a_revoked_devices_token_ticket_and_connection_stop_working() {
         ("revoking itself", "POST", format!("/api/v1/devices/{phone}/revoke"), Some(li), None, 401, "device_revoked"),
         ("a new password", "PUT", "/api/v1/me/password".into(), Some(li), body(json!({"new": "a new password"})), 401, "device_revoked"),
     ];
-    assert_refused(&server, &db.path, cases).await;
+    assert_refused(&server, &db.store, cases).await;
 
     // The revocation is the phone's alone: the secretary still works, and sees it revoked.
     let devices = call(
@@ -638,7 +637,7 @@ async fn a_reused_refresh_token_revokes_its_device() {
         .copied()
         .filter(|t| !matches!(*t, "devices" | "refresh_tokens"))
         .collect();
-    let before = table_rows(&db.path, &untouched);
+    let before = table_rows(&db.store, &untouched).await;
     let reused = server
         .request(
             "POST",
@@ -654,7 +653,7 @@ async fn a_reused_refresh_token_revokes_its_device() {
         "{}",
         reused.body
     );
-    assert_eq!(table_rows(&db.path, &untouched), before);
+    assert_eq!(table_rows(&db.store, &untouched).await, before);
 
     #[rustfmt::skip]
     let cases: Vec<Case> = vec![
@@ -666,7 +665,7 @@ async fn a_reused_refresh_token_revokes_its_device() {
         ("the first access token", "GET", "/api/v1/me".into(), Some(first_access.as_str()), None, 401, "device_revoked"),
         ("a refresh token never issued", "POST", "/api/v1/token".into(), None, body(refresh(&"0".repeat(64))), 401, "refresh_invalid"),
     ];
-    assert_refused(&server, &db.path, cases).await;
+    assert_refused(&server, &db.store, cases).await;
 
     let devices = call(
         &server,
@@ -756,7 +755,7 @@ async fn used_expired_and_unknown_invites_are_refused() {
         ("a code of emoji", "POST", "/api/v1/enrol".into(), None, enrol("🙂🙂🙂🙂🙂🙂🙂🙂🙂🙂🙂🙂", "手机"), 401, "invite_unknown"),
         ("a good code with an empty device name", "POST", "/api/v1/enrol".into(), None, enrol(&unused, "  "), 422, "invalid"),
     ];
-    assert_refused(&server, &db.path, cases).await;
+    assert_refused(&server, &db.store, cases).await;
     // The code refused for its device name was not used up by the refusal.
     call(
         &server,
@@ -794,7 +793,7 @@ async fn a_sync_ticket_opens_one_connection_and_only_while_fresh() {
         // The ticket is what counts when there is one: a good bearer does not rescue a bad one.
         ("a used ticket with a good bearer", WEBSOCKET, format!("/sync?ticket={ticket}"), Some(li), None, 401, "ticket_invalid"),
     ];
-    assert_refused(&server, &db.path, cases).await;
+    assert_refused(&server, &db.store, cases).await;
     // A real client is turned away as well.
     match tokio_tungstenite::connect_async(url.as_str()).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
@@ -839,7 +838,7 @@ async fn a_sync_ticket_opens_one_connection_and_only_while_fresh() {
         401,
         "ticket_invalid",
     )];
-    assert_refused(&server, &late.path, cases).await;
+    assert_refused(&server, &late.store, cases).await;
     server.stop().await.unwrap();
 }
 
@@ -902,7 +901,7 @@ async fn a_member_reaches_no_admin_endpoint() {
         ("the secretary's account", "GET", user(&v.secretary, ""), Some(li), None, 404, "not_found"),
         ("another branch", "GET", format!("/api/v1/branches/{shuangqiao}"), Some(li), None, 404, "not_found"),
     ];
-    assert_refused(&server, &db.path, cases).await;
+    assert_refused(&server, &db.store, cases).await;
     server.stop().await.unwrap();
 }
 
@@ -991,13 +990,13 @@ async fn a_branch_admin_reaches_nothing_of_another_branch() {
         ("create a fellow admin", "POST", "/api/v1/users".into(), s, body(json!({"name": "新书记", "role": "branch_admin", "branch": heyi})), 403, "forbidden"),
         ("create a branch", "POST", "/api/v1/branches".into(), s, body(json!({"township": township, "name": "新村"})), 403, "forbidden"),
     ];
-    assert_refused(&server, &db.path, cases).await;
+    assert_refused(&server, &db.store, cases).await;
 
     // Over sync, 双桥村's documents are unavailable to him, and asking changes nothing.
     let record = db.store.branch(v.shuangqiao).await.unwrap().unwrap();
     let mut phone = Device::new("secretary-phone");
     phone.connect(server.addr, secretary).await.unwrap();
-    let before = table_rows(&db.path, TABLES);
+    let before = table_rows(&db.store, TABLES).await;
     let theirs: [DocumentId; 3] = [
         v.branch_of_outsider,
         record.ledger_document,
@@ -1015,7 +1014,7 @@ async fn a_branch_admin_reaches_nothing_of_another_branch() {
                 .is_none_or(|d| d.get_heads().is_empty())
         );
     }
-    assert_eq!(table_rows(&db.path, TABLES), before);
+    assert_eq!(table_rows(&db.store, TABLES).await, before);
     // His own branch's document does reach him on the same connection.
     phone.open(v.branch).await.unwrap();
     let branch = v.branch;
@@ -1101,7 +1100,7 @@ async fn a_township_admin_reaches_nothing_of_another_township() {
         ("周官桥乡's admin: 白沙村's audit log", "GET", format!("/api/v1/audit?branch={baisha}"), n, None, 404, "not_found"),
         ("周官桥乡's admin: 白沙镇's audit log", "GET", format!("/api/v1/audit?township={far}"), n, None, 404, "not_found"),
     ];
-    assert_refused(&server, &db.path, cases).await;
+    assert_refused(&server, &db.store, cases).await;
     server.stop().await.unwrap();
 }
 
@@ -1142,7 +1141,7 @@ async fn unknown_and_unreadable_identifiers_answer_alike() {
             let description = format!("{method} {pattern} with {id}");
             #[rustfmt::skip]
             let cases: Vec<Case> = vec![(&description, method, path, Some(token), body.map(str::to_owned), 404, "not_found")];
-            let response = assert_refused(&server, &db.path, cases).await.remove(0);
+            let response = assert_refused(&server, &db.store, cases).await.remove(0);
             answers.push((id.to_owned(), response.status, response.body));
         }
         let (_, status, first) = &answers[0];
@@ -1221,7 +1220,7 @@ async fn oversized_and_malformed_bodies_are_refused() {
             ("null", "POST", path.into(), token, Some("null".into()), 422, "invalid"),
             ("a string", "POST", path.into(), token, Some(r#""李章桂""#.into()), 422, "invalid"),
         ];
-        assert_refused(&server, &db.path, cases).await;
+        assert_refused(&server, &db.store, cases).await;
     }
     // Values of the right JSON type that are not what the field holds.
     let s = Some(secretary);
@@ -1231,7 +1230,7 @@ async fn oversized_and_malformed_bodies_are_refused() {
         ("a branch that is not an id", "POST", "/api/v1/users".into(), s, body(json!({"name": "新党员", "role": "member", "branch": "合益村"})), 422, "invalid"),
         ("a field given twice", "POST", "/api/v1/users".into(), s, Some(format!(r#"{{"name":"新党员","name":"x","role":"member","branch":"{heyi}"}}"#)), 422, "invalid"),
     ];
-    assert_refused(&server, &db.path, cases).await;
+    assert_refused(&server, &db.store, cases).await;
     server.stop().await.unwrap();
 }
 
@@ -1442,7 +1441,7 @@ async fn sql_and_long_strings_are_stored_verbatim_or_refused() {
         ("an audit limit of SQL", "GET", "/api/v1/audit?limit=1%3B%20DROP%20TABLE%20audit".into(), s, None, 422, "invalid"),
         ("a ticket of SQL", WEBSOCKET, "/sync?ticket=%27%20OR%20%271%27%3D%271".into(), None, None, 401, "ticket_invalid"),
     ];
-    assert_refused(&server, &db.path, cases).await;
+    assert_refused(&server, &db.store, cases).await;
     server.stop().await.unwrap();
 }
 
@@ -1493,7 +1492,7 @@ async fn guessing_a_password_is_stopped_after_ten_attempts() {
     let unknown: Vec<Case> = vec![
         ("a number no account has", "POST", "/api/v1/login".into(), None, body(login("13700137000", password)), 401, "bad_credentials"),
     ];
-    let unknown = assert_refused(&server, &db.path, unknown).await.remove(0);
+    let unknown = assert_refused(&server, &db.store, unknown).await.remove(0);
     #[rustfmt::skip]
     let mut cases: Vec<Case> = (0..10)
         .map(|_| ("a wrong password", "POST", "/api/v1/login".into(), None, Some(wrong.clone()), 401, "bad_credentials"))
@@ -1525,7 +1524,7 @@ async fn guessing_a_password_is_stopped_after_ten_attempts() {
         429,
         "too_many_attempts",
     ));
-    let responses = assert_refused(&server, &db.path, cases).await;
+    let responses = assert_refused(&server, &db.store, cases).await;
     assert_eq!(responses[0].body, unknown.body);
     for response in &responses[10..] {
         let wait: u64 = response
@@ -1562,7 +1561,7 @@ async fn a_person_with_a_taken_phone_is_refused_and_changes_nothing() {
         json!({"name": "张三的哥哥", "role": "member", "branch": heyi, "phone": "13800138000"});
     #[rustfmt::skip]
     let cases: Vec<Case> = vec![("a phone already taken", "POST", "/api/v1/users".into(), Some(secretary), body(second), 409, "conflict")];
-    assert_refused(&server, &db.path, cases).await;
+    assert_refused(&server, &db.store, cases).await;
     server.stop().await.unwrap();
 }
 
@@ -1593,6 +1592,6 @@ async fn a_change_with_a_taken_phone_is_refused_and_changes_nothing() {
         409,
         "conflict",
     )];
-    assert_refused(&server, &db.path, cases).await;
+    assert_refused(&server, &db.store, cases).await;
     server.stop().await.unwrap();
 }

@@ -123,17 +123,17 @@ async fn another_branchs_document_is_unavailable_and_bad_tokens_are_refused() {
     server.stop().await.unwrap();
 }
 
-fn stored_state(path: &std::path::Path) -> Vec<String> {
-    table_rows(path, STORAGE)
+async fn stored_state(store: &Store) -> Vec<String> {
+    table_rows(store, STORAGE).await
 }
 
 /// What the server stores once the writes of earlier, accepted exchanges (a sync state is
 /// saved just after the changes it follows) have landed: the same twice in a row.
-async fn settled_state(path: &std::path::Path) -> Vec<String> {
-    let mut state = stored_state(path);
+async fn settled_state(store: &Store) -> Vec<String> {
+    let mut state = stored_state(store).await;
     loop {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let now = stored_state(path);
+        let now = stored_state(store).await;
         if now == state {
             return now;
         }
@@ -172,14 +172,8 @@ async fn refused(phone: &mut Device, document: DocumentId) -> RefusedChanges {
 #[tokio::test]
 async fn garbage_oversized_frames_and_hostile_changes_are_audited_and_change_nothing() {
     let (db, server) = served().await;
-    let Database {
-        path,
-        store,
-        v,
-        keys,
-        ..
-    } = &db;
-    let before = stored_state(path);
+    let Database { store, v, keys, .. } = &db;
+    let before = stored_state(store).await;
 
     // Garbage instead of a frame: the session ends.
     let mut phone = Device::new("li-phone");
@@ -306,7 +300,7 @@ async fn garbage_oversized_frames_and_hostile_changes_are_audited_and_change_not
     assert!(audited(store, "read_denied").await >= 1);
 
     assert!(
-        stored_state(path) == before,
+        stored_state(store).await == before,
         "storage must be unchanged but for the audit log"
     );
     assert_eq!(
@@ -319,13 +313,7 @@ async fn garbage_oversized_frames_and_hostile_changes_are_audited_and_change_not
 #[tokio::test]
 async fn a_change_written_with_another_persons_actor_is_refused() {
     let (db, server) = served().await;
-    let Database {
-        path,
-        store,
-        v,
-        keys,
-        ..
-    } = &db;
+    let Database { store, v, keys, .. } = &db;
 
     // li writes in his notebook; the server binds his phone's actor to him.
     let li_actor = automerge::ActorId::random();
@@ -372,7 +360,7 @@ async fn a_change_written_with_another_persons_actor_is_refused() {
 
     // The deputy's phone writes the branch document with li's actor: the change claims to
     // be li's, and li may not write the branch document.
-    let before = settled_state(path).await;
+    let before = settled_state(store).await;
     let mut deputy_phone = Device::new("deputy-phone");
     deputy_phone.open(v.branch).await.unwrap();
     deputy_phone
@@ -405,20 +393,14 @@ async fn a_change_written_with_another_persons_actor_is_refused() {
         .unwrap();
     refused(&mut deputy_phone, v.branch).await;
     assert_eq!(audited(store, "foreign_actor").await, 1);
-    assert!(stored_state(path) == before);
+    assert!(stored_state(store).await == before);
     server.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn ballots_are_checked_against_the_branchs_election_on_the_server() {
     let (db, server) = served().await;
-    let Database {
-        path,
-        store,
-        v,
-        keys,
-        ..
-    } = &db;
+    let Database { store, v, keys, .. } = &db;
     let branch_bytes = store.load_document(v.branch).await.unwrap().unwrap();
 
     // The secretary opens an election of 优秀党员 with two candidates.
@@ -525,7 +507,7 @@ async fn ballots_are_checked_against_the_branchs_election_on_the_server() {
     );
 
     // A tampered phone moves the ballot past the close: the server refuses it.
-    let before = settled_state(path).await;
+    let before = settled_state(store).await;
     li_phone
         .edit(v.notebook, |doc| {
             let mut tx = doc.transaction();
@@ -543,7 +525,7 @@ async fn ballots_are_checked_against_the_branchs_election_on_the_server() {
         .unwrap();
     refused(&mut li_phone, v.notebook).await;
     assert_eq!(audited(store, "election_closed").await, 1);
-    assert!(stored_state(path) == before);
+    assert!(stored_state(store).await == before);
     server.stop().await.unwrap();
 }
 
@@ -551,13 +533,7 @@ async fn ballots_are_checked_against_the_branchs_election_on_the_server() {
 async fn the_township_verifies_a_branchs_rectification_through_the_server_and_touches_nothing_else()
 {
     let (db, server) = served().await;
-    let Database {
-        path,
-        store,
-        v,
-        keys,
-        ..
-    } = &db;
+    let Database { store, v, keys, .. } = &db;
 
     // The secretary put a problem from a household visit on the list and finished it.
     let secretary = v.secretary.clone();
@@ -645,7 +621,7 @@ async fn the_township_verifies_a_branchs_rectification_through_the_server_and_to
 
     // A change of anything else (here the plan, written around the operations, which would
     // refuse it) is refused by the server, audited, and stores nothing.
-    let before = settled_state(path).await;
+    let before = settled_state(store).await;
     phone
         .edit(v.branch, |doc| {
             let plans = match doc.get(automerge::ROOT, "plans").unwrap().unwrap() {
@@ -660,6 +636,6 @@ async fn the_township_verifies_a_branchs_rectification_through_the_server_and_to
         .unwrap();
     refused(&mut phone, v.branch).await;
     assert_eq!(audited(store, "only_advance").await, 1);
-    assert!(stored_state(path) == before);
+    assert!(stored_state(store).await == before);
     server.stop().await.unwrap();
 }
