@@ -97,9 +97,7 @@ impl AppState {
         let storage = store.storage_id().await?;
         tokio::spawn(directory.clone().follow(store.clone()));
         // This process among the nodes sharing the database, for the work one node does.
-        let node = client_core::sync::message::StorageId::generate()
-            .map(|id| format!("node-{}", id.0))
-            .map_err(store::StoreError::from)?;
+        let node = store.node().to_owned();
         tokio::spawn(
             store
                 .clone()

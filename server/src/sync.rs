@@ -31,13 +31,17 @@ use tracing::Instrument;
 use crate::auth::Caller;
 use crate::directory::Directory;
 use crate::error::ApiError;
-use crate::store::{AuditEvent, Store, Write};
+use crate::store::{AuditEvent, Heard, Store, Write};
 use crate::telemetry::metrics::{Direction, Metrics, OpenSession};
 use crate::{AppState, now};
 
 /// The largest frame accepted: a batch of changes is limited to 16 MiB by validation, and a
 /// frame carries at most one batch.
 pub const MAX_FRAME_BYTES: usize = 17 << 20;
+
+/// How often a node that shares its database with others catches up on the documents it
+/// holds, in case a notice of another node's write was lost.
+const CATCH_UP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How long a peer has to answer the server's close before its connection is dropped.
 const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
@@ -162,6 +166,28 @@ enum HubInput {
         document: DocumentId,
         changes: Vec<Vec<u8>>,
     },
+    /// Another node wrote to a document, or the listener for such notices reconnected.
+    Heard(Heard),
+    /// The version a document held is at in storage now.
+    StoredAt {
+        document: DocumentId,
+        version: i64,
+    },
+    /// Now and then, in case a notice from another node never came: catch up on every
+    /// document held.
+    CatchUp,
+    /// The version a document was at just before it was loaded.
+    Version {
+        document: DocumentId,
+        version: i64,
+    },
+    /// What another node wrote to a document, read from storage: changes, or the whole
+    /// document, to merge into the copy held.
+    Written {
+        document: DocumentId,
+        bytes: Vec<u8>,
+        version: i64,
+    },
     /// The transport broke the rules below the protocol (a frame over the size limit, bad
     /// WebSocket framing): the session ends, and the audit log says why.
     Broken {
@@ -231,8 +257,10 @@ impl Hub {
             Side::Server,
             ServerGate::new(directory.clone()),
         );
+        let other_nodes = store.hear_other_nodes();
         let hub = HubTask {
             engine,
+            versions: other_nodes.is_some().then(HashMap::new),
             store,
             directory,
             inputs: inputs.clone(),
@@ -243,6 +271,9 @@ impl Hub {
             repeats: HashMap::new(),
         };
         tokio::spawn(hub.run(queue));
+        if let Some(heard) = other_nodes {
+            tokio::spawn(follow_other_nodes(heard, inputs.clone()));
+        }
         Hub {
             inputs,
             next_connection: Arc::new(AtomicU64::new(1)),
@@ -300,6 +331,23 @@ impl Hub {
     }
 }
 
+/// Passes on to the hub what other nodes write, and asks it to catch up now and then.
+async fn follow_other_nodes(mut heard: mpsc::Receiver<Heard>, hub: mpsc::Sender<HubInput>) {
+    let mut tick = tokio::time::interval(CATCH_UP_EVERY);
+    loop {
+        let input = tokio::select! {
+            notice = heard.recv() => match notice {
+                Some(notice) => HubInput::Heard(notice),
+                None => return,
+            },
+            _ = tick.tick() => HubInput::CatchUp,
+        };
+        if hub.send(input).await.is_err() {
+            return;
+        }
+    }
+}
+
 /// A connected session as the hub sees it.
 #[derive(Debug)]
 struct Session {
@@ -312,6 +360,9 @@ struct Session {
 /// The hub task: the only owner of the engine.
 struct HubTask {
     engine: Engine<ServerGate>,
+    /// Where other nodes may write the same documents: the version of each document held
+    /// that this node has read, to read what was written after it.
+    versions: Option<HashMap<DocumentId, i64>>,
     store: Store,
     directory: Directory,
     /// Where storage outcomes come back as events.
@@ -376,6 +427,44 @@ impl HubTask {
                     }
                     self.engine.handle(Event::LocalChange { document })
                 }
+                HubInput::Heard(Heard::Written(written)) => {
+                    if written.node != self.store.node() {
+                        self.catch_up(written.document, written.version);
+                    }
+                    continue;
+                }
+                HubInput::StoredAt { document, version } => {
+                    self.catch_up(document, version);
+                    continue;
+                }
+                HubInput::Heard(Heard::Reconnected) | HubInput::CatchUp => {
+                    self.catch_up_all();
+                    continue;
+                }
+                HubInput::Version { document, version } => {
+                    if let Some(versions) = &mut self.versions {
+                        versions.insert(document, version);
+                    }
+                    continue;
+                }
+                HubInput::Written {
+                    document,
+                    bytes,
+                    version,
+                } => {
+                    let Some(doc) = self.engine.document_mut(document) else {
+                        continue;
+                    };
+                    if let Err(error) = doc.load_incremental(&bytes) {
+                        tracing::error!(%document, %error, "cannot merge another node's write");
+                        continue;
+                    }
+                    if let Some(versions) = &mut self.versions {
+                        let known = versions.entry(document).or_default();
+                        *known = (*known).max(version);
+                    }
+                    self.engine.handle(Event::LocalChange { document })
+                }
                 HubInput::Broken {
                     connection,
                     rule,
@@ -404,6 +493,66 @@ impl HubTask {
                 .documents_held
                 .set(i64::try_from(self.engine.held()).unwrap_or(i64::MAX));
         }
+    }
+
+    /// Reads what other nodes wrote to `document` after the version held, if it is held and
+    /// behind `version`, and hands it back to the hub to merge.
+    fn catch_up(&mut self, document: DocumentId, version: i64) {
+        let Some(versions) = &self.versions else {
+            return;
+        };
+        if self.engine.document(document).is_none() {
+            return;
+        }
+        let known = versions.get(&document).copied().unwrap_or(0);
+        if known >= version {
+            return;
+        }
+        let (store, inputs) = (self.store.clone(), self.inputs.clone());
+        tokio::spawn(async move {
+            match store.written_since(document, known).await {
+                Ok(Some((bytes, version))) if !bytes.is_empty() => {
+                    let written = HubInput::Written {
+                        document,
+                        bytes,
+                        version,
+                    };
+                    let _ = inputs.send(written).await;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%document, %error, "cannot read another node's write");
+                }
+            }
+        });
+    }
+
+    /// Catches up on every document held: forgets the versions of those no longer held,
+    /// asks storage the versions of the rest, and reads what is new.
+    fn catch_up_all(&mut self) {
+        let engine = &self.engine;
+        let Some(versions) = &mut self.versions else {
+            return;
+        };
+        versions.retain(|document, _| engine.document(*document).is_some());
+        let held: Vec<DocumentId> = versions.keys().copied().collect();
+        if held.is_empty() {
+            return;
+        }
+        let (store, inputs) = (self.store.clone(), self.inputs.clone());
+        tokio::spawn(async move {
+            match store.versions(held).await {
+                Ok(now) => {
+                    for (document, version) in now {
+                        let stored = HubInput::StoredAt { document, version };
+                        if inputs.send(stored).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "cannot catch up on other nodes' writes"),
+            }
+        });
     }
 
     /// Ends the sessions `ending` names: each is told to close, and the engine forgets it.
@@ -476,8 +625,23 @@ impl HubTask {
             }
             Effect::Load { document } => {
                 let loaded = self.metrics.documents_loaded.clone();
+                let (follows, inputs) = (self.versions.is_some(), self.inputs.clone());
                 self.spawn_then(async move {
                     tracing::debug!(%document, "loading document");
+                    if follows {
+                        // Read before the document, so that whatever lands in between is
+                        // read again, never missed.
+                        match store.versions(vec![document]).await {
+                            Ok(found) => {
+                                for (document, version) in found {
+                                    let _ = inputs.send(HubInput::Version { document, version }).await;
+                                }
+                            }
+                            Err(error) => {
+                                tracing::warn!(%document, %error, "cannot read a document's version");
+                            }
+                        }
+                    }
                     let bytes = store.load_document(document).await.unwrap_or_else(|error| {
                         tracing::error!(%document, %error, "cannot load document");
                         None

@@ -2,14 +2,14 @@
 //! what each document is, actor bindings, per-peer sync states, and the database's own
 //! storage id.
 
-use super::sql::{Db, OptionalExtension, params};
 use automerge::ActorId;
 use client_core::projection::{self, Projection};
 use client_core::sync::message::StorageId;
 use client_core::{BranchId, DocKind, DocumentId, Millis, Scope, TownshipId, UserId};
 
 use super::projections::project;
-use super::{COMPACT_AFTER, Result, Store, StoreError, lease_for, parse};
+use super::sql::{Db, OptionalExtension, Serial, params};
+use super::{CHANGES_CHANNEL, COMPACT_AFTER, Result, Store, StoreError, Written, lease_for, parse};
 
 impl Store {
     /// Stores a new document made by the server, with its first changes.
@@ -20,8 +20,12 @@ impl Store {
         created_at: i64,
         bytes: Vec<u8>,
     ) -> Result<()> {
+        let node = self.node.clone();
         self.call(move |connection| {
             let tx = connection.transaction()?;
+            // The catalogue is read in the order documents were made: on several nodes, one
+            // is made at a time, so none commits behind a row another node has read past.
+            tx.serialize(Serial::Catalogue)?;
             let inserted = tx.execute(
                 "INSERT INTO documents (id, kind, branch, township, owner, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -41,7 +45,7 @@ impl Store {
             let doc = automerge::Automerge::load(&bytes)
                 .map_err(|e| StoreError::BadChange(e.to_string()))?;
             let (changes, actors) = changes_of(&doc);
-            append(&tx, id, &changes)?;
+            append(&tx, &node, id, &changes)?;
             project(&tx, id, &projection::project_all(&doc, scope.kind))?;
             // What the server writes is the server's: nobody else may write as it.
             let system: Vec<_> = actors.into_iter().map(|a| (a, UserId::SYSTEM)).collect();
@@ -71,6 +75,75 @@ impl Store {
         .await
     }
 
+    /// What was stored of `document` after `version`, and the version it is at now: the
+    /// changes stored since, or the whole document if some of them have since been folded
+    /// into its snapshot. Either loads into a copy at `version` (Automerge skips what it
+    /// has). `None` if there is no such document.
+    pub async fn written_since(
+        &self,
+        document: DocumentId,
+        version: i64,
+    ) -> Result<Option<(Vec<u8>, i64)>> {
+        self.call(move |connection| {
+            let tx = connection.snapshot()?;
+            let Some(now): Option<i64> = tx
+                .query_row(
+                    "SELECT version FROM documents WHERE id = ?1",
+                    [document.to_string()],
+                    |row| row.get(0),
+                )
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            if now <= version {
+                return Ok(Some((Vec::new(), now)));
+            }
+            let folded: i64 = tx
+                .query_row(
+                    "SELECT through_version FROM snapshots WHERE document = ?1",
+                    [document.to_string()],
+                    |row| row.get(0),
+                )
+                .optional()?
+                .unwrap_or(0);
+            if folded > version {
+                return Ok(Some((stored_bytes(&tx, document)?, now)));
+            }
+            let mut bytes = Vec::new();
+            let mut statement = tx.prepare_cached(
+                "SELECT bytes FROM changes WHERE document = ?1 AND version > ?2 ORDER BY seq",
+            )?;
+            let mut rows = statement.query(params![document.to_string(), version])?;
+            while let Some(row) = rows.next()? {
+                bytes.extend_from_slice(&row.get::<_, Vec<u8>>(0)?);
+            }
+            Ok(Some((bytes, now)))
+        })
+        .await
+    }
+
+    /// The version each of `documents` is at now (those that exist).
+    pub async fn versions(&self, documents: Vec<DocumentId>) -> Result<Vec<(DocumentId, i64)>> {
+        self.call(move |connection| {
+            let ids: Vec<String> = documents.iter().map(ToString::to_string).collect();
+            let ids = serde_json::Value::from(ids).to_string();
+            let mut statement = connection.prepare_cached(
+                "SELECT id, version FROM documents WHERE id IN (SELECT value FROM json_each(?1))",
+            )?;
+            let rows = statement.query_map([ids], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })?;
+            let mut versions = Vec::new();
+            for row in rows {
+                let (id, version) = row?;
+                versions.push((parse(&id, "versioned document")?, version));
+            }
+            Ok(versions)
+        })
+        .await
+    }
+
     /// Appends changes to a document's log, with the bindings of the actors that wrote them,
     /// in one transaction; returns once they are durable.
     pub async fn append_changes(&self, write: Write) -> Result<()> {
@@ -84,8 +157,9 @@ impl Store {
                     .map_err(|e| StoreError::BadChange(e.to_string()))
             })
             .collect::<Result<Vec<_>>>()?;
+        let node = self.node.clone();
         self.write(move |connection| {
-            append(connection, write.document, &changes)?;
+            append(connection, &node, write.document, &changes)?;
             bind_actors(connection, &write.actors, write.at)?;
             for event in &write.audit {
                 super::audit::insert(connection, event)?;
@@ -344,6 +418,13 @@ pub(super) fn stored_bytes(connection: &Db, id: DocumentId) -> Result<Vec<u8>> {
 /// every change the log held, so nothing is lost if it stops half-way.
 fn compact(connection: &mut Db, id: DocumentId) -> Result<()> {
     let tx = connection.transaction()?;
+    // Holds the document's row, as every write to it does: no change is stored beside the
+    // fold, to be deleted with the rows it folded.
+    let version: i64 = tx.query_row(
+        "UPDATE documents SET version = version WHERE id = ?1 RETURNING version",
+        [id.to_string()],
+        |row| row.get(0),
+    )?;
     let through: Option<i64> = tx.query_row(
         "SELECT MAX(seq) FROM changes WHERE document = ?1",
         [id.to_string()],
@@ -355,9 +436,11 @@ fn compact(connection: &mut Db, id: DocumentId) -> Result<()> {
     let doc = automerge::Automerge::load(&stored_bytes(&tx, id)?)
         .map_err(|e| StoreError::Corrupt(format!("document {id} does not load: {e}")))?;
     tx.execute(
-        "INSERT INTO snapshots (document, bytes, through_seq) VALUES (?1, ?2, ?3)
-         ON CONFLICT (document) DO UPDATE SET bytes = excluded.bytes, through_seq = excluded.through_seq",
-        params![id.to_string(), doc.save(), through],
+        "INSERT INTO snapshots (document, bytes, through_seq, through_version)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (document) DO UPDATE SET bytes = excluded.bytes,
+             through_seq = excluded.through_seq, through_version = excluded.through_version",
+        params![id.to_string(), doc.save(), through, version],
     )?;
     tx.execute(
         "DELETE FROM changes WHERE document = ?1 AND seq <= ?2",
@@ -377,12 +460,27 @@ fn bind_actors(tx: &Db, actors: &[(ActorId, UserId)], at: Millis) -> Result<()> 
     Ok(())
 }
 
-fn append(tx: &Db, id: DocumentId, changes: &[(automerge::ChangeHash, Vec<u8>)]) -> Result<()> {
+/// Appends changes to a document's log at its next version, bumped in the same transaction:
+/// a write to a document holds its row until it commits, so versions commit in order, and
+/// a node that has read a document at version `v` learns every later write from the changes
+/// stored after `v`. On PostgreSQL the other nodes are told at commit (`NOTIFY`).
+fn append(
+    tx: &Db,
+    node: &str,
+    id: DocumentId,
+    changes: &[(automerge::ChangeHash, Vec<u8>)],
+) -> Result<()> {
+    let version: i64 = tx.query_row(
+        "UPDATE documents SET version = version + 1 WHERE id = ?1 RETURNING version",
+        [id.to_string()],
+        |row| row.get(0),
+    )?;
     let mut statement = tx.prepare_cached(
-        "INSERT INTO changes (document, hash, bytes) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        "INSERT INTO changes (document, hash, bytes, version) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT DO NOTHING",
     )?;
     for (hash, bytes) in changes {
-        statement.execute(params![id.to_string(), hash.as_ref(), bytes])?;
+        statement.execute(params![id.to_string(), hash.as_ref(), bytes, version])?;
     }
-    Ok(())
+    tx.notify(CHANGES_CHANNEL, &Written::notice(node, id, version))
 }

@@ -21,6 +21,7 @@ mod identity;
 mod leases;
 mod ledgers;
 mod media;
+mod notices;
 mod organisation;
 mod projections;
 mod schema;
@@ -36,6 +37,7 @@ pub use identity::{DeviceRecord, NewDevice, Redemption, RefreshRequest, Rotation
 pub use leases::lease_for;
 pub use ledgers::{LedgerRecord, Listing, RecordFile};
 pub use media::{BlobRecord, UploadRecord};
+pub use notices::{CHANGES_CHANNEL, Heard, Written};
 pub use organisation::{BranchRecord, UserRecord};
 pub use schema::LATEST as SCHEMA_VERSION;
 pub use sql::Value;
@@ -85,6 +87,21 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+impl StoreError {
+    /// Whether trying again may succeed: PostgreSQL broke a deadlock between this write and
+    /// another node's, or could not serialize them.
+    pub fn is_transient(&self) -> bool {
+        use postgres::error::SqlState;
+        match self {
+            StoreError::Postgres(error) => error.code().is_some_and(|code| {
+                *code == SqlState::T_R_DEADLOCK_DETECTED
+                    || *code == SqlState::T_R_SERIALIZATION_FAILURE
+            }),
+            _ => false,
+        }
+    }
+}
+
 /// Where the store keeps its data.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Database {
@@ -133,6 +150,12 @@ pub struct Store {
     /// them read a consistent snapshot while writes go on, so a township's yearly figures
     /// never hold up a phone's sync.
     reads: mpsc::Sender<Job>,
+    /// This process among the nodes sharing the database: what its notices are signed with,
+    /// and who holds the leases it takes.
+    node: std::sync::Arc<str>,
+    /// The PostgreSQL database's URL, where other nodes may write: what the listener for
+    /// their notices connects to.
+    shared: Option<std::sync::Arc<str>>,
 }
 
 impl Store {
@@ -164,6 +187,8 @@ impl Store {
         Ok(Store {
             jobs: start_thread("storage", writer)?,
             reads: start_thread("storage-reads", Db::sqlite(reader))?,
+            node: new_node()?,
+            shared: None,
         })
     }
 
@@ -180,7 +205,25 @@ impl Store {
         })?;
         let reader_url = url.to_owned();
         let reads = start_thread_with("storage-reads", move || Db::postgres(&reader_url))?;
-        Ok(Store { jobs, reads })
+        Ok(Store {
+            jobs,
+            reads,
+            node: new_node()?,
+            shared: Some(url.into()),
+        })
+    }
+
+    /// This process among the nodes sharing the database.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// What other nodes write, as they announce it; `None` where no other node can write
+    /// (SQLite).
+    pub fn hear_other_nodes(&self) -> Option<mpsc::Receiver<Heard>> {
+        self.shared
+            .as_ref()
+            .map(|url| notices::listen(url.to_string()))
     }
 
     /// Runs `work` on the storage thread and returns its result.
@@ -216,7 +259,7 @@ impl Store {
 
     /// Runs `work` on the storage thread as part of a group commit; returns once it is
     /// committed.
-    async fn write(&self, work: impl FnOnce(&Db) -> Result<()> + Send + 'static) -> Result<()> {
+    async fn write(&self, work: impl Fn(&Db) -> Result<()> + Send + 'static) -> Result<()> {
         let (reply, answer) = oneshot::channel();
         let job = Job::Grouped(Box::new(work), reply);
         self.jobs.send(job).await.map_err(|_| StoreError::Stopped)?;
@@ -251,6 +294,12 @@ fn start_thread_with(
         .map_err(|e| StoreError::Corrupt(format!("cannot start the {name} thread: {e}")))?;
     made.recv().map_err(|_| StoreError::Stopped)??;
     Ok(jobs)
+}
+
+/// A name for this process among the nodes sharing a database, new each start.
+fn new_node() -> Result<std::sync::Arc<str>> {
+    let id = client_core::sync::message::StorageId::generate()?;
+    Ok(format!("node-{}", id.0).into())
 }
 
 fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T> {

@@ -1,6 +1,6 @@
 //! Townships, branches and people.
 
-use super::sql::{Db, OptionalExtension, params};
+use super::sql::{Db, OptionalExtension, Serial, params};
 use client_core::{BranchId, DocumentId, Principal, TownshipId, UserId};
 
 use super::{Result, Store, StoreError, parse};
@@ -138,12 +138,16 @@ impl Store {
     /// Writes a person, new or not; every write gives him the next revision.
     async fn put_user(&self, user: UserRecord, password_hash: Option<String>) -> Result<()> {
         self.call(move |connection| {
+            let tx = connection.transaction()?;
+            // The directory reads people in the order of their revisions: on several nodes,
+            // one person is written at a time, so no revision commits behind a later one.
+            tx.serialize(Serial::People)?;
             if let Some(phone) = &user.phone
-                && phone_taken(connection, phone, user.id)?
+                && phone_taken(&tx, phone, user.id)?
             {
                 return Err(StoreError::PhoneTaken);
             }
-            connection.execute(
+            tx.execute(
                 "INSERT INTO users (id, name, role, branch, township, notebook_document, phone, password_hash, revision)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT COALESCE(MAX(revision), 0) + 1 FROM users))
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
@@ -162,7 +166,7 @@ impl Store {
                     password_hash,
                 ],
             )?;
-            Ok(())
+            tx.commit()
         })
         .await
     }

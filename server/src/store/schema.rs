@@ -15,7 +15,7 @@ use super::StoreError;
 use super::sql::{Db, OptionalExtension};
 
 /// The schema this binary writes.
-pub const LATEST: usize = 6;
+pub const LATEST: usize = 7;
 
 /// Every migration, oldest first; the `n`th brings a database to version `n`.
 fn migrations() -> Migrations<'static> {
@@ -26,6 +26,7 @@ fn migrations() -> Migrations<'static> {
         M::up(V4_REFUSALS_COUNTED),
         M::up(V5_ADMISSION_SHARED),
         M::up(V6_LEASES),
+        M::up(V7_DOCUMENT_VERSIONS),
     ])
 }
 
@@ -62,7 +63,7 @@ fn version(connection: &Connection) -> Result<usize, StoreError> {
 /// A database with no version recorded (made before the schema had versions, or whose
 /// version was lost) is recognised by what it holds (the first release had no
 /// `record_values`, the second no index of when records were held, the third no index of
-/// refused changes, the fourth no shared sync tickets, the fifth no leases) and given the
+/// refused changes, the fourth no shared sync tickets, the fifth no leases, the sixth no document versions) and given the
 /// version it is at.
 fn adopt_unversioned(connection: &Connection) -> Result<(), StoreError> {
     let has = |kind: &str, name: &str| -> Result<bool, StoreError> {
@@ -75,7 +76,9 @@ fn adopt_unversioned(connection: &Connection) -> Result<(), StoreError> {
     if version(connection)? != 0 || !has("table", "documents")? {
         return Ok(());
     }
-    let at = if has("table", "leases")? {
+    let at = if has("index", "changes_by_version")? {
+        7
+    } else if has("table", "leases")? {
         6
     } else if has("table", "sync_tickets")? {
         5
@@ -417,6 +420,16 @@ CREATE TABLE leases (
     node TEXT NOT NULL,
     until INTEGER NOT NULL
 ) STRICT;
+";
+
+/// Several nodes on one database: each document's version, bumped in the transaction of
+/// every write to it, and the version each change was stored at, so that a node learns what
+/// another wrote since the version it holds; a snapshot says the version it folded.
+pub(super) const V7_DOCUMENT_VERSIONS: &str = "
+ALTER TABLE documents ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE changes ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE snapshots ADD COLUMN through_version INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX changes_by_version ON changes(document, version);
 ";
 
 #[cfg(test)]

@@ -16,7 +16,8 @@ use super::schema::LATEST;
 const FIRST: usize = 6;
 
 /// Every migration after [`FIRST`], oldest first: the `n`th brings a database to `FIRST + n`.
-const LATER: [&str; LATEST - FIRST] = [];
+/// They are SQLite's own, read in PostgreSQL's types by [`in_postgres_types`].
+const LATER: [&str; LATEST - FIRST] = [super::schema::V7_DOCUMENT_VERSIONS];
 
 /// Brings the database to [`LATEST`]; refuses one newer than this binary.
 pub(super) fn migrate(db: &Db) -> Result<()> {
@@ -37,14 +38,14 @@ pub(super) fn migrate(db: &Db) -> Result<()> {
         });
     }
     if found == 0 {
-        tx.execute_batch(&ordered_as_bytes(FIRST_SCHEMA))?;
+        tx.execute_batch(&in_postgres_types(FIRST_SCHEMA))?;
     } else if found < FIRST {
         return Err(StoreError::Migration(format!(
             "schema {found} was never written on PostgreSQL"
         )));
     }
     for sql in LATER.iter().skip(found.saturating_sub(FIRST)) {
-        tx.execute_batch(&ordered_as_bytes(sql))?;
+        tx.execute_batch(&in_postgres_types(sql))?;
     }
     if found != LATEST {
         tx.execute("DELETE FROM schema_version", ())?;
@@ -53,10 +54,16 @@ pub(super) fn migrate(db: &Db) -> Result<()> {
     tx.commit()
 }
 
-/// Every text column compares and sorts by its bytes, as SQLite's do, whatever locale the
-/// database was made with: a ledger lists its rows in the same order on either database.
-fn ordered_as_bytes(ddl: &str) -> String {
+/// A migration written for SQLite in PostgreSQL's types: SQLite's integers and reals are
+/// 64-bit, its blobs are `bytea`, and `STRICT` is SQLite's alone. Every text column compares
+/// and sorts by its bytes, as SQLite's do, whatever locale the database was made with: a
+/// ledger lists its rows in the same order on either database.
+fn in_postgres_types(ddl: &str) -> String {
     ddl.replace(" TEXT", " TEXT COLLATE \"C\"")
+        .replace(" INTEGER", " BIGINT")
+        .replace(" REAL", " DOUBLE PRECISION")
+        .replace(" BLOB", " BYTEA")
+        .replace(") STRICT;", ");")
 }
 
 /// Schema 6 whole. `rowid` on documents and users stands for SQLite's hidden row number,

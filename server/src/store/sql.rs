@@ -159,6 +159,32 @@ impl Db {
         self.prepare(sql)
     }
 
+    /// Waits, inside a transaction, until no other node's transaction that serializes on
+    /// `what` is open, and keeps others waiting until this one ends: for rows read in the
+    /// order they were numbered, which must commit in that order. SQLite has one writer at
+    /// a time already.
+    pub fn serialize(&self, what: Serial) -> Result<()> {
+        match self.dialect() {
+            Dialect::Sqlite => Ok(()),
+            Dialect::Postgres => self.query_row(
+                "SELECT pg_advisory_xact_lock(?1)",
+                [what as i64],
+                |_| Ok(()),
+            ),
+        }
+    }
+
+    /// Tells whoever listens on `channel` (the other nodes) `payload`, once the transaction
+    /// commits. Nobody else shares a SQLite database, so there it says nothing.
+    pub fn notify(&self, channel: &str, payload: &str) -> Result<()> {
+        match self.dialect() {
+            Dialect::Sqlite => Ok(()),
+            Dialect::Postgres => {
+                self.query_row("SELECT pg_notify(?1, ?2)", [channel, payload], |_| Ok(()))
+            }
+        }
+    }
+
     /// Begins a transaction, rolled back unless committed.
     pub fn transaction(&self) -> Result<Transaction<'_>> {
         self.execute_batch("BEGIN")?;
@@ -180,6 +206,16 @@ impl Db {
             open: true,
         })
     }
+}
+
+/// What writes on several nodes take turns at (the numbers are PostgreSQL advisory lock
+/// keys: any that are always the same).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Serial {
+    /// Making documents: the catalogue is read in the order they were made.
+    Catalogue = 7312,
+    /// Changing people: the directory reads them in the order of their revisions.
+    People = 7313,
 }
 
 /// An open transaction: statements run on it through `Deref`, and it rolls back when

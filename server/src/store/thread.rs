@@ -19,7 +19,11 @@ pub(super) enum Job {
 }
 
 /// A write that runs inside a shared transaction.
-type GroupedWork = Box<dyn FnOnce(&Db) -> Result<()> + Send>;
+/// It may run more than once: a write that lost a deadlock with another node's runs again.
+type GroupedWork = Box<dyn Fn(&Db) -> Result<()> + Send>;
+
+/// How many times a write that lost a deadlock with another node's is tried.
+const TRIES: usize = 3;
 
 /// The most writes committed together.
 const MOST_GROUPED: usize = 256;
@@ -75,11 +79,16 @@ fn commit_group(connection: &mut Db, group: Vec<Grouped>) {
     };
     let mut outcomes = Vec::with_capacity(group.len());
     for (work, reply) in group {
-        let outcome = tx.savepoint().and_then(|savepoint| {
-            work(&savepoint)?;
-            savepoint.commit()?;
-            Ok(())
-        });
+        let mut outcome = Ok(());
+        for _ in 0..TRIES {
+            outcome = tx.savepoint().and_then(|savepoint| {
+                work(&savepoint)?;
+                savepoint.commit()
+            });
+            if !outcome.as_ref().is_err_and(StoreError::is_transient) {
+                break;
+            }
+        }
         outcomes.push((reply, outcome));
     }
     match tx.commit() {
