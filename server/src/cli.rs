@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use crate::admin::{self, AdminError, NewUser, Organisation};
 use crate::auth::{self, AuthError};
 use crate::configuration::{ConfigError, ConfigFile, Configuration};
-use crate::store::{Store, StoreError};
+use crate::store::{Database, Store, StoreError};
 use crate::{AppState, Config, StartError, now, serve};
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +38,8 @@ pub enum CliError {
     Demo(#[from] crate::demo::DemoError),
     #[error(transparent)]
     Backup(#[from] crate::backup::BackupError),
+    #[error("the copy differs from the original: {0}")]
+    Migrated(String),
 }
 
 pub type Result<T, E = CliError> = std::result::Result<T, E>;
@@ -86,6 +88,16 @@ enum Command {
     Admin(AdminCommand),
     /// Rebuilds the SQL projections (records, people, media) from the documents.
     RebuildProjections,
+    /// Copies everything the server keeps into another database, which must be empty (a
+    /// county moving from SQLite to PostgreSQL), then compares the two: every table, every
+    /// document's heads, every figure. Stop the server first; point it at the new database
+    /// after (`storage.database`). Media stay where they are.
+    MigrateStorage {
+        /// The new database: a `postgres://user:password@host:port/name` URL (or a path,
+        /// for a SQLite file).
+        #[arg(long)]
+        to: String,
+    },
     /// Loads the demo township of the seed articles into an empty database, and prints how
     /// to sign in as its people.
     Demo {
@@ -198,6 +210,12 @@ pub async fn run(cli: Cli, configuration: Configuration) -> Result<()> {
             print_report("restored", &report, data);
             return Ok(());
         }
+        Some(Command::MigrateStorage { to }) => {
+            let from = configuration.database()?;
+            let to = Database::from_setting(data, Some(to))
+                .map_err(|why| ConfigError::Invalid(format!("--to: {why}")))?;
+            return migrate_storage(from, to).await;
+        }
         _ => {}
     }
     std::fs::create_dir_all(data).map_err(|source| CliError::Io {
@@ -251,7 +269,10 @@ pub async fn run(cli: Cli, configuration: Configuration) -> Result<()> {
                     source,
                 })?;
         }
-        Command::Config { .. } | Command::Backup { .. } | Command::Restore { .. } => {}
+        Command::Config { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. }
+        | Command::MigrateStorage { .. } => {}
         Command::RebuildProjections => {
             let (documents, records) = admin::rebuild_projections(&store).await?;
             println!("rebuilt the projections of {documents} documents ({records} records)");
@@ -260,6 +281,43 @@ pub async fn run(cli: Cli, configuration: Configuration) -> Result<()> {
         Command::Demo { origin } => demo(&store, &origin).await?,
     }
     Ok(())
+}
+
+/// Copies the database `from` into `to` and checks that they say the same.
+async fn migrate_storage(from: Database, to: Database) -> Result<()> {
+    if from == to {
+        return Err(ConfigError::Invalid("--to: that is the database in use".into()).into());
+    }
+    let copied = {
+        let (from, to) = (from.clone(), to.clone());
+        on_own_thread(move || crate::store::copy_database(&from, &to)).await??
+    };
+    let rows: u64 = copied.values().sum();
+    println!(
+        "copied {rows} rows ({} documents, {} changes) into {to:?}",
+        copied.get("documents").copied().unwrap_or_default(),
+        copied.get("changes").copied().unwrap_or_default()
+    );
+    let (old, new) = (Store::connect(&from)?, Store::connect(&to)?);
+    let differences = crate::store::differences(&old, &new).await?;
+    if !differences.is_empty() {
+        return Err(CliError::Migrated(differences.join("; ")));
+    }
+    println!("checked: every table, every document's heads and every figure are the same");
+    Ok(())
+}
+
+/// Runs blocking work on a thread of its own: the PostgreSQL client blocks on a runtime of
+/// its own, which may not start on one of the server's threads.
+async fn on_own_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(work());
+    });
+    result.await.map_err(|_| CliError::Io {
+        what: "the copy stopped".into(),
+        source: std::io::ErrorKind::Interrupted.into(),
+    })
 }
 
 /// Runs file work off the executor.

@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use client_core::projection::{self, Projection};
 use client_core::replica::APP_TOO_OLD;
 use client_core::sync::engine::{ConnectionId, Effect, Engine, Event, Gate, Refusal, Side};
-use client_core::sync::message::{PeerId, PeerMetadata, StorageId};
+use client_core::sync::message::{Message, PROTOCOL_VERSION, PeerId, PeerMetadata, StorageId};
 use client_core::validate::{self, Context, Elections, Limits};
 use client_core::{DeviceId, DocKind, DocumentId, Principal, UserId, access};
 use futures_util::{SinkExt, StreamExt};
@@ -235,7 +235,7 @@ enum Outbound {
 /// The running sync service: a handle to the hub.
 #[derive(Debug, Clone)]
 pub struct Hub {
-    inputs: mpsc::Sender<HubInput>,
+    shards: Shards,
     next_connection: Arc<AtomicU64>,
     metrics: Metrics,
     /// Accepted changes being written to storage now: a shutdown waits for them.
@@ -243,39 +243,58 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Starts the hub task.
+    /// Starts the hub: one task per core, each the only owner of the documents shared out
+    /// to it.
     pub fn start(store: Store, directory: Directory, storage: StorageId, metrics: Metrics) -> Hub {
-        let (inputs, queue) = mpsc::channel(4096);
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        Hub::start_sharded(store, directory, storage, metrics, cores)
+    }
+
+    /// Starts the hub with `count` shards.
+    pub fn start_sharded(
+        store: Store,
+        directory: Directory,
+        storage: StorageId,
+        metrics: Metrics,
+        count: usize,
+    ) -> Hub {
         let writing = Arc::new(AtomicU64::new(0));
-        let engine = Engine::new(
-            PeerId(format!("tianjian-server-{}", std::process::id())),
-            PeerMetadata {
-                storage_id: Some(storage),
-                is_ephemeral: Some(false),
-                rules: Some(validate::RULES),
-            },
-            Side::Server,
-            ServerGate::new(directory.clone()),
-        );
         let other_nodes = store.hear_other_nodes();
-        let hub = HubTask {
-            engine,
-            versions: other_nodes.is_some().then(HashMap::new),
-            store,
-            directory,
-            inputs: inputs.clone(),
-            sessions: HashMap::new(),
-            metrics: metrics.clone(),
-            evicted: 0,
-            writing: writing.clone(),
-            repeats: HashMap::new(),
-        };
-        tokio::spawn(hub.run(queue));
+        let mut senders = Vec::new();
+        for _ in 0..count.max(1) {
+            let (inputs, queue) = mpsc::channel(4096);
+            let engine = Engine::new(
+                PeerId(format!("tianjian-server-{}", std::process::id())),
+                PeerMetadata {
+                    storage_id: Some(storage.clone()),
+                    is_ephemeral: Some(false),
+                    rules: Some(validate::RULES),
+                },
+                Side::Server,
+                ServerGate::new(directory.clone()),
+            );
+            let shard = HubTask {
+                engine,
+                versions: other_nodes.is_some().then(HashMap::new),
+                store: store.clone(),
+                directory: directory.clone(),
+                inputs: inputs.clone(),
+                sessions: HashMap::new(),
+                metrics: metrics.clone(),
+                evicted: 0,
+                held: 0,
+                writing: writing.clone(),
+                repeats: HashMap::new(),
+            };
+            tokio::spawn(shard.run(queue));
+            senders.push(inputs);
+        }
+        let shards = Shards(senders.into());
         if let Some(heard) = other_nodes {
-            tokio::spawn(follow_other_nodes(heard, inputs.clone()));
+            tokio::spawn(follow_other_nodes(heard, shards.clone()));
         }
         Hub {
-            inputs,
+            shards,
             next_connection: Arc::new(AtomicU64::new(1)),
             metrics,
             writing,
@@ -290,7 +309,7 @@ impl Hub {
     /// Ends every sync session, telling each peer the server is going away (a WebSocket
     /// close with 1001), as a shutdown begins.
     pub async fn close_all_sessions(&self) {
-        let _ = self.inputs.send(HubInput::End(Ending::Everyone)).await;
+        self.shards.all(|| HubInput::End(Ending::Everyone)).await;
     }
 
     /// Waits until no accepted change is still being written and every session has ended,
@@ -311,39 +330,126 @@ impl Hub {
 
     /// Closes the sync sessions of a revoked device.
     pub async fn end_sessions_of_device(&self, device: DeviceId) {
-        let _ = self
-            .inputs
-            .send(HubInput::End(Ending::Device(device)))
+        self.shards
+            .all(|| HubInput::End(Ending::Device(device)))
             .await;
     }
 
     /// Closes a person's sync sessions, after a change of role or branch.
     pub async fn end_sessions_of_user(&self, user: UserId) {
-        let _ = self.inputs.send(HubInput::End(Ending::User(user))).await;
+        self.shards.all(|| HubInput::End(Ending::User(user))).await;
     }
 
     /// Hands peers changes the server has stored itself.
     pub async fn stored(&self, document: DocumentId, changes: Vec<Vec<u8>>) {
         let _ = self
-            .inputs
+            .shards
+            .of(document)
             .send(HubInput::Stored { document, changes })
             .await;
     }
 }
 
+/// The hub's shards. Documents are shared out among them by id: each shard alone holds its
+/// documents' engine state, so the shards work on different cores without sharing anything
+/// but storage. A connection reaches every shard; each of its frames goes to the shard of
+/// the document it is about, and what concerns the connection as a whole to the first.
+#[derive(Debug, Clone)]
+struct Shards(Arc<[mpsc::Sender<HubInput>]>);
+
+impl Shards {
+    /// The shard that holds `document`.
+    fn of(&self, document: DocumentId) -> &mpsc::Sender<HubInput> {
+        let bytes = document.as_bytes();
+        let mut low = [0u8; 8];
+        low.copy_from_slice(&bytes[8..]);
+        // The random half of the id: documents spread evenly.
+        let index = u64::from_le_bytes(low) % self.0.len() as u64;
+        &self.0[usize::try_from(index).unwrap_or_default()]
+    }
+
+    /// The shard that answers for a connection as a whole: its handshake, its farewell, its
+    /// broken frames.
+    fn lead(&self) -> &mpsc::Sender<HubInput> {
+        &self.0[0]
+    }
+
+    /// Tells every shard.
+    async fn all(&self, input: impl Fn() -> HubInput) {
+        for shard in self.0.iter() {
+            let _ = shard.send(input()).await;
+        }
+    }
+
+    /// Where a frame goes: the shard of its document, or the lead; a `join` also tells the
+    /// other shards who the peer is, once the lead has it.
+    async fn route(&self, connection: ConnectionId, bytes: Vec<u8>) -> bool {
+        let message = match Message::decode(&bytes) {
+            Ok(message) => message,
+            // The lead refuses it, and says why.
+            Err(_) => {
+                let event = Event::Frame { connection, bytes };
+                return self.lead().send(HubInput::Event(event)).await.is_ok();
+            }
+        };
+        let shard = match &message {
+            Message::Request(body) | Message::Sync(body) => self.of(body.document_id),
+            Message::DocUnavailable { document_id, .. }
+            | Message::Ephemeral { document_id, .. } => self.of(*document_id),
+            _ => self.lead(),
+        };
+        let joined = match &message {
+            Message::Join {
+                sender_id,
+                peer_metadata,
+                supported_protocol_versions,
+            } if supported_protocol_versions
+                .iter()
+                .any(|v| v == PROTOCOL_VERSION) =>
+            {
+                Some((sender_id.clone(), peer_metadata.clone()))
+            }
+            _ => None,
+        };
+        let event = Event::Message {
+            connection,
+            message,
+        };
+        if shard.send(HubInput::Event(event)).await.is_err() {
+            return false;
+        }
+        if let Some((peer, metadata)) = joined {
+            for other in self.0.iter().skip(1) {
+                let event = Event::Joined {
+                    connection,
+                    peer: peer.clone(),
+                    metadata: metadata.clone(),
+                };
+                let _ = other.send(HubInput::Event(event)).await;
+            }
+        }
+        true
+    }
+}
+
 /// Passes on to the hub what other nodes write, and asks it to catch up now and then.
-async fn follow_other_nodes(mut heard: mpsc::Receiver<Heard>, hub: mpsc::Sender<HubInput>) {
+async fn follow_other_nodes(mut heard: mpsc::Receiver<Heard>, shards: Shards) {
     let mut tick = tokio::time::interval(CATCH_UP_EVERY);
     loop {
-        let input = tokio::select! {
+        tokio::select! {
             notice = heard.recv() => match notice {
-                Some(notice) => HubInput::Heard(notice),
+                Some(Heard::Written(written)) => {
+                    let shard = shards.of(written.document);
+                    if shard.send(HubInput::Heard(Heard::Written(written))).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Heard::Reconnected) => {
+                    shards.all(|| HubInput::Heard(Heard::Reconnected)).await;
+                }
                 None => return,
             },
-            _ = tick.tick() => HubInput::CatchUp,
-        };
-        if hub.send(input).await.is_err() {
-            return;
+            _ = tick.tick() => shards.all(|| HubInput::CatchUp).await,
         }
     }
 }
@@ -371,6 +477,8 @@ struct HubTask {
     metrics: Metrics,
     /// The engine's eviction count when the metrics last heard of it.
     evicted: u64,
+    /// The documents this shard held when the metrics last heard of it.
+    held: i64,
     writing: Arc<AtomicU64>,
     /// Offers of refused changes answered from memory and not yet counted in the audit log,
     /// by the refusal's document and first change.
@@ -489,9 +597,10 @@ impl HubTask {
                 .documents_evicted
                 .inc_by(evicted.saturating_sub(self.evicted));
             self.evicted = evicted;
-            self.metrics
-                .documents_held
-                .set(i64::try_from(self.engine.held()).unwrap_or(i64::MAX));
+            // The gauge is every shard's together: each adds what changed of its own.
+            let held = i64::try_from(self.engine.held()).unwrap_or(i64::MAX);
+            self.metrics.documents_held.inc_by(held - self.held);
+            self.held = held;
         }
     }
 
@@ -936,20 +1045,17 @@ async fn session(socket: WebSocket, hub: Hub, caller: Caller) {
     let _open = OpenSession::new(&hub.metrics);
     let metrics = hub.metrics.clone();
     let (outbox, mut outgoing) = mpsc::channel::<Outbound>(256);
-    if hub
-        .inputs
-        .send(HubInput::Connected {
+    let span = tracing::Span::current();
+    hub.shards
+        .all(|| HubInput::Connected {
             connection,
-            identity: caller.who,
+            identity: caller.who.clone(),
             device: caller.device,
-            outbox,
-            span: tracing::Span::current(),
+            outbox: outbox.clone(),
+            span: span.clone(),
         })
-        .await
-        .is_err()
-    {
-        return;
-    }
+        .await;
+    drop(outbox);
     let (mut sink, mut stream) = socket.split();
     let (closed, mut closing) = tokio::sync::oneshot::channel::<()>();
     let writer = tokio::spawn(async move {
@@ -999,7 +1105,7 @@ async fn session(socket: WebSocket, hub: Hub, caller: Caller) {
                             rule,
                             detail,
                         };
-                        let _ = hub.inputs.send(broken).await;
+                        let _ = hub.shards.lead().send(broken).await;
                     }
                     None => tracing::debug!(%detail, "connection lost"),
                 }
@@ -1014,14 +1120,12 @@ async fn session(socket: WebSocket, hub: Hub, caller: Caller) {
             WsMessage::Ping(_) | WsMessage::Pong(_) => continue,
         };
         hub.metrics.frame(Direction::In, bytes.len());
-        let event = Event::Frame { connection, bytes };
-        if hub.inputs.send(HubInput::Event(event)).await.is_err() {
+        if !hub.shards.route(connection, bytes).await {
             break;
         }
     }
-    let _ = hub
-        .inputs
-        .send(HubInput::Event(Event::Disconnected { connection }))
+    hub.shards
+        .all(|| HubInput::Event(Event::Disconnected { connection }))
         .await;
     writer.abort();
     tracing::info!("sync session closed");

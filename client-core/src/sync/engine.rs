@@ -134,6 +134,19 @@ pub enum Event<I> {
     LocalChange {
         document: DocumentId,
     },
+    /// A frame already decoded: a server that shares documents out among several engines
+    /// decodes each frame once to route it, and hands the engine the message.
+    Message {
+        connection: ConnectionId,
+        message: Message,
+    },
+    /// The peer on `connection` joined through another engine (the one that answered its
+    /// `join`): this one learns who it is without answering.
+    Joined {
+        connection: ConnectionId,
+        peer: PeerId,
+        metadata: PeerMetadata,
+    },
     /// A while has passed without word from the peers: a device offers again whatever a
     /// peer has not acknowledged, in case an exchange stalled with each side waiting for the
     /// other (Automerge does not send twice what it believes is in flight).
@@ -341,6 +354,19 @@ impl<G: Gate> Engine<G> {
                 identity,
             } => self.connected(connection, identity),
             Event::Frame { connection, bytes } => self.frame(connection, bytes),
+            Event::Message {
+                connection,
+                message,
+            } => self.message(connection, message),
+            Event::Joined {
+                connection,
+                peer,
+                metadata,
+            } => {
+                if self.connections.contains_key(&connection) {
+                    self.handshake(connection, peer, metadata);
+                }
+            }
             Event::Disconnected { connection } => self.disconnected(connection),
             Event::Loaded { document, bytes } => self.loaded(document, bytes),
             Event::SyncStateLoaded {
@@ -513,16 +539,22 @@ impl<G: Gate> Engine<G> {
         if !self.connections.contains_key(&connection) {
             return;
         }
-        let message = match Message::decode(&bytes) {
-            Ok(message) => message,
+        match Message::decode(&bytes) {
+            Ok(message) => self.message(connection, message),
             Err(error) => {
                 let refusal = Refusal {
                     rule: "bad_frame".into(),
                     message: error.to_string(),
                 };
-                return self.refuse(connection, None, refusal, true);
+                self.refuse(connection, None, refusal, true);
             }
-        };
+        }
+    }
+
+    fn message(&mut self, connection: ConnectionId, message: Message) {
+        if !self.connections.contains_key(&connection) {
+            return;
+        }
         let handshaken = self
             .connections
             .get(&connection)

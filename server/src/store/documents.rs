@@ -227,19 +227,7 @@ impl Store {
     /// or started afresh) gets a new id, so no peer trusts a sync state made with the old
     /// data.
     pub async fn storage_id(&self) -> Result<StorageId> {
-        let fresh = StorageId::generate()?;
-        self.call(|connection| {
-            connection.execute(
-                "INSERT INTO settings (name, value) VALUES ('storage_id', ?1) ON CONFLICT DO NOTHING",
-                [fresh.0],
-            )?;
-            Ok(StorageId(connection.query_row(
-                "SELECT value FROM settings WHERE name = 'storage_id'",
-                (),
-                |row| row.get(0),
-            )?))
-        })
-        .await
+        self.call(|connection| storage_id_of(connection)).await
     }
 
     /// Proves the database takes writes: a write through the storage thread, committed.
@@ -391,6 +379,20 @@ fn changes_of(doc: &automerge::Automerge) -> (Changes, Vec<ActorId>) {
         .map(|change| (change.hash(), change.raw_bytes().to_vec()))
         .collect();
     (changes, actors)
+}
+
+/// The storage id peers know this database by, made the first time it is asked for.
+pub(super) fn storage_id_of(connection: &Db) -> Result<StorageId> {
+    let fresh = StorageId::generate()?;
+    connection.execute(
+        "INSERT INTO settings (name, value) VALUES ('storage_id', ?1) ON CONFLICT DO NOTHING",
+        [fresh.0],
+    )?;
+    Ok(StorageId(connection.query_row(
+        "SELECT value FROM settings WHERE name = 'storage_id'",
+        (),
+        |row| row.get(0),
+    )?))
 }
 
 /// A document as stored: its snapshot, if compacted, then every change logged since, in the

@@ -30,6 +30,7 @@ pub(crate) mod sql;
 mod statistics;
 mod tables;
 mod thread;
+mod transfer;
 
 pub use audit::{AUDIT_PAGE, AuditEvent, AuditQuery};
 pub use documents::Write;
@@ -46,6 +47,7 @@ pub use statistics::{
 };
 pub use tables::TABLES;
 use thread::{Job, run_jobs};
+pub use transfer::{Copied, copy_database, differences};
 
 /// How many storage jobs may wait before callers are slowed down.
 const QUEUE: usize = 1024;
@@ -169,21 +171,12 @@ impl Store {
 
     /// Opens (creating if needed) the database at `path` and starts the storage thread.
     pub fn open(path: &Path) -> Result<Store> {
-        let mut connection = Connection::open(path)?;
-        connection.pragma_update(None, "journal_mode", "WAL")?;
-        connection.pragma_update(None, "synchronous", "FULL")?;
-        connection.pragma_update(None, "foreign_keys", "ON")?;
-        // Another process (the command line, a backup) may hold a lock for a moment: wait for
-        // it rather than fail a write.
-        connection.busy_timeout(std::time::Duration::from_secs(10))?;
-        schema::migrate(&mut connection, path)?;
+        let writer = sqlite_writer(path)?;
         let reader = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         reader.busy_timeout(std::time::Duration::from_secs(10))?;
-        let writer = Db::sqlite(connection);
-        schema::reproject_if_asked(&writer)?;
         Ok(Store {
             jobs: start_thread("storage", writer)?,
             reads: start_thread("storage-reads", Db::sqlite(reader))?,
@@ -198,11 +191,7 @@ impl Store {
     /// runtime of its own, which may not start inside the server's.
     pub fn open_postgres(url: &str) -> Result<Store> {
         let writer_url = url.to_owned();
-        let jobs = start_thread_with("storage", move || {
-            let writer = Db::postgres(&writer_url)?;
-            schema_postgres::migrate(&writer)?;
-            Ok(writer)
-        })?;
+        let jobs = start_thread_with("storage", move || postgres_writer(&writer_url))?;
         let reader_url = url.to_owned();
         let reads = start_thread_with("storage-reads", move || Db::postgres(&reader_url))?;
         Ok(Store {
@@ -294,6 +283,38 @@ fn start_thread_with(
         .map_err(|e| StoreError::Corrupt(format!("cannot start the {name} thread: {e}")))?;
     made.recv().map_err(|_| StoreError::Stopped)??;
     Ok(jobs)
+}
+
+/// A connection that writes to the SQLite database at `path` (made if new), its schema
+/// brought up to date.
+fn sqlite_writer(path: &Path) -> Result<Db> {
+    let mut connection = Connection::open(path)?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.pragma_update(None, "foreign_keys", "ON")?;
+    // Another process (the command line, a backup) may hold a lock for a moment: wait for
+    // it rather than fail a write.
+    connection.busy_timeout(std::time::Duration::from_secs(10))?;
+    schema::migrate(&mut connection, path)?;
+    let writer = Db::sqlite(connection);
+    schema::reproject_if_asked(&writer)?;
+    Ok(writer)
+}
+
+/// A connection that writes to the PostgreSQL database at `url`, its schema brought up to
+/// date. Not on the async executor: the blocking client runs a runtime of its own.
+fn postgres_writer(url: &str) -> Result<Db> {
+    let writer = Db::postgres(url)?;
+    schema_postgres::migrate(&writer)?;
+    Ok(writer)
+}
+
+/// A connection that writes to `database`, its schema brought up to date.
+fn writer(database: &Database) -> Result<Db> {
+    match database {
+        Database::Sqlite(path) => sqlite_writer(path),
+        Database::Postgres(url) => postgres_writer(url),
+    }
 }
 
 /// A name for this process among the nodes sharing a database, new each start.

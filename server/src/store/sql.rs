@@ -159,6 +159,39 @@ impl Db {
         self.prepare(sql)
     }
 
+    /// Reads every row of a query as it arrives, without holding them all: for copying a
+    /// whole database. `read` may not use this connection.
+    pub fn each(
+        &self,
+        sql: &str,
+        params: impl Params,
+        mut read: impl FnMut(&Row<'_>) -> Result<()>,
+    ) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(_) => {
+                let mut statement = self.prepare(sql)?;
+                let mut rows = statement.query(params)?;
+                while let Some(row) = rows.next()? {
+                    read(&row)?;
+                }
+                Ok(())
+            }
+            Backend::Postgres(pg) => {
+                use postgres::fallible_iterator::FallibleIterator;
+                let values = params.values();
+                let mut pg = pg.borrow_mut();
+                let statement = pg.prepare(sql, &values)?;
+                let mut rows = pg
+                    .client()?
+                    .query_raw(&statement, postgres_values(&values))?;
+                while let Some(row) = rows.next()? {
+                    read(&Row::Postgres(&row))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Waits, inside a transaction, until no other node's transaction that serializes on
     /// `what` is open, and keeps others waiting until this one ends: for rows read in the
     /// order they were numbered, which must commit in that order. SQLite has one writer at

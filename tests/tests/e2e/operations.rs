@@ -708,3 +708,58 @@ async fn behind_a_trusted_proxy_guessing_is_counted_per_client_and_a_forged_head
     assert_eq!(guess(&server, "192.0.2.3").await, 429);
     server.stop().await.unwrap();
 }
+
+/// A county moves from SQLite to PostgreSQL: the demo's database copied by
+/// `migrate-storage`, which compares the two itself, and compared again here. A second copy
+/// into the same database is refused and changes nothing.
+#[tokio::test]
+async fn migrate_storage_copies_the_demo_into_postgres_with_every_document_and_figure_equal() {
+    use tianjian_server::store::{Store, differences};
+    use tianjian_tests::postgres::fresh_database;
+
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("TIANJIAN__AUTH__SECRET", ENV_SECRET)];
+    let demo = tianjian(dir.path(), &["--data", "data", "demo"], &env);
+    assert!(demo.status.success(), "{}", text(&demo.stderr));
+    let url = fresh_database();
+    let migrated = tianjian(
+        dir.path(),
+        &["--data", "data", "migrate-storage", "--to", &url],
+        &env,
+    );
+    assert!(migrated.status.success(), "{}", text(&migrated.stderr));
+    let said = text(&migrated.stdout);
+    assert!(
+        said.contains("every document's heads and every figure are the same"),
+        "{said}"
+    );
+
+    let sqlite = Store::open(&dir.path().join("data/tianjian.sqlite3")).unwrap();
+    let postgres = Store::open_postgres(&url).unwrap();
+    assert_eq!(
+        differences(&sqlite, &postgres).await.unwrap(),
+        Vec::<String>::new()
+    );
+    assert!(!postgres.catalogue().await.unwrap().is_empty());
+    assert_eq!(
+        sqlite.storage_id().await.unwrap(),
+        postgres.storage_id().await.unwrap(),
+        "phones know the server by its storage id"
+    );
+
+    let again = tianjian(
+        dir.path(),
+        &["--data", "data", "migrate-storage", "--to", &url],
+        &env,
+    );
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("already holds"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert_eq!(
+        differences(&sqlite, &postgres).await.unwrap(),
+        Vec::<String>::new()
+    );
+}
