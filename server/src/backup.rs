@@ -2,16 +2,20 @@
 //!
 //! A backup is a directory: `tianjian.sqlite3`, a consistent copy of the database made with
 //! SQLite's online backup API in a single step (one read transaction, so the copy is the
-//! database at one instant, while writers go on in the WAL); `media/blobs/…`, every
-//! complete blob that copy knows of, each hashed as it is copied; and `manifest.json`,
-//! written last, so that a backup cut short is never taken for a whole one. Blobs are named
-//! by their SHA-256 and never change once complete, and a blob's row is written only after
-//! its file is in place, so every blob the copied database names can be copied after it.
+//! database at one instant, while writers go on in the WAL), or, from PostgreSQL, every
+//! table copied into a SQLite file of the same schema from one snapshot (`REPEATABLE READ`),
+//! so a backup reads the same whichever database it came from; `media/blobs/…`, every
+//! complete blob that copy knows of, read from wherever blobs are kept (files or a bucket)
+//! and each hashed as it is copied; and `manifest.json`, written last, so that a backup cut
+//! short is never taken for a whole one. Blobs are named by their SHA-256 and never change
+//! once complete, and a blob's row is written only after the blob is stored, so every blob
+//! the copied database names can be copied after it.
 //!
-//! A restore copies a backup into an empty data directory, checks every byte, and gives
-//! the database a new storage id and no sync states: phones then take it for a server they
-//! have never synced with and offer everything they hold, bringing back what was written
-//! after the backup.
+//! A restore copies a backup into an empty data directory (or an empty PostgreSQL
+//! database), and its blobs back to where blobs are kept, checks every byte, and gives the
+//! database a new storage id and no sync
+//! states: phones then take it for a server they have never synced with and offer
+//! everything they hold, bringing back what was written after the backup.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -24,6 +28,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::media;
+use crate::media::blobs::{Blobs, BlobsError, Location};
+use crate::store::{Database, StoreError};
 
 /// The database file inside a data directory, and inside a backup.
 pub const DATABASE: &str = "tianjian.sqlite3";
@@ -55,6 +61,10 @@ pub enum BackupError {
     Corrupt(String),
     #[error("blob {sha256}: {why}")]
     Blob { sha256: String, why: String },
+    #[error(transparent)]
+    Blobs(#[from] BlobsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error("the database stayed busy; try again")]
     Busy,
 }
@@ -85,42 +95,83 @@ pub struct Report {
     pub elapsed: Duration,
 }
 
-/// Backs up the data directory `data` into `dest`, which must not exist or be empty.
+/// Backs up the data directory `data`, its database and blobs files in it, into `dest`,
+/// which must not exist or be empty.
 pub fn backup(data: &Path, dest: &Path) -> Result<Report> {
-    let database = data.join(DATABASE);
-    if !database.is_file() {
+    backup_with(
+        data,
+        &Database::Sqlite(data.join(DATABASE)),
+        &Location::MediaDir,
+        dest,
+    )
+}
+
+/// Backs up `database` (`storage.database`) and the blobs where `blobs` says
+/// (`media.blobs`), the data directory being `data`, into `dest`, which must not exist or
+/// be empty. Call it off the executor.
+pub fn backup_with(
+    data: &Path,
+    database: &Database,
+    blobs: &Location,
+    dest: &Path,
+) -> Result<Report> {
+    if let Database::Sqlite(path) = database
+        && !path.is_file()
+    {
         return Err(BackupError::NoDatabase(data.to_owned()));
     }
-    backup_files(&database, data, dest)
+    let blobs = Blobs::open(blobs, &data.join(media::MEDIA_DIR))?;
+    backup_from(database, &blobs, dest)
 }
 
 /// Backs up the database at `database` and the blobs under `root` (`root/media/blobs/…`)
 /// into `dest`, which must not exist or be empty.
 pub fn backup_files(database: &Path, root: &Path, dest: &Path) -> Result<Report> {
+    let blobs = Blobs::local(&root.join(media::MEDIA_DIR).join("blobs"))?;
+    backup_from(&Database::Sqlite(database.to_owned()), &blobs, dest)
+}
+
+/// Backs up the database at `database`, and the blobs it names from `blobs`, into `dest`,
+/// which must not exist or be empty. Call it off the executor: on a blocking thread of a
+/// runtime (the blob store's requests then run on that runtime), or outside any.
+pub fn backup_from(database: &Database, blobs: &Blobs, dest: &Path) -> Result<Report> {
     let started = Instant::now();
+    let runner = Runner::here()?;
     claim_empty(dest)?;
     let copy = dest.join(DATABASE);
-    copy_database(database, &copy)?;
+    match database {
+        Database::Sqlite(path) => copy_database(path, &copy)?,
+        Database::Postgres(_) => {
+            crate::store::copy_database(database, &Database::Sqlite(copy.clone()))?;
+            // The copy stands alone: one file, no write-ahead log beside it.
+            Connection::open(&copy)?.pragma_update(None, "journal_mode", "DELETE")?;
+        }
+    }
     let connection = Connection::open_with_flags(&copy, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     check(&connection)?;
     let schema_version: i64 = connection.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let blobs = listed_blobs(&connection)?;
+    let listed = listed_blobs(&connection)?;
     drop(connection);
     let mut blob_bytes = 0;
-    for (sha256, size) in &blobs {
-        copy_blob(
-            &blob_path(root, sha256),
-            &blob_path(dest, sha256),
-            sha256,
-            *size,
-        )?;
+    for (sha256, size) in &listed {
+        let stored = blobs
+            .blocking_reader(&runner.handle, sha256)
+            .map_err(|error| BackupError::Blob {
+                sha256: sha256.clone(),
+                why: format!("cannot read: {error}"),
+            })?
+            .ok_or_else(|| BackupError::Blob {
+                sha256: sha256.clone(),
+                why: "the database names it, and the blobs do not have it".to_owned(),
+            })?;
+        copy_blob(stored, &blob_path(dest, sha256), sha256, *size)?;
         blob_bytes += size;
     }
     let manifest = Manifest {
         schema_version,
         taken_at: crate::now().0,
         database_bytes: file_size(&copy)?,
-        blobs: blobs.len() as u64,
+        blobs: listed.len() as u64,
         blob_bytes,
     };
     write_manifest(dest, &manifest)?;
@@ -131,15 +182,45 @@ pub fn backup_files(database: &Path, root: &Path, dest: &Path) -> Result<Report>
 }
 
 /// Restores the backup at `src` into the data directory `data`, which must not exist or be
-/// empty.
+/// empty, its database and blobs files in it.
 pub fn restore(src: &Path, data: &Path) -> Result<Report> {
+    restore_with(
+        src,
+        data,
+        &Database::Sqlite(data.join(DATABASE)),
+        &Location::MediaDir,
+    )
+}
+
+/// Restores the backup at `src` into `database` (`storage.database`: a SQLite file, or a
+/// PostgreSQL database that holds nothing yet), its blobs to where `blobs` says
+/// (`media.blobs`), the data directory being `data`, which must not exist or be empty. Call
+/// it off the executor.
+pub fn restore_with(
+    src: &Path,
+    data: &Path,
+    database: &Database,
+    blobs: &Location,
+) -> Result<Report> {
     let started = Instant::now();
     let manifest = read_manifest(src)?;
     claim_empty(data)?;
     let partial = data.join(format!("{DATABASE}.restoring"));
-    let restored = restore_into(src, data, &partial);
+    let restored = Blobs::open(blobs, &data.join(media::MEDIA_DIR))
+        .map_err(BackupError::from)
+        .and_then(|blobs| restore_into(src, &partial, &blobs))
+        .and_then(|()| match database {
+            Database::Sqlite(path) => {
+                std::fs::rename(&partial, path).map_err(io("cannot put the database in place"))
+            }
+            Database::Postgres(_) => {
+                crate::store::copy_database(&Database::Sqlite(partial.clone()), database)?;
+                std::fs::remove_file(&partial).map_err(io("cannot remove the restored copy"))
+            }
+        });
     if restored.is_err() {
-        // Leave the directory empty again, for the next attempt.
+        // Leave the directory empty again, for the next attempt. Blobs put in a bucket stay:
+        // other servers may share it, and a blob is the same bytes whoever put it.
         let _ = std::fs::remove_file(&partial);
         let _ = std::fs::remove_dir_all(data.join(media::MEDIA_DIR));
     }
@@ -150,7 +231,9 @@ pub fn restore(src: &Path, data: &Path) -> Result<Report> {
     })
 }
 
-fn restore_into(src: &Path, data: &Path, partial: &Path) -> Result<()> {
+/// The backup's database, checked, at `partial`, and its blobs where they are kept.
+fn restore_into(src: &Path, partial: &Path, blobs: &Blobs) -> Result<()> {
+    let runner = Runner::here()?;
     std::fs::copy(src.join(DATABASE), partial).map_err(io("cannot copy the database"))?;
     {
         let connection = Connection::open(partial)?;
@@ -160,15 +243,23 @@ fn restore_into(src: &Path, data: &Path, partial: &Path) -> Result<()> {
             "DELETE FROM settings WHERE name = 'storage_id'; DELETE FROM sync_states;",
         )?;
         for (sha256, size) in &listed_blobs(&connection)? {
-            copy_blob(
-                &blob_path(src, sha256),
-                &blob_path(data, sha256),
-                sha256,
-                *size,
-            )?;
+            let damaged = |why: String| BackupError::Blob {
+                sha256: sha256.clone(),
+                why,
+            };
+            // Checked against its hash as it is read, and stored only if it matches.
+            let put = runner
+                .handle
+                .block_on(blobs.put_file(sha256, &blob_path(src, sha256)))
+                .map_err(|error| damaged(error.to_string()))?;
+            if put != *size {
+                return Err(damaged(format!(
+                    "{put} bytes, not the {size} it was stored as"
+                )));
+            }
         }
     }
-    std::fs::rename(partial, data.join(DATABASE)).map_err(io("cannot put the database in place"))
+    Ok(())
 }
 
 /// Copies the live database at `source` to `target` (a new file) in one step of the online
@@ -243,9 +334,34 @@ fn listed_blobs(connection: &Connection) -> Result<Vec<(String, u64)>> {
     Ok(blobs)
 }
 
-/// Copies one blob, checking its size and hash on the way: a backup of a damaged file is
-/// no backup.
-fn copy_blob(from: &Path, to: &Path, sha256: &str, size: u64) -> Result<()> {
+/// Where the blob store's requests run while a backup or restore waits for them on its own
+/// thread: the caller's runtime, or one of its own outside any. (A worker thread of its
+/// own, since only a runtime's worker drives its IO while another thread blocks on it.)
+struct Runner {
+    _own: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
+}
+
+impl Runner {
+    fn here() -> Result<Runner> {
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            return Ok(Runner { _own: None, handle });
+        }
+        let own = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(io("cannot start the blob store's runtime"))?;
+        Ok(Runner {
+            handle: own.handle().clone(),
+            _own: Some(own),
+        })
+    }
+}
+
+/// Copies one blob out of `source`, checking its size and hash on the way: a backup of a
+/// damaged blob is no backup.
+fn copy_blob(mut source: impl Read, to: &Path, sha256: &str, size: u64) -> Result<()> {
     let damaged = |why: String| BackupError::Blob {
         sha256: sha256.to_owned(),
         why,
@@ -254,7 +370,6 @@ fn copy_blob(from: &Path, to: &Path, sha256: &str, size: u64) -> Result<()> {
         std::fs::create_dir_all(parent)
             .map_err(io(format!("cannot create {}", parent.display())))?;
     }
-    let mut source = File::open(from).map_err(|e| damaged(format!("cannot open: {e}")))?;
     let partial = to.with_extension("partial");
     let mut target =
         File::create(&partial).map_err(io(format!("cannot create {}", partial.display())))?;

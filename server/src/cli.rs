@@ -193,18 +193,26 @@ pub async fn run(cli: Cli, configuration: Configuration) -> Result<()> {
     let data = &configuration.storage.data;
     match &cli.command {
         Some(Command::Backup { dest }) => {
+            let (database, blobs) = (
+                configuration.database()?,
+                configuration.media_settings().blobs,
+            );
             let report = blocking({
                 let (data, dest) = (data.clone(), dest.clone());
-                move || crate::backup::backup(&data, &dest)
+                move || crate::backup::backup_with(&data, &database, &blobs, &dest)
             })
             .await?;
             print_report("backed up", &report, dest);
             return Ok(());
         }
         Some(Command::Restore { src }) => {
+            let (database, blobs) = (
+                configuration.database()?,
+                configuration.media_settings().blobs,
+            );
             let report = blocking({
                 let (data, src) = (data.clone(), src.clone());
-                move || crate::backup::restore(&src, &data)
+                move || crate::backup::restore_with(&src, &data, &database, &blobs)
             })
             .await?;
             print_report("restored", &report, data);

@@ -128,6 +128,10 @@ pub struct MediaSection {
     pub disk_reserve_bytes: u64,
     /// How long an unfinished upload is kept.
     pub upload_days: u64,
+    /// Where complete blobs are kept: absent for files under the data directory, or an
+    /// `s3://bucket/prefix` URL for an S3-compatible bucket, reached with the standard
+    /// `AWS_*` variables (keys, `AWS_ENDPOINT_URL`, `AWS_REGION`).
+    pub blobs: Option<String>,
 }
 
 impl Default for MediaSection {
@@ -138,6 +142,7 @@ impl Default for MediaSection {
             quota_per_user_bytes: settings.quota_per_user,
             disk_reserve_bytes: settings.disk_reserve,
             upload_days: settings.upload_ttl.as_secs() / DAY,
+            blobs: None,
         }
     }
 }
@@ -321,6 +326,7 @@ impl Configuration {
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|error| ConfigError::key("log.level", error))?;
+        self.blob_location()?;
         Ok(())
     }
 
@@ -376,6 +382,17 @@ impl Configuration {
             quota_per_user: m.quota_per_user_bytes,
             disk_reserve: m.disk_reserve_bytes,
             upload_ttl: Duration::from_secs(m.upload_days * DAY),
+            // Checked when the configuration was loaded.
+            blobs: self.blob_location().unwrap_or_default(),
+        }
+    }
+
+    /// Where `media.blobs` says complete blobs are kept.
+    pub fn blob_location(&self) -> Result<media::blobs::Location, ConfigError> {
+        match self.media.blobs.as_deref() {
+            None => Ok(media::blobs::Location::MediaDir),
+            Some(url) => media::blobs::Location::parse(url)
+                .map_err(|why| ConfigError::key("media.blobs", why)),
         }
     }
 

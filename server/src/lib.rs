@@ -57,8 +57,9 @@ pub const DEFAULT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::fro
 pub struct Config {
     pub keys: auth::KeyRing,
     pub auth: auth::Settings,
+    /// Media limits, and where complete blobs are kept (`media.blobs`).
     pub media: media::Settings,
-    /// Where blobs and partial uploads live.
+    /// Where partial uploads live, and blobs when they are files.
     pub media_dir: std::path::PathBuf,
     /// The web app's build (`pwa/dist`), if this server serves it.
     pub web_dir: Option<std::path::PathBuf>,
@@ -86,8 +87,8 @@ impl Config {
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] store::StoreError),
-    #[error("cannot prepare the media directory: {0}")]
-    Media(#[from] std::io::Error),
+    #[error("cannot prepare the media store: {0}")]
+    Media(#[from] media::blobs::BlobsError),
 }
 
 impl AppState {

@@ -157,6 +157,8 @@ pub struct Database {
     /// Kept so the directory lives as long as the test.
     pub dir: tempfile::TempDir,
     pub path: std::path::PathBuf,
+    /// Where the store keeps its data: the SQLite file at `path`, or a PostgreSQL database.
+    pub location: tianjian_server::store::Database,
     pub store: Store,
     pub v: Village,
     pub keys: KeyRing,
@@ -186,11 +188,12 @@ impl Backend {
         }
     }
 
-    /// A fresh, empty store on this backend; its files (SQLite's) in `dir`.
-    pub fn fresh_store(self, dir: &Path) -> Store {
+    /// Where a fresh, empty store on this backend keeps its data: SQLite's file in `dir`.
+    pub fn fresh_location(self, dir: &Path) -> tianjian_server::store::Database {
+        use tianjian_server::store::Database;
         match self {
-            Backend::Sqlite => Store::open(&dir.join("tianjian.sqlite3")).unwrap(),
-            Backend::Postgres => Store::open_postgres(&crate::postgres::fresh_database()).unwrap(),
+            Backend::Sqlite => Database::Sqlite(dir.join("tianjian.sqlite3")),
+            Backend::Postgres => Database::Postgres(crate::postgres::fresh_database()),
         }
     }
 }
@@ -199,11 +202,13 @@ impl Backend {
 pub async fn database_on(backend: Backend) -> Database {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tianjian.sqlite3");
-    let store = backend.fresh_store(dir.path());
+    let location = backend.fresh_location(dir.path());
+    let store = Store::connect(&location).unwrap();
     let v = village(&store).await;
     Database {
         dir,
         path,
+        location,
         store,
         v,
         keys: keys(),

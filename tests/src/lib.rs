@@ -9,6 +9,7 @@ pub mod phone;
 pub mod postgres;
 pub mod process;
 pub mod proxy;
+pub mod s3;
 pub mod uploader;
 
 use std::net::SocketAddr;

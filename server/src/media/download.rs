@@ -11,8 +11,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
 
 use super::sha256_hex;
 use super::tus::header_value;
@@ -149,15 +147,12 @@ async fn download(
             blob.size,
         )?;
         let (start, end) = range.unwrap_or((0, blob.size));
-        let mut file = tokio::fs::File::open(media.blob_path(&sha256))
+        let bytes = media
+            .blobs()
+            .read(&sha256, start..end)
             .await
             .map_err(|error| ApiError::Internal(error.to_string()))?;
-        file.seek(std::io::SeekFrom::Start(start))
-            .await
-            .map_err(|error| ApiError::Internal(error.to_string()))?;
-        // Large reads: the default of a few kilobytes makes a video crawl.
-        let reader = ReaderStream::with_capacity(file.take(end - start), 256 * 1024);
-        let body = Body::from_stream(reader);
+        let body = Body::from_stream(bytes);
         let mut response = body.into_response();
         if range.is_some() {
             *response.status_mut() = StatusCode::PARTIAL_CONTENT;

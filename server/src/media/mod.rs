@@ -1,5 +1,11 @@
-//! Media: resumable uploads over tus 1.0 (`/files/`), a content-addressed blob store under
-//! the data directory, and `GET /blobs/{sha256}` with HTTP ranges.
+//! Media: resumable uploads over tus 1.0 (`/files/`), complete blobs named by their hash
+//! ([`blobs`]: files under the data directory, or an S3-compatible bucket), and
+//! `GET /blobs/{sha256}` with HTTP ranges.
+//!
+//! An upload in progress lives on the disk of the node receiving it, in `uploads/`; the
+//! database, which every node shares, records how far it has come. A node asked about an
+//! upload whose bytes it does not hold (the phone moved to another node) says it is at 0, so
+//! the phone starts again there: no node ever claims an offset it cannot continue from.
 //!
 //! An upload names the document its record is in; only someone who may write that document
 //! may upload, and only someone who may read a document that references a blob (or who
@@ -19,7 +25,9 @@ use crate::directory::Directory;
 use crate::error::ApiError;
 use crate::store::{BlobRecord, Store, UploadRecord};
 use crate::telemetry::metrics::Metrics;
+use blobs::{Blobs, BlobsError};
 
+pub mod blobs;
 pub mod download;
 pub mod sniff;
 pub mod tus;
@@ -35,6 +43,8 @@ pub struct Settings {
     pub disk_reserve: u64,
     /// How long an unfinished upload is kept.
     pub upload_ttl: Duration,
+    /// Where complete blobs are kept.
+    pub blobs: blobs::Location,
 }
 
 impl Default for Settings {
@@ -44,6 +54,7 @@ impl Default for Settings {
             quota_per_user: 4_000_000_000,
             disk_reserve: 1_000_000_000,
             upload_ttl: Duration::from_secs(7 * 24 * 3600),
+            blobs: blobs::Location::MediaDir,
         }
     }
 }
@@ -53,8 +64,10 @@ impl Default for Settings {
 pub struct Media {
     store: Store,
     directory: Directory,
-    /// The data directory: partial uploads in `uploads/`, blobs in `blobs/`.
+    /// The media directory: partial uploads in `uploads/` (and blobs in `blobs/`, when they
+    /// are files).
     root: PathBuf,
+    blobs: Blobs,
     pub settings: Settings,
     metrics: Metrics,
     /// One lock per upload: one request writes it at a time, and a `HEAD` waits for the
@@ -75,6 +88,9 @@ const WRITE_BUFFER: usize = 1 << 20;
 /// How long a request waits for another one writing the same upload.
 const WAIT_FOR_WRITER: Duration = Duration::from_secs(10);
 
+/// How long the bytes of an upload that ended on another node stay untouched before they go.
+const SWEEP_AFTER: Duration = Duration::from_secs(600);
+
 fn io(error: std::io::Error) -> ApiError {
     ApiError::Internal(error.to_string())
 }
@@ -86,8 +102,8 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 /// The media directory under a data directory.
 pub const MEDIA_DIR: &str = "media";
 
-/// Where a complete blob lives under a media directory: `blobs/ab/abcd…`, so that no
-/// directory grows too large. `sha256` is a hash (see [`sha256_hex`]).
+/// Where a complete blob lives under a media directory when blobs are files: `blobs/ab/abcd…`,
+/// so that no directory grows too large. `sha256` is a hash (see [`sha256_hex`]).
 pub fn blob_path(media_root: &Path, sha256: &str) -> PathBuf {
     media_root.join("blobs").join(&sha256[..2]).join(sha256)
 }
@@ -105,13 +121,18 @@ impl Media {
         root: &Path,
         settings: Settings,
         metrics: Metrics,
-    ) -> std::io::Result<Arc<Media>> {
-        std::fs::create_dir_all(root.join("uploads"))?;
-        std::fs::create_dir_all(root.join("blobs"))?;
+    ) -> Result<Arc<Media>, BlobsError> {
+        let uploads = root.join("uploads");
+        std::fs::create_dir_all(&uploads).map_err(|source| BlobsError::Io {
+            what: format!("cannot create {}", uploads.display()),
+            source,
+        })?;
+        let blobs = Blobs::open(&settings.blobs, root)?;
         Ok(Arc::new(Media {
             store,
             directory,
             root: root.to_owned(),
+            blobs,
             settings,
             metrics,
             writing: Mutex::new(HashMap::new()),
@@ -132,9 +153,9 @@ impl Media {
         self.root.join("uploads").join(id)
     }
 
-    /// Where a blob lives: `blobs/ab/abcd…`, so no directory grows too large.
-    pub fn blob_path(&self, sha256: &str) -> PathBuf {
-        blob_path(&self.root, sha256)
+    /// Where complete blobs are kept.
+    pub fn blobs(&self) -> &Blobs {
+        &self.blobs
     }
 
     /// Waits for the upload's lock; `423` if another request holds it too long.
@@ -148,13 +169,68 @@ impl Media {
             .map_err(|_| ApiError::Locked)
     }
 
-    /// The upload as it stands once any write in progress has ended.
-    pub async fn settled(&self, upload: UploadRecord) -> Result<UploadRecord, ApiError> {
+    /// The upload as it stands once any write in progress has ended, at an offset this node
+    /// can continue from (see [`Media::reconcile`]). One whose bytes all arrived but whose
+    /// blob was not stored (the store failed, or the server stopped in between) is finished
+    /// now: a client told it is all there asks no more.
+    pub async fn settled(
+        &self,
+        upload: UploadRecord,
+        now: Millis,
+    ) -> Result<UploadRecord, ApiError> {
         let _claim = self.claim(&upload.id).await?;
-        self.store
+        let upload = self
+            .store
             .upload(upload.id.clone())
             .await?
-            .ok_or(ApiError::NotFound)
+            .ok_or(ApiError::NotFound)?;
+        let upload = self.reconcile(upload).await?;
+        if upload.completed_at.is_none() && upload.offset == upload.length {
+            return self.finish(upload, now).await;
+        }
+        Ok(upload)
+    }
+
+    /// An unfinished upload at an offset this node can continue from. The database, which
+    /// every node shares, says how far the upload came; its bytes are on the disk of the
+    /// node that received them. A node that holds fewer (the phone moved to another node, or
+    /// the disk was replaced) starts the upload again from 0, in the database too, rather
+    /// than claim an offset it cannot continue from. Call it holding the upload's claim.
+    async fn reconcile(&self, upload: UploadRecord) -> Result<UploadRecord, ApiError> {
+        if upload.completed_at.is_some() {
+            return Ok(upload);
+        }
+        let held = match tokio::fs::metadata(self.partial(&upload.id)).await {
+            Ok(metadata) => Some(metadata.len()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+            Err(error) => return Err(io(error)),
+        };
+        // More than the offset is a chunk cut off mid-write, which the next one overwrites.
+        if held.is_some_and(|held| held >= upload.offset) {
+            return Ok(upload);
+        }
+        tracing::info!(
+            upload = %upload.id,
+            offset = upload.offset,
+            held = held.unwrap_or(0),
+            "this node does not hold the upload's bytes: it starts again from 0"
+        );
+        if let Ok(mut running) = self.running.lock() {
+            running.remove(&upload.id);
+        }
+        tokio::fs::File::create(self.partial(&upload.id))
+            .await
+            .map_err(io)?
+            .sync_all()
+            .await
+            .map_err(io)?;
+        self.store
+            .advance_upload(upload.id.clone(), 0, None)
+            .await?;
+        Ok(UploadRecord {
+            offset: 0,
+            ..upload
+        })
     }
 
     /// Checks that a new upload of `length` bytes fits: the size limit, the person's quota,
@@ -257,7 +333,7 @@ impl Media {
         use futures_util::StreamExt;
         let _claim = self.claim(&upload.id).await?;
         // What another request wrote while this one waited.
-        let mut upload = self
+        let upload = self
             .store
             .upload(upload.id.clone())
             .await?
@@ -267,6 +343,7 @@ impl Media {
             // zero; the answer is that it is all there.
             return Ok(upload);
         }
+        let mut upload = self.reconcile(upload).await?;
         if offset != upload.offset {
             return Err(ApiError::Conflict(format!(
                 "the upload is at offset {}, not {offset}",
@@ -402,7 +479,8 @@ impl Media {
     }
 
     /// Checks the whole file against the SHA-256 it was announced with and moves it into the
-    /// blob store; a file that does not match is thrown away, upload and all.
+    /// blobs; a file that does not match is thrown away, upload and all. If the blobs cannot
+    /// take it, the file stays, and the next request about the upload tries again.
     async fn finish(
         &self,
         mut upload: UploadRecord,
@@ -427,15 +505,12 @@ impl Media {
                 upload.sha256
             )));
         }
-        let target = self.blob_path(&upload.sha256);
-        if let Some(parent) = target.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(io)?;
-        }
-        if tokio::fs::try_exists(&target).await.map_err(io)? {
-            tokio::fs::remove_file(&path).await.map_err(io)?;
-        } else {
-            tokio::fs::rename(&path, &target).await.map_err(io)?;
-        }
+        // The blob is in place before its row is written: a blob the database names is
+        // always there to read.
+        self.blobs
+            .move_in(&upload.sha256, &path, upload.length)
+            .await
+            .map_err(|error| ApiError::Internal(error.to_string()))?;
         let blob = BlobRecord {
             sha256: upload.sha256.clone(),
             size: upload.length,
@@ -503,7 +578,8 @@ impl Media {
         Ok(())
     }
 
-    /// Deletes unfinished uploads whose time has run out, every `period`.
+    /// Deletes unfinished uploads whose time has run out, and this node's bytes of uploads
+    /// that ended elsewhere, every `period`.
     pub async fn keep_expiring(self: Arc<Self>, period: Duration) {
         let mut tick = tokio::time::interval(period);
         loop {
@@ -519,7 +595,50 @@ impl Media {
                 Err(crate::store::StoreError::Stopped) => return,
                 Err(error) => tracing::warn!(%error, "cannot list expired uploads"),
             }
+            if let Err(error) = self.sweep_partials(SWEEP_AFTER).await {
+                tracing::warn!(%error, "cannot sweep the partial uploads");
+            }
         }
+    }
+
+    /// Removes the bytes on this node's disk of uploads that another node finished, ended or
+    /// let expire (the phone moved on), once untouched for `older_than`: a younger file may
+    /// be an upload whose row is still being written. Returns how many it removed.
+    pub async fn sweep_partials(&self, older_than: Duration) -> Result<usize, ApiError> {
+        let mut entries = tokio::fs::read_dir(self.root.join("uploads"))
+            .await
+            .map_err(io)?;
+        let mut removed = 0;
+        while let Some(entry) = entries.next_entry().await.map_err(io)? {
+            let Ok(id) = entry.file_name().into_string() else {
+                continue;
+            };
+            let untouched = entry
+                .metadata()
+                .await
+                .ok()
+                .and_then(|metadata| metadata.modified().ok())
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age >= older_than);
+            if !untouched {
+                continue;
+            }
+            let ended = match self.store.upload(id.clone()).await? {
+                Some(upload) => upload.completed_at.is_some(),
+                None => true,
+            };
+            if ended {
+                match tokio::fs::remove_file(entry.path()).await {
+                    Ok(()) => removed += 1,
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(error) => return Err(io(error)),
+                }
+                if let Ok(mut running) = self.running.lock() {
+                    running.remove(&id);
+                }
+            }
+        }
+        Ok(removed)
     }
 
     /// Whether `who` may fetch a blob: he uploaded it, or may read a document referencing it.

@@ -234,7 +234,7 @@ async fn head(
 ) -> Result<Response> {
     let media = state.media()?;
     let upload = media.upload_of(&id, caller.who.user, now()).await?;
-    let upload = media.settled(upload).await?;
+    let upload = media.settled(upload, now()).await?;
     let mut response = StatusCode::OK.into_response();
     let out = response.headers_mut();
     progress(out, &upload);

@@ -2,6 +2,11 @@
 //! cut connection left them, chunks refused for a bad checksum, whole files refused for a
 //! wrong hash, limits refused before a byte is written, and blobs served by range to those who
 //! may read a record that references them, and to nobody else.
+//!
+//! The tests that touch where complete blobs are kept run twice (see
+//! [`on_every_blob_store`]): with blobs as files under the data directory, and in a real
+//! S3-compatible bucket, the test run's SeaweedFS. Nodes that share a database and a bucket
+//! hand an upload over as a phone moves between them.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -15,21 +20,93 @@ use std::collections::BTreeMap;
 use client_core::model::common::MediaRef;
 use client_core::uploads::{Network, Policy, UploadQueue};
 use client_core::{DocKind, DocumentId, Limits, Notebook, projection};
-use tianjian_server::AppState;
+use futures_util::TryStreamExt;
 use tianjian_server::auth::Settings;
+use tianjian_server::media::blobs::{Blobs, Location};
 use tianjian_server::store::Store;
+use tianjian_server::{AppState, Config};
 use tianjian_tests::browser;
 use tianjian_tests::device::Device;
 use tianjian_tests::fixture::{
-    Database, NOW, Village, config, database, lecture, photo, served, sha256, table_rows, token,
-    video, village,
+    Backend, Database, NOW, Village, config, database, database_on, lecture, photo, served, sha256,
+    table_rows, token, video, village,
 };
 use tianjian_tests::node::{js_dir, prepare_node, run_blocking};
 use tianjian_tests::process::ServerProcess;
 use tianjian_tests::proxy::CuttingProxy;
+use tianjian_tests::s3::BlobStore;
 use tianjian_tests::uploader::upload;
 use tianjian_tests::{Response, TestServer, http};
 use tokio::io::AsyncWriteExt;
+
+/// Each test named runs twice: `files::NAME`, with blobs as files under the data directory,
+/// and `s3::NAME`, with blobs in the test run's S3-compatible bucket.
+macro_rules! on_every_blob_store {
+    ($($test:ident),* $(,)?) => {
+        mod files {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$test(super::BlobStore::Files).await
+            })*
+        }
+        mod s3 {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$test(super::BlobStore::S3).await
+            })*
+        }
+    };
+}
+
+on_every_blob_store![
+    a_photo_resumes_after_a_cut_and_is_served_by_range_to_the_branch_only,
+    a_corrupt_chunk_is_refused_and_a_wrong_whole_file_stores_nothing,
+    limits_and_permissions_refuse_before_a_byte_is_written,
+    an_upload_resumes_from_the_reported_offset_after_the_server_is_killed,
+    a_stock_tus_client_uploads_50_mb_through_a_connection_cut_ten_times,
+    an_unfinished_upload_expires_with_its_bytes,
+    a_periods_approved_media_download_as_one_zip_laid_out_by_branch_and_record,
+    media_are_backed_up_from_and_restored_to_where_blobs_are_kept,
+];
+
+/// A server's configuration with the test key, media in a fresh directory, and complete blobs
+/// in `blobs`.
+fn config_on(blobs: BlobStore) -> Config {
+    let mut config = config(Settings::default());
+    config.media.blobs = blobs.location();
+    config
+}
+
+/// The blobs of a server with `config`, as it sees them.
+fn blobs_of(config: &Config) -> Blobs {
+    Blobs::open(&config.media.blobs, &config.media_dir).unwrap()
+}
+
+/// A server with `config` over a fresh database with the village.
+async fn served_with(config: Config) -> (Database, TestServer) {
+    let db = database().await;
+    let state = AppState::open(db.store.clone(), config).await.unwrap();
+    (db, TestServer::start_with(state).await.unwrap())
+}
+
+/// The files in `dir` and its subdirectories; none if it does not exist.
+fn files_under(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|entry| entry.unwrap().path())
+                .map(|path| if path.is_dir() { files_under(&path) } else { 1 })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Every blob in `blobs`, with its size, in order.
+async fn listed(blobs: &Blobs) -> Vec<(String, u64)> {
+    let mut listed: Vec<(String, u64)> = blobs.list().try_collect().await.unwrap();
+    listed.sort();
+    listed
+}
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -178,9 +255,10 @@ async fn offset_after(addr: SocketAddr, token: &str, location: &str, past: usize
     }
 }
 
-#[tokio::test]
-async fn a_photo_resumes_after_a_cut_and_is_served_by_range_to_the_branch_only() {
-    let (db, server) = served().await;
+async fn a_photo_resumes_after_a_cut_and_is_served_by_range_to_the_branch_only(store: BlobStore) {
+    let config = config_on(store);
+    let (blobs, media_dir) = (blobs_of(&config), config.media_dir.clone());
+    let (db, server) = served_with(config).await;
     let Database { v, keys, .. } = &db;
     let (addr, li) = (server.addr, token(keys, &v.li));
     let bytes = photo(600_000);
@@ -236,6 +314,16 @@ async fn a_photo_resumes_after_a_cut_and_is_served_by_range_to_the_branch_only()
     let done = patch(addr, &li, &location, resumed_at, &bytes[resumed_at..], None).await;
     assert_eq!(done.status, 204, "{}", done.body);
     assert_eq!(done.header("upload-offset"), Some("600000"));
+    // The blob is where blobs are kept, and the upload's bytes are gone from the node.
+    assert_eq!(listed(&blobs).await, [(hash.clone(), 600_000)]);
+    assert_eq!(files_under(&media_dir.join("uploads")), 0);
+    if store == BlobStore::S3 {
+        assert_eq!(
+            files_under(&media_dir),
+            0,
+            "the node keeps no blob of its own"
+        );
+    }
 
     // The uploader reads it back whole and by ranges.
     let whole = fetch(addr, &li, &hash, None).await;
@@ -332,9 +420,10 @@ async fn a_photo_resumes_after_a_cut_and_is_served_by_range_to_the_branch_only()
     server.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn a_corrupt_chunk_is_refused_and_a_wrong_whole_file_stores_nothing() {
-    let (db, server) = served().await;
+async fn a_corrupt_chunk_is_refused_and_a_wrong_whole_file_stores_nothing(store: BlobStore) {
+    let config = config_on(store);
+    let blobs = blobs_of(&config);
+    let (db, server) = served_with(config).await;
     let Database { v, keys, .. } = &db;
     let (addr, li) = (server.addr, token(keys, &v.li));
     let bytes = photo(300_000);
@@ -419,13 +508,14 @@ async fn a_corrupt_chunk_is_refused_and_a_wrong_whole_file_stores_nothing() {
         1,
         "only the finished upload"
     );
+    assert_eq!(listed(&blobs).await, [(sha256(&bytes), 300_000)]);
     server.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn limits_and_permissions_refuse_before_a_byte_is_written() {
+async fn limits_and_permissions_refuse_before_a_byte_is_written(store: BlobStore) {
     let db = database().await;
-    let mut config = config(Settings::default());
+    let mut config = config_on(store);
+    let blobs = blobs_of(&config);
     config.media.max_blob = 1_000_000;
     config.media.quota_per_user = 1_500_000;
     let media_dir = config.media_dir.clone();
@@ -563,24 +653,31 @@ async fn limits_and_permissions_refuse_before_a_byte_is_written() {
         before
     );
     assert_eq!(files(), 0);
+    assert_eq!(listed(&blobs).await, []);
     server.stop().await.unwrap();
 }
 
-/// The `tianjian` command serving `data` on a free loopback port.
-fn start_server(data: &Path) -> ServerProcess {
-    ServerProcess::tianjian(Path::new(env!("CARGO_BIN_EXE_tianjian-under-test")), data)
+/// The `tianjian` command serving `data` on a free loopback port, its blobs at `blobs`.
+fn start_server(data: &Path, blobs: &Location) -> ServerProcess {
+    let program = Path::new(env!("CARGO_BIN_EXE_tianjian-under-test"));
+    let setting = blobs.to_string();
+    let mut env = vec![("TIANJIAN__LOG__LEVEL", "warn")];
+    if let Location::S3 { .. } = blobs {
+        env.push(("TIANJIAN__MEDIA__BLOBS", &setting));
+    }
+    ServerProcess::tianjian_with(program, data, &env, None)
 }
 
-#[tokio::test]
-async fn an_upload_resumes_from_the_reported_offset_after_the_server_is_killed() {
+async fn an_upload_resumes_from_the_reported_offset_after_the_server_is_killed(store: BlobStore) {
     let dir = tempfile::tempdir().unwrap();
+    let blobs = store.location();
     let v = {
         let store = Store::open(&dir.path().join("tianjian.sqlite3")).unwrap();
         village(&store).await
     };
     let li = token(&tianjian_tests::fixture::keys(), &v.li);
     let bytes = photo(400_000);
-    let server = start_server(dir.path());
+    let server = start_server(dir.path(), &blobs);
     let created = create(
         server.addr,
         &li,
@@ -600,7 +697,7 @@ async fn an_upload_resumes_from_the_reported_offset_after_the_server_is_killed()
     );
     server.kill().unwrap();
 
-    let server = start_server(dir.path());
+    let server = start_server(dir.path(), &blobs);
     let at = offset(server.addr, &li, &location).await.unwrap();
     assert_eq!(at, 150_000);
     let done = patch(server.addr, &li, &location, at, &bytes[at..], None).await;
@@ -610,12 +707,13 @@ async fn an_upload_resumes_from_the_reported_offset_after_the_server_is_killed()
         bytes
     );
     server.kill().unwrap();
+    let blobs = Blobs::open(&blobs, &dir.path().join("media")).unwrap();
+    assert_eq!(listed(&blobs).await, [(sha256(&bytes), 400_000)]);
 }
 
-#[tokio::test]
-async fn a_stock_tus_client_uploads_50_mb_through_a_connection_cut_ten_times() {
+async fn a_stock_tus_client_uploads_50_mb_through_a_connection_cut_ten_times(store: BlobStore) {
     tokio::task::spawn_blocking(prepare_node).await.unwrap();
-    let (db, server) = served().await;
+    let (db, server) = served_with(config_on(store)).await;
     let Database { v, keys, .. } = &db;
     let li = token(keys, &v.li);
     let bytes = video(50 * 1024 * 1024);
@@ -760,10 +858,10 @@ async fn a_phones_upload_queue_sends_its_records_media_through_cuts_and_waits_fo
     server.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn an_unfinished_upload_expires_with_its_bytes() {
+async fn an_unfinished_upload_expires_with_its_bytes(store: BlobStore) {
     let db = database().await;
-    let mut config = config(Settings::default());
+    let mut config = config_on(store);
+    let blobs = blobs_of(&config);
     config.media.upload_ttl = Duration::from_secs(1);
     let media_dir = config.media_dir.clone();
     let state = AppState::open(db.store.clone(), config).await.unwrap();
@@ -802,6 +900,7 @@ async fn an_unfinished_upload_expires_with_its_bytes() {
         0
     );
     assert!(table_rows(&db.store, &["uploads"]).await.is_empty());
+    assert_eq!(listed(&blobs).await, []);
     server.stop().await.unwrap();
 }
 
@@ -885,15 +984,16 @@ async fn a_video_recorded_by_chromium_plays_and_seeks_when_served_by_range() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn a_periods_approved_media_download_as_one_zip_laid_out_by_branch_and_record() {
+async fn a_periods_approved_media_download_as_one_zip_laid_out_by_branch_and_record(
+    store: BlobStore,
+) {
     use client_core::model::branch::Decision;
     use client_core::model::common::{RecordRef, ReviewableKind};
     use client_core::model::notebook::Lecture;
     use client_core::ops::ReviewDecision;
     use tianjian_server::writer::{WriteError, Writer};
 
-    let (db, server) = served().await;
+    let (db, server) = served_with(config_on(store)).await;
     let Database { v, keys, .. } = &db;
     let (addr, li) = (server.addr, token(keys, &v.li));
     // One photo reaches the server; another's upload never finishes.
@@ -987,4 +1087,236 @@ async fn a_periods_approved_media_download_as_one_zip_laid_out_by_branch_and_rec
         assert_eq!(response.status, status);
     }
     server.stop().await.unwrap();
+}
+
+/// Sends a whole file through tus to the server at `addr`, as one PATCH, and returns its
+/// hash.
+async fn upload_whole(addr: SocketAddr, token: &str, document: DocumentId, bytes: &[u8]) -> String {
+    let hash = sha256(bytes);
+    let created = create(addr, token, &hash, bytes.len(), "image/jpeg", document).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let location = created.header("location").unwrap();
+    let sent = patch(addr, token, location, 0, bytes, None).await;
+    assert_eq!(sent.status, 204, "{}", sent.body);
+    hash
+}
+
+async fn media_are_backed_up_from_and_restored_to_where_blobs_are_kept(store: BlobStore) {
+    // On whichever database the run's tests use: a backup of PostgreSQL is the same
+    // single SQLite file as SQLite's, and restores into an empty PostgreSQL database.
+    let backend = Backend::from_environment();
+    let db = database_on(backend).await;
+    let config = config_on(store);
+    let (location, blobs) = (config.media.blobs.clone(), blobs_of(&config));
+    let state = AppState::open(db.store.clone(), config).await.unwrap();
+    let server = TestServer::start_with(state).await.unwrap();
+    let li = token(&db.keys, &db.v.li);
+    // A photo, and one larger than a part of a multipart upload to a bucket.
+    let (small, large) = (photo(300_000), photo(9 * 1024 * 1024 + 5));
+    let mut hashes = Vec::new();
+    for bytes in [&small, &large] {
+        hashes.push(upload_whole(server.addr, &li, db.v.notebook, bytes).await);
+    }
+    server.stop().await.unwrap();
+
+    // The backup holds both, read from where blobs are kept.
+    let dir = tempfile::tempdir().unwrap();
+    let backup = dir.path().join("backup");
+    let report = {
+        let (database, blobs, backup) = (db.location.clone(), blobs.clone(), backup.clone());
+        tokio::task::spawn_blocking(move || {
+            tianjian_server::backup::backup_from(&database, &blobs, &backup)
+        })
+        .await
+        .unwrap()
+        .unwrap()
+    };
+    assert_eq!(
+        (report.manifest.blobs, report.manifest.blob_bytes),
+        (2, (small.len() + large.len()) as u64)
+    );
+    for (hash, bytes) in hashes.iter().zip([&small, &large]) {
+        let copy = tianjian_server::backup::blob_path(&backup, hash);
+        assert!(std::fs::read(copy).unwrap() == *bytes);
+    }
+
+    // The blobs are lost; a restore puts them back where blobs are kept, and a server over
+    // the restored data serves them.
+    for hash in &hashes {
+        blobs.delete(hash).await.unwrap();
+    }
+    assert_eq!(listed(&blobs).await, []);
+    let restore = |data: std::path::PathBuf| {
+        let (backup, location) = (backup.clone(), location.clone());
+        let database = backend.fresh_location(&data);
+        let restored_into = database.clone();
+        let restoring = tokio::task::spawn_blocking(move || {
+            tianjian_server::backup::restore_with(&backup, &data, &database, &location)
+        });
+        (restoring, restored_into)
+    };
+    let restored = dir.path().join("restored");
+    let (restoring, restored_into) = restore(restored.clone());
+    restoring.await.unwrap().unwrap();
+    let media_dir = restored.join(tianjian_server::media::MEDIA_DIR);
+    let blobs = Blobs::open(&location, &media_dir).unwrap();
+    let mut expected = vec![
+        (hashes[0].clone(), small.len() as u64),
+        (hashes[1].clone(), large.len() as u64),
+    ];
+    expected.sort();
+    assert_eq!(listed(&blobs).await, expected);
+    let store = Store::connect(&restored_into).unwrap();
+    let mut config = config_on(BlobStore::Files);
+    config.media.blobs = location.clone();
+    config.media_dir = media_dir;
+    let server = TestServer::start_with(AppState::open(store, config).await.unwrap())
+        .await
+        .unwrap();
+    let whole = fetch(server.addr, &li, &hashes[1], None).await;
+    assert!(whole.status == 200 && whole.bytes == large);
+    let part = fetch(server.addr, &li, &hashes[1], Some("bytes=8388600-8388700")).await;
+    assert_eq!(part.bytes, large[8_388_600..=8_388_700]);
+    server.stop().await.unwrap();
+
+    // A backup whose copy of a blob was damaged is refused, and the damaged bytes are not
+    // stored under the blob's name.
+    blobs.delete(&hashes[0]).await.unwrap();
+    let copy = tianjian_server::backup::blob_path(&backup, &hashes[0]);
+    let mut damaged = small.clone();
+    damaged[1_000] ^= 1;
+    std::fs::write(&copy, &damaged).unwrap();
+    let refused = restore(dir.path().join("again")).0.await.unwrap();
+    assert!(
+        matches!(&refused, Err(tianjian_server::backup::BackupError::Blob { sha256, .. }) if *sha256 == hashes[0]),
+        "{refused:?}"
+    );
+    assert_eq!(blobs.size(&hashes[0]).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn an_upload_that_moves_between_nodes_starts_again_where_its_bytes_are_not() {
+    // Two nodes share the database and the bucket; each has a disk of its own for uploads
+    // in progress.
+    let db = database().await;
+    let location = BlobStore::S3.location();
+    let node = || async {
+        let mut config = config_on(BlobStore::Files);
+        config.media.blobs = location.clone();
+        let uploads = config.media_dir.join("uploads");
+        let state = AppState::open(db.store.clone(), config).await.unwrap();
+        let media = state.media.clone().unwrap();
+        (TestServer::start_with(state).await.unwrap(), media, uploads)
+    };
+    let (a, a_media, a_uploads) = node().await;
+    let (b, b_media, b_uploads) = node().await;
+    let li = token(&db.keys, &db.v.li);
+    // Larger than a part, so that it goes to the bucket in several.
+    let bytes = video(12 * 1024 * 1024);
+    let hash = sha256(&bytes);
+    let created = create(a.addr, &li, &hash, bytes.len(), "video/mp4", db.v.notebook).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let location = created.header("location").unwrap().to_owned();
+    let mb = 1024 * 1024;
+    assert_eq!(
+        patch(a.addr, &li, &location, 0, &bytes[..3 * mb], None)
+            .await
+            .header("upload-offset"),
+        Some((3 * mb).to_string().as_str())
+    );
+
+    // The phone moves to B, which does not have those bytes: it says 0, and refuses the
+    // offset the phone had from A.
+    assert_eq!(offset(b.addr, &li, &location).await, Some(0));
+    let stale = patch(
+        b.addr,
+        &li,
+        &location,
+        3 * mb,
+        &bytes[3 * mb..3 * mb + 64 * 1024],
+        None,
+    )
+    .await;
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    let sent = patch(b.addr, &li, &location, 0, &bytes[..6 * mb], None).await;
+    assert_eq!(
+        sent.header("upload-offset"),
+        Some((6 * mb).to_string().as_str())
+    );
+
+    // Back on A, which holds only the 3 MB it had: it says 0 too, and takes the whole file.
+    assert_eq!(offset(a.addr, &li, &location).await, Some(0));
+    let done = patch(a.addr, &li, &location, 0, &bytes, None).await;
+    assert_eq!(done.status, 204, "{}", done.body);
+    assert_eq!(
+        done.header("upload-offset"),
+        Some(bytes.len().to_string().as_str())
+    );
+
+    // Both nodes serve it, whole and by range, from the bucket, which holds it once.
+    for node in [&a, &b] {
+        let whole = fetch(node.addr, &li, &hash, None).await;
+        assert!(
+            whole.status == 200 && whole.bytes == bytes,
+            "{}",
+            whole.status
+        );
+        let part = fetch(node.addr, &li, &hash, Some("bytes=8388000-8389000")).await;
+        assert_eq!(
+            (part.status, part.bytes.as_slice()),
+            (206, &bytes[8_388_000..=8_389_000])
+        );
+    }
+    assert_eq!(offset(b.addr, &li, &location).await, Some(bytes.len()));
+    let blobs = a_media.blobs();
+    assert_eq!(listed(blobs).await, [(hash.clone(), bytes.len() as u64)]);
+    // A finished it and kept nothing; B's bytes of it go when it sweeps.
+    assert_eq!(files_under(&a_uploads), 0);
+    assert_eq!(files_under(&b_uploads), 1);
+    assert_eq!(a_media.sweep_partials(Duration::ZERO).await.unwrap(), 0);
+    assert_eq!(b_media.sweep_partials(Duration::ZERO).await.unwrap(), 1);
+    assert_eq!(files_under(&b_uploads), 0);
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_server_refuses_a_blob_store_it_cannot_use_and_says_which_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let tianjian = |env: &[(&str, &str)], args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tianjian-under-test"))
+            .current_dir(dir.path())
+            .env_clear()
+            .env(
+                "TIANJIAN__AUTH__SECRET",
+                String::from_utf8_lossy(tianjian_tests::fixture::SECRET).as_ref(),
+            )
+            .envs(env.iter().copied())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let serve = ["--data", "data", "serve", "--listen", "127.0.0.1:0"];
+    let not_a_bucket = tianjian(&[("TIANJIAN__MEDIA__BLOBS", "/srv/blobs")], &serve);
+    let error = String::from_utf8_lossy(&not_a_bucket.stderr);
+    assert!(!not_a_bucket.status.success());
+    assert!(
+        error.contains("media.blobs") && error.contains("s3://"),
+        "{error}"
+    );
+
+    // Without keys, an S3 client would ask a cloud's metadata service for some: refused.
+    let no_keys = tianjian(
+        &[
+            ("TIANJIAN__MEDIA__BLOBS", "s3://tianjian-test/media"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ],
+        &serve,
+    );
+    let error = String::from_utf8_lossy(&no_keys.stderr);
+    assert!(!no_keys.status.success());
+    assert!(
+        error.contains("AWS_ACCESS_KEY_ID") && error.contains("s3://tianjian-test/media"),
+        "{error}"
+    );
 }

@@ -34,7 +34,10 @@ fn node(data: &Path, url: &str) -> ServerProcess {
 /// A phone of `who` holding `document` as the server has it, connected to `addr`.
 async fn phone(name: &str, store: &Store, document: DocumentId) -> Device {
     let mut phone = Device::new(name);
-    phone.hold(document, store.load_document(document).await.unwrap().unwrap());
+    phone.hold(
+        document,
+        store.load_document(document).await.unwrap().unwrap(),
+    );
     phone.open(document).await.unwrap();
     phone
 }
