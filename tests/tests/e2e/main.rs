@@ -8,7 +8,7 @@ mod health; // the server starts on a loopback port and answers /healthz
 mod identity; // enrolment, refresh, revocation, re-enrolment, moves between branches
 mod javascript; // a stock automerge-repo client in Node syncs with our server
 mod media; // tus uploads that resume, checksums, limits, blobs by range to those who may read them, a recorded video that seeks
-mod nodes; // two server processes on one PostgreSQL: live relay between them, one killed mid-storm
+mod nodes; // two server processes on one PostgreSQL and one bucket: live relay, one killed mid-storm, an upload moving between them
 mod operations; // the command as a county IT office runs it: configuration layered and checked
 mod plan_standing; // random months: a member's phone, the secretary's and the server agree on every plan and figure
 mod pwa; // the web app in headless Chromium: the stories of PRODUCT.md, offline and online

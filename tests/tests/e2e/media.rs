@@ -162,7 +162,7 @@ pub(crate) async fn patch(
         .unwrap()
 }
 
-async fn offset(addr: SocketAddr, token: &str, location: &str) -> Option<usize> {
+pub(crate) async fn offset(addr: SocketAddr, token: &str, location: &str) -> Option<usize> {
     let headers = [
         header("Authorization", format!("Bearer {token}")),
         header("Tus-Resumable", "1.0.0"),
@@ -171,7 +171,12 @@ async fn offset(addr: SocketAddr, token: &str, location: &str) -> Option<usize> 
     (answer.status == 200).then(|| answer.header("upload-offset").unwrap().parse().unwrap())
 }
 
-async fn fetch(addr: SocketAddr, token: &str, hash: &str, range: Option<&str>) -> Response {
+pub(crate) async fn fetch(
+    addr: SocketAddr,
+    token: &str,
+    hash: &str,
+    range: Option<&str>,
+) -> Response {
     let mut headers = vec![header("Authorization", format!("Bearer {token}"))];
     if let Some(range) = range {
         headers.push(header("Range", range));

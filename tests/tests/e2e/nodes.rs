@@ -1,7 +1,8 @@
 //! Two `tianjian` processes on one PostgreSQL database, as a county runs a second node: a
 //! phone on each, connected in either order, sees what the other writes, live; one node is
 //! killed (SIGKILL) in the middle of a storm of writes, and everything it acknowledged is
-//! there through the other, which the phones then finish the storm on.
+//! there through the other, which the phones then finish the storm on; an upload begun
+//! through one node is finished through the other, the photo kept once in their bucket.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -187,5 +188,62 @@ async fn a_lecture_written_through_one_node_reaches_a_phone_on_the_other_and_a_k
             .await
             .unwrap()
     );
+    b.kill().unwrap();
+}
+
+/// A photo's upload begun through node A and resumed through node B, which cannot see A's
+/// bytes: B says so (offset 0), the phone sends it again, and the photo, kept once in the
+/// shared bucket, is served whole by both nodes.
+#[tokio::test]
+async fn an_upload_begun_through_one_node_is_finished_through_the_other() {
+    use crate::media::{create, fetch, offset, patch};
+    use tianjian_tests::fixture::{photo, sha256};
+
+    let url = fresh_database();
+    let store = Store::open_postgres(&url).unwrap();
+    let v = village(&store).await;
+    let bucket = tianjian_tests::s3::fresh_prefix().to_string();
+    let node = |data: &Path| {
+        ServerProcess::tianjian_with(
+            Path::new(env!("CARGO_BIN_EXE_tianjian-under-test")),
+            data,
+            &[
+                ("TIANJIAN__STORAGE__DATABASE", &url),
+                ("TIANJIAN__MEDIA__BLOBS", &bucket),
+                ("TIANJIAN__LOG__LEVEL", "warn"),
+            ],
+            None,
+        )
+    };
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (node(dir_a.path()), node(dir_b.path()));
+    let li = token(&keys(), &v.li);
+    let bytes = photo(3 << 20);
+    let hash = sha256(&bytes);
+
+    let created = create(a.addr, &li, &hash, bytes.len(), "image/jpeg", v.notebook).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let upload = created.header("location").unwrap().to_owned();
+    let sent = patch(a.addr, &li, &upload, 0, &bytes[..1 << 20], None).await;
+    assert_eq!(sent.status, 204, "{}", sent.body);
+    assert_eq!(offset(a.addr, &li, &upload).await, Some(1 << 20));
+
+    // The phone's next request reaches B, which holds none of the bytes: it says 0, and
+    // refuses to go on from where A was.
+    assert_eq!(offset(b.addr, &li, &upload).await, Some(0));
+    let onward = patch(b.addr, &li, &upload, 1 << 20, &bytes[1 << 20..], None).await;
+    assert_eq!(onward.status, 409, "{}", onward.body);
+    let whole = patch(b.addr, &li, &upload, 0, &bytes, None).await;
+    assert_eq!(whole.status, 204, "{}", whole.body);
+
+    for server in [&a, &b] {
+        let fetched = fetch(server.addr, &li, &hash, None).await;
+        assert_eq!(fetched.status, 200, "{}", fetched.body);
+        assert!(
+            fetched.bytes == bytes,
+            "the photo served is not the photo sent"
+        );
+    }
+    a.kill().unwrap();
     b.kill().unwrap();
 }
