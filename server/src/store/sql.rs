@@ -59,7 +59,7 @@ struct Pg {
 impl Pg {
     fn client(&mut self) -> Result<&mut postgres::Client> {
         if self.client.is_closed() {
-            self.client = postgres::Client::connect(&self.url, postgres::NoTls)?;
+            self.client = connect(&self.url)?;
             self.prepared.clear();
         }
         Ok(&mut self.client)
@@ -83,6 +83,13 @@ impl Pg {
     }
 }
 
+/// A PostgreSQL connection that keeps its notices ("already exists, skipping") to itself.
+fn connect(url: &str) -> Result<postgres::Client> {
+    let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+    client.batch_execute("SET client_min_messages = warning")?;
+    Ok(client)
+}
+
 impl Db {
     pub fn sqlite(connection: rusqlite::Connection) -> Db {
         Db {
@@ -92,7 +99,7 @@ impl Db {
 
     /// Connects to the PostgreSQL database at `url` (`postgres://user:password@host/db`).
     pub fn postgres(url: &str) -> Result<Db> {
-        let client = postgres::Client::connect(url, postgres::NoTls)?;
+        let client = connect(url)?;
         Ok(Db {
             backend: Backend::Postgres(Box::new(RefCell::new(Pg {
                 url: url.to_owned(),
