@@ -17,17 +17,37 @@ use super::sql::{Db, OptionalExtension};
 /// The schema this binary writes.
 pub const LATEST: usize = 7;
 
-/// Every migration, oldest first; the `n`th brings a database to version `n`.
+/// Every migration's SQL, oldest first; the `n`th brings a database to version `n`. The same
+/// on PostgreSQL, read in its types (`schema_postgres.rs`).
+pub(super) const MIGRATIONS: [&str; LATEST] = [
+    V1_FIRST_RELEASE,
+    V2_STATISTICS,
+    V3_COUNTED_APPROVALS,
+    V4_REFUSALS_COUNTED,
+    V5_ADMISSION_SHARED,
+    V6_LEASES,
+    V7_DOCUMENT_VERSIONS,
+];
+
+/// The migrations after which every document is projected afresh (they add to the
+/// projections); a new database has none to project.
+const REPROJECTING: [usize; 2] = [2, 3];
+
+/// Every migration, as SQLite runs them.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
-        M::up(V1_FIRST_RELEASE),
-        M::up_with_hook(V2_STATISTICS, ask_to_reproject),
-        M::up_with_hook(V3_COUNTED_APPROVALS, ask_to_reproject),
-        M::up(V4_REFUSALS_COUNTED),
-        M::up(V5_ADMISSION_SHARED),
-        M::up(V6_LEASES),
-        M::up(V7_DOCUMENT_VERSIONS),
-    ])
+    Migrations::new(
+        MIGRATIONS
+            .iter()
+            .enumerate()
+            .map(|(index, sql)| {
+                if REPROJECTING.contains(&(index + 1)) {
+                    M::up_with_hook(sql, ask_to_reproject)
+                } else {
+                    M::up(sql)
+                }
+            })
+            .collect(),
+    )
 }
 
 /// Brings the database at `path` (open as `connection`) to [`LATEST`], backing it up
@@ -425,7 +445,7 @@ CREATE TABLE leases (
 /// Several nodes on one database: each document's version, bumped in the transaction of
 /// every write to it, and the version each change was stored at, so that a node learns what
 /// another wrote since the version it holds; a snapshot says the version it folded.
-pub(super) const V7_DOCUMENT_VERSIONS: &str = "
+const V7_DOCUMENT_VERSIONS: &str = "
 ALTER TABLE documents ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE changes ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE snapshots ADD COLUMN through_version INTEGER NOT NULL DEFAULT 0;
