@@ -218,12 +218,7 @@ impl Media {
         if let Ok(mut running) = self.running.lock() {
             running.remove(&upload.id);
         }
-        tokio::fs::File::create(self.partial(&upload.id))
-            .await
-            .map_err(io)?
-            .sync_all()
-            .await
-            .map_err(io)?;
+        self.empty_partial(&upload.id).await?;
         self.store
             .advance_upload(upload.id.clone(), 0, None)
             .await?;
@@ -231,6 +226,16 @@ impl Media {
             offset: 0,
             ..upload
         })
+    }
+
+    /// An empty partial file for upload `id`, on disk before its offset says 0.
+    async fn empty_partial(&self, id: &str) -> Result<(), ApiError> {
+        tokio::fs::File::create(self.partial(id))
+            .await
+            .map_err(io)?
+            .sync_all()
+            .await
+            .map_err(io)
     }
 
     /// Checks that a new upload of `length` bytes fits: the size limit, the person's quota,
@@ -284,12 +289,7 @@ impl Media {
                 .await?;
             return Ok(done);
         }
-        tokio::fs::File::create(self.partial(&upload.id))
-            .await
-            .map_err(io)?
-            .sync_all()
-            .await
-            .map_err(io)?;
+        self.empty_partial(&upload.id).await?;
         self.store.create_upload(upload.clone()).await?;
         Ok(upload)
     }
