@@ -1,9 +1,13 @@
 //! A sync server running as a process of its own: ours (the `tianjian` command) or the
-//! automerge-repo Node server, started on port 0, killed when dropped.
+//! automerge-repo Node server, started on port 0, killed when dropped; and what a process has
+//! cost in CPU time, as Linux counts it.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 /// A running server process.
 #[derive(Debug)]
@@ -37,7 +41,18 @@ impl ServerProcess {
         env: &[(&str, &str)],
         log: Option<std::fs::File>,
     ) -> ServerProcess {
-        let mut command = Command::new(program);
+        ServerProcess::tianjian_on(program, data, env, log, None)
+    }
+
+    /// The same, held to the CPUs `cores` names if given (see [`command_on`]).
+    pub fn tianjian_on(
+        program: &std::path::Path,
+        data: &std::path::Path,
+        env: &[(&str, &str)],
+        log: Option<std::fs::File>,
+        cores: Option<&str>,
+    ) -> ServerProcess {
+        let mut command = command_on(program, cores);
         command
             .arg("--data")
             .arg(data)
@@ -92,6 +107,12 @@ impl ServerProcess {
             .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
+    /// The CPU time the process has used so far (user and system, all its threads, and its
+    /// children it waited for); `None` where Linux's `/proc` is not.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        cpu_time(self.pid())
+    }
+
     /// SIGTERM, as a service manager stops a service: the server shuts down gracefully.
     pub fn terminate(&self) -> std::io::Result<()> {
         let pid = i32::try_from(self.pid())
@@ -103,13 +124,13 @@ impl ServerProcess {
     }
 
     /// Waits up to `limit` for the process to exit; its status if it did.
-    pub fn wait_exit(&mut self, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let deadline = std::time::Instant::now() + limit;
         while std::time::Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Some(status);
             }
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(20));
         }
         None
     }
@@ -127,4 +148,58 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A command that runs `program`, held to the CPUs in `cores` if given: a list as
+/// `taskset -c` takes it (`0`, `0,1`, `0-3`). `taskset` sets the affinity and then becomes
+/// the program, so the child's process id is the program's own.
+pub fn command_on(program: impl AsRef<OsStr>, cores: Option<&str>) -> Command {
+    match cores {
+        Some(cores) => {
+            let mut command = Command::new("taskset");
+            command.args(["-c", cores]).arg(program);
+            command
+        }
+        None => Command::new(program),
+    }
+}
+
+/// The CPU time process `pid` has used so far: user and system time of all its threads,
+/// and of the children it waited for, from `/proc/<pid>/stat`; `None` if it is not there.
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    stat_cpu_time(&format!("/proc/{pid}/stat"))
+}
+
+/// The CPU time the calling thread has used so far, user and system.
+pub fn thread_cpu_time() -> Option<Duration> {
+    stat_cpu_time("/proc/thread-self/stat")
+}
+
+fn stat_cpu_time(path: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    // The command's name (field 2) is in parentheses and may hold spaces and parentheses:
+    // count from after the last `)`, where field 3 is.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // Fields 14 to 17: utime, stime, cutime and cstime, in clock ticks.
+    let ticks = fields
+        .get(11..15)?
+        .iter()
+        .map(|field| field.parse::<u64>().ok())
+        .sum::<Option<u64>>()?;
+    Some(Duration::from_secs_f64(ticks as f64 / clock_ticks() as f64))
+}
+
+/// Clock ticks a second, as `getconf CLK_TCK` says; 100, what Linux reports to programs
+/// on every common architecture, if it cannot be asked.
+fn clock_ticks() -> u64 {
+    static TICKS: OnceLock<u64> = OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8(out.stdout).ok()?.trim().parse().ok())
+            .filter(|ticks| *ticks > 0)
+            .unwrap_or(100)
+    })
 }
