@@ -72,9 +72,8 @@ impl Store {
         now: Millis,
     ) -> Result<Option<i64>> {
         self.call(move |connection| {
-            let mut statement = connection.prepare_cached(
-                "SELECT started, failures FROM sign_in_failures WHERE guesser = ?1",
-            )?;
+            let mut statement = connection
+                .prepare("SELECT started, failures FROM sign_in_failures WHERE guesser = ?1")?;
             let mut wait: Option<i64> = None;
             for (guesser, limit) in guessers {
                 let found: Option<(i64, i64)> = statement

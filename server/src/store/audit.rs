@@ -25,7 +25,7 @@ impl Store {
     ) -> Result<()> {
         self.call(move |connection| {
             connection
-                .prepare_cached(
+                .prepare(
                     "UPDATE audit SET repeats = repeats + ?3 WHERE refused = ?2 AND document = ?1",
                 )?
                 .execute(params![
@@ -102,7 +102,7 @@ impl Store {
 /// Writes one entry, in whatever transaction `connection` is in.
 pub(super) fn insert(connection: &Db, event: &AuditEvent) -> Result<()> {
     connection
-        .prepare_cached(
+        .prepare(
             "INSERT INTO audit (at, event, \"user\", device, branch, township, document, rule, address, detail, refused)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?

@@ -111,7 +111,7 @@ impl Store {
                 return Ok(Some((stored_bytes(&tx, document)?, now)));
             }
             let mut bytes = Vec::new();
-            let mut statement = tx.prepare_cached(
+            let mut statement = tx.prepare(
                 "SELECT bytes FROM changes WHERE document = ?1 AND version > ?2 ORDER BY seq",
             )?;
             let mut rows = statement.query(params![document.to_string(), version])?;
@@ -128,7 +128,7 @@ impl Store {
         self.call(move |connection| {
             let ids: Vec<String> = documents.iter().map(ToString::to_string).collect();
             let ids = serde_json::Value::from(ids).to_string();
-            let mut statement = connection.prepare_cached(
+            let mut statement = connection.prepare(
                 "SELECT id, version FROM documents WHERE id IN (SELECT value FROM json_each(?1))",
             )?;
             let rows = statement.query_map([ids], |row| {
@@ -407,7 +407,7 @@ pub(super) fn stored_bytes(connection: &Db, id: DocumentId) -> Result<Vec<u8>> {
         .optional()?
         .unwrap_or_default();
     let mut statement =
-        connection.prepare_cached("SELECT bytes FROM changes WHERE document = ?1 ORDER BY seq")?;
+        connection.prepare("SELECT bytes FROM changes WHERE document = ?1 ORDER BY seq")?;
     let mut rows = statement.query([id.to_string()])?;
     while let Some(row) = rows.next()? {
         let change: Vec<u8> = row.get(0)?;
@@ -453,7 +453,7 @@ fn compact(connection: &mut Db, id: DocumentId) -> Result<()> {
 }
 
 fn bind_actors(tx: &Db, actors: &[(ActorId, UserId)], at: Millis) -> Result<()> {
-    let mut statement = tx.prepare_cached(
+    let mut statement = tx.prepare(
         "INSERT INTO actors (actor, \"user\", bound_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
     )?;
     for (actor, user) in actors {
@@ -477,7 +477,7 @@ fn append(
         [id.to_string()],
         |row| row.get(0),
     )?;
-    let mut statement = tx.prepare_cached(
+    let mut statement = tx.prepare(
         "INSERT INTO changes (document, hash, bytes, version) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT DO NOTHING",
     )?;

@@ -251,7 +251,7 @@ impl Store {
     ) -> Result<(Vec<DocumentId>, bool)> {
         self.call(move |connection| {
             let mut statement = connection
-                .prepare_cached("SELECT DISTINCT document FROM record_media WHERE sha256 = ?1")?;
+                .prepare("SELECT DISTINCT document FROM record_media WHERE sha256 = ?1")?;
             let rows = statement.query_map([&sha256], |row| row.get::<_, String>(0))?;
             let mut documents = Vec::new();
             for row in rows {

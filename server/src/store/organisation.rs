@@ -278,7 +278,7 @@ fn phone_taken(connection: &Db, phone: &str, user: UserId) -> Result<bool> {
 }
 
 fn users_where(connection: &Db, clause: &str, value: &str) -> Result<Vec<UserRecord>> {
-    let mut statement = connection.prepare_cached(&format!(
+    let mut statement = connection.prepare(&format!(
         "SELECT id, name, role, branch, township, notebook_document, phone FROM users
          WHERE {clause} ORDER BY name, id"
     ))?;

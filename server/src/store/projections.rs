@@ -104,14 +104,14 @@ impl Store {
 pub(super) fn project(tx: &Db, document: DocumentId, projection: &Projection) -> Result<()> {
     let id = document.to_string();
     for table in ["records", "record_people", "record_media", "record_values"] {
-        let mut clear = tx.prepare_cached(&format!(
+        let mut clear = tx.prepare(&format!(
             "DELETE FROM {table} WHERE document = ?1 AND collection = ?2 AND key = ?3"
         ))?;
         for (collection, key) in &projection.touched {
             clear.execute(params![id, collection, key])?;
         }
     }
-    let mut record = tx.prepare_cached(
+    let mut record = tx.prepare(
         "INSERT INTO records (document, collection, key, branch, owner, occurred_at, status, revision, subject, subject_document, subject_collection)
          SELECT ?1, ?2, ?3, branch, ?4, ?5, ?6, ?7, ?8, ?9, ?10 FROM documents WHERE id = ?1",
     )?;
@@ -129,7 +129,7 @@ pub(super) fn project(tx: &Db, document: DocumentId, projection: &Projection) ->
             row.subject_collection
         ])?;
     }
-    let mut person = tx.prepare_cached(
+    let mut person = tx.prepare(
         "INSERT INTO record_people (document, collection, key, field, person)
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT DO NOTHING",
@@ -137,7 +137,7 @@ pub(super) fn project(tx: &Db, document: DocumentId, projection: &Projection) ->
     for row in &projection.people {
         person.execute(params![id, row.collection, row.key, row.field, row.person])?;
     }
-    let mut media = tx.prepare_cached(
+    let mut media = tx.prepare(
         "INSERT INTO record_media (document, collection, key, field, sha256, media_type, size)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT DO NOTHING",
@@ -153,7 +153,7 @@ pub(super) fn project(tx: &Db, document: DocumentId, projection: &Projection) ->
             row.size
         ])?;
     }
-    let mut value = tx.prepare_cached(
+    let mut value = tx.prepare(
         "INSERT INTO record_values (document, collection, key, field, text, number)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (document, collection, key, field)
@@ -173,7 +173,7 @@ pub(super) fn project(tx: &Db, document: DocumentId, projection: &Projection) ->
             number
         ])?;
     }
-    let mut election = tx.prepare_cached(
+    let mut election = tx.prepare(
         "INSERT INTO elections (id, branch, document, election)
          SELECT ?1, branch, ?2, ?3 FROM documents WHERE id = ?2
          ON CONFLICT (id) DO UPDATE SET election = excluded.election",

@@ -151,6 +151,8 @@ impl Db {
         self.prepare(sql)?.query_row(params, read)
     }
 
+    /// The statement `sql`, kept for the next time on either database (rusqlite's statement
+    /// cache, PostgreSQL's prepared statements).
     pub fn prepare(&self, sql: &str) -> Result<Statement<'_>> {
         Ok(Statement {
             db: self,
@@ -159,11 +161,6 @@ impl Db {
                 Backend::Postgres(_) => Prepared::Postgres(sql.to_owned()),
             },
         })
-    }
-
-    /// The same as [`Db::prepare`]: statements are always kept, on either database.
-    pub fn prepare_cached(&self, sql: &str) -> Result<Statement<'_>> {
-        self.prepare(sql)
     }
 
     /// Reads every row of a query as it arrives, without holding them all: for copying a

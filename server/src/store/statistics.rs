@@ -235,7 +235,7 @@ fn branch_rows<T>(
     values: impl Params,
     read: impl Fn(&Row<'_>) -> Result<T>,
 ) -> Result<Vec<(BranchId, T)>> {
-    let mut statement = connection.prepare_cached(sql)?;
+    let mut statement = connection.prepare(sql)?;
     let mut rows = statement.query(values)?;
     let mut read_rows = Vec::new();
     while let Some(row) = rows.next()? {

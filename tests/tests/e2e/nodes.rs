@@ -69,6 +69,25 @@ fn lectures_held(phone: &Device, document: DocumentId) -> usize {
         .map_or(0, |doc| lectures_in(&doc.save()))
 }
 
+/// Syncs `phone` until it holds at least `lectures` of 李章桂's, or the limit passes.
+async fn until_it_holds(phone: &mut Device, v: &Village, lectures: usize) -> bool {
+    phone
+        .sync_until(LIMIT, |phone| {
+            let held = lectures_held(phone, v.notebook);
+            async move { held >= lectures }
+        })
+        .await
+        .unwrap()
+}
+
+/// Syncs `phone` until the server has acknowledged all it holds of 李章桂's notebook.
+async fn acknowledged(phone: &mut Device, v: &Village) -> bool {
+    phone
+        .sync_until_acknowledged(LIMIT, &[v.notebook])
+        .await
+        .unwrap()
+}
+
 async fn lectures_stored(store: &Store, v: &Village) -> usize {
     let bytes = store.load_document(v.notebook).await.unwrap().unwrap();
     Notebook::load(&bytes, Limits::default())
@@ -101,35 +120,20 @@ async fn a_lecture_written_through_one_node_reaches_a_phone_on_the_other_and_a_k
             connect(&mut secretary, b.addr, &v.secretary).await;
         }
         for phone in [&mut li, &mut secretary] {
-            assert!(
-                phone
-                    .sync_until_acknowledged(LIMIT, &[v.notebook])
-                    .await
-                    .unwrap()
-            );
+            assert!(acknowledged(phone, &v).await);
         }
         written += 1;
         record(&mut li, &v, written).await;
+        assert!(acknowledged(&mut li, &v).await);
+        let acknowledged_at = Instant::now();
+        let arrived = until_it_holds(&mut secretary, &v, written).await;
         assert!(
-            li.sync_until_acknowledged(LIMIT, &[v.notebook])
-                .await
-                .unwrap()
-        );
-        let acknowledged = Instant::now();
-        let arrived = secretary
-            .sync_until(LIMIT, |phone| {
-                let held = lectures_held(phone, v.notebook);
-                async move { held == written }
-            })
-            .await
-            .unwrap();
-        assert!(
-            arrived,
+            arrived && lectures_held(&secretary, v.notebook) == written,
             "the lecture written through A never reached the phone on B"
         );
         eprintln!(
             "secretary first: {secretary_first}; the lecture reached the phone on B {} ms after A acknowledged it",
-            acknowledged.elapsed().as_millis()
+            acknowledged_at.elapsed().as_millis()
         );
         li.disconnect().await.unwrap();
         secretary.disconnect().await.unwrap();
@@ -142,29 +146,19 @@ async fn a_lecture_written_through_one_node_reaches_a_phone_on_the_other_and_a_k
     for _ in 0..8 {
         written += 1;
         record(&mut li, &v, written).await;
-        assert!(
-            li.sync_until_acknowledged(LIMIT, &[v.notebook])
-                .await
-                .unwrap()
-        );
+        assert!(acknowledged(&mut li, &v).await);
     }
-    let acknowledged = written;
+    let kept = written;
     written += 1;
     record(&mut li, &v, written).await;
     a.kill().unwrap();
 
     // Everything A acknowledged is in the database B serves.
-    assert!(lectures_stored(&store, &v).await >= acknowledged);
+    assert!(lectures_stored(&store, &v).await >= kept);
     let mut secretary = phone("secretary-phone", &store, v.notebook).await;
     connect(&mut secretary, b.addr, &v.secretary).await;
     assert!(
-        secretary
-            .sync_until(LIMIT, |phone| {
-                let held = lectures_held(phone, v.notebook);
-                async move { held >= acknowledged }
-            })
-            .await
-            .unwrap(),
+        until_it_holds(&mut secretary, &v, kept).await,
         "B does not serve what A acknowledged"
     );
 
@@ -173,21 +167,10 @@ async fn a_lecture_written_through_one_node_reaches_a_phone_on_the_other_and_a_k
     connect(&mut li, b.addr, &v.li).await;
     written += 1;
     record(&mut li, &v, written).await;
-    assert!(
-        li.sync_until_acknowledged(LIMIT, &[v.notebook])
-            .await
-            .unwrap()
-    );
+    assert!(acknowledged(&mut li, &v).await);
     assert_eq!(lectures_stored(&store, &v).await, written);
-    assert!(
-        secretary
-            .sync_until(LIMIT, |phone| {
-                let held = lectures_held(phone, v.notebook);
-                async move { held == written }
-            })
-            .await
-            .unwrap()
-    );
+    assert!(until_it_holds(&mut secretary, &v, written).await);
+    assert_eq!(lectures_held(&secretary, v.notebook), written);
     b.kill().unwrap();
 }
 
