@@ -214,7 +214,17 @@ async fn an_upload_begun_through_one_node_is_finished_through_the_other() {
     // The phone's next request reaches B, which holds none of the bytes: it says 0, and
     // refuses to go on from where A was.
     assert_eq!(offset(b.addr, &li, &upload).await, Some(0));
-    let onward = patch(b.addr, &li, &upload, 1 << 20, &bytes[1 << 20..], None).await;
+    // A small chunk: B answers before reading a body, and a large one would still be
+    // being written when it closes the connection.
+    let onward = patch(
+        b.addr,
+        &li,
+        &upload,
+        1 << 20,
+        &bytes[1 << 20..(1 << 20) + 1024],
+        None,
+    )
+    .await;
     assert_eq!(onward.status, 409, "{}", onward.body);
     let whole = patch(b.addr, &li, &upload, 0, &bytes, None).await;
     assert_eq!(whole.status, 204, "{}", whole.body);
