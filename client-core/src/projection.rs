@@ -9,15 +9,17 @@
 //! from the schema, so that the rows are the same whether the server maintains them change by
 //! change or rebuilds them from scratch.
 
-use automerge::{Automerge, Change, ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use std::borrow::Cow;
+
+use automerge::{
+    Automerge, Change, ObjId, ObjType, ReadDoc, ScalarValue, ScalarValueRef, Value, ValueRef,
+};
 
 use crate::document::DocKind;
 use crate::model::branch::Election;
 use crate::model::common::ReviewableKind;
 use crate::schema::{self, Collection, Field, Ownership, Shape};
-use crate::validate::{
-    self, Touched, collection_obj, int_field, object_field, str_field, time_field,
-};
+use crate::validate::{self, Touched, collection_obj, object_field};
 
 /// One record.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -110,6 +112,11 @@ pub fn project_all(doc: &Automerge, kind: DocKind) -> Projection {
 pub fn project_changes(doc: &Automerge, kind: DocKind, changes: &[Change]) -> Projection {
     // Accepted changes always lie inside records; anything else touches no row.
     let touched: Touched = validate::touched_records(doc, kind, changes).unwrap_or_default();
+    project_touched(doc, kind, touched)
+}
+
+/// The rows of `touched` records, as validation found them.
+pub fn project_touched(doc: &Automerge, kind: DocKind, touched: Touched) -> Projection {
     project(doc, kind, touched.into_iter().collect())
 }
 
@@ -125,7 +132,7 @@ fn project(doc: &Automerge, kind: DocKind, touched: Vec<(&'static str, String)>)
         let Some(obj) = object_field(doc, &records, key, None) else {
             continue;
         };
-        project_record(doc, collection, key, &obj, &mut projection);
+        project_record(&Fields::of(doc, &obj), collection, key, &mut projection);
         if collection.name == schema::ELECTIONS.name
             && let Ok(election) = autosurgeon::hydrate_prop(doc, &records, key.as_str())
         {
@@ -151,59 +158,46 @@ const OCCURRED: &[&str] = &[
 const SUBJECT: &[&str] = &["record", "source", "from_visit"];
 
 fn project_record(
-    doc: &Automerge,
+    record: &Fields<'_>,
     collection: &'static Collection,
     key: &str,
-    obj: &ObjId,
     projection: &mut Projection,
 ) {
     let owner = match collection.ownership {
-        Ownership::NotebookOwner { field } | Ownership::Author { field } => {
-            str_field(doc, obj, field, None)
-        }
+        Ownership::NotebookOwner { field } | Ownership::Author { field } => record.str(field),
         Ownership::None => Some(key.to_owned()),
     };
-    let submission = object_field(doc, obj, "submission", None);
+    let submission = record.object("submission");
     let revision = submission
         .as_ref()
-        .and_then(|s| int_field(doc, s, "revision", None))
-        .or_else(|| int_field(doc, obj, "revision", None));
-    let reference = SUBJECT
-        .iter()
-        .find_map(|field| object_field(doc, obj, field, None));
+        .and_then(|s| s.int("revision"))
+        .or_else(|| record.int("revision"));
+    let reference = SUBJECT.iter().find_map(|field| record.object(field));
     projection.records.push(RecordRow {
         collection: collection.name,
         key: key.to_owned(),
         owner,
-        occurred_at: OCCURRED
-            .iter()
-            .find_map(|field| time_field(doc, obj, field))
-            .map(|t| t.0),
-        status: status(doc, obj, submission.as_ref()),
+        occurred_at: OCCURRED.iter().find_map(|field| record.time(field)),
+        status: status(record, submission.as_ref()),
         revision,
-        subject: reference
-            .as_ref()
-            .and_then(|r| str_field(doc, r, "id", None)),
-        subject_document: reference
-            .as_ref()
-            .and_then(|r| str_field(doc, r, "notebook", None)),
+        subject: reference.as_ref().and_then(|r| r.str("id")),
+        subject_document: reference.as_ref().and_then(|r| r.str("notebook")),
         subject_collection: reference
             .as_ref()
-            .and_then(|r| str_field(doc, r, "kind", None))
+            .and_then(|r| r.str("kind"))
             .and_then(|kind| ReviewableKind::parse(&kind))
             .map(|kind| schema::reviewable(kind).name),
     });
-    project_fields(doc, collection, key, obj, collection.record, projection);
+    project_fields(record, collection, key, collection.record, projection);
     // What an approval counts is projected as the review's own fields, so that figures count
     // approvals by the same columns whatever the record kind.
     if collection.name == schema::REVIEWS.name
-        && let Some(counted) = object_field(doc, obj, "counted", None)
+        && let Some(counted) = record.object("counted")
     {
         project_fields(
-            doc,
+            &counted,
             collection,
             key,
-            &counted,
             schema::COUNTED_FIELDS,
             projection,
         );
@@ -212,17 +206,16 @@ fn project_record(
 
 /// The people, media and values of the `fields` of `obj`, as rows of the record `key`.
 fn project_fields(
-    doc: &Automerge,
+    obj: &Fields<'_>,
     collection: &'static Collection,
     key: &str,
-    obj: &ObjId,
     fields: &'static [Field],
     projection: &mut Projection,
 ) {
     for field in fields {
         match list_item(&field.shape) {
             Some(Shape::Uuid) => {
-                for person in list_strings(doc, obj, field) {
+                for person in obj.strings(field.name) {
                     projection.people.push(PersonRow {
                         collection: collection.name,
                         key: key.to_owned(),
@@ -232,11 +225,10 @@ fn project_fields(
                 }
             }
             Some(Shape::Object(fields)) if fields.iter().any(|f| f.name == "sha256") => {
-                for item in list_objects(doc, obj, field) {
-                    let (Some(sha256), Some(media_type)) = (
-                        str_field(doc, &item, "sha256", None),
-                        str_field(doc, &item, "media_type", None),
-                    ) else {
+                for item in obj.objects(field.name) {
+                    let (Some(sha256), Some(media_type)) =
+                        (item.str("sha256"), item.str("media_type"))
+                    else {
                         continue;
                     };
                     projection.media.push(MediaRow {
@@ -245,7 +237,7 @@ fn project_fields(
                         field: field.name,
                         sha256,
                         media_type,
-                        size: int_field(doc, &item, "size", None).unwrap_or(0),
+                        size: item.int("size").unwrap_or(0),
                     });
                 }
             }
@@ -256,15 +248,12 @@ fn project_fields(
                     collection: collection.name,
                     key: key.to_owned(),
                     field: field.name,
-                    value: Cell::Text(list_strings(doc, obj, field).join("\n")),
+                    value: Cell::Text(obj.strings(field.name).join("\n")),
                 });
             }
             _ => {}
         }
-        if let Some(value) = scalar(&field.shape)
-            .then(|| cell(doc, obj, field.name))
-            .flatten()
-        {
+        if let Some(value) = scalar(&field.shape).then(|| obj.cell(field.name)).flatten() {
             projection.values.push(ValueRow {
                 collection: collection.name,
                 key: key.to_owned(),
@@ -301,38 +290,23 @@ fn scalar(shape: &'static Shape) -> bool {
     }
 }
 
-fn cell(doc: &Automerge, obj: &ObjId, field: &str) -> Option<Cell> {
-    match doc.get(obj, field).ok()?? {
-        (Value::Scalar(s), _) => match s.as_ref() {
-            ScalarValue::Str(text) => Some(Cell::Text(text.to_string())),
-            ScalarValue::Int(i) | ScalarValue::Timestamp(i) => Some(Cell::Number(*i as f64)),
-            ScalarValue::Uint(u) => Some(Cell::Number(*u as f64)),
-            ScalarValue::F64(f) => Some(Cell::Number(*f)),
-            ScalarValue::Boolean(b) => Some(Cell::Number(if *b { 1.0 } else { 0.0 })),
-            _ => None,
-        },
-        (Value::Object(ObjType::Text), text) => doc.text(&text).ok().map(Cell::Text),
-        (Value::Object(_), _) => None,
-    }
-}
-
-fn status(doc: &Automerge, obj: &ObjId, submission: Option<&ObjId>) -> String {
-    let withdrawn = doc.get(obj, "withdrawn").ok().flatten().is_some_and(
-        |(value, _)| !matches!(value, Value::Scalar(s) if matches!(s.as_ref(), ScalarValue::Null)),
-    );
+fn status(record: &Fields<'_>, submission: Option<&Fields<'_>>) -> String {
+    let withdrawn = record
+        .get("withdrawn")
+        .is_some_and(|(value, _)| !matches!(value, ValueRef::Scalar(ScalarValueRef::Null)));
     if withdrawn {
         return "withdrawn".into();
     }
-    if let Some(state) = submission.and_then(|s| str_field(doc, s, "state", None)) {
+    if let Some(state) = submission.and_then(|s| s.str("state")) {
         return state;
     }
-    if let Some(progress) = object_field(doc, obj, "progress", None) {
+    if let Some(progress) = record.object("progress") {
         let reached = ["verified", "done", "in_progress"]
             .into_iter()
-            .find(|step| object_field(doc, &progress, step, None).is_some());
+            .find(|step| progress.object_id(step).is_some());
         return reached.unwrap_or("open").into();
     }
-    if let Some(decision) = str_field(doc, obj, "decision", None) {
+    if let Some(decision) = record.str("decision") {
         return decision;
     }
     "recorded".into()
@@ -350,29 +324,121 @@ fn list_item(shape: &'static Shape) -> Option<&'static Shape> {
     }
 }
 
-fn list_strings(doc: &Automerge, obj: &ObjId, field: &Field) -> Vec<String> {
-    let Some(list) = object_field(doc, obj, field.name, None) else {
-        return Vec::new();
-    };
-    (0..doc.length(&list))
-        .filter_map(|i| match doc.get(&list, i).ok()?? {
-            (Value::Scalar(s), _) => match s.as_ref() {
-                ScalarValue::Str(s) => Some(s.to_string()),
-                _ => None,
-            },
-            (Value::Object(_), _) => None,
-        })
-        .collect()
+/// The fields of one map object, read in one pass. Looking up a field seeks through the
+/// document's operations, and a record is read field by field, a dozen and more of them,
+/// most absent: one scan of its keys costs about what two lookups do.
+struct Fields<'a> {
+    doc: &'a Automerge,
+    /// Each present key's value, and the id of the object it holds if it holds one.
+    entries: Vec<(Cow<'a, str>, ValueRef<'a>, Option<ObjId>)>,
 }
 
-fn list_objects(doc: &Automerge, obj: &ObjId, field: &Field) -> Vec<ObjId> {
-    let Some(list) = object_field(doc, obj, field.name, None) else {
-        return Vec::new();
-    };
-    (0..doc.length(&list))
-        .filter_map(|i| match doc.get(&list, i).ok()?? {
-            (Value::Object(_), id) => Some(id),
-            (Value::Scalar(_), _) => None,
-        })
-        .collect()
+impl<'a> Fields<'a> {
+    fn of(doc: &'a Automerge, obj: &ObjId) -> Self {
+        let entries = doc
+            .map_range(obj, ..)
+            .map(|item| {
+                let id = matches!(item.value, ValueRef::Object(_)).then(|| item.id());
+                (item.key, item.value, id)
+            })
+            .collect();
+        Fields { doc, entries }
+    }
+
+    fn get(&self, name: &str) -> Option<(&ValueRef<'a>, Option<&ObjId>)> {
+        self.entries
+            .iter()
+            .find(|(key, ..)| key == name)
+            .map(|(_, value, id)| (value, id.as_ref()))
+    }
+
+    fn object_id(&self, name: &str) -> Option<&ObjId> {
+        self.get(name).and_then(|(_, id)| id)
+    }
+
+    fn object(&self, name: &str) -> Option<Fields<'a>> {
+        self.object_id(name).map(|id| Fields::of(self.doc, id))
+    }
+
+    fn scalar(&self, name: &str) -> Option<&ScalarValueRef<'a>> {
+        match self.get(name)? {
+            (ValueRef::Scalar(scalar), _) => Some(scalar),
+            (ValueRef::Object(_), _) => None,
+        }
+    }
+
+    fn str(&self, name: &str) -> Option<String> {
+        match self.scalar(name)? {
+            ScalarValueRef::Str(text) => Some(text.to_string()),
+            _ => None,
+        }
+    }
+
+    fn int(&self, name: &str) -> Option<i64> {
+        match self.scalar(name)? {
+            ScalarValueRef::Int(i) => Some(*i),
+            ScalarValueRef::Uint(u) => i64::try_from(*u).ok(),
+            _ => None,
+        }
+    }
+
+    /// A time field, as an Automerge timestamp.
+    fn time(&self, name: &str) -> Option<i64> {
+        match self.scalar(name)? {
+            ScalarValueRef::Timestamp(t) => Some(*t),
+            _ => None,
+        }
+    }
+
+    /// A field as a table cell: a scalar, or the whole of a text object.
+    fn cell(&self, name: &str) -> Option<Cell> {
+        match self.get(name)? {
+            (ValueRef::Scalar(scalar), _) => match scalar {
+                ScalarValueRef::Str(text) => Some(Cell::Text(text.to_string())),
+                ScalarValueRef::Int(i) | ScalarValueRef::Timestamp(i) => {
+                    Some(Cell::Number(*i as f64))
+                }
+                ScalarValueRef::Uint(u) => Some(Cell::Number(*u as f64)),
+                ScalarValueRef::F64(f) => Some(Cell::Number(*f)),
+                ScalarValueRef::Boolean(b) => Some(Cell::Number(if *b { 1.0 } else { 0.0 })),
+                _ => None,
+            },
+            (ValueRef::Object(ObjType::Text), Some(text)) => {
+                self.doc.text(text).ok().map(Cell::Text)
+            }
+            (ValueRef::Object(_), _) => None,
+        }
+    }
+
+    /// The items of a list field.
+    fn items(&self, name: &str) -> impl Iterator<Item = (Value<'a>, ObjId)> + use<'a> {
+        let doc = self.doc;
+        self.object_id(name)
+            .cloned()
+            .into_iter()
+            .flat_map(move |list| doc.values(&list).collect::<Vec<_>>())
+    }
+
+    /// The texts of a list field.
+    fn strings(&self, name: &str) -> Vec<String> {
+        self.items(name)
+            .filter_map(|(value, _)| match value {
+                Value::Scalar(s) => match s.as_ref() {
+                    ScalarValue::Str(s) => Some(s.to_string()),
+                    _ => None,
+                },
+                Value::Object(_) => None,
+            })
+            .collect()
+    }
+
+    /// The objects of a list field.
+    fn objects(&self, name: &str) -> Vec<Fields<'a>> {
+        self.items(name)
+            .filter_map(|(value, id)| match value {
+                Value::Object(_) => Some(Fields::of(self.doc, &id)),
+                Value::Scalar(_) => None,
+            })
+            .collect()
+    }
 }

@@ -363,9 +363,14 @@ impl Replica {
                 ticket,
                 document,
                 changes,
+                ..
             } => {
                 // The engine's copy is what is stored; the typed copy follows it.
-                let bytes = changes.concat();
+                let bytes: Vec<u8> = changes
+                    .iter()
+                    .flat_map(|c| c.raw_bytes())
+                    .copied()
+                    .collect();
                 self.take_in(document, &bytes);
                 self.tasks.push_back(Task::Store {
                     document,

@@ -9,7 +9,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use automerge::{Automerge, ChangeHash, ObjId, ObjType, Prop, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{
+    Automerge, ChangeHash, ObjId, ObjType, Prop, ROOT, ReadDoc, ScalarValue, Value, legacy,
+};
 
 use crate::access::{self, Principal};
 use crate::document::{DocKind, SCHEMA_VERSION, Scope};
@@ -187,7 +189,18 @@ pub fn validate_document(doc: &Automerge, ctx: &Context<'_>) -> Result {
 /// new changes, and every record the changes touched, including how it moved from its old
 /// state. The root layout and meta may never change after creation.
 pub fn validate_changes(doc: &Automerge, before: &[ChangeHash], ctx: &Context<'_>) -> Result {
-    if ctx.authors.is_empty() && doc.get_heads() != before {
+    validate_offered(doc, before, &doc.get_changes(before), ctx).map(drop)
+}
+
+/// [`validate_changes`], for `changes`, which are what `doc` gained since `before`, already
+/// read from it; answers the records they touched.
+pub fn validate_offered(
+    doc: &Automerge,
+    before: &[ChangeHash],
+    changes: &[automerge::Change],
+    ctx: &Context<'_>,
+) -> Result<Touched> {
+    if ctx.authors.is_empty() && !changes.is_empty() {
         return Err(Violation::Unattributed);
     }
     for author in ctx.authors {
@@ -198,7 +211,6 @@ pub fn validate_changes(doc: &Automerge, before: &[ChangeHash], ctx: &Context<'_
             });
         }
     }
-    let changes = doc.get_changes(before);
     let size: usize = changes.iter().map(|change| change.raw_bytes().len()).sum();
     if size > ctx.limits.max_changes_bytes {
         return Err(Violation::ChangesTooLarge {
@@ -206,12 +218,13 @@ pub fn validate_changes(doc: &Automerge, before: &[ChangeHash], ctx: &Context<'_
             max: ctx.limits.max_changes_bytes,
         });
     }
-    let touched = touched_records(doc, ctx.scope.kind, &changes)?;
-    check_touched(doc, before, &touched, ctx)
+    let touched = touched_records(doc, ctx.scope.kind, changes)?;
+    check_touched(doc, before, &touched, ctx)?;
+    Ok(touched)
 }
 
-/// A record touched by a change: its collection and key.
-pub(crate) type Touched = BTreeSet<(&'static str, String)>;
+/// The records touched by changes: each one's collection and key.
+pub type Touched = BTreeSet<(&'static str, String)>;
 
 /// The deepest any valid document nests objects (root › collection › record › field › item ›
 /// field › …), with room to spare.
@@ -246,23 +259,24 @@ pub(crate) fn touched_records(
     changes: &[automerge::Change],
 ) -> Result<Touched> {
     let mut touched = Touched::new();
-    let mut places: HashMap<String, Place> = HashMap::new();
+    // Keyed by the object's id as the change spells it: formatting ids to look them up
+    // costs more than all the rest.
+    let mut places: HashMap<legacy::ObjectId, Place> = HashMap::new();
     for change in changes {
         let expanded = change.decode();
         let start = expanded.start_op.get();
         for (index, op) in (0u64..).zip(&expanded.operations) {
-            let obj = op.obj.to_string();
-            let place = match places.get(&obj) {
+            let place = match places.get(&op.obj) {
                 Some(place) => place.clone(),
                 None => {
-                    let place = existing_place(doc, kind, &obj)?;
-                    places.insert(obj, place.clone());
+                    let place = existing_place(doc, kind, &op.obj.to_string())?;
+                    places.insert(op.obj.clone(), place.clone());
                     place
                 }
             };
             let key = match &op.key {
-                automerge::legacy::Key::Map(key) => Some(key.to_string()),
-                automerge::legacy::Key::Seq(_) => None,
+                legacy::Key::Map(key) => Some(key.to_string()),
+                legacy::Key::Seq(_) => None,
             };
             let child = match (place, key) {
                 (Place::Root, key) => {
@@ -309,8 +323,9 @@ pub(crate) fn touched_records(
                 }
                 (Place::Detached, _) => Place::Detached,
             };
-            if matches!(op.action, automerge::legacy::OpType::Make(_)) {
-                places.insert(format!("{}@{}", start + index, expanded.actor_id), child);
+            if matches!(op.action, legacy::OpType::Make(_)) {
+                let made = legacy::OpId::new(start + index, &expanded.actor_id);
+                places.insert(legacy::ObjectId::Id(made), child);
             }
         }
     }

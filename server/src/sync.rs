@@ -10,7 +10,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use automerge::{ActorId, Automerge, ChangeHash};
+use automerge::{ActorId, ChangeHash};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{
     CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade, close_code,
@@ -20,9 +20,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use client_core::projection::{self, Projection};
 use client_core::replica::APP_TOO_OLD;
-use client_core::sync::engine::{ConnectionId, Effect, Engine, Event, Gate, Refusal, Side};
+use client_core::sync::engine::{
+    ConnectionId, Effect, Engine, Event, Gate, Offered, Refusal, Side,
+};
 use client_core::sync::message::{Message, PROTOCOL_VERSION, PeerId, PeerMetadata, StorageId};
-use client_core::validate::{self, Context, Elections, Limits};
+use client_core::validate::{self, Context, Elections, Limits, Touched};
 use client_core::{DeviceId, DocKind, DocumentId, Principal, UserId, access};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
@@ -73,16 +75,15 @@ impl Gate for ServerGate {
         who: &Principal,
         rules: Option<u32>,
         document: DocumentId,
-        doc: &Automerge,
-        before: &[ChangeHash],
-    ) -> Result<(), Refusal> {
+        offered: Offered<'_>,
+    ) -> Result<Option<Touched>, Refusal> {
         let rules = rules_for(rules)?;
         let scope = self.directory.scope(document).ok_or_else(|| Refusal {
             rule: "unknown_document".into(),
             message: document.to_string(),
         })?;
-        let mut actors: Vec<ActorId> = doc
-            .get_changes(before)
+        let mut actors: Vec<ActorId> = offered
+            .changes
             .iter()
             .map(|change| change.actor_id().clone())
             .collect();
@@ -117,12 +118,14 @@ impl Gate for ServerGate {
             limits: Limits::default(),
             rules,
         };
-        validate::validate_changes(doc, before, &ctx).map_err(|violation| Refusal {
-            rule: violation.rule().into(),
-            message: violation.to_string(),
-        })?;
+        let touched =
+            validate::validate_offered(offered.doc, offered.before, offered.changes, &ctx)
+                .map_err(|violation| Refusal {
+                    rule: violation.rule().into(),
+                    message: violation.to_string(),
+                })?;
         self.directory.bind(&authorship.new_actors, who.user);
-        Ok(())
+        Ok(Some(touched))
     }
 }
 
@@ -779,8 +782,9 @@ impl HubTask {
                 ticket,
                 document,
                 changes,
+                touched,
             } => {
-                let write = self.write(document, changes);
+                let write = self.write(document, changes, touched);
                 let elections = write.projection.elections.clone();
                 let (directory, branch) = (
                     self.directory.clone(),
@@ -925,11 +929,12 @@ impl HubTask {
     /// What storing accepted changes involves: the changes, the binding of each actor written
     /// with for the first time (the gate bound them in memory when it accepted them), and the
     /// projection of the records they touched, read from the document they were applied to.
-    fn write(&self, document: DocumentId, raw: Vec<Vec<u8>>) -> Write {
-        let changes: Vec<automerge::Change> = raw
-            .iter()
-            .filter_map(|bytes| automerge::Change::from_bytes(bytes.clone()).ok())
-            .collect();
+    fn write(
+        &self,
+        document: DocumentId,
+        changes: Vec<automerge::Change>,
+        touched: Option<Touched>,
+    ) -> Write {
         let mut actors: Vec<(ActorId, UserId)> = Vec::new();
         for change in &changes {
             let actor = change.actor_id();
@@ -941,7 +946,10 @@ impl HubTask {
         }
         let scope = self.directory.scope(document);
         let projection = match (self.engine.document(document), scope) {
-            (Some(doc), Some(scope)) => projection::project_changes(doc, scope.kind, &changes),
+            (Some(doc), Some(scope)) => match touched {
+                Some(touched) => projection::project_touched(doc, scope.kind, touched),
+                None => projection::project_changes(doc, scope.kind, &changes),
+            },
             _ => Projection::default(),
         };
         let at = now();
@@ -954,7 +962,7 @@ impl HubTask {
             .collect();
         Write {
             document,
-            changes: raw,
+            changes,
             actors,
             projection,
             audit,

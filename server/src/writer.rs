@@ -154,9 +154,9 @@ impl Writer<'_> {
         let raw: Vec<Vec<u8>> = changes.iter().map(|c| c.raw_bytes().to_vec()).collect();
         let write = Write {
             document,
-            changes: raw.clone(),
-            actors: vec![(actor, by.user)],
             projection: projection::project_changes(doc.automerge(), kind, &changes),
+            changes,
+            actors: vec![(actor, by.user)],
             audit: Vec::new(),
             at: self.now,
         };

@@ -763,10 +763,11 @@ fn serve(
                         ticket,
                         document,
                         changes,
+                        ..
                     } => {
                         let stored = storage.entry(document).or_default();
                         for change in changes {
-                            stored.extend_from_slice(&change);
+                            stored.extend_from_slice(change.raw_bytes());
                         }
                         pending.push_back(Event::Persisted { ticket });
                     }
@@ -842,10 +843,11 @@ fn in_memory_phone(
                         ticket,
                         document,
                         changes,
+                        ..
                     } => {
                         let stored = storage.entry(document).or_default();
                         for change in changes {
-                            stored.extend_from_slice(&change);
+                            stored.extend_from_slice(change.raw_bytes());
                         }
                         pending.push(Event::Persisted { ticket });
                     }

@@ -286,10 +286,11 @@ impl Device {
                         ticket,
                         document,
                         changes,
+                        ..
                     } => {
                         let stored = self.storage.entry(*document).or_default();
                         for change in changes {
-                            stored.extend_from_slice(change);
+                            stored.extend_from_slice(change.raw_bytes());
                         }
                         pending.push(Event::Persisted { ticket: *ticket });
                     }

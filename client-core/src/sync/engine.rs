@@ -20,13 +20,14 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use automerge::sync::{self as am_sync, SyncDoc};
-use automerge::{Automerge, ChangeHash};
+use automerge::{Automerge, Change, ChangeHash};
 
 use super::message::{
     DocumentMessage, Message, PROTOCOL_VERSION, PeerId, PeerMetadata, RefusedChanges, StorageId,
 };
 use super::refused::RefusedMemory;
 use crate::ids::DocumentId;
+use crate::validate::Touched;
 
 /// A transport connection, numbered by whoever drives the engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -56,16 +57,27 @@ pub trait Gate {
 
     fn can_read(&self, who: &Self::Identity, document: DocumentId) -> bool;
 
-    /// Checks the changes a peer brought to `doc` since `before`; `rules` is the version of
-    /// the rules the peer said it writes by, if it said.
+    /// Checks the changes a peer brought; `rules` is the version of the rules the peer said
+    /// it writes by, if it said.
+    /// Accepted, it answers the records they touched if it read them.
     fn check_changes(
         &self,
         who: &Self::Identity,
         rules: Option<u32>,
         document: DocumentId,
-        doc: &Automerge,
-        before: &[ChangeHash],
-    ) -> Result<(), Refusal>;
+        offered: Offered<'_>,
+    ) -> Result<Option<Touched>, Refusal>;
+}
+
+/// The changes a peer brought to a document, already applied to it.
+#[derive(Debug, Clone, Copy)]
+pub struct Offered<'a> {
+    pub doc: &'a Automerge,
+    /// The document's heads before.
+    pub before: &'a [ChangeHash],
+    /// What it gained since `before`, read once: building changes from an Automerge document
+    /// costs as much as applying them.
+    pub changes: &'a [Change],
 }
 
 /// A gate that lets everything through: for devices, whose only peer is the server that
@@ -85,10 +97,9 @@ impl Gate for Trusting {
         _: &(),
         _: Option<u32>,
         _: DocumentId,
-        _: &Automerge,
-        _: &[ChangeHash],
-    ) -> Result<(), Refusal> {
-        Ok(())
+        _: Offered<'_>,
+    ) -> Result<Option<Touched>, Refusal> {
+        Ok(None)
     }
 }
 
@@ -171,12 +182,13 @@ pub enum Effect {
         storage: StorageId,
         document: DocumentId,
     },
-    /// Make these changes (raw bytes, each loadable with `load_incremental`) durable, then
-    /// answer with [`Event::Persisted`].
+    /// Make these changes durable, then answer with [`Event::Persisted`].
     Persist {
         ticket: u64,
         document: DocumentId,
-        changes: Vec<Vec<u8>>,
+        changes: Vec<Change>,
+        /// The records they touched, as the gate found checking them, if it read them.
+        touched: Option<Touched>,
     },
     SaveSyncState {
         storage: StorageId,
@@ -940,27 +952,29 @@ impl<G: Gate> Engine<G> {
                 return self
                     .refuse_changes(connection, document, refusal, hashes, before, first, true);
             }
-            if let Err(refusal) = self
-                .gate
-                .check_changes(&identity, rules, document, automerge, &before)
-            {
-                self.refused.remember(document, &hashes, refusal.clone());
-                let first = hashes[0];
-                return self
-                    .refuse_changes(connection, document, refusal, hashes, before, first, false);
-            }
-            let changes = automerge
-                .get_changes(&before)
-                .iter()
-                .map(|c| c.raw_bytes().to_vec())
-                .collect();
+            let offer = Offered {
+                doc: automerge,
+                before: &before,
+                changes: &offered,
+            };
+            let touched = match self.gate.check_changes(&identity, rules, document, offer) {
+                Ok(touched) => touched,
+                Err(refusal) => {
+                    self.refused.remember(document, &hashes, refusal.clone());
+                    let first = hashes[0];
+                    return self.refuse_changes(
+                        connection, document, refusal, hashes, before, first, false,
+                    );
+                }
+            };
             let ticket = self.next_ticket;
             self.next_ticket += 1;
             doc.unpersisted.insert(ticket);
             self.effects.push(Effect::Persist {
                 ticket,
                 document,
-                changes,
+                changes: offered,
+                touched,
             });
             // Replies, relays and the sync state wait for `Persisted`.
             if let Some(peer) = doc.peers.get_mut(&connection) {

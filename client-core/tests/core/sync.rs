@@ -4,13 +4,13 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use automerge::{Automerge, ChangeHash, ReadDoc};
+use automerge::{Automerge, ReadDoc};
 use client_core::model::notebook::Lecture;
 use client_core::sync::engine::{
-    ConnectionId, Effect, Engine, Event, Gate, Refusal, Side, Trusting,
+    ConnectionId, Effect, Engine, Event, Gate, Offered, Refusal, Side, Trusting,
 };
 use client_core::sync::message::{PeerId, PeerMetadata, StorageId};
-use client_core::validate::{self, Context, Limits};
+use client_core::validate::{self, Context, Limits, Touched};
 use client_core::{DocumentId, Millis, Notebook, Principal, Scope, access, schema};
 
 use crate::fixture::{NOW, Person, Village, later, lecture};
@@ -34,9 +34,8 @@ impl Gate for ServerGate {
         who: &Principal,
         _: Option<u32>,
         document: DocumentId,
-        doc: &Automerge,
-        before: &[ChangeHash],
-    ) -> Result<(), Refusal> {
+        offered: Offered<'_>,
+    ) -> Result<Option<Touched>, Refusal> {
         let scope = *self.catalogue.get(&document).ok_or(Refusal {
             rule: "unknown".into(),
             message: String::new(),
@@ -48,10 +47,12 @@ impl Gate for ServerGate {
             limits: Limits::default(),
             rules: validate::RULES,
         };
-        validate::validate_changes(doc, before, &ctx).map_err(|v| Refusal {
-            rule: v.rule().into(),
-            message: v.to_string(),
-        })
+        validate::validate_offered(offered.doc, offered.before, offered.changes, &ctx)
+            .map(Some)
+            .map_err(|v| Refusal {
+                rule: v.rule().into(),
+                message: v.to_string(),
+            })
     }
 }
 
@@ -331,10 +332,11 @@ pub fn answer<G: Gate>(node: &mut Node<G>, effect: &Effect) -> Vec<Effect> {
             ticket,
             document,
             changes,
+            ..
         } => {
             let stored = node.storage.documents.entry(*document).or_default();
             for change in changes {
-                stored.extend_from_slice(change);
+                stored.extend_from_slice(change.raw_bytes());
             }
             if node.hold_persists {
                 node.held.push(*ticket);

@@ -147,19 +147,9 @@ impl Store {
     /// Appends changes to a document's log, with the bindings of the actors that wrote them,
     /// in one transaction; returns once they are durable.
     pub async fn append_changes(&self, write: Write) -> Result<()> {
-        // Parsed here, off the storage thread, which only writes.
-        let changes = write
-            .changes
-            .iter()
-            .map(|bytes| {
-                automerge::Change::from_bytes(bytes.clone())
-                    .map(|change| (change.hash(), bytes.clone()))
-                    .map_err(|e| StoreError::BadChange(e.to_string()))
-            })
-            .collect::<Result<Vec<_>>>()?;
         let node = self.node.clone();
         self.write(move |connection| {
-            append(connection, &node, write.document, &changes)?;
+            append(connection, &node, write.document, &write.changes)?;
             bind_actors(connection, &write.actors, write.at)?;
             for event in &write.audit {
                 super::audit::insert(connection, event)?;
@@ -333,8 +323,7 @@ impl Store {
 #[derive(Debug, Clone)]
 pub struct Write {
     pub document: DocumentId,
-    /// Raw Automerge changes.
-    pub changes: Vec<Vec<u8>>,
+    pub changes: Vec<automerge::Change>,
     /// Actors written with for the first time, and whom they write for.
     pub actors: Vec<(ActorId, UserId)>,
     /// The rows of the records the changes touched.
@@ -366,18 +355,12 @@ fn read_scope(
     Ok((id.parse().map_err(|_| corrupt("id"))?, scope))
 }
 
-/// The changes a saved document holds, with their hashes, and the actors that wrote them.
-type Changes = Vec<(automerge::ChangeHash, Vec<u8>)>;
-
-fn changes_of(doc: &automerge::Automerge) -> (Changes, Vec<ActorId>) {
+/// The changes a saved document holds, and the actors that wrote them.
+fn changes_of(doc: &automerge::Automerge) -> (Vec<automerge::Change>, Vec<ActorId>) {
     let changes = doc.get_changes(&[]);
     let mut actors: Vec<ActorId> = changes.iter().map(|c| c.actor_id().clone()).collect();
     actors.sort();
     actors.dedup();
-    let changes = changes
-        .into_iter()
-        .map(|change| (change.hash(), change.raw_bytes().to_vec()))
-        .collect();
     (changes, actors)
 }
 
@@ -466,12 +449,7 @@ fn bind_actors(tx: &Db, actors: &[(ActorId, UserId)], at: Millis) -> Result<()> 
 /// a write to a document holds its row until it commits, so versions commit in order, and
 /// a node that has read a document at version `v` learns every later write from the changes
 /// stored after `v`. On PostgreSQL the other nodes are told at commit (`NOTIFY`).
-fn append(
-    tx: &Db,
-    node: &str,
-    id: DocumentId,
-    changes: &[(automerge::ChangeHash, Vec<u8>)],
-) -> Result<()> {
+fn append(tx: &Db, node: &str, id: DocumentId, changes: &[automerge::Change]) -> Result<()> {
     let version: i64 = tx.query_row(
         "UPDATE documents SET version = version + 1 WHERE id = ?1 RETURNING version",
         [id.to_string()],
@@ -481,8 +459,14 @@ fn append(
         "INSERT INTO changes (document, hash, bytes, version) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT DO NOTHING",
     )?;
-    for (hash, bytes) in changes {
-        statement.execute(params![id.to_string(), hash.as_ref(), bytes, version])?;
+    for change in changes {
+        let hash = change.hash();
+        statement.execute(params![
+            id.to_string(),
+            hash.as_ref(),
+            change.raw_bytes(),
+            version
+        ])?;
     }
     tx.notify(CHANGES_CHANNEL, &Written::notice(node, id, version))
 }

@@ -292,6 +292,14 @@ fn sqlite_writer(path: &Path) -> Result<Db> {
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "ON")?;
+    // Every grouped write runs in a savepoint, whose undo journal is a temporary file unless
+    // kept in memory; it is thrown away at commit and never needed after a crash.
+    connection.pragma_update(None, "temp_store", "MEMORY")?;
+    // A checkpoint copies every page the log holds into the database, once however often
+    // it was written since: checkpointing every 16 MiB of log rather than every 4 MiB writes
+    // the pages that every write touches (indexes, the documents' versions) a quarter as
+    // often.
+    connection.pragma_update(None, "wal_autocheckpoint", 4096)?;
     // Another process (the command line, a backup) may hold a lock for a moment: wait for
     // it rather than fail a write.
     connection.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -374,11 +382,7 @@ mod tests {
         let roster = tx.get(automerge::ROOT, "roster").unwrap().unwrap().1;
         tx.put(&roster, "note", "x").unwrap();
         tx.commit();
-        let changes: Vec<Vec<u8>> = replica
-            .get_changes(&before)
-            .iter()
-            .map(|c| c.raw_bytes().to_vec())
-            .collect();
+        let changes = replica.get_changes(&before);
         let write = |changes| Write {
             document: id,
             changes,
@@ -392,10 +396,6 @@ mod tests {
         let bindings = store.actor_bindings().await.unwrap();
         assert!(bindings.contains(&(replica.get_actor().clone(), UserId::SYSTEM)));
         assert_eq!(bindings.len(), 2, "the creating actor and the replica's");
-        assert!(matches!(
-            store.append_changes(write(vec![vec![1, 2, 3]])).await,
-            Err(StoreError::BadChange(_))
-        ));
 
         store
             .save_sync_state(StorageId("phone".into()), id, vec![9, 9])
@@ -454,7 +454,7 @@ mod tests {
             tx.commit();
             Write {
                 document: id,
-                changes: vec![replica.get_changes(&before)[0].raw_bytes().to_vec()],
+                changes: replica.get_changes(&before),
                 actors: Vec::new(),
                 projection: Projection::default(),
                 audit: Vec::new(),
