@@ -263,6 +263,35 @@ struct PeerSync {
     /// Whether the peer spoke while changes were being persisted, and so is owed an answer
     /// once they are.
     owed: bool,
+    /// Ticks since the peer last spoke of this document, and how many a device waits before
+    /// offering again what the peer lacks: doubled after each offer that goes unanswered,
+    /// so that phones waiting on a server busy storing what they sent do not send it again
+    /// and again, burying it deeper at the worst moment.
+    quiet_ticks: u32,
+    patience: u32,
+}
+
+/// The most ticks a device waits between offers to a silent peer.
+const MOST_PATIENCE: u32 = 16;
+
+impl PeerSync {
+    fn new(ready: bool) -> PeerSync {
+        PeerSync {
+            state: am_sync::State::new(),
+            ready,
+            inbox: VecDeque::new(),
+            dirty: false,
+            owed: false,
+            quiet_ticks: 0,
+            patience: 1,
+        }
+    }
+
+    /// The peer spoke of the document: it is there, and listening.
+    fn heard(&mut self) {
+        self.quiet_ticks = 0;
+        self.patience = 1;
+    }
 }
 
 #[derive(Debug)]
@@ -770,13 +799,11 @@ impl<G: Gate> Engine<G> {
         let Some(doc) = self.documents.get_mut(&document) else {
             return;
         };
-        let peer = doc.peers.entry(connection).or_insert_with(|| PeerSync {
-            state: am_sync::State::new(),
-            ready: storage.is_none(),
-            inbox: VecDeque::new(),
-            dirty: false,
-            owed: false,
-        });
+        let peer = doc
+            .peers
+            .entry(connection)
+            .or_insert_with(|| PeerSync::new(storage.is_none()));
+        peer.heard();
         peer.inbox.push_back(body.data);
         let first_for_peer = !peer.ready && peer.inbox.len() == 1;
         if first_for_peer && let Some(storage) = storage {
@@ -999,6 +1026,12 @@ impl<G: Gate> Engine<G> {
             let heads = automerge.get_heads();
             for (&connection, peer) in &mut doc.peers {
                 if peer.ready && !peer_has(&peer.state, &heads) {
+                    peer.quiet_ticks += 1;
+                    if peer.quiet_ticks < peer.patience {
+                        continue;
+                    }
+                    peer.quiet_ticks = 0;
+                    peer.patience = (peer.patience * 2).min(MOST_PATIENCE);
                     // Forget what was sent in this session, so that whatever the peer still
                     // lacks is sent again.
                     peer.state.in_flight = false;
@@ -1172,13 +1205,7 @@ impl<G: Gate> Engine<G> {
             return;
         };
         if let std::collections::btree_map::Entry::Vacant(entry) = doc.peers.entry(connection) {
-            entry.insert(PeerSync {
-                state: am_sync::State::new(),
-                ready: storage.is_none(),
-                inbox: VecDeque::new(),
-                dirty: false,
-                owed: false,
-            });
+            entry.insert(PeerSync::new(storage.is_none()));
             // What this device last shared with that server is worth loading first: the
             // exchange then starts from there instead of from nothing.
             if let Some(storage) = storage {

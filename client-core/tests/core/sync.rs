@@ -716,6 +716,43 @@ fn a_failed_write_acknowledges_nothing_and_the_phone_sends_it_again() {
 }
 
 #[test]
+fn a_phone_waiting_on_a_busy_server_offers_again_less_and_less_often() {
+    let World {
+        village,
+        li_notebook,
+        mut net,
+        ..
+    } = world();
+    let li_phone = phone_holding(&mut net, "li-phone", li_notebook);
+    net.connect(li_phone, &village.li.principal);
+    net.server.hold_persists = true;
+    record_on(&mut net, li_phone, li_notebook, &village.li, &[later(1)]);
+    net.device_event(
+        li_phone,
+        Event::LocalChange {
+            document: li_notebook,
+        },
+    );
+
+    // The server is still storing it, and says nothing: the phone offers again after one
+    // tick, then two, four, eight and sixteen, not on every tick.
+    let mut offers = Vec::new();
+    for tick in 1..=40 {
+        let sent = net.bytes_to_server;
+        net.device_event(li_phone, Event::Tick);
+        if net.bytes_to_server > sent {
+            offers.push(tick);
+        }
+    }
+    assert_eq!(offers, [1, 3, 7, 15, 31]);
+
+    net.server.hold_persists = false;
+    net.release_persists();
+    assert!(net.devices[li_phone].engine.acknowledged(li_notebook));
+    assert_eq!(stored_lectures(&net.server.storage, li_notebook).len(), 1);
+}
+
+#[test]
 fn a_reconnecting_device_exchanges_only_what_is_new() {
     let World {
         village,

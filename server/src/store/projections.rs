@@ -103,12 +103,25 @@ impl Store {
 /// Replaces the rows of the records `projection` touched.
 pub(super) fn project(tx: &Db, document: DocumentId, projection: &Projection) -> Result<()> {
     let id = document.to_string();
-    for table in ["records", "record_people", "record_media", "record_values"] {
-        let mut clear = tx.prepare(&format!(
+    let clear = |table: &str| {
+        tx.prepare(&format!(
             "DELETE FROM {table} WHERE document = ?1 AND collection = ?2 AND key = ?3"
-        ))?;
-        for (collection, key) in &projection.touched {
-            clear.execute(params![id, collection, key])?;
+        ))
+    };
+    let mut clear_record = clear("records")?;
+    let mut clear_fields = [
+        clear("record_people")?,
+        clear("record_media")?,
+        clear("record_values")?,
+    ];
+    for (collection, key) in &projection.touched {
+        // A record's people, media and values are only ever written beside its row: a
+        // record without one (a new record, most often) has none to clear.
+        if clear_record.execute(params![id, collection, key])? == 0 {
+            continue;
+        }
+        for statement in &mut clear_fields {
+            statement.execute(params![id, collection, key])?;
         }
     }
     let mut record = tx.prepare(
