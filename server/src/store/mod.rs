@@ -300,6 +300,9 @@ fn sqlite_writer(path: &Path) -> Result<Db> {
     // the pages that every write touches (indexes, the documents' versions) a quarter as
     // often.
     connection.pragma_update(None, "wal_autocheckpoint", 4096)?;
+    // Room for every statement the writer runs, the projection's multi-row shapes included,
+    // so that none is parsed again while a storm writes.
+    connection.set_prepared_statement_cache_capacity(128);
     // Another process (the command line, a backup) may hold a lock for a moment: wait for
     // it rather than fail a write.
     connection.busy_timeout(std::time::Duration::from_secs(10))?;

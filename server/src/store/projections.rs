@@ -2,7 +2,10 @@
 //! media they reference, their scalar fields), written in the transaction of the changes they come from and
 //! rebuilt from the documents on demand.
 
-use super::sql::{Db, Dialect, params};
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use super::sql::{Db, Dialect, Value, params};
 use client_core::model::branch::Election;
 use client_core::model::notebook::Ballot;
 use client_core::projection::{self, Cell, Projection};
@@ -142,49 +145,92 @@ pub(super) fn project(tx: &Db, document: DocumentId, projection: &Projection) ->
             row.subject_collection
         ])?;
     }
-    let mut person = tx.prepare(
-        "INSERT INTO record_people (document, collection, key, field, person)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT DO NOTHING",
+    let people: Vec<[Value<'_>; 5]> = projection
+        .people
+        .iter()
+        .map(|row| {
+            [
+                text(&id),
+                text(row.collection),
+                text(&row.key),
+                text(row.field),
+                text(&row.person),
+            ]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        "record_people",
+        &["document", "collection", "key", "field", "person"],
+        &people,
+        "ON CONFLICT DO NOTHING",
     )?;
-    for row in &projection.people {
-        person.execute(params![id, row.collection, row.key, row.field, row.person])?;
+    let media: Vec<[Value<'_>; 7]> = projection
+        .media
+        .iter()
+        .map(|row| {
+            [
+                text(&id),
+                text(row.collection),
+                text(&row.key),
+                text(row.field),
+                text(&row.sha256),
+                text(&row.media_type),
+                Value::Int(row.size),
+            ]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        "record_media",
+        &[
+            "document",
+            "collection",
+            "key",
+            "field",
+            "sha256",
+            "media_type",
+            "size",
+        ],
+        &media,
+        "ON CONFLICT DO NOTHING",
+    )?;
+    // Texts and numbers apart, so that no parameter is ever null: PostgreSQL prepares a
+    // statement for the types of its parameters, and a null's would multiply them.
+    // A field written twice (it cannot be, by the schema) keeps its last value, as a row at a
+    // time did: one statement may not update a row twice.
+    let mut seen = HashSet::new();
+    let mut last = Vec::new();
+    for row in projection.values.iter().rev() {
+        if seen.insert((row.collection, row.key.as_str(), row.field)) {
+            last.push(row);
+        }
     }
-    let mut media = tx.prepare(
-        "INSERT INTO record_media (document, collection, key, field, sha256, media_type, size)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT DO NOTHING",
-    )?;
-    for row in &projection.media {
-        media.execute(params![
-            id,
-            row.collection,
-            row.key,
-            row.field,
-            row.sha256,
-            row.media_type,
-            row.size
-        ])?;
+    let (mut texts, mut numbers): (Vec<[Value<'_>; 5]>, Vec<[Value<'_>; 5]>) = (vec![], vec![]);
+    for row in last.into_iter().rev() {
+        let key = [
+            text(&id),
+            text(row.collection),
+            text(&row.key),
+            text(row.field),
+        ];
+        let [document, collection, key, field] = key;
+        match &row.value {
+            Cell::Text(value) => texts.push([document, collection, key, field, text(value)]),
+            Cell::Number(value) => {
+                numbers.push([document, collection, key, field, Value::Real(*value)]);
+            }
+        }
     }
-    let mut value = tx.prepare(
-        "INSERT INTO record_values (document, collection, key, field, text, number)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (document, collection, key, field)
-         DO UPDATE SET text = excluded.text, number = excluded.number",
-    )?;
-    for row in &projection.values {
-        let (text, number) = match &row.value {
-            Cell::Text(text) => (Some(text.as_str()), None),
-            Cell::Number(number) => (None, Some(*number)),
-        };
-        value.execute(params![
-            id,
-            row.collection,
-            row.key,
-            row.field,
-            text,
-            number
-        ])?;
+    for (rows, column, other) in [(&texts, "text", "number"), (&numbers, "number", "text")] {
+        insert_rows(
+            tx,
+            "record_values",
+            &["document", "collection", "key", "field", column, other],
+            rows,
+            "ON CONFLICT (document, collection, key, field)
+             DO UPDATE SET text = excluded.text, number = excluded.number",
+        )?;
     }
     let mut election = tx.prepare(
         "INSERT INTO elections (id, branch, document, election)
@@ -226,4 +272,50 @@ pub(super) fn reproject(tx: &Db, document: DocumentId) -> Result<usize> {
     }
     project(tx, document, &projection)?;
     Ok(projection.records.len())
+}
+
+fn text(text: &str) -> Value<'_> {
+    Value::Text(Cow::Borrowed(text))
+}
+
+/// The most rows one statement inserts.
+const MOST_ROWS: usize = 32;
+
+/// Inserts `rows` into the `columns` of `table` with as few statements as they fit in: a
+/// statement a row is a round trip a row to PostgreSQL. Each row gives the first `N` columns;
+/// the rest are null. Rows go in runs of 32, 16, … 1, so that a handful of statement shapes
+/// serve every batch and each is prepared once.
+fn insert_rows<const N: usize>(
+    tx: &Db,
+    table: &str,
+    columns: &[&str],
+    rows: &[[Value<'_>; N]],
+    conflict: &str,
+) -> Result<()> {
+    let insert = format!("INSERT INTO {table} ({})", columns.join(", "));
+    let columns = columns.len();
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let run = MOST_ROWS.min(1 << rest.len().ilog2());
+        let (these, after) = rest.split_at(run);
+        let mut sql = format!("{insert} VALUES ");
+        for row in 0..run {
+            let cells: Vec<String> = (1..=N)
+                .map(|column| format!("?{}", row * N + column))
+                .chain((N..columns).map(|_| "NULL".to_owned()))
+                .collect();
+            if row > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            sql.push_str(&cells.join(", "));
+            sql.push(')');
+        }
+        sql.push(' ');
+        sql.push_str(conflict);
+        let values: Vec<&Value<'_>> = these.iter().flatten().collect();
+        tx.prepare(&sql)?.execute(values.as_slice())?;
+        rest = after;
+    }
+    Ok(())
 }
