@@ -127,6 +127,41 @@ async fn invite(server: &TestServer, admin: &str, user: &str) -> String {
     answer.json()["code"].as_str().unwrap().to_owned()
 }
 
+/// The core, the most of a first visit, reaches a browser that takes Brotli in Brotli (even
+/// when it takes gzip too), one that takes only gzip in gzip, and any other whole: each the
+/// very file the build wrote, marked so that no shared cache hands one to another.
+#[tokio::test]
+async fn the_core_is_sent_in_brotli_to_a_browser_that_takes_it_and_in_gzip_to_one_that_does_not() {
+    let (_database, server, _hub) = served_with_app().await;
+    let core = std::fs::read_dir(web_dir().join("assets"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|e| e == "wasm"))
+        .expect("the app's build holds the WASM core");
+    let twin = |extension: &str| {
+        let mut name = core.clone().into_os_string();
+        name.push(extension);
+        std::fs::read(name).unwrap()
+    };
+    let path = format!("/assets/{}", core.file_name().unwrap().to_string_lossy());
+    for (accepted, encoding, sent) in [
+        ("gzip, deflate, br, zstd", Some("br"), twin(".br")),
+        ("gzip, deflate", Some("gzip"), twin(".gz")),
+        ("identity", None, std::fs::read(&core).unwrap()),
+    ] {
+        let headers = [("Accept-Encoding".to_owned(), accepted.to_owned())];
+        let response = http(server.addr, "GET", &path, &headers, &[])
+            .await
+            .unwrap();
+        assert_eq!(response.status, 200, "{accepted}");
+        assert_eq!(response.header("content-encoding"), encoding, "{accepted}");
+        assert_eq!(response.header("content-type"), Some("application/wasm"));
+        assert_eq!(response.header("vary"), Some("accept-encoding"));
+        assert!(response.bytes == sent, "{accepted}: not the build's file");
+    }
+    server.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn li_records_a_lecture_offline_and_it_reaches_the_server_by_itself() {
     let (db, server, _) = served_with_app().await;
