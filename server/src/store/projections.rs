@@ -145,89 +145,52 @@ pub(super) fn project(tx: &Db, document: DocumentId, projection: &Projection) ->
             row.subject_collection
         ])?;
     }
-    let people: Vec<[Value<'_>; 5]> = projection
-        .people
-        .iter()
-        .map(|row| {
+    let mut people = Rows::new();
+    for row in &projection.people {
+        people.push(
+            [&id, row.collection, &row.key, row.field],
+            [text(&row.person)],
+        );
+    }
+    people.insert(tx, "record_people", &["person"], "ON CONFLICT DO NOTHING")?;
+    let mut media = Rows::new();
+    for row in &projection.media {
+        media.push(
+            [&id, row.collection, &row.key, row.field],
             [
-                text(&id),
-                text(row.collection),
-                text(&row.key),
-                text(row.field),
-                text(&row.person),
-            ]
-        })
-        .collect();
-    insert_rows(
-        tx,
-        "record_people",
-        &["document", "collection", "key", "field", "person"],
-        &people,
-        "ON CONFLICT DO NOTHING",
-    )?;
-    let media: Vec<[Value<'_>; 7]> = projection
-        .media
-        .iter()
-        .map(|row| {
-            [
-                text(&id),
-                text(row.collection),
-                text(&row.key),
-                text(row.field),
                 text(&row.sha256),
                 text(&row.media_type),
                 Value::Int(row.size),
-            ]
-        })
-        .collect();
-    insert_rows(
+            ],
+        );
+    }
+    media.insert(
         tx,
         "record_media",
-        &[
-            "document",
-            "collection",
-            "key",
-            "field",
-            "sha256",
-            "media_type",
-            "size",
-        ],
-        &media,
+        &["sha256", "media_type", "size"],
         "ON CONFLICT DO NOTHING",
     )?;
     // Texts and numbers apart, so that no parameter is ever null: PostgreSQL prepares a
-    // statement for the types of its parameters, and a null's would multiply them.
-    // A field written twice (it cannot be, by the schema) keeps its last value, as a row at a
-    // time did: one statement may not update a row twice.
+    // statement for the types of its parameters, and a null's would multiply them. A field
+    // written twice (it cannot be, by the schema) keeps its last value, as a row at a time
+    // did: one statement may not update a row twice.
     let mut seen = HashSet::new();
-    let mut last = Vec::new();
+    let (mut texts, mut numbers) = (Rows::new(), Rows::new());
     for row in projection.values.iter().rev() {
-        if seen.insert((row.collection, row.key.as_str(), row.field)) {
-            last.push(row);
+        if !seen.insert((row.collection, row.key.as_str(), row.field)) {
+            continue;
         }
-    }
-    let (mut texts, mut numbers): (Vec<[Value<'_>; 5]>, Vec<[Value<'_>; 5]>) = (vec![], vec![]);
-    for row in last.into_iter().rev() {
-        let key = [
-            text(&id),
-            text(row.collection),
-            text(&row.key),
-            text(row.field),
-        ];
-        let [document, collection, key, field] = key;
+        let place = [id.as_str(), row.collection, &row.key, row.field];
         match &row.value {
-            Cell::Text(value) => texts.push([document, collection, key, field, text(value)]),
-            Cell::Number(value) => {
-                numbers.push([document, collection, key, field, Value::Real(*value)]);
-            }
+            Cell::Text(value) => texts.push(place, [text(value)]),
+            Cell::Number(value) => numbers.push(place, [Value::Real(*value)]),
         }
     }
     for (rows, column, other) in [(&texts, "text", "number"), (&numbers, "number", "text")] {
-        insert_rows(
+        rows.insert(
             tx,
             "record_values",
-            &["document", "collection", "key", "field", column, other],
-            rows,
+            &[column, other],
             "ON CONFLICT (document, collection, key, field)
              DO UPDATE SET text = excluded.text, number = excluded.number",
         )?;
@@ -281,41 +244,56 @@ fn text(text: &str) -> Value<'_> {
 /// The most rows one statement inserts.
 const MOST_ROWS: usize = 32;
 
-/// Inserts `rows` into the `columns` of `table` with as few statements as they fit in: a
-/// statement a row is a round trip a row to PostgreSQL. Each row gives the first `N` columns;
-/// the rest are null. Rows go in runs of 32, 16, … 1, so that a handful of statement shapes
-/// serve every batch and each is prepared once.
-fn insert_rows<const N: usize>(
-    tx: &Db,
-    table: &str,
-    columns: &[&str],
-    rows: &[[Value<'_>; N]],
-    conflict: &str,
-) -> Result<()> {
-    let insert = format!("INSERT INTO {table} ({})", columns.join(", "));
-    let columns = columns.len();
-    let mut rest = rows;
-    while !rest.is_empty() {
-        let run = MOST_ROWS.min(1 << rest.len().ilog2());
-        let (these, after) = rest.split_at(run);
-        let mut sql = format!("{insert} VALUES ");
-        for row in 0..run {
-            let cells: Vec<String> = (1..=N)
-                .map(|column| format!("?{}", row * N + column))
-                .chain((N..columns).map(|_| "NULL".to_owned()))
-                .collect();
-            if row > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            sql.push_str(&cells.join(", "));
-            sql.push(')');
-        }
-        sql.push(' ');
-        sql.push_str(conflict);
-        let values: Vec<&Value<'_>> = these.iter().flatten().collect();
-        tx.prepare(&sql)?.execute(values.as_slice())?;
-        rest = after;
+/// Rows of a projection table, each the record's place (document, collection, key, field)
+/// and then values of its own, written with as few statements as they fit in: a statement a
+/// row is a round trip a row to PostgreSQL.
+struct Rows<'a> {
+    rows: Vec<Vec<Value<'a>>>,
+}
+
+impl<'a> Rows<'a> {
+    fn new() -> Self {
+        Rows { rows: Vec::new() }
     }
-    Ok(())
+
+    fn push<const N: usize>(&mut self, place: [&'a str; 4], values: [Value<'a>; N]) {
+        self.rows
+            .push(place.into_iter().map(text).chain(values).collect());
+    }
+
+    /// Inserts the rows into `table`, their values into `columns` after the place; any
+    /// column named beyond the values is null. Rows go in runs of 32, 16, … 1, so that a
+    /// handful of statement shapes serve every batch and each is prepared once.
+    fn insert(&self, tx: &Db, table: &str, columns: &[&str], conflict: &str) -> Result<()> {
+        let named = ["document", "collection", "key", "field"]
+            .iter()
+            .chain(columns)
+            .copied()
+            .collect::<Vec<_>>();
+        let insert = format!("INSERT INTO {table} ({})", named.join(", "));
+        let mut rest = self.rows.as_slice();
+        while let Some(width) = rest.first().map(Vec::len) {
+            let run = MOST_ROWS.min(1 << rest.len().ilog2());
+            let (these, after) = rest.split_at(run);
+            let mut sql = format!("{insert} VALUES ");
+            for row in 0..run {
+                let cells: Vec<String> = (1..=width)
+                    .map(|column| format!("?{}", row * width + column))
+                    .chain((width..named.len()).map(|_| "NULL".to_owned()))
+                    .collect();
+                if row > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                sql.push_str(&cells.join(", "));
+                sql.push(')');
+            }
+            sql.push(' ');
+            sql.push_str(conflict);
+            let values: Vec<&Value<'_>> = these.iter().flatten().collect();
+            tx.prepare(&sql)?.execute(values.as_slice())?;
+            rest = after;
+        }
+        Ok(())
+    }
 }
