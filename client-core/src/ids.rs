@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use autosurgeon::{Hydrate, HydrateError, Reconcile, Reconciler};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::quote;
@@ -209,13 +210,19 @@ impl FromStr for DocumentId {
             return Err(IdError::NotDocumentId(quote(s)));
         }
         let bytes = bs58::decode(s)
-            .with_check(None)
             .into_vec()
             .map_err(|_| IdError::NotDocumentId(quote(s)))?;
-        let bytes: [u8; 16] = bytes
+        let checked: [u8; 20] = bytes
             .try_into()
             .map_err(|_| IdError::NotDocumentId(quote(s)))?;
-        Ok(Self(bytes))
+        let (id, check) = checked.split_at(16);
+        let id: [u8; 16] = id
+            .try_into()
+            .map_err(|_| IdError::NotDocumentId(quote(s)))?;
+        if checksum(&id) != check {
+            return Err(IdError::NotDocumentId(quote(s)));
+        }
+        Ok(Self(id))
     }
 }
 
@@ -234,8 +241,18 @@ impl From<DocumentId> for String {
 
 impl fmt::Display for DocumentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&bs58::encode(&self.0).with_check().into_string())
+        let mut checked = [0; 20];
+        checked[..16].copy_from_slice(&self.0);
+        checked[16..].copy_from_slice(&checksum(&self.0));
+        f.write_str(&bs58::encode(checked).into_string())
     }
+}
+
+/// Base58Check's checksum, as automerge-repo spells document ids: the first four bytes of the
+/// id's SHA-256, hashed again.
+fn checksum(id: &[u8; 16]) -> [u8; 4] {
+    let twice = Sha256::digest(Sha256::digest(id));
+    [twice[0], twice[1], twice[2], twice[3]]
 }
 
 impl fmt::Debug for DocumentId {
@@ -268,6 +285,8 @@ mod tests {
         let text = id.to_string();
         assert_eq!(text.parse::<DocumentId>().unwrap(), id);
         assert_eq!(DocumentId::from_url(&id.url()).unwrap(), id);
+        // Base58Check as automerge-repo (and any other implementation) spells it.
+        assert_eq!(text, "6gMHXjsZ5cxdn4qSbgGYYY8CnKK");
     }
 
     #[test]
