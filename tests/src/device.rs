@@ -33,6 +33,16 @@ pub struct Device {
     pub bytes_received: u64,
     /// The code of the last close frame the server sent, if it gave one.
     pub closed_with: Option<u16>,
+    /// Every frame sent and received, in the order this device saw them, while `Some`: for
+    /// benchmarks that take the traffic apart by document and message.
+    pub frames: Option<Vec<Frame>>,
+}
+
+/// One WebSocket frame's payload, as a device sent or received it.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub sent: bool,
+    pub bytes: Vec<u8>,
 }
 
 impl std::fmt::Debug for Device {
@@ -60,8 +70,14 @@ impl Device {
             is_ephemeral: Some(false),
             rules,
         };
+        Device::introduced_as(name, metadata)
+    }
+
+    /// A device with peer id `peer` that says `metadata` of itself in `join`: with or without
+    /// a storage id under which the server keeps what they share.
+    pub fn introduced_as(peer: &str, metadata: PeerMetadata) -> Device {
         Device {
-            engine: Engine::new(PeerId(name.to_owned()), metadata, Side::Client, Trusting),
+            engine: Engine::new(PeerId(peer.to_owned()), metadata, Side::Client, Trusting),
             storage: BTreeMap::new(),
             sync_states: BTreeMap::new(),
             socket: None,
@@ -69,12 +85,19 @@ impl Device {
             bytes_sent: 0,
             bytes_received: 0,
             closed_with: None,
+            frames: None,
         }
     }
 
     /// Puts a document in the device's storage, as an earlier session left it.
     pub fn hold(&mut self, document: DocumentId, bytes: Vec<u8>) {
         self.storage.insert(document, bytes);
+    }
+
+    /// Forgets what this device shared with every server, as an app that keeps no sync states
+    /// would: its next session starts from its documents alone.
+    pub fn forget_sync_states(&mut self) {
+        self.sync_states.clear();
     }
 
     pub fn document(&self, document: DocumentId) -> Option<&Automerge> {
@@ -162,6 +185,12 @@ impl Device {
                 Ok(Some(Ok(WsMessage::Binary(bytes)))) => {
                     quiet_since = tokio::time::Instant::now();
                     self.bytes_received += bytes.len() as u64;
+                    if let Some(frames) = self.frames.as_mut() {
+                        frames.push(Frame {
+                            sent: false,
+                            bytes: bytes.to_vec(),
+                        });
+                    }
                     self.handle(Event::Frame {
                         connection: LINK,
                         bytes: bytes.to_vec(),
@@ -262,6 +291,12 @@ impl Device {
                 match &effect {
                     Effect::Send { bytes, .. } => {
                         self.bytes_sent += bytes.len() as u64;
+                        if let Some(frames) = self.frames.as_mut() {
+                            frames.push(Frame {
+                                sent: true,
+                                bytes: bytes.clone(),
+                            });
+                        }
                         if let Some(socket) = self.socket.as_mut() {
                             socket.send(WsMessage::Binary(bytes.clone().into())).await?;
                         }

@@ -961,6 +961,7 @@ impl<G: Gate> Engine<G> {
             return;
         };
         let before = automerge.get_heads();
+        let nothing_to_tell = says_nothing_new(&message, &before);
         if let Err(error) = automerge.receive_sync_message(&mut peer.state, message) {
             let refusal = Refusal {
                 rule: "bad_sync_message".into(),
@@ -968,6 +969,14 @@ impl<G: Gate> Engine<G> {
             };
             self.forget(document);
             return self.refuse(connection, Some(document), refusal, true);
+        }
+        if nothing_to_tell {
+            // Automerge answers once in every session, so that the peer learns our heads; this
+            // peer has just shown it knows them already, and that we hold its own. The answer
+            // would tell it nothing, so it is not sent (a quiet reconnect then costs one frame
+            // a document instead of two). Anything we learn later is still sent: Automerge
+            // stays silent only while our heads are the ones the peer just sent.
+            peer.state.have_responded = true;
         }
         let after = automerge.get_heads();
         if before != after {
@@ -1225,6 +1234,18 @@ impl<G: Gate> Engine<G> {
             self.ensure_loaded(document);
         }
     }
+}
+
+/// Whether a sync message says only what we know: that its sender is at our `heads`, that it
+/// knew before it spoke that we hold them too (the heads it last shared with us, which it
+/// persisted, are those same heads), and that it needs nothing. Such is a quiet reconnect.
+fn says_nothing_new(message: &am_sync::Message, heads: &[ChangeHash]) -> bool {
+    !heads.is_empty()
+        && message.heads == heads
+        && message.need.is_empty()
+        && message.changes.is_empty()
+        && message.have.len() == 1
+        && message.have.iter().all(|have| have.last_sync == heads)
 }
 
 /// Whether a peer has said it holds every one of `heads`.

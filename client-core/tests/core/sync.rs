@@ -99,6 +99,9 @@ struct Net {
     next_connection: u64,
     bytes_to_server: usize,
     bytes_to_devices: usize,
+    /// Frames sent each way.
+    frames_to_server: usize,
+    frames_to_devices: usize,
 }
 
 const DEVICE_SIDE: ConnectionId = ConnectionId(0);
@@ -124,6 +127,8 @@ impl Net {
             next_connection: 1,
             bytes_to_server: 0,
             bytes_to_devices: 0,
+            frames_to_server: 0,
+            frames_to_devices: 0,
         }
     }
 
@@ -183,6 +188,7 @@ impl Net {
             let follow = match &effect {
                 Effect::Send { connection, bytes } => {
                     self.bytes_to_devices += bytes.len();
+                    self.frames_to_devices += 1;
                     let device = self
                         .links
                         .iter()
@@ -221,6 +227,7 @@ impl Net {
             let follow = match &effect {
                 Effect::Send { bytes, .. } => {
                     self.bytes_to_server += bytes.len();
+                    self.frames_to_server += 1;
                     if let Some(connection) = self.links.get(&device).copied() {
                         self.deliver(To::Server(connection), bytes.clone());
                     }
@@ -795,6 +802,83 @@ fn a_reconnecting_device_exchanges_only_what_is_new() {
         "reconnect {} bytes, first sync {first}",
         up + down
     );
+}
+
+/// How many frames go up to the server and down to devices while `run` runs.
+fn frames_during(net: &mut Net, run: impl FnOnce(&mut Net)) -> (usize, usize) {
+    let (up, down) = (net.frames_to_server, net.frames_to_devices);
+    run(net);
+    (net.frames_to_server - up, net.frames_to_devices - down)
+}
+
+#[test]
+fn a_quiet_reconnect_costs_the_handshake_and_one_frame_a_document() {
+    let World {
+        village,
+        branch_id,
+        li_notebook,
+        mut net,
+    } = world();
+    let phone = phone_holding(&mut net, "li-phone", li_notebook);
+    net.device_event(
+        phone,
+        Event::Open {
+            document: branch_id,
+        },
+    );
+    record_on(&mut net, phone, li_notebook, &village.li, &[later(1)]);
+    net.connect(phone, &village.li.principal);
+    assert!(net.devices[phone].engine.acknowledged(li_notebook));
+    net.disconnect(phone);
+
+    // Days later, nothing new on either side: `join` and one `sync` a document go up, only
+    // `peer` comes down, and the phone knows the server holds everything it has.
+    let (up, down) = frames_during(&mut net, |net| net.connect(phone, &village.li.principal));
+    assert_eq!((up, down), (3, 1), "frames up and down");
+    for document in [li_notebook, branch_id] {
+        assert!(net.devices[phone].engine.acknowledged(document));
+    }
+    // Its sync state still tells the server's news: a lecture recorded on another device of
+    // the same person reaches the phone, relayed by the server.
+    let tablet = phone_holding(&mut net, "li-tablet", li_notebook);
+    record_on(&mut net, tablet, li_notebook, &village.li, &[later(2)]);
+    net.connect(tablet, &village.li.principal);
+    let lectures = |net: &Net, device: usize| {
+        let bytes = net.devices[device]
+            .engine
+            .document(li_notebook)
+            .unwrap()
+            .save();
+        Notebook::load(&bytes, Limits::default())
+            .unwrap()
+            .records::<Lecture>(&schema::LECTURES)
+            .len()
+    };
+    assert_eq!(lectures(&net, phone), 2);
+
+    // News while the phone was away costs one round trip: it sends its heads, the server
+    // answers with what it lacks, and the phone's acknowledgement is the last word.
+    net.disconnect(phone);
+    record_on(&mut net, tablet, li_notebook, &village.li, &[later(3)]);
+    net.device_event(
+        tablet,
+        Event::LocalChange {
+            document: li_notebook,
+        },
+    );
+    assert_eq!(stored_lectures(&net.server.storage, li_notebook).len(), 3);
+    let (up, down) = frames_during(&mut net, |net| net.connect(phone, &village.li.principal));
+    assert_eq!((up, down), (4, 2), "frames up and down");
+    assert_eq!(lectures(&net, phone), 3);
+
+    // A phone that kept no sync state cannot know what the server holds: it is told.
+    net.disconnect(phone);
+    net.devices[phone].storage.sync_states.clear();
+    let (up, down) = frames_during(&mut net, |net| net.connect(phone, &village.li.principal));
+    assert_eq!((up, down), (3, 3), "frames up and down");
+    for document in [li_notebook, branch_id] {
+        assert!(net.devices[phone].engine.acknowledged(document));
+    }
 }
 
 #[test]
