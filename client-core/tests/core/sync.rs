@@ -804,6 +804,28 @@ fn a_reconnecting_device_exchanges_only_what_is_new() {
     );
 }
 
+/// Li's phone, holding her notebook and the branch, with a lecture recorded offline, then
+/// connected and synced.
+fn li_synced_with_a_lecture(world: &mut World) -> usize {
+    let net = &mut world.net;
+    let phone = phone_holding(net, "li-phone", world.li_notebook);
+    net.device_event(
+        phone,
+        Event::Open {
+            document: world.branch_id,
+        },
+    );
+    record_on(
+        net,
+        phone,
+        world.li_notebook,
+        &world.village.li,
+        &[later(1)],
+    );
+    net.connect(phone, &world.village.li.principal);
+    phone
+}
+
 /// How many frames go up to the server and down to devices while `run` runs.
 fn frames_during(net: &mut Net, run: impl FnOnce(&mut Net)) -> (usize, usize) {
     let (up, down) = (net.frames_to_server, net.frames_to_devices);
@@ -813,21 +835,14 @@ fn frames_during(net: &mut Net, run: impl FnOnce(&mut Net)) -> (usize, usize) {
 
 #[test]
 fn a_quiet_reconnect_costs_the_handshake_and_one_frame_a_document() {
+    let mut world = world();
+    let phone = li_synced_with_a_lecture(&mut world);
     let World {
         village,
         branch_id,
         li_notebook,
         mut net,
-    } = world();
-    let phone = phone_holding(&mut net, "li-phone", li_notebook);
-    net.device_event(
-        phone,
-        Event::Open {
-            document: branch_id,
-        },
-    );
-    record_on(&mut net, phone, li_notebook, &village.li, &[later(1)]);
-    net.connect(phone, &village.li.principal);
+    } = world;
     assert!(net.devices[phone].engine.acknowledged(li_notebook));
     net.disconnect(phone);
 
@@ -883,21 +898,14 @@ fn a_quiet_reconnect_costs_the_handshake_and_one_frame_a_document() {
 
 #[test]
 fn documents_are_held_while_synced_and_dropped_when_idle() {
+    let mut world = world();
+    let phone = li_synced_with_a_lecture(&mut world);
     let World {
         village,
-        branch_id,
         li_notebook,
         mut net,
-    } = world();
-    let phone = phone_holding(&mut net, "li-phone", li_notebook);
-    net.device_event(
-        phone,
-        Event::Open {
-            document: branch_id,
-        },
-    );
-    record_on(&mut net, phone, li_notebook, &village.li, &[later(1)]);
-    net.connect(phone, &village.li.principal);
+        ..
+    } = world;
     assert_eq!(net.server.engine.loaded_documents(), 2, "both are in use");
 
     // Once nobody syncs them, the server holds nothing: memory follows the documents in use,
