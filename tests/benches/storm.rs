@@ -737,6 +737,10 @@ fn serve(
         let mut pending = VecDeque::from([event]);
         while let Some(event) = pending.pop_front() {
             for effect in engine.handle(event) {
+                if let Some(answer) = stored_in_memory(&mut storage, &effect) {
+                    pending.push_back(answer);
+                    continue;
+                }
                 match effect {
                     Effect::Send { connection, bytes } => {
                         if let Some(outbox) = outboxes.get(&connection) {
@@ -746,36 +750,8 @@ fn serve(
                     Effect::Close { connection, .. } => {
                         outboxes.remove(&connection);
                     }
-                    Effect::Load { document } => pending.push_back(Event::Loaded {
-                        document,
-                        bytes: storage.get(&document).cloned(),
-                    }),
-                    // No phone has synced with this server before.
-                    Effect::LoadSyncState {
-                        storage: peer,
-                        document,
-                    } => pending.push_back(Event::SyncStateLoaded {
-                        storage: peer,
-                        document,
-                        bytes: None,
-                    }),
-                    Effect::Persist {
-                        ticket,
-                        document,
-                        changes,
-                        ..
-                    } => {
-                        let stored = storage.entry(document).or_default();
-                        for change in changes {
-                            stored.extend_from_slice(change.raw_bytes());
-                        }
-                        pending.push_back(Event::Persisted { ticket });
-                    }
                     Effect::ChangesRefused { .. } | Effect::Refused { .. } => refused += 1,
-                    Effect::SaveSyncState { .. }
-                    | Effect::Unavailable { .. }
-                    | Effect::Changed { .. }
-                    | Effect::Ephemeral { .. } => {}
+                    _ => {}
                 }
             }
         }
@@ -784,6 +760,42 @@ fn serve(
         .zip(thread_cpu_time())
         .map(|(started, now)| now.saturating_sub(started));
     (cpu, refused)
+}
+
+/// The floor's storage, the same for the server engine and the phones': documents loaded
+/// from memory at once, no sync state ever saved before, changes appended and durable at
+/// once. The answer to `effect` if it is one for storage.
+fn stored_in_memory<I>(
+    storage: &mut HashMap<DocumentId, Vec<u8>>,
+    effect: &Effect,
+) -> Option<Event<I>> {
+    match effect {
+        Effect::Load { document } => Some(Event::Loaded {
+            document: *document,
+            bytes: storage.get(document).cloned(),
+        }),
+        Effect::LoadSyncState {
+            storage: peer,
+            document,
+        } => Some(Event::SyncStateLoaded {
+            storage: peer.clone(),
+            document: *document,
+            bytes: None,
+        }),
+        Effect::Persist {
+            ticket,
+            document,
+            changes,
+            ..
+        } => {
+            let stored = storage.entry(*document).or_default();
+            for change in changes {
+                stored.extend_from_slice(change.raw_bytes());
+            }
+            Some(Event::Persisted { ticket: *ticket })
+        }
+        _ => None,
+    }
 }
 
 /// One phone of the floor, an engine of its own as in the storm: connects to the server
@@ -823,41 +835,11 @@ fn in_memory_phone(
         let mut pending = vec![event];
         while let Some(event) = pending.pop() {
             for effect in device.handle(event) {
-                match effect {
-                    Effect::Send { bytes, .. } => {
-                        sent += bytes.len() as u64;
-                        engine.send(ToEngine::Frame(connection, bytes)).unwrap();
-                    }
-                    Effect::Load { document } => pending.push(Event::Loaded {
-                        document,
-                        bytes: storage.get(&document).cloned(),
-                    }),
-                    Effect::LoadSyncState { storage, document } => {
-                        pending.push(Event::SyncStateLoaded {
-                            storage,
-                            document,
-                            bytes: None,
-                        });
-                    }
-                    Effect::Persist {
-                        ticket,
-                        document,
-                        changes,
-                        ..
-                    } => {
-                        let stored = storage.entry(document).or_default();
-                        for change in changes {
-                            stored.extend_from_slice(change.raw_bytes());
-                        }
-                        pending.push(Event::Persisted { ticket });
-                    }
-                    Effect::Close { .. }
-                    | Effect::SaveSyncState { .. }
-                    | Effect::ChangesRefused { .. }
-                    | Effect::Refused { .. }
-                    | Effect::Unavailable { .. }
-                    | Effect::Changed { .. }
-                    | Effect::Ephemeral { .. } => {}
+                if let Some(answer) = stored_in_memory(&mut storage, &effect) {
+                    pending.push(answer);
+                } else if let Effect::Send { bytes, .. } = effect {
+                    sent += bytes.len() as u64;
+                    engine.send(ToEngine::Frame(connection, bytes)).unwrap();
                 }
             }
         }
