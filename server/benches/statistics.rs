@@ -13,7 +13,8 @@
 //! - the township overview of October: every branch's figures and its plan standing;
 //! - the plan standing alone;
 //! - the township's figures for the whole year;
-//! - the XLSX export of the township's approved lectures of the year.
+//! - the township's approved lectures of the year as the ledger lists them (every field and
+//!   person of each), and their XLSX export (listing, table and file).
 //!
 //! And once each (they write a copy of the database): `tianjian backup`'s work on this
 //! database, against copying its file with `std::fs::copy` and an fsync.
@@ -404,6 +405,15 @@ fn main() {
             assert!(tally.total.figures.lectures > 0);
         })
     });
+    let listing = median(options.runs, || {
+        runtime.block_on(async {
+            let records = store
+                .ledger_records(Ledger::Lectures.listing(), scope.clone(), year.range())
+                .await
+                .unwrap();
+            assert!(!records.is_empty());
+        })
+    });
     let mut rows = 0;
     let mut size = 0;
     let export = median(options.runs, || {
@@ -434,6 +444,10 @@ fn main() {
     println!(
         "  township figures, the year           {year_figures:>10.1?}   {:.1}",
         ratio(year_figures)
+    );
+    println!(
+        "  the year's lectures, listed          {listing:>10.1?}   {:.1}",
+        ratio(listing)
     );
     println!(
         "  XLSX of the year's lectures          {export:>10.1?}   {:.1}   ({rows} rows, {} KiB)",

@@ -339,13 +339,20 @@ pub const STORAGE: &[&str] = &[
     "record_people",
     "record_media",
     "record_values",
+    "standings",
     "townships",
     "branches",
     "users",
 ];
 
 /// The projection tables.
-pub const PROJECTIONS: &[&str] = &["records", "record_people", "record_media", "record_values"];
+pub const PROJECTIONS: &[&str] = &[
+    "records",
+    "record_people",
+    "record_media",
+    "record_values",
+    "standings",
+];
 
 /// A photo as a phone takes it: a JPEG's first bytes, then `size` bytes that do not repeat
 /// (so no two runs of a benchmark, nor two parts of a file, compress or deduplicate).

@@ -10,7 +10,7 @@ use super::sql::{Db, params};
 use client_core::Millis;
 use client_core::projection::Cell;
 
-use super::statistics::{APPROVAL_ROWS, Scope, standing_approval};
+use super::statistics::{Scope, standing_approvals};
 use super::{Result, Store};
 
 /// Which records a ledger lists.
@@ -74,19 +74,15 @@ impl Store {
             // Each record when and under the title its approval counts; its files as its
             // notebook holds them.
             let mut statement = connection.prepare(&format!(
-                "SELECT coalesce(b.name, v.branch), v.subject_collection, v.subject,
-                        CAST(h.number AS INTEGER),
-                        coalesce((SELECT t.text FROM record_values t WHERE t.document = v.document
-                                    AND t.collection = v.collection AND t.key = v.key
-                                    AND t.field = 'title'), ''),
-                        m.sha256, m.media_type, m.size
-                 FROM {APPROVAL_ROWS}
-                 CROSS JOIN record_media m ON m.document = v.subject_document
-                   AND m.collection = v.subject_collection AND m.key = v.subject
-                 LEFT JOIN branches b ON b.id = v.branch
+                "SELECT coalesce(b.name, s.branch), s.subject_collection, s.subject, s.held_at,
+                        coalesce(s.title, ''), m.sha256, m.media_type, m.size
+                 FROM standings s
+                 CROSS JOIN record_media m ON m.document = s.subject_document
+                   AND m.collection = s.subject_collection AND m.key = s.subject
+                 LEFT JOIN branches b ON b.id = s.branch
                  WHERE {}
                  ORDER BY 1, 4, 3, m.field, m.sha256",
-                standing_approval("?1", "?2", "?3")
+                standing_approvals("?1", "?2", "?3")
             ))?;
             let rows = statement.query_map(
                 params![scope.json(), period.start.0, period.end.0],
@@ -142,13 +138,13 @@ fn records(
             vec![collection],
             format!(
                 "INSERT INTO temp.listed
-                 SELECT v.subject_document, v.subject_collection, v.subject, v.branch,
-                        CAST(h.number AS INTEGER), 'approved', v.document, v.key
-                 FROM {APPROVAL_ROWS}
-                 WHERE v.subject_collection = '{collection}' AND CAST(?4 AS TEXT) IS NOT NULL
+                 SELECT s.subject_document, s.subject_collection, s.subject, s.branch,
+                        s.held_at, 'approved', s.document, s.review
+                 FROM standings s
+                 WHERE s.subject_collection = '{collection}' AND CAST(?4 AS TEXT) IS NOT NULL
                    AND {}
                  ON CONFLICT DO NOTHING",
-                standing_approval("?1", "?2", "?3")
+                standing_approvals("?1", "?2", "?3")
             ),
         ),
         Listing::Standing(collections) => (

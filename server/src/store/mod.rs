@@ -27,6 +27,7 @@ mod projections;
 mod schema;
 mod schema_postgres;
 pub(crate) mod sql;
+mod standings;
 mod statistics;
 mod tables;
 mod thread;
@@ -42,6 +43,7 @@ pub use notices::{CHANGES_CHANNEL, Heard, Written};
 pub use organisation::{BranchRecord, UserRecord};
 pub use schema::LATEST as SCHEMA_VERSION;
 pub use sql::Value;
+pub use standings::Standing;
 pub use statistics::{
     BranchFigures, Count, Figure, Narrowing, PlanStanding, RecordLine, Scope, Tally,
 };
@@ -317,6 +319,7 @@ fn sqlite_writer(path: &Path) -> Result<Db> {
 fn postgres_writer(url: &str) -> Result<Db> {
     let writer = Db::postgres(url)?;
     schema_postgres::migrate(&writer)?;
+    schema::reproject_if_asked(&writer)?;
     Ok(writer)
 }
 

@@ -12,6 +12,7 @@ use client_core::projection::{self, Cell, Projection};
 use client_core::{BranchId, DocKind, DocumentId, Millis, RecordId};
 
 use super::documents::stored_bytes;
+use super::standings;
 use super::{Result, Store, StoreError, parse};
 
 impl Store {
@@ -106,6 +107,7 @@ impl Store {
 /// Replaces the rows of the records `projection` touched.
 pub(super) fn project(tx: &Db, document: DocumentId, projection: &Projection) -> Result<()> {
     let id = document.to_string();
+    let restanding = standings::subjects_before(tx, &id, projection)?;
     let clear = |table: &str| {
         tx.prepare(&format!(
             "DELETE FROM {table} WHERE document = ?1 AND collection = ?2 AND key = ?3"
@@ -204,7 +206,7 @@ pub(super) fn project(tx: &Db, document: DocumentId, projection: &Projection) ->
         let json = serde_json::to_string(row).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         election.execute(params![key, id, json])?;
     }
-    Ok(())
+    standings::restand(tx, &id, restanding, projection)
 }
 
 /// Replaces a document's projection with one made afresh from the document; returns how many
@@ -221,6 +223,7 @@ pub(super) fn reproject(tx: &Db, document: DocumentId) -> Result<usize> {
     let doc =
         automerge::Automerge::load(&bytes).map_err(|e| StoreError::BadChange(e.to_string()))?;
     let projection = projection::project_all(&doc, kind);
+    standings::forget(tx, &document.to_string())?;
     for table in [
         "records",
         "record_people",

@@ -15,7 +15,7 @@ use super::StoreError;
 use super::sql::{Db, OptionalExtension};
 
 /// The schema this binary writes.
-pub const LATEST: usize = 7;
+pub const LATEST: usize = 8;
 
 /// Every migration's SQL, oldest first; the `n`th brings a database to version `n`. The same
 /// on PostgreSQL, read in its types (`schema_postgres.rs`).
@@ -27,11 +27,12 @@ pub(super) const MIGRATIONS: [&str; LATEST] = [
     V5_ADMISSION_SHARED,
     V6_LEASES,
     V7_DOCUMENT_VERSIONS,
+    V8_STANDINGS,
 ];
 
 /// The migrations after which every document is projected afresh (they add to the
 /// projections); a new database has none to project.
-const REPROJECTING: [usize; 2] = [2, 3];
+pub(super) const REPROJECTING: [usize; 3] = [2, 3, 8];
 
 /// Every migration, as SQLite runs them.
 fn migrations() -> Migrations<'static> {
@@ -96,7 +97,9 @@ fn adopt_unversioned(connection: &Connection) -> Result<(), StoreError> {
     if version(connection)? != 0 || !has("table", "documents")? {
         return Ok(());
     }
-    let at = if has("index", "changes_by_version")? {
+    let at = if has("table", "standings")? {
+        8
+    } else if has("index", "changes_by_version")? {
         7
     } else if has("table", "leases")? {
         6
@@ -450,6 +453,48 @@ ALTER TABLE documents ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE changes ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE snapshots ADD COLUMN through_version INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX changes_by_version ON changes(document, version);
+";
+
+/// The review that stands on each reviewed record, kept with the reviews (`standings.rs`):
+/// figures count a period's approvals from it in one pass. Filled by projecting every
+/// document again. Figures no longer search approvals by their `held_at` values.
+const V8_STANDINGS: &str = "
+-- The review that stands on each member's record an admin reviewed (the latest review of the
+-- latest revision reviewed, by revision, time and review id, as on every device), written in
+-- the transaction of the reviews and feed items it comes from: whether it approved, what an
+-- approval counts (when the record was held, its title, choices, plan, audience and hours,
+-- how many attended or took part, the speakers space-separated), whose record it is, and
+-- whether it is published and a fine example.
+CREATE TABLE standings (
+    document TEXT NOT NULL,
+    subject_document TEXT NOT NULL,
+    subject_collection TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    branch TEXT NOT NULL,
+    review TEXT NOT NULL,
+    revision INTEGER,
+    decision TEXT NOT NULL,
+    held_at INTEGER,
+    owner TEXT,
+    title TEXT,
+    category TEXT,
+    venue TEXT,
+    plan TEXT,
+    audience REAL,
+    hours REAL,
+    attendees INTEGER NOT NULL,
+    participants INTEGER NOT NULL,
+    speakers TEXT NOT NULL,
+    published INTEGER NOT NULL,
+    fine_example INTEGER NOT NULL,
+    PRIMARY KEY (document, subject_document, subject_collection, subject)
+) STRICT;
+-- A period's approvals by branch and when they were held, with everything the figures and
+-- the plan standing read of them, so that counting a year reads this index alone.
+CREATE INDEX standings_approved ON standings(branch, held_at, subject_collection, owner,
+    category, venue, plan, audience, attendees, participants, hours, speakers, title)
+    WHERE decision = 'approved';
+DROP INDEX record_values_by_held_at;
 ";
 
 #[cfg(test)]

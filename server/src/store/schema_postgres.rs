@@ -2,7 +2,7 @@
 //! types, and recorded in a `schema_version` table (PostgreSQL has no `user_version`).
 //! Nodes that start together migrate one at a time, under an advisory lock.
 
-use super::schema::{LATEST, MIGRATIONS};
+use super::schema::{LATEST, MIGRATIONS, REPROJECTING};
 use super::sql::Db;
 use super::{Result, StoreError};
 
@@ -39,6 +39,15 @@ pub(super) fn migrate(db: &Db) -> Result<()> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(found) {
         tx.execute_batch(&in_postgres_types(sql))?;
         tx.execute_batch(beside(index + 1))?;
+    }
+    // As on SQLite, a migration that adds to the projections leaves a note that every
+    // document is to be projected afresh (a new database has none).
+    if found > 0 && REPROJECTING.iter().any(|&version| version > found) {
+        tx.execute(
+            "INSERT INTO settings (name, value) VALUES ('reproject', 'asked')
+             ON CONFLICT (name) DO NOTHING",
+            (),
+        )?;
     }
     if found != LATEST {
         tx.execute("DELETE FROM schema_version", ())?;

@@ -6,9 +6,11 @@
 //! the end-to-end tests check the two agree on the same documents. A member's record counts
 //! while the review that stands on it (the latest review of the latest revision any admin
 //! reviewed) approved it, with what that approval counts (`Counted`, projected as the
-//! review's own fields): the branch document alone decides, as on every phone.
+//! review's own fields): the branch document alone decides, as on every phone. Each record's
+//! standing is kept with its reviews (`standings.rs`), so a period's figures are one pass
+//! over the period's approvals.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 
 use super::sql::{Db, Params, Row, params};
@@ -18,30 +20,13 @@ use serde::Serialize;
 
 use super::{Result, Store, parse};
 
-/// The approvals of a period, as `h` (when the record an approval judges was held, a field of
-/// what it counts) and `v` (the review's row of `records`), for [`standing_approval`]. It
-/// starts from the period's `held_at` values (`record_values_by_held_at`), so that a month
-/// reads a month's approvals and never the year's. The joins are `CROSS JOIN`s, which SQLite
-/// takes as an order.
-pub(super) const APPROVAL_ROWS: &str = "record_values h CROSS JOIN records v
-    ON v.document = h.document AND v.collection = h.collection AND v.key = h.key";
-
-/// Whether the review `v` (with `h`, its `held_at`) is an approval that stands: for each
-/// member's record, the review that stands is the latest review of the latest revision
-/// reviewed (by revision, then time, then review id, as on every device), and it counts where
-/// it approved. `scope` (a JSON list of branches), `from` and `until` (the period the record
-/// was held in) are SQL placeholders or expressions. The index is named because the planner,
-/// left alone, walks every review of the branch for each one.
-pub(super) fn standing_approval(scope: &str, from: &str, until: &str) -> String {
+/// The approvals that stand (`standings.rs`) on the records of the branches of `scope` (a
+/// JSON list) held in `[from, until)`, as rows of `standings s`: a range of the index of
+/// approvals for each branch. The arguments are SQL placeholders or expressions.
+pub(super) fn standing_approvals(scope: &str, from: &str, until: &str) -> String {
     format!(
-        "h.collection = 'reviews' AND h.field = 'held_at'
-         AND h.number >= {from} AND h.number < {until}
-         AND v.status = 'approved' AND v.branch IN (SELECT value FROM json_each({scope}))
-         AND NOT EXISTS (SELECT 1 FROM records w INDEXED BY records_by_review_subject
-             WHERE w.subject_document = v.subject_document AND w.subject = v.subject
-               AND w.subject_collection = v.subject_collection AND w.collection = 'reviews'
-               AND w.branch = v.branch
-               AND (w.revision, w.occurred_at, w.key) > (v.revision, v.occurred_at, v.key))"
+        "s.decision = 'approved' AND s.branch IN (SELECT value FROM json_each({scope}))
+         AND s.held_at >= {from} AND s.held_at < {until}"
     )
 }
 
@@ -201,33 +186,6 @@ impl Store {
     }
 }
 
-/// The standing approvals of the count's scope and period, for the queries below: each
-/// review (`document`, `key`), its branch, the kind of record it approved, that record
-/// (`subject_document`, `subject`), and when it was held. Its member is the owner of the
-/// notebook (`documents`), looked up only where a figure asks who.
-fn approved_in(connection: &Db, count: &Count) -> Result<()> {
-    connection.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS approved (
-             document TEXT, key TEXT, branch TEXT, kind TEXT, subject_document TEXT,
-             subject TEXT, occurred_at BIGINT,
-             PRIMARY KEY (document, key)
-         );
-         DELETE FROM temp.approved;",
-    )?;
-    connection.execute(
-        &format!(
-            "INSERT INTO temp.approved
-             SELECT v.document, v.key, v.branch, v.subject_collection, v.subject_document,
-                    v.subject,
-                    CAST(h.number AS INTEGER)
-             FROM {APPROVAL_ROWS} WHERE {}",
-            standing_approval("?1", "?2", "?3")
-        ),
-        params![count.scope.json(), count.period.start.0, count.period.end.0],
-    )?;
-    Ok(())
-}
-
 /// The rows of `sql`, whose first column is a branch id, each read by `read`.
 fn branch_rows<T>(
     connection: &Db,
@@ -249,29 +207,10 @@ fn figures_of(branches: &mut BTreeMap<BranchId, BranchFigures>, branch: BranchId
     &mut branches.entry(branch).or_default().figures
 }
 
-/// The distinct texts of each branch that `sql` (branch, text) selects, trimmed. `{SAME_RECORD}`
-/// in `sql` stands for the join of `temp.approved a` to the table `t`.
-fn distinct(connection: &Db, sql: &str) -> Result<BTreeMap<BranchId, HashSet<String>>> {
-    let mut sets: BTreeMap<BranchId, HashSet<String>> = BTreeMap::new();
-    let sql = sql.replace("{SAME_RECORD}", SAME_RECORD);
-    for (branch, text) in branch_rows(connection, &sql, (), |row| row.get::<_, String>(1))? {
-        sets.entry(branch)
-            .or_default()
-            .insert(text.trim().to_owned());
-    }
-    Ok(sets)
-}
-
 /// A count from SQL, which is never negative.
 fn counted(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
-
-/// The columns that join `temp.approved a` to a projection table `t` row of the approval,
-/// whose fields are what it counts. The joins are `CROSS JOIN`s, which SQLite takes as an
-/// order: the few approvals first, then their rows by key. A temporary table has no
-/// statistics, and the planner would otherwise walk the whole projection table.
-const SAME_RECORD: &str = "t.document = a.document AND t.collection = 'reviews' AND t.key = a.key";
 
 /// The live copies on the wall of the scope's branches (`?1`) of pledges for years that begin
 /// in `[start, end)`, as `records r`.
@@ -284,112 +223,102 @@ fn pledges_on_wall(start: &str, end: &str) -> String {
 }
 
 fn tally(connection: &Db, count: &Count) -> Result<Tally> {
-    approved_in(connection, count)?;
     let mut branches: BTreeMap<BranchId, BranchFigures> = count
         .scope
         .branches
         .iter()
         .map(|&b| (b, BranchFigures::default()))
         .collect();
+    let period = params![count.scope.json(), count.period.start.0, count.period.end.0];
+    let approvals = standing_approvals("?1", "?2", "?3");
 
-    for (branch, (collection, n)) in branch_rows(
+    // A migrant member is one the branch's ledger marks so, and whose entry stands.
+    let mut migrants: HashMap<BranchId, HashSet<String>> = HashMap::new();
+    for (branch, member) in branch_rows(
         connection,
-        "SELECT branch, kind, count(*) FROM temp.approved GROUP BY branch, kind",
-        (),
-        |row| Ok((row.get::<_, String>(1)?, counted(row.get(2)?))),
+        "SELECT l.branch, l.key FROM records l
+         CROSS JOIN record_values m ON m.document = l.document AND m.collection = l.collection
+           AND m.key = l.key AND m.field = 'migrant' AND m.number = 1
+         WHERE l.collection = 'entries' AND l.status <> 'withdrawn'
+           AND l.branch IN (SELECT value FROM json_each(?1))",
+        [count.scope.json()],
+        |row| row.get::<_, String>(1),
     )? {
-        match collection.as_str() {
-            "lectures" => figures_of(&mut branches, branch).lectures = n,
-            "services" => figures_of(&mut branches, branch).services = n,
+        migrants.entry(branch).or_default().insert(member);
+    }
+    // The members' approved records, in one pass over the period's approvals (read from
+    // their index alone), counted as `views::figures` counts them. Lecturers and households
+    // are distinct values, told apart here: households trimmed as devices trim them (Unicode
+    // white space, such as a full-width space, included). A visit's approval counts its
+    // household as its title.
+    let mut lecturers: BTreeMap<BranchId, HashSet<String>> = BTreeMap::new();
+    let mut households: BTreeMap<BranchId, HashSet<String>> = BTreeMap::new();
+    let mut statement = connection.prepare(&format!(
+        "SELECT s.branch, s.subject_collection, s.owner, s.category, s.venue, s.audience,
+                s.attendees, s.participants, s.hours, s.speakers, s.title
+         FROM standings s WHERE {approvals}"
+    ))?;
+    let mut rows = statement.query(period)?;
+    // Approvals come branch by branch: the branch's id is read once.
+    let mut branch: Option<(String, BranchId)> = None;
+    while let Some(row) = rows.next()? {
+        let spelled: String = row.get(0)?;
+        let id = match &branch {
+            Some((known, id)) if *known == spelled => *id,
+            _ => {
+                let id = parse(&spelled, "branch id")?;
+                branch = Some((spelled, id));
+                id
+            }
+        };
+        let line = branches.entry(id).or_default();
+        if let Some(owner) = row.get::<_, Option<String>>(2)?
+            && migrants.get(&id).is_some_and(|m| m.contains(&owner))
+        {
+            line.migrant_submissions += 1;
+        }
+        let figures = &mut line.figures;
+        match row.get::<_, String>(1)?.as_str() {
+            "lectures" => {
+                figures.lectures += 1;
+                for (choices, column) in [
+                    (&mut figures.lectures_by_category, 3),
+                    (&mut figures.lectures_by_venue, 4),
+                ] {
+                    if let Some(choice) = row.get::<_, Option<String>>(column)? {
+                        *choices.entry(choice).or_default() += 1;
+                    }
+                }
+                // Validation keeps audiences non-negative; a negative one could only be
+                // hostile.
+                let audience = row.get::<_, Option<f64>>(5)?.unwrap_or(0.0);
+                figures.villagers += audience.max(0.0) as u64;
+                figures.member_attendances += counted(row.get(6)?);
+                let speakers: String = row.get(9)?;
+                let told = lecturers.entry(id).or_default();
+                for speaker in speakers.split(' ').filter(|s| !s.is_empty()) {
+                    if !told.contains(speaker) {
+                        told.insert(speaker.to_owned());
+                    }
+                }
+            }
+            "services" => {
+                let participants = counted(row.get(7)?);
+                figures.services += 1;
+                figures.volunteer_participants += participants;
+                figures.volunteer_hours +=
+                    row.get::<_, Option<f64>>(8)?.unwrap_or(0.0) * participants as f64;
+            }
+            "visits" => {
+                let title = row.get::<_, Option<String>>(10)?.unwrap_or_default();
+                households
+                    .entry(id)
+                    .or_default()
+                    .insert(title.trim().to_owned());
+            }
             _ => {}
         }
     }
-    for (branch, (field, value, n)) in branch_rows(
-        connection,
-        &format!(
-            "SELECT a.branch, t.field, t.text, count(*)
-             FROM temp.approved a CROSS JOIN record_values t ON {SAME_RECORD}
-             WHERE a.kind = 'lectures' AND t.field IN ('category', 'venue')
-             GROUP BY a.branch, t.field, t.text"
-        ),
-        (),
-        |row| {
-            Ok((
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                counted(row.get(3)?),
-            ))
-        },
-    )? {
-        let figures = figures_of(&mut branches, branch);
-        match field.as_str() {
-            "category" => figures.lectures_by_category.insert(value, n),
-            _ => figures.lectures_by_venue.insert(value, n),
-        };
-    }
-    // Each person once per record: the people table's key already makes them distinct.
-    for (branch, (field, n)) in branch_rows(
-        connection,
-        &format!(
-            "SELECT a.branch, t.field, count(*)
-             FROM temp.approved a CROSS JOIN record_people t ON {SAME_RECORD}
-             WHERE (a.kind = 'lectures' AND t.field = 'attendees')
-                OR (a.kind = 'services' AND t.field = 'participants')
-             GROUP BY a.branch, t.field"
-        ),
-        (),
-        |row| Ok((row.get::<_, String>(1)?, counted(row.get(2)?))),
-    )? {
-        match field.as_str() {
-            "attendees" => figures_of(&mut branches, branch).member_attendances = n,
-            _ => figures_of(&mut branches, branch).volunteer_participants = n,
-        }
-    }
-    // Validation keeps audiences non-negative; a negative one could only be hostile.
-    for (branch, villagers) in branch_rows(
-        connection,
-        &format!(
-            "SELECT a.branch, sum(CASE WHEN t.number > 0 THEN t.number ELSE 0 END)
-             FROM temp.approved a CROSS JOIN record_values t ON {SAME_RECORD}
-             WHERE a.kind = 'lectures' AND t.field = 'audience'
-             GROUP BY a.branch"
-        ),
-        (),
-        |row| row.get::<_, f64>(1),
-    )? {
-        figures_of(&mut branches, branch).villagers = villagers as u64;
-    }
-    for (branch, hours) in branch_rows(
-        connection,
-        &format!(
-            "SELECT a.branch, sum(t.number * (
-                 SELECT count(*) FROM record_people p
-                 WHERE p.document = a.document AND p.collection = 'reviews'
-                   AND p.key = a.key AND p.field = 'participants'))
-             FROM temp.approved a CROSS JOIN record_values t ON {SAME_RECORD}
-             WHERE a.kind = 'services' AND t.field = 'hours'
-             GROUP BY a.branch"
-        ),
-        (),
-        |row| row.get::<_, f64>(1),
-    )? {
-        figures_of(&mut branches, branch).volunteer_hours = hours;
-    }
-    // Lecturers and households are distinct values, told apart here: households trimmed as
-    // devices trim them (Unicode white space, such as a full-width space, included).
-    let lecturers = distinct(
-        connection,
-        "SELECT DISTINCT a.branch, t.person
-         FROM temp.approved a CROSS JOIN record_people t ON {SAME_RECORD}
-         WHERE a.kind = 'lectures' AND t.field = 'speakers'",
-    )?;
-    // A visit's approval counts its household as its title.
-    let households = distinct(
-        connection,
-        "SELECT DISTINCT a.branch, t.text
-         FROM temp.approved a CROSS JOIN record_values t ON {SAME_RECORD}
-         WHERE a.kind = 'visits' AND t.field = 'title'",
-    )?;
     for (branch, people) in &lecturers {
         figures_of(&mut branches, *branch).lecturers = counted(people.len() as i64);
     }
@@ -403,7 +332,7 @@ fn tally(connection: &Db, count: &Count) -> Result<Tally> {
            AND branch IN (SELECT value FROM json_each(?1))
            AND occurred_at >= ?2 AND occurred_at < ?3
          GROUP BY branch",
-        params![count.scope.json(), count.period.start.0, count.period.end.0],
+        period,
         |row| Ok(counted(row.get(1)?)),
     )? {
         figures_of(&mut branches, branch).screenings = n;
@@ -417,7 +346,7 @@ fn tally(connection: &Db, count: &Count) -> Result<Tally> {
              GROUP BY branch",
             pledges_on_wall("?2", "?3")
         ),
-        params![count.scope.json(), count.period.start.0, count.period.end.0],
+        period,
         |row| Ok(counted(row.get(1)?)),
     )? {
         branches.entry(branch).or_default().members_pledged = n;
@@ -465,22 +394,6 @@ fn tally(connection: &Db, count: &Count) -> Result<Tally> {
             "verified" => figures.rectifications_verified += n,
             _ => {}
         }
-    }
-    // A migrant member is one the branch's ledger marks so, and whose entry stands.
-    for (branch, n) in branch_rows(
-        connection,
-        "SELECT a.branch, count(*)
-         FROM temp.approved a
-         CROSS JOIN documents d ON d.id = a.subject_document
-         CROSS JOIN records l ON l.collection = 'entries' AND l.key = d.owner AND l.branch = a.branch
-                       AND l.status <> 'withdrawn'
-         JOIN record_values m ON m.document = l.document AND m.collection = l.collection
-                             AND m.key = l.key AND m.field = 'migrant' AND m.number = 1
-         GROUP BY a.branch",
-        (),
-        |row| Ok(counted(row.get(1)?)),
-    )? {
-        branches.entry(branch).or_default().migrant_submissions = n;
     }
     for figures in branches.values_mut() {
         let f = &mut figures.figures;
@@ -538,14 +451,17 @@ const TITLE: &str = "coalesce(
 const OWN_VALUES: &str = "r.branch, r.document, r.collection, r.key, r.occurred_at, r.owner,
     r.status, r.document AS vdocument, r.collection AS vcollection, r.key AS vkey";
 
-/// The approvals of `temp.approved a` as lines of `behind`'s list: the member's record, with
-/// the values its approval counts.
-const APPROVED_LINES: &str = "SELECT a.branch, a.subject_document AS document,
-    a.kind AS collection, a.subject AS key, a.occurred_at,
-    (SELECT d.owner FROM documents d WHERE d.id = a.subject_document) AS owner,
-    'approved' AS status,
-    a.document AS vdocument, 'reviews' AS vcollection, a.key AS vkey
-    FROM temp.approved a";
+/// The approvals of the period (`?3`, `?4`) of the scope (`?1`) as lines of `behind`'s list:
+/// the member's record, with the values its approval counts.
+fn approved_lines() -> String {
+    format!(
+        "SELECT s.branch, s.subject_document AS document, s.subject_collection AS collection,
+             s.subject AS key, s.held_at AS occurred_at, s.owner, 'approved' AS status,
+             s.document AS vdocument, 'reviews' AS vcollection, s.review AS vkey
+         FROM standings s WHERE {}",
+        standing_approvals("?1", "?3", "?4")
+    )
+}
 
 fn behind(
     connection: &Db,
@@ -556,10 +472,7 @@ fn behind(
 ) -> Result<Vec<RecordLine>> {
     // A member's record as its approval counts it: when it was held, its title and choices
     // are the approval's, which stay while its member edits it again.
-    let approved = |kind: &str| {
-        approved_in(connection, count)?;
-        Ok::<_, super::StoreError>(format!("{APPROVED_LINES} WHERE a.kind = '{kind}'"))
-    };
+    let approved = |kind: &str| format!("{} AND s.subject_collection = '{kind}'", approved_lines());
     let standing = |collection: &str, which: &str| {
         format!(
             "SELECT {OWN_VALUES} FROM records r
@@ -571,20 +484,18 @@ fn behind(
     };
     let rectifications = |which: &str| standing("rectifications", which);
     let source = match figure {
-        Figure::Lectures => approved("lectures")?,
-        Figure::Services => approved("services")?,
-        Figure::Visits => approved("visits")?,
-        Figure::MigrantSubmissions => {
-            approved_in(connection, count)?;
-            format!(
-                "{APPROVED_LINES}
-                 CROSS JOIN records l ON l.collection = 'entries'
-                   AND l.key = (SELECT d.owner FROM documents d WHERE d.id = a.subject_document)
-                               AND l.branch = a.branch AND l.status <> 'withdrawn'
-                 JOIN record_values m ON m.document = l.document AND m.collection = l.collection
-                                     AND m.key = l.key AND m.field = 'migrant' AND m.number = 1"
-            )
-        }
+        Figure::Lectures => approved("lectures"),
+        Figure::Services => approved("services"),
+        Figure::Visits => approved("visits"),
+        Figure::MigrantSubmissions => format!(
+            "{} AND EXISTS (SELECT 1 FROM records l
+                 CROSS JOIN record_values m ON m.document = l.document
+                   AND m.collection = l.collection AND m.key = l.key AND m.field = 'migrant'
+                   AND m.number = 1
+                 WHERE l.collection = 'entries' AND l.key = s.owner AND l.branch = s.branch
+                   AND l.status <> 'withdrawn')",
+            approved_lines()
+        ),
         Figure::Screenings => format!(
             "SELECT {OWN_VALUES} FROM records r
              WHERE r.collection = 'screenings' AND r.status <> 'withdrawn'
@@ -663,27 +574,18 @@ fn behind(
 
 fn plans(connection: &Db, scope: &Scope, month: Month) -> Result<BTreeMap<BranchId, PlanStanding>> {
     let range = month.first_day().cst_start()..month.next().first_day().cst_start();
-    // One pass over what names the month's plan (few rows, by the partial index) finds every
-    // branch's parts at once, never all of a branch's records: a member's record carries
-    // out a part by its approval, linked and held in the month, by client-core's
-    // `plan_progress` rules; the practice only if someone served, for some hours.
+    // Every branch's parts at once, never all of a branch's records: a member's record
+    // carries out a part by its standing approval, linked to the plan and held in the month
+    // (the month's approvals, by their index), by client-core's `plan_progress` rules; the
+    // practice only if someone served, for some hours. The film is a screening linked to the
+    // plan (few rows, by the partial index of what names a plan).
     let sql = format!(
-        "SELECT v.branch, CASE v.subject_collection WHEN 'lectures' THEN 'lecture'
+        "SELECT s.branch, CASE s.subject_collection WHEN 'lectures' THEN 'lecture'
                                                      ELSE 'practice' END
-         FROM record_values p
-         CROSS JOIN records v
-           ON v.document = p.document AND v.collection = p.collection AND v.key = p.key
-         CROSS JOIN record_values h
-           ON h.document = v.document AND h.collection = v.collection AND h.key = v.key
-         WHERE p.collection = 'reviews' AND p.field = 'plan' AND p.text = ?2 AND {}
-           AND (v.subject_collection = 'lectures'
-                OR (v.subject_collection = 'services'
-                    AND EXISTS (SELECT 1 FROM record_values o WHERE o.document = v.document
-                        AND o.collection = 'reviews' AND o.key = v.key AND o.field = 'hours'
-                        AND o.number > 0)
-                    AND EXISTS (SELECT 1 FROM record_people o WHERE o.document = v.document
-                        AND o.collection = 'reviews' AND o.key = v.key
-                        AND o.field = 'participants')))
+         FROM standings s
+         WHERE {} AND s.plan = ?2
+           AND (s.subject_collection = 'lectures'
+                OR (s.subject_collection = 'services' AND s.hours > 0 AND s.participants > 0))
          UNION
          SELECT r.branch, 'film'
          FROM record_values p CROSS JOIN records r
@@ -702,7 +604,7 @@ fn plans(connection: &Db, scope: &Scope, month: Month) -> Result<BTreeMap<Branch
          SELECT r.branch, 'planned' FROM records r
          WHERE r.collection = 'plans' AND r.key = ?2 AND r.status <> 'withdrawn'
            AND r.branch IN (SELECT value FROM json_each(?1))",
-        standing_approval("?1", "?3", "?4")
+        standing_approvals("?1", "?3", "?4")
     );
     let mut standings: BTreeMap<BranchId, PlanStanding> = scope
         .branches

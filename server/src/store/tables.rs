@@ -22,6 +22,7 @@ pub const TABLES: &[&str] = &[
     "record_people",
     "record_media",
     "record_values",
+    "standings",
     "elections",
     "blobs",
     "blob_owners",

@@ -555,6 +555,9 @@ async fn readiness_needs_a_database_that_commits_and_room_above_the_reserve() {
 /// What version 2 of the schema added, taken away again: a database as the first release
 /// left it, with its data.
 const BACK_TO_VERSION_1: &str = "
+DROP TABLE standings;
+CREATE INDEX record_values_by_held_at ON record_values(collection, number)
+    WHERE field = 'held_at';
 DROP INDEX changes_by_version;
 ALTER TABLE changes DROP COLUMN version;
 ALTER TABLE documents DROP COLUMN version;

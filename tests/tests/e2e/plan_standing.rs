@@ -1,18 +1,24 @@
 //! One truth for the monthly plan: random months of a branch's organisational life (records
 //! linked to the plan or not, held in the month or beside it, approved, returned, edited and
 //! re-submitted, withdrawn; screenings; themed party days) are written as phones would write
-//! them. Then a member's phone (which holds the branch document only), the secretary's phone
+//! them, approvals marked fine examples and published to the feed (and taken off it again) at
+//! random. Then a member's phone (which holds the branch document only), the secretary's phone
 //! and the server's SQL must show the same standing on every month's plan and the same
-//! figures, and no part of a plan may show done while the month's figure behind it is nothing.
+//! figures for every month and year, and no part of a plan may show done while the month's
+//! figure behind it is nothing. The review standing the server keeps of each record must say
+//! what each member's phone says of his records (`my_submissions`), and all of it must hold
+//! again once every projection is rebuilt from the documents.
 
 use std::time::Duration;
 
-use client_core::model::branch::{Decision, Meeting, MeetingKind, Plan, Screening};
+use client_core::model::branch::{Decision, FeedItem, Meeting, MeetingKind, Plan, Screening};
 use client_core::model::common::{Prose, RecordRef, Submission};
 use client_core::model::notebook::{Lecture, LectureCategory, Service, ServiceKind, Venue};
 use client_core::ops::{Record, ReviewDecision, Reviewable};
-use client_core::views::{self, PlanStanding};
-use client_core::{Branch, DocumentId, Limits, Millis, Month, Notebook, Principal, RecordId};
+use client_core::views::{self, PlanStanding, ReviewState};
+use client_core::{
+    Branch, DocumentId, Limits, Millis, Month, Notebook, Period, Principal, RecordId, schema,
+};
 use tianjian_server::store::{Count, Scope, Store};
 use tianjian_server::writer::{WriteError, Writer};
 use tianjian_tests::TestServer;
@@ -78,6 +84,9 @@ struct Village<'a> {
     clock: Millis,
     branch: DocumentId,
     secretary: Principal,
+    /// Whether an approval marks a fine example and the record goes to the feed: a stream of
+    /// its own, so that the histories of records stay as they were.
+    marks: Dice,
 }
 
 impl<'a> Village<'a> {
@@ -101,13 +110,28 @@ impl<'a> Village<'a> {
                 Decision::Returned => "请补充".into(),
             },
             publish: false,
-            fine_example: false,
+            fine_example: decision == Decision::Approved && self.marks.chance(30),
         };
         let secretary = self.secretary.clone();
         self.writer()
-            .review::<T>(self.branch, &secretary, decision)
+            .review::<T>(self.branch, &secretary, decision.clone())
             .await
             .unwrap();
+        if decision.decision == Decision::Approved && self.marks.chance(40) {
+            let fine = self.marks.chance(50);
+            let unpublish = self.marks.chance(25);
+            let w = self.writer();
+            let read: T = w.record(record.notebook, record.id).await.unwrap();
+            w.branch(self.branch, &secretary, |b| {
+                let item = b.publish_record(&secretary, w.now(), record, &read, fine)?;
+                if unpublish {
+                    b.withdraw::<FeedItem>(&secretary, w.now(), item, None)?;
+                }
+                Ok::<_, WriteError>(())
+            })
+            .await
+            .unwrap();
+        }
     }
 
     /// Runs `change` on `who`'s notebook.
@@ -439,6 +463,7 @@ async fn a_members_phone_the_secretarys_and_the_server_agree_on_every_months_pla
         clock: NOW,
         branch: db.v.branch,
         secretary: db.v.secretary.clone(),
+        marks: Dice(0xf1e_e4a3),
     };
     let mut dice = Dice(0x5eed_2026_1205);
     for index in 0..MONTHS {
@@ -448,31 +473,58 @@ async fn a_members_phone_the_secretarys_and_the_server_agree_on_every_months_pla
     let server = TestServer::start_with(open(&db.store).await).await.unwrap();
     let members_phone = synced(&server, &db, &db.v.li, "li-phone").await;
     let secretarys_phone = synced(&server, &db, &db.v.secretary, "secretary-phone").await;
+    let phones = [&members_phone, &secretarys_phone];
+    let done_somewhere = agree(&db, phones, &people, "as written").await;
+    // The history is varied enough that every part is done in some months and not in others.
+    for count in done_somewhere {
+        assert!(count > 0 && count < MONTHS as usize, "{done_somewhere:?}");
+    }
+    tianjian_server::admin::rebuild_projections(&db.store)
+        .await
+        .unwrap();
+    agree(&db, phones, &people, "rebuilt").await;
+}
+
+/// Checks that the phones and the server agree on every month's plan and figures, every
+/// year's figures, and each member's records' review standing; returns in how many months
+/// each part of the plan (lecture, film, practice, themed party day) was done.
+async fn agree(
+    db: &Database,
+    [members_phone, secretarys_phone]: [&Branch; 2],
+    people: &[(Principal, DocumentId)],
+    when: &str,
+) -> [usize; 4] {
     let scope = Scope {
         branches: vec![db.v.heyi],
     };
     let today = tianjian_server::now().cst_date();
+    let figures_of = |period: std::ops::Range<Millis>| {
+        let scope = scope.clone();
+        async move {
+            let counted = db
+                .store
+                .figures(Count {
+                    scope,
+                    period,
+                    today,
+                })
+                .await
+                .unwrap();
+            counted.branches[&db.v.heyi].figures.clone()
+        }
+    };
     let mut done_somewhere = [0; 4];
     for index in 0..MONTHS {
         let month = month(index);
         let sql = db.store.plan_standing(scope.clone(), month).await.unwrap()[&db.v.heyi];
-        let phone = on_phone(&members_phone, month);
-        assert_eq!(phone, on_phone(&secretarys_phone, month), "{month}");
-        assert_eq!((sql.planned, sql.standing), phone, "{month}");
+        let phone = on_phone(members_phone, month);
+        assert_eq!(phone, on_phone(secretarys_phone, month), "{month}, {when}");
+        assert_eq!((sql.planned, sql.standing), phone, "{month}, {when}");
 
         // The month's figures, on the phone and the server, and what stands behind each part.
         let range = month.first_day().cst_start()..month.next().first_day().cst_start();
-        let figures = views::figures(&members_phone, range.start, range.end, today);
-        let counted = db
-            .store
-            .figures(Count {
-                scope: scope.clone(),
-                period: range,
-                today,
-            })
-            .await
-            .unwrap();
-        assert_eq!(counted.branches[&db.v.heyi].figures, figures, "{month}");
+        let figures = views::figures(members_phone, range.start, range.end, today);
+        assert_eq!(figures_of(range).await, figures, "{month}, {when}");
         let standing = phone.1;
         assert!(!standing.lecture_done || figures.lectures > 0, "{month}");
         assert!(!standing.film_done || figures.screenings > 0, "{month}");
@@ -489,8 +541,67 @@ async fn a_members_phone_the_secretarys_and_the_server_agree_on_every_months_pla
             *count += usize::from(done);
         }
     }
-    // The history is varied enough that every part is done in some months and not in others.
-    for count in done_somewhere {
-        assert!(count > 0 && count < MONTHS as usize, "{done_somewhere:?}");
+    for year in [2026, 2027] {
+        let range = Period::Year(year).range();
+        let figures = views::figures(members_phone, range.start, range.end, today);
+        assert!(figures.lectures > 0, "{year}");
+        assert_eq!(figures_of(range).await, figures, "{year}, {when}");
     }
+
+    // Each member's records as his phone shows them, against the standing the server keeps.
+    let (mut counted, mut fine, mut published) = (0, 0, 0);
+    for (_, notebook_id) in people {
+        let bytes = db.store.load_document(*notebook_id).await.unwrap().unwrap();
+        let notebook = Notebook::load(&bytes, Limits::default()).unwrap();
+        let kept = db.store.standings(db.v.branch, *notebook_id).await.unwrap();
+        for view in views::my_submissions(&notebook, *notebook_id, members_phone) {
+            let record = view.record;
+            let standing = kept.iter().find(|s| {
+                s.notebook == record.notebook.to_string()
+                    && s.collection == schema::reviewable(record.kind).name
+                    && s.key == record.id.to_string()
+            });
+            let what = format!("{record:?} ({view:?}, {standing:?}), {when}");
+            let approved = standing.is_some_and(|s| s.decision == "approved");
+            assert_eq!(view.counted, approved, "{what}");
+            assert_eq!(
+                view.fine_example,
+                standing.is_some_and(|s| s.fine_example),
+                "{what}"
+            );
+            assert_eq!(
+                view.published,
+                standing.is_some_and(|s| s.published),
+                "{what}"
+            );
+            let of_this_revision = standing.filter(|s| s.revision == Some(view.revision));
+            match view.review {
+                ReviewState::Approved { .. } => {
+                    assert_eq!(
+                        of_this_revision.map(|s| s.decision.as_str()),
+                        Some("approved"),
+                        "{what}"
+                    );
+                }
+                ReviewState::Returned { .. } => {
+                    assert_eq!(
+                        of_this_revision.map(|s| s.decision.as_str()),
+                        Some("returned"),
+                        "{what}"
+                    );
+                }
+                ReviewState::Pending => assert!(of_this_revision.is_none(), "{what}"),
+                ReviewState::Draft => {}
+            }
+            counted += usize::from(view.counted);
+            fine += usize::from(view.fine_example);
+            published += usize::from(view.published);
+        }
+    }
+    // The marks are varied enough to be told apart.
+    assert!(
+        counted > fine && fine > 0 && published > 0,
+        "{counted} {fine} {published}"
+    );
+    done_somewhere
 }

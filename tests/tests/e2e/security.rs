@@ -38,6 +38,7 @@ const TABLES: &[&str] = &[
     "record_people",
     "record_media",
     "record_values",
+    "standings",
     "elections",
 ];
 
