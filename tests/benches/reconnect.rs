@@ -6,7 +6,7 @@
 //!
 //! Our server (the `tianjian` command) runs as a process of its own on the fixture's village.
 //! The phone is client-core's engine over a real WebSocket (`tests/src/device.rs`), introduced
-//! as the web app introduces itself (`browser-` and a UUID, a UUID as its storage id, the rules
+//! as the web app introduces itself (`p` and 72 random bits in base64, a UUID as its storage id, the rules
 //! it writes by), and it syncs the documents `GET /api/v1/me` lists, as the app does. Each
 //! phone: a first sync of every document, twenty lectures recorded and synced, a pause until
 //! the line is quiet, a disconnect; then the measured reconnect, received until nothing more
@@ -17,8 +17,8 @@
 //! secretary (赵杰辉: the branch, its ledger and supervision documents, and the branch's
 //! notebooks). Each with a storage id, so that both sides persisted what they share (the normal
 //! case), and for contrast without one and with the phone's own sync states forgotten, so that
-//! neither side kept anything. The member once more with a 10-character peer id instead of the
-//! app's 44, to show what the ids repeated in every frame cost.
+//! neither side kept anything. The member once more with the 44-character peer id the app
+//! used before (`browser-` and a UUID), to show what the ids repeated in every frame cost.
 //!
 //! A round trip is counted, per document, each time frames sent about it are followed by a
 //! frame received about it; a frame nobody answers costs no round trip. Bytes of `join` and
@@ -190,7 +190,7 @@ fn take_apart(frames: &[Frame]) -> Traffic {
 struct Run {
     person: &'static str,
     keeps_states: bool,
-    short_id: bool,
+    old_id: bool,
     /// The documents the phone syncs, with their kinds.
     documents: Vec<(DocumentId, String)>,
     frames: Vec<Frame>,
@@ -199,13 +199,16 @@ struct Run {
     acknowledged: bool,
 }
 
-/// A phone introduced as the web app introduces itself, or with a shorter peer id.
-fn phone(keeps_states: bool, short_id: bool) -> Device {
+/// A phone introduced as the web app introduces itself (`peerId` in `pwa/src/data/app.ts`),
+/// or with the peer id the app used before.
+fn phone(keeps_states: bool, old_id: bool) -> Device {
     let uuid = StorageId::generate().unwrap().0;
-    let peer = if short_id {
-        format!("p-{}", &uuid[..8])
-    } else {
+    let peer = if old_id {
         format!("browser-{uuid}")
+    } else {
+        // Twelve characters of base64, as 72 random bits spell.
+        let hex = uuid.replace('-', "");
+        format!("p{}", &hex[..12])
     };
     let metadata = PeerMetadata {
         storage_id: keeps_states.then(|| StorageId::generate().unwrap()),
@@ -266,14 +269,14 @@ async fn reconnect(
     person: &'static str,
     who: &Principal,
     keeps_states: bool,
-    short_id: bool,
+    old_id: bool,
     quiet: Duration,
 ) -> Run {
     let limit = Duration::from_secs(60);
     let token = token(&keys(), who);
     let (kinds, notebook) = readable(addr, &token).await;
     let documents: Vec<DocumentId> = kinds.iter().map(|(id, _)| *id).collect();
-    let mut device = phone(keeps_states, short_id);
+    let mut device = phone(keeps_states, old_id);
     for document in &documents {
         device.open(*document).await.unwrap();
     }
@@ -314,7 +317,7 @@ async fn reconnect(
     Run {
         person,
         keeps_states,
-        short_id,
+        old_id,
         documents: kinds,
         traffic: take_apart(&frames),
         frames,
@@ -323,10 +326,10 @@ async fn reconnect(
 }
 
 fn states(run: &Run) -> &'static str {
-    match (run.keeps_states, run.short_id) {
+    match (run.keeps_states, run.old_id) {
         (true, false) => "persisted",
         (false, _) => "none",
-        (true, true) => "persisted, 10-character peer id",
+        (true, true) => "persisted, the old 44-character peer id",
     }
 }
 
@@ -470,13 +473,13 @@ fn main() {
                 options.quiet.as_millis()
             );
             let mut runs = Vec::new();
-            for (person, who, keeps_states, short_id) in phones {
+            for (person, who, keeps_states, old_id) in phones {
                 let run = reconnect(
                     server.addr,
                     person,
                     who,
                     keeps_states,
-                    short_id,
+                    old_id,
                     options.quiet,
                 );
                 runs.push(run.await);

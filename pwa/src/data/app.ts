@@ -45,7 +45,7 @@ export class App {
       storageId = crypto.randomUUID();
       await storage.setSetting(STORAGE_ID, storageId);
     }
-    const core = new Tianjian(`browser-${crypto.randomUUID()}`, storageId);
+    const core = new Tianjian(peerId(), storageId);
     for (const { server, document, bytes } of await storage.syncStates()) {
       core.restoreSyncState(server, document, bytes);
     }
@@ -262,4 +262,15 @@ function deviceName(): string {
   const agent = navigator.userAgent;
   const model = /Android[^;]*;\s*([^;)]+)/.exec(agent)?.[1];
   return (model ?? (/(iPhone|iPad|Windows|Mac OS X|Linux)/.exec(agent)?.[1] ?? 'browser')).slice(0, 60);
+}
+
+/**
+ * What this run of the app is called on the sync connection: new at every start, and short,
+ * because every sync frame carries it both ways (a quiet reconnect is mostly such names).
+ * 72 random bits keep two phones of a province from ever meeting under one name.
+ */
+function peerId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(9));
+  const base64 = btoa(String.fromCharCode(...bytes));
+  return `p${base64.replace(/\+/g, '-').replace(/\//g, '_')}`;
 }
