@@ -3,7 +3,7 @@
 //! with their ledger entries; each record with every scalar field, the names of the people it
 //! names, and how many files it references.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use super::sql::{Db, params};
@@ -128,7 +128,7 @@ fn records(
     connection.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS listed (
              document TEXT, collection TEXT, key TEXT, branch TEXT, occurred_at BIGINT,
-             status TEXT, via_document TEXT, via_key TEXT,
+             status TEXT, via_document TEXT, via_key TEXT, came_from TEXT,
              PRIMARY KEY (document, collection, key)
          );
          DELETE FROM temp.listed;",
@@ -139,7 +139,7 @@ fn records(
             format!(
                 "INSERT INTO temp.listed
                  SELECT s.subject_document, s.subject_collection, s.subject, s.branch,
-                        s.held_at, 'approved', s.document, s.review
+                        s.held_at, 'approved', s.document, s.review, NULL
                  FROM standings s
                  WHERE s.subject_collection = '{collection}' AND CAST(?4 AS TEXT) IS NOT NULL
                    AND {}
@@ -151,7 +151,7 @@ fn records(
             collections.to_vec(),
             "INSERT INTO temp.listed
              SELECT r.document, r.collection, r.key, r.branch, r.occurred_at, r.status,
-                    NULL, NULL
+                    NULL, NULL, r.subject_collection
              FROM records r
              WHERE r.collection IN (SELECT value FROM json_each(?4))
                AND r.branch IN (SELECT value FROM json_each(?1))
@@ -161,7 +161,8 @@ fn records(
         Listing::Members => (
             vec!["roster"],
             "INSERT INTO temp.listed
-             SELECT r.document, r.collection, r.key, r.branch, r.occurred_at, r.status, NULL, NULL
+             SELECT r.document, r.collection, r.key, r.branch, r.occurred_at, r.status, NULL, NULL,
+                    r.subject_collection
              FROM records r
              WHERE r.collection = 'roster' AND r.branch IN (SELECT value FROM json_each(?1))
                AND CAST(?2 AS BIGINT) IS NOT NULL AND CAST(?3 AS BIGINT) IS NOT NULL
@@ -184,19 +185,19 @@ fn records(
         connection.execute(
             "INSERT INTO temp.listed
              SELECT e.document, e.collection, e.key, e.branch, e.occurred_at, e.status,
-                    NULL, NULL
+                    NULL, NULL, e.subject_collection
              FROM temp.listed m CROSS JOIN records e ON m.key = e.key AND m.branch = e.branch
              WHERE e.collection = 'entries' AND e.status <> 'withdrawn'",
             (),
         )?;
     }
 
-    let mut listed: BTreeMap<(String, String), LedgerRecord> = BTreeMap::new();
+    // Each listed record by its branch and key (`slot`), for the rows of its values and people
+    // that follow: hundreds of thousands of them for a township's year.
+    let mut listed: HashMap<String, LedgerRecord> = HashMap::new();
     let mut statement = connection.prepare(
         "SELECT l.branch, coalesce(b.name, l.branch), l.document, l.key, l.occurred_at, l.status,
-                l.collection,
-                (SELECT r.subject_collection FROM records r WHERE r.document = l.document
-                   AND r.collection = l.collection AND r.key = l.key)
+                l.collection, l.came_from
          FROM temp.listed l LEFT JOIN branches b ON b.id = l.branch
          WHERE l.collection IN (SELECT value FROM json_each(?1))",
     )?;
@@ -204,7 +205,7 @@ fn records(
     while let Some(row) = rows.next()? {
         let (branch_id, key): (String, String) = (row.get(0)?, row.get(3)?);
         listed.insert(
-            (branch_id, key.clone()),
+            slot(&branch_id, &key),
             LedgerRecord {
                 branch: row.get(1)?,
                 document: row.get(2)?,
@@ -218,46 +219,48 @@ fn records(
         );
     }
 
-    // The record's own values, then what its approval counts over them. A visit's approval
-    // counts its household as its title, and when it was made as when it was held.
-    let mut values = connection.prepare(
-        "SELECT l.branch, l.key, t.field, t.text, t.number, u.name, 0
+    // The record's own values, then what its approval counts over them (each statement read
+    // whole before the next, so no sort is needed). A visit's approval counts its household
+    // as its title, and when it was made as when it was held.
+    for sql in [
+        "SELECT l.branch, l.key, t.field, t.text, t.number, u.name
          FROM temp.listed l
          CROSS JOIN record_values t
            ON t.document = l.document AND t.collection = l.collection AND t.key = l.key
-         LEFT JOIN users u ON u.id = t.text
-         UNION ALL
-         SELECT l.branch, l.key,
+         LEFT JOIN users u ON u.id = t.text",
+        "SELECT l.branch, l.key,
                 CASE WHEN l.collection = 'visits' AND t.field = 'title' THEN 'household'
                      WHEN l.collection = 'visits' AND t.field = 'held_at' THEN 'visited_at'
                      ELSE t.field END,
-                t.text, t.number, u.name, 1
+                t.text, t.number, u.name
          FROM temp.listed l
          CROSS JOIN record_values t
            ON t.document = l.via_document AND t.collection = 'reviews' AND t.key = l.via_key
          LEFT JOIN users u ON u.id = t.text
-         WHERE t.field IN ('title', 'held_at', 'plan', 'category', 'venue', 'audience', 'hours')
-         ORDER BY 7",
-    )?;
-    let mut rows = values.query(())?;
-    while let Some(row) = rows.next()? {
-        let slot = (row.get::<_, String>(0)?, row.get::<_, String>(1)?);
-        let Some(record) = listed.get_mut(&slot) else {
-            continue;
-        };
-        let field: String = row.get(2)?;
-        let cell = match (
-            row.get::<_, Option<String>>(3)?,
-            row.get::<_, Option<f64>>(4)?,
-        ) {
-            (Some(text), _) => Cell::Text(text),
-            (None, Some(number)) => Cell::Number(number),
-            (None, None) => continue,
-        };
-        if let Some(name) = row.get::<_, Option<String>>(5)? {
-            record.names.insert(field.clone(), name);
+         WHERE t.field IN ('title', 'held_at', 'plan', 'category', 'venue', 'audience', 'hours')",
+    ] {
+        let mut values = connection.prepare(sql)?;
+        let mut rows = values.query(())?;
+        while let Some(row) = rows.next()? {
+            let Some(record) =
+                listed.get_mut(&slot(&row.get::<_, String>(0)?, &row.get::<_, String>(1)?))
+            else {
+                continue;
+            };
+            let field: String = row.get(2)?;
+            let cell = match (
+                row.get::<_, Option<String>>(3)?,
+                row.get::<_, Option<f64>>(4)?,
+            ) {
+                (Some(text), _) => Cell::Text(text),
+                (None, Some(number)) => Cell::Number(number),
+                (None, None) => continue,
+            };
+            if let Some(name) = row.get::<_, Option<String>>(5)? {
+                record.names.insert(field.clone(), name);
+            }
+            record.values.insert(field, cell);
         }
-        record.values.insert(field, cell);
     }
 
     // The people a record names, those its approval counts standing over its own lists.
@@ -278,8 +281,9 @@ fn records(
     )?;
     let mut rows = people.query(())?;
     while let Some(row) = rows.next()? {
-        let slot = (row.get::<_, String>(0)?, row.get::<_, String>(1)?);
-        if let Some(record) = listed.get_mut(&slot) {
+        if let Some(record) =
+            listed.get_mut(&slot(&row.get::<_, String>(0)?, &row.get::<_, String>(1)?))
+        {
             record
                 .people
                 .entry(row.get(2)?)
@@ -297,8 +301,9 @@ fn records(
     )?;
     let mut rows = media.query(())?;
     while let Some(row) = rows.next()? {
-        let slot = (row.get::<_, String>(0)?, row.get::<_, String>(1)?);
-        if let Some(record) = listed.get_mut(&slot) {
+        if let Some(record) =
+            listed.get_mut(&slot(&row.get::<_, String>(0)?, &row.get::<_, String>(1)?))
+        {
             record.media += usize::try_from(row.get::<_, i64>(2)?).unwrap_or(0);
         }
     }
@@ -308,4 +313,9 @@ fn records(
         (&a.branch, a.occurred_at, &a.key).cmp(&(&b.branch, b.occurred_at, &b.key))
     });
     Ok(records)
+}
+
+/// A listed record's place among the rows read for it: its branch and key.
+fn slot(branch: &str, key: &str) -> String {
+    format!("{branch} {key}")
 }
