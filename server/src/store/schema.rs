@@ -15,7 +15,7 @@ use super::StoreError;
 use super::sql::{Db, OptionalExtension};
 
 /// The schema this binary writes.
-pub const LATEST: usize = 8;
+pub const LATEST: usize = 9;
 
 /// Every migration's SQL, oldest first; the `n`th brings a database to version `n`. The same
 /// on PostgreSQL, read in its types (`schema_postgres.rs`).
@@ -28,11 +28,16 @@ pub(super) const MIGRATIONS: [&str; LATEST] = [
     V6_LEASES,
     V7_DOCUMENT_VERSIONS,
     V8_STANDINGS,
+    V9_FIELDS_CLUSTERED,
 ];
 
 /// The migrations after which every document is projected afresh (they add to the
 /// projections); a new database has none to project.
 pub(super) const REPROJECTING: [usize; 3] = [2, 3, 8];
+
+/// The migrations that change only how SQLite lays out its tables: PostgreSQL records them
+/// and has nothing to do.
+pub(super) const SQLITE_ONLY: [usize; 1] = [9];
 
 /// Every migration, as SQLite runs them.
 fn migrations() -> Migrations<'static> {
@@ -84,7 +89,8 @@ fn version(connection: &Connection) -> Result<usize, StoreError> {
 /// A database with no version recorded (made before the schema had versions, or whose
 /// version was lost) is recognised by what it holds (the first release had no
 /// `record_values`, the second no index of when records were held, the third no index of
-/// refused changes, the fourth no shared sync tickets, the fifth no leases, the sixth no document versions) and given the
+/// refused changes, the fourth no shared sync tickets, the fifth no leases, the sixth no document versions, the seventh no standings, the
+/// eighth no record values in the order of their key) and given the
 /// version it is at.
 fn adopt_unversioned(connection: &Connection) -> Result<(), StoreError> {
     let has = |kind: &str, name: &str| -> Result<bool, StoreError> {
@@ -97,7 +103,15 @@ fn adopt_unversioned(connection: &Connection) -> Result<(), StoreError> {
     if version(connection)? != 0 || !has("table", "documents")? {
         return Ok(());
     }
-    let at = if has("table", "standings")? {
+    let clustered = connection.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'record_values'
+           AND sql LIKE '%WITHOUT ROWID%'",
+        [],
+        |row| row.get::<_, bool>(0),
+    )?;
+    let at = if clustered {
+        9
+    } else if has("table", "standings")? {
         8
     } else if has("index", "changes_by_version")? {
         7
@@ -495,6 +509,56 @@ CREATE INDEX standings_approved ON standings(branch, held_at, subject_collection
     category, venue, plan, audience, attendees, participants, hours, speakers, title)
     WHERE decision = 'approved';
 DROP INDEX record_values_by_held_at;
+";
+
+/// A record's values, people and media kept in the order of their key (`WITHOUT ROWID`), as
+/// the rows of each are always read: all of one record at once. A ledger reads a year's
+/// records' fields by one descent of one tree each, not the key's index and then the table
+/// for every field; and a projection writes each row into one tree, not two. The rows are
+/// copied as they are.
+const V9_FIELDS_CLUSTERED: &str = "
+CREATE TABLE record_values_by_key (
+    document TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    key TEXT NOT NULL,
+    field TEXT NOT NULL,
+    text TEXT,
+    number REAL,
+    PRIMARY KEY (document, collection, key, field)
+) STRICT, WITHOUT ROWID;
+INSERT INTO record_values_by_key SELECT document, collection, key, field, text, number
+    FROM record_values;
+DROP TABLE record_values;
+ALTER TABLE record_values_by_key RENAME TO record_values;
+CREATE INDEX record_values_by_plan ON record_values(text) WHERE field = 'plan';
+CREATE TABLE record_people_by_key (
+    document TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    key TEXT NOT NULL,
+    field TEXT NOT NULL,
+    person TEXT NOT NULL,
+    PRIMARY KEY (document, collection, key, field, person)
+) STRICT, WITHOUT ROWID;
+INSERT INTO record_people_by_key SELECT document, collection, key, field, person
+    FROM record_people;
+DROP TABLE record_people;
+ALTER TABLE record_people_by_key RENAME TO record_people;
+CREATE INDEX record_people_by_person ON record_people(person);
+CREATE TABLE record_media_by_key (
+    document TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    key TEXT NOT NULL,
+    field TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (document, collection, key, field, sha256)
+) STRICT, WITHOUT ROWID;
+INSERT INTO record_media_by_key SELECT document, collection, key, field, sha256, media_type, size
+    FROM record_media;
+DROP TABLE record_media;
+ALTER TABLE record_media_by_key RENAME TO record_media;
+CREATE INDEX record_media_by_hash ON record_media(sha256);
 ";
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! types, and recorded in a `schema_version` table (PostgreSQL has no `user_version`).
 //! Nodes that start together migrate one at a time, under an advisory lock.
 
-use super::schema::{LATEST, MIGRATIONS, REPROJECTING};
+use super::schema::{LATEST, MIGRATIONS, REPROJECTING, SQLITE_ONLY};
 use super::sql::Db;
 use super::{Result, StoreError};
 
@@ -37,6 +37,9 @@ pub(super) fn migrate(db: &Db) -> Result<()> {
         });
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(found) {
+        if SQLITE_ONLY.contains(&(index + 1)) {
+            continue;
+        }
         tx.execute_batch(&in_postgres_types(sql))?;
         tx.execute_batch(beside(index + 1))?;
     }

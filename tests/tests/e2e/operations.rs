@@ -555,6 +555,19 @@ async fn readiness_needs_a_database_that_commits_and_room_above_the_reserve() {
 /// What version 2 of the schema added, taken away again: a database as the first release
 /// left it, with its data.
 const BACK_TO_VERSION_1: &str = "
+CREATE TABLE record_values_with_rowid (
+    document TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    key TEXT NOT NULL,
+    field TEXT NOT NULL,
+    text TEXT,
+    number REAL,
+    PRIMARY KEY (document, collection, key, field)
+) STRICT;
+INSERT INTO record_values_with_rowid SELECT * FROM record_values;
+DROP TABLE record_values;
+ALTER TABLE record_values_with_rowid RENAME TO record_values;
+CREATE INDEX record_values_by_plan ON record_values(text) WHERE field = 'plan';
 DROP TABLE standings;
 CREATE INDEX record_values_by_held_at ON record_values(collection, number)
     WHERE field = 'held_at';
@@ -646,11 +659,11 @@ async fn a_database_of_the_previous_schema_is_backed_up_migrated_and_counts_the_
 
     // A database a newer release wrote is refused, and left as it is.
     let connection = rusqlite::Connection::open(&db.path).unwrap();
-    connection.pragma_update(None, "user_version", 9).unwrap();
+    connection.pragma_update(None, "user_version", 99).unwrap();
     drop(connection);
     let refused = Store::open(&db.path).unwrap_err().to_string();
-    assert!(refused.contains("schema 9, newer"), "{refused}");
-    assert_eq!(user_version(&db.path), 9);
+    assert!(refused.contains("schema 99, newer"), "{refused}");
+    assert_eq!(user_version(&db.path), 99);
 }
 
 #[tokio::test]
