@@ -45,6 +45,9 @@ pub struct Directory {
 struct Watermark {
     documents: i64,
     people: i64,
+    /// The devices' fingerprint when they were last read ([`Store::devices_fingerprint`]):
+    /// they are read again only once it moves, not every device every two seconds.
+    devices: Option<(i64, i64)>,
 }
 
 /// Who wrote a batch of new changes, as the actor bindings say.
@@ -83,31 +86,41 @@ impl Directory {
     }
 
     /// Learns documents and people created or changed since the last refresh, and every
-    /// device's state (made by the command line or another process, say).
+    /// device's state if any device was enrolled or revoked since (by the command line or
+    /// another process, say).
     pub async fn refresh(&self, store: &Store) -> Result<(), StoreError> {
         let mut watermark = self.watermark.lock().await;
         let (documents, last_document) = store.catalogue_since(watermark.documents).await?;
         let (people, last_person) = store.people_since(watermark.people).await?;
-        let devices = store.all_devices().await?;
+        // Counted before the devices are read: a change in between is read again next time.
+        let fingerprint = store.devices_fingerprint().await?;
+        let devices = if watermark.devices == Some(fingerprint) {
+            None
+        } else {
+            Some(store.all_devices().await?)
+        };
         if let Ok(mut entries) = self.entries.write() {
             entries.documents.extend(documents);
             entries
                 .people
                 .extend(people.into_iter().map(|p| (p.user, p)));
-            entries.devices = devices
-                .into_iter()
-                .map(|d| {
-                    let entry = DeviceEntry {
-                        user: d.user,
-                        revoked: d.revoked_at.is_some(),
-                    };
-                    (d.id, entry)
-                })
-                .collect();
+            if let Some(devices) = devices {
+                entries.devices = devices
+                    .into_iter()
+                    .map(|d| {
+                        let entry = DeviceEntry {
+                            user: d.user,
+                            revoked: d.revoked_at.is_some(),
+                        };
+                        (d.id, entry)
+                    })
+                    .collect();
+            }
         }
         *watermark = Watermark {
             documents: last_document,
             people: last_person,
+            devices: Some(fingerprint),
         };
         Ok(())
     }
@@ -254,5 +267,71 @@ impl Elections for BranchElections<'_> {
         let entries = self.directory.entries.read().ok()?;
         let (branch, election) = entries.elections.get(&id)?;
         (*branch == self.branch).then(|| election.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use client_core::{Millis, Role};
+
+    use super::*;
+    use crate::admin::{NewUser, Organisation};
+    use crate::store::NewDevice;
+
+    fn phone(id: DeviceId, user: UserId) -> NewDevice {
+        // A refresh token nobody holds: its "hash" is the device id, padded.
+        let mut refresh = [0u8; 32];
+        refresh[..16].copy_from_slice(id.as_uuid().as_bytes());
+        NewDevice {
+            id,
+            user,
+            name: "phone".into(),
+            refresh,
+            refresh_expires_at: Millis(1_791_770_400_000),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refresh_learns_devices_enrolled_and_revoked_by_another_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("tianjian.sqlite3")).unwrap();
+        let now = Millis(1_791_770_400_000);
+        let org = Organisation {
+            store: &store,
+            hub: None,
+        };
+        let township = org.township("周官桥乡").await.unwrap();
+        let admin = NewUser {
+            name: "王敏".into(),
+            role: Role::TownshipAdmin,
+            township,
+            branch: None,
+            phone: None,
+            password: None,
+        };
+        let user = org.create_user(admin, now).await.unwrap().id;
+        let (first, second) = (DeviceId::generate().unwrap(), DeviceId::generate().unwrap());
+        store.enrol_device(phone(first, user), now).await.unwrap();
+        let directory = Directory::load(&store).await.unwrap();
+        assert_eq!(directory.device(first).map(|d| d.revoked), Some(false));
+
+        // Nothing changed: the devices stay as they were.
+        directory.refresh(&store).await.unwrap();
+        assert_eq!(directory.device(first).map(|d| d.revoked), Some(false));
+
+        store.enrol_device(phone(second, user), now).await.unwrap();
+        assert_eq!(directory.device(second), None);
+        directory.refresh(&store).await.unwrap();
+        assert_eq!(directory.device(second).map(|d| d.revoked), Some(false));
+
+        assert!(
+            store
+                .revoke_device(first, now, "lost".into())
+                .await
+                .unwrap()
+        );
+        directory.refresh(&store).await.unwrap();
+        assert_eq!(directory.device(first).map(|d| d.revoked), Some(true));
+        assert_eq!(directory.device(second).map(|d| d.revoked), Some(false));
     }
 }

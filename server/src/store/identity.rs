@@ -195,6 +195,21 @@ impl Store {
             .await
     }
 
+    /// What tells the directory whether any device changed since it last read them all:
+    /// how many devices there are and how many of them are revoked. A device is only ever
+    /// enrolled or revoked (once, never undone), so each change the directory keeps moves one
+    /// of the two; reading them is a count, where reading every device is a row a device.
+    pub async fn devices_fingerprint(&self) -> Result<(i64, i64)> {
+        self.read(|connection| {
+            connection.query_row(
+                "SELECT count(*), count(revoked_at) FROM devices",
+                (),
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+        })
+        .await
+    }
+
     /// Notes that a device was seen (it refreshed its token).
     pub async fn device_seen(&self, device: DeviceId, now: Millis) -> Result<()> {
         self.call(move |connection| {
