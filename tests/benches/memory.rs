@@ -35,19 +35,15 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use automerge::Automerge;
 use client_core::model::branch::{BranchRole, RosterEntry};
-use client_core::model::notebook::Lecture;
-use client_core::{
-    DocKind, DocumentId, Limits, Notebook, Principal, Role, Scope, UserId, validate,
-};
+use client_core::{DocKind, DocumentId, Notebook, Principal, Role, Scope, UserId, validate};
 use tianjian_server::admin::Organisation;
 use tianjian_server::auth::KeyRing;
 use tianjian_server::backup::DATABASE;
 use tianjian_server::store::{Store, UserRecord};
 use tianjian_server::writer::{WriteError, Writer};
 use tianjian_tests::device::Device;
-use tianjian_tests::fixture::{NOW, give_phone, keys, lecture, token};
+use tianjian_tests::fixture::{NOW, give_phone, keys, record_lectures, token};
 use tianjian_tests::process::ServerProcess;
 use tokio::task::JoinSet;
 
@@ -277,21 +273,6 @@ async fn phones(store: &Store) -> Vec<Phone> {
     phones
 }
 
-/// Records lectures on the phone's copy of its notebook, as the app does.
-fn record(doc: &mut Automerge, who: &Principal, lectures: usize) {
-    let mut notebook = Notebook::load(&doc.save(), Limits::default()).unwrap();
-    let before = notebook.heads();
-    for r in 0..lectures {
-        let lecture = Lecture {
-            title: format!("第{r}讲"),
-            ..lecture(who)
-        };
-        notebook.record_lecture(who, NOW, lecture).unwrap();
-    }
-    let changes = notebook.automerge().save_after(&before);
-    doc.load_incremental(&changes).unwrap();
-}
-
 /// One phone's session: connect, receive both documents, record, sync until kept, leave.
 async fn session(addr: SocketAddr, index: usize, phone: Phone, token: String, lectures: usize) {
     let documents = [phone.notebook, phone.branch];
@@ -317,7 +298,9 @@ async fn session(addr: SocketAddr, index: usize, phone: Phone, token: String, le
     );
     let who = phone.who.clone();
     device
-        .edit(phone.notebook, move |doc| record(doc, &who, lectures))
+        .edit(phone.notebook, move |doc| {
+            record_lectures(doc, &who, lectures)
+        })
         .await
         .unwrap();
     assert!(

@@ -40,14 +40,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use automerge::Automerge;
-use client_core::model::notebook::Lecture;
 use client_core::sync::message::{Message, PeerMetadata, StorageId};
-use client_core::{DocumentId, Limits, Notebook, Principal, validate};
+use client_core::{DocumentId, Principal, validate};
 use tianjian_server::backup::DATABASE;
 use tianjian_server::store::Store;
 use tianjian_tests::device::{Device, Frame};
-use tianjian_tests::fixture::{NOW, keys, lecture, token, village};
+use tianjian_tests::fixture::{keys, record_lectures, token, village};
 use tianjian_tests::process::ServerProcess;
 
 /// Lectures each phone records and syncs before it goes away.
@@ -249,21 +247,6 @@ async fn until_quiet(device: &mut Device, quiet: Duration) {
     }
 }
 
-/// Records lectures on the phone's copy of `notebook`, as the app does.
-fn record(doc: &mut Automerge, who: &Principal) {
-    let mut notebook = Notebook::load(&doc.save(), Limits::default()).unwrap();
-    let before = notebook.heads();
-    for r in 0..LECTURES {
-        let lecture = Lecture {
-            title: format!("第{r}讲"),
-            ..lecture(who)
-        };
-        notebook.record_lecture(who, NOW, lecture).unwrap();
-    }
-    let changes = notebook.automerge().save_after(&before);
-    doc.load_incremental(&changes).unwrap();
-}
-
 async fn reconnect(
     addr: SocketAddr,
     person: &'static str,
@@ -291,7 +274,7 @@ async fn reconnect(
     assert!(device.sync_until(limit, all_here).await.unwrap());
     let who = who.clone();
     device
-        .edit(notebook, move |doc| record(doc, &who))
+        .edit(notebook, move |doc| record_lectures(doc, &who, LECTURES))
         .await
         .unwrap();
     assert!(
