@@ -44,7 +44,7 @@ use tianjian_server::store::{Store, UserRecord};
 use tianjian_server::writer::{WriteError, Writer};
 use tianjian_tests::device::Device;
 use tianjian_tests::fixture::{NOW, give_phone, keys, record_lectures, token};
-use tianjian_tests::process::ServerProcess;
+use tianjian_tests::process::{Builds, ServerProcess};
 use tokio::task::JoinSet;
 
 /// The milestones of issue 20; a smaller run stops at `--documents`.
@@ -59,9 +59,7 @@ struct Options {
     concurrent: usize,
     lectures: usize,
     quiet: Duration,
-    server: Option<PathBuf>,
-    /// Another build of our server to run the same phones against first, in the same run.
-    before: Option<PathBuf>,
+    builds: Builds,
 }
 
 impl Options {
@@ -72,8 +70,7 @@ impl Options {
             concurrent: 50,
             lectures: 3,
             quiet: Duration::from_secs(5),
-            server: None,
-            before: None,
+            builds: Builds::default(),
         };
         let mut args = std::env::args().skip(1);
         let number = |args: &mut dyn Iterator<Item = String>, name: &str| -> usize {
@@ -90,22 +87,14 @@ impl Options {
                 "--quiet" => {
                     options.quiet = Duration::from_secs(number(&mut args, "--quiet") as u64);
                 }
-                "--server" => options.server = args.next().map(PathBuf::from),
-                "--before" => options.before = args.next().map(PathBuf::from),
                 // `cargo bench` passes `--bench` to every benchmark.
                 "--bench" => {}
+                arg if options.builds.take(arg, &mut args) => {}
                 other => panic!("unknown argument {other:?}"),
             }
         }
         assert!(options.members_per_branch > 0 && options.concurrent > 0);
         options
-    }
-
-    /// Our server: the build under test, or the one `--server` names.
-    fn program(&self) -> PathBuf {
-        self.server
-            .clone()
-            .unwrap_or_else(|| env!("CARGO_BIN_EXE_tianjian-under-test").into())
     }
 
     /// The documents touched at which memory is read: the milestones up to `--documents`,
@@ -471,12 +460,9 @@ fn main() {
             options.lectures,
             options.quiet.as_secs()
         );
-        let programs: Vec<PathBuf> = options
-            .before
-            .iter()
-            .cloned()
-            .chain([options.program()])
-            .collect();
+        let programs = options
+            .builds
+            .in_order(env!("CARGO_BIN_EXE_tianjian-under-test"));
         let mut all = Vec::new();
         for program in &programs {
             all.push(run(program, &pristine, &phones, &options).await);

@@ -37,7 +37,6 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use client_core::sync::message::{Message, PeerMetadata, StorageId};
@@ -46,7 +45,7 @@ use tianjian_server::backup::DATABASE;
 use tianjian_server::store::Store;
 use tianjian_tests::device::{Device, Frame};
 use tianjian_tests::fixture::{keys, record_lectures, token, village};
-use tianjian_tests::process::ServerProcess;
+use tianjian_tests::process::{Builds, ServerProcess};
 
 /// Lectures each phone records and syncs before it goes away.
 const LECTURES: usize = 20;
@@ -56,17 +55,14 @@ const GOAL_BYTES: f64 = 200.0;
 
 struct Options {
     quiet: Duration,
-    server: Option<PathBuf>,
-    /// Another build of our server to run the same phones against first, in the same run.
-    before: Option<PathBuf>,
+    builds: Builds,
 }
 
 impl Options {
     fn parse() -> Options {
         let mut options = Options {
             quiet: Duration::from_millis(3_000),
-            server: None,
-            before: None,
+            builds: Builds::default(),
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -75,21 +71,13 @@ impl Options {
                     let millis = args.next().and_then(|v| v.parse().ok()).unwrap();
                     options.quiet = Duration::from_millis(millis);
                 }
-                "--server" => options.server = args.next().map(PathBuf::from),
-                "--before" => options.before = args.next().map(PathBuf::from),
                 // `cargo bench` passes `--bench` to every benchmark.
                 "--bench" => {}
+                arg if options.builds.take(arg, &mut args) => {}
                 other => panic!("unknown argument {other:?}"),
             }
         }
         options
-    }
-
-    /// Our server: the build under test, or the one `--server` names.
-    fn program(&self) -> PathBuf {
-        self.server
-            .clone()
-            .unwrap_or_else(|| env!("CARGO_BIN_EXE_tianjian-under-test").into())
     }
 }
 
@@ -439,7 +427,9 @@ fn main() {
             ("branch secretary", &v.secretary, true, false),
             ("branch secretary", &v.secretary, false, false),
         ];
-        let programs = options.before.iter().cloned().chain([options.program()]);
+        let programs = options
+            .builds
+            .in_order(env!("CARGO_BIN_EXE_tianjian-under-test"));
         for program in programs {
             // Each server from its own copy of the village, so that each starts alike.
             let data = tempfile::tempdir().unwrap();

@@ -5,9 +5,46 @@
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
+
+/// The builds of our server a benchmark runs: the one under test (`--server PATH`, else the
+/// benchmark's own build) and, with `--before PATH`, a baseline run first with the same phones.
+#[derive(Debug, Default, Clone)]
+pub struct Builds {
+    pub server: Option<PathBuf>,
+    pub before: Option<PathBuf>,
+}
+
+impl Builds {
+    /// Takes `--server PATH` or `--before PATH` if `arg` is one; says whether it was.
+    pub fn take(&mut self, arg: &str, args: &mut impl Iterator<Item = String>) -> bool {
+        let slot = match arg {
+            "--server" => &mut self.server,
+            "--before" => &mut self.before,
+            _ => return false,
+        };
+        *slot = args.next().map(PathBuf::from);
+        true
+    }
+
+    /// The build under test: the one `--server` names, or `own` (the benchmark's
+    /// `CARGO_BIN_EXE_tianjian-under-test`, which only it can name).
+    pub fn under_test(&self, own: &str) -> PathBuf {
+        self.server.clone().unwrap_or_else(|| own.into())
+    }
+
+    /// Every build to run, the baseline first.
+    pub fn in_order(&self, own: &str) -> Vec<PathBuf> {
+        self.before
+            .iter()
+            .cloned()
+            .chain([self.under_test(own)])
+            .collect()
+    }
+}
 
 /// A running server process.
 #[derive(Debug)]
