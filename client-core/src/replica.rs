@@ -142,6 +142,7 @@ impl Replica {
             storage_id: Some(storage),
             is_ephemeral: Some(false),
             rules: Some(rules),
+            quiet: None,
         };
         Self {
             documents: Documents::new(),
@@ -233,9 +234,11 @@ impl Replica {
 
     /// The connection to the server is open.
     pub fn connected(&mut self) {
+        let shared = crate::sync::quiet::last_shared(&self.sync_states);
         self.handle(Event::Connected {
             connection: SERVER,
             identity: (),
+            shared,
         });
     }
 

@@ -24,6 +24,7 @@ use client_core::sync::engine::{
     ConnectionId, Effect, Engine, Event, Gate, Offered, Refusal, Side,
 };
 use client_core::sync::message::{Message, PROTOCOL_VERSION, PeerId, PeerMetadata, StorageId};
+use client_core::sync::quiet;
 use client_core::validate::{self, Context, Elections, Limits, Touched};
 use client_core::{DeviceId, DocKind, DocumentId, Principal, UserId, access};
 use futures_util::{SinkExt, StreamExt};
@@ -272,6 +273,7 @@ impl Hub {
                     storage_id: Some(storage.clone()),
                     is_ephemeral: Some(false),
                     rules: Some(validate::RULES),
+                    quiet: None,
                 },
                 Side::Server,
                 ServerGate::new(directory.clone()),
@@ -363,12 +365,16 @@ struct Shards(Arc<[mpsc::Sender<HubInput>]>);
 impl Shards {
     /// The shard that holds `document`.
     fn of(&self, document: DocumentId) -> &mpsc::Sender<HubInput> {
+        &self.0[self.index_of(document)]
+    }
+
+    fn index_of(&self, document: DocumentId) -> usize {
         let bytes = document.as_bytes();
         let mut low = [0u8; 8];
         low.copy_from_slice(&bytes[8..]);
         // The random half of the id: documents spread evenly.
         let index = u64::from_le_bytes(low) % self.0.len() as u64;
-        &self.0[usize::try_from(index).unwrap_or_default()]
+        usize::try_from(index).unwrap_or_default()
     }
 
     /// The shard that answers for a connection as a whole: its handshake, its farewell, its
@@ -401,7 +407,8 @@ impl Shards {
             | Message::Ephemeral { document_id, .. } => self.of(*document_id),
             _ => self.lead(),
         };
-        let joined = match &message {
+        let mut message = message;
+        let joined = match &mut message {
             Message::Join {
                 sender_id,
                 peer_metadata,
@@ -410,7 +417,11 @@ impl Shards {
                 .iter()
                 .any(|v| v == PROTOCOL_VERSION) =>
             {
-                Some((sender_id.clone(), peer_metadata.clone()))
+                // Each shard takes the quiet documents it holds; the lead answers for all.
+                let quiet = peer_metadata.quiet.as_deref().and_then(quiet::decode);
+                let metadata = peer_metadata.clone();
+                peer_metadata.quiet = quiet.as_ref().map(|list| self.quiet_of(0, list));
+                Some((sender_id.clone(), metadata, quiet))
             }
             _ => None,
         };
@@ -421,17 +432,29 @@ impl Shards {
         if shard.send(HubInput::Event(event)).await.is_err() {
             return false;
         }
-        if let Some((peer, metadata)) = joined {
-            for other in self.0.iter().skip(1) {
+        if let Some((peer, metadata, quiet)) = joined {
+            for (index, other) in self.0.iter().enumerate().skip(1) {
+                let mut metadata = metadata.clone();
+                metadata.quiet = quiet.as_ref().map(|list| self.quiet_of(index, list));
                 let event = Event::Joined {
                     connection,
                     peer: peer.clone(),
-                    metadata: metadata.clone(),
+                    metadata,
                 };
                 let _ = other.send(HubInput::Event(event)).await;
             }
         }
         true
+    }
+
+    /// The entries of a `join`'s quiet list that shard `index` holds, as `join` carries them.
+    fn quiet_of(&self, index: usize, list: &[(DocumentId, quiet::HeadsDigest)]) -> Vec<u8> {
+        let own: Vec<(DocumentId, quiet::HeadsDigest)> = list
+            .iter()
+            .filter(|(document, _)| self.index_of(*document) == index)
+            .copied()
+            .collect();
+        quiet::encode(&own)
     }
 }
 
@@ -514,6 +537,7 @@ impl HubTask {
                     self.engine.handle(Event::Connected {
                         connection,
                         identity,
+                        shared: Vec::new(),
                     })
                 }
                 HubInput::Event(event) => {
@@ -1156,5 +1180,31 @@ fn violation(error: axum::Error) -> Option<&'static str> {
         Error::Capacity(_) => Some("frame_too_large"),
         // Every other failure is the peer not speaking WebSocket properly.
         _ => Some("bad_transport"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_shard_takes_the_quiet_documents_it_holds() {
+        let (senders, _receivers): (Vec<_>, Vec<_>) = (0..3).map(|_| mpsc::channel(1)).unzip();
+        let shards = Shards(senders.into());
+        let list: Vec<(DocumentId, quiet::HeadsDigest)> = (0..30u8)
+            .map(|i| (DocumentId::generate().unwrap(), [i; 8]))
+            .collect();
+        let mut taken = Vec::new();
+        for index in 0..3 {
+            let own = quiet::decode(&shards.quiet_of(index, &list)).unwrap();
+            for (document, _) in &own {
+                assert!(shards.of(*document).same_channel(&shards.0[index]));
+            }
+            taken.extend(own);
+        }
+        taken.sort_unstable();
+        let mut all = list;
+        all.sort_unstable();
+        assert_eq!(taken, all);
     }
 }

@@ -17,8 +17,8 @@
 //! secretary (赵杰辉: the branch, its ledger and supervision documents, and the branch's
 //! notebooks). Each with a storage id, so that both sides persisted what they share (the normal
 //! case), and for contrast without one and with the phone's own sync states forgotten, so that
-//! neither side kept anything. The member once more with the 44-character peer id the app
-//! used before (`browser-` and a UUID), to show what the ids repeated in every frame cost.
+//! neither side kept anything. Each once more naming nothing quiet in its `join`, as the app
+//! did before client-core's quiet reconnect (and as a stock client does): the baseline.
 //!
 //! A round trip is counted, per document, each time frames sent about it are followed by a
 //! frame received about it; a frame nobody answers costs no round trip. Bytes of `join` and
@@ -176,7 +176,7 @@ fn take_apart(frames: &[Frame]) -> Traffic {
 struct Run {
     person: &'static str,
     keeps_states: bool,
-    old_id: bool,
+    names_quiet: bool,
     /// The documents the phone syncs, with their kinds.
     documents: Vec<(DocumentId, String)>,
     frames: Vec<Frame>,
@@ -185,23 +185,20 @@ struct Run {
     acknowledged: bool,
 }
 
-/// A phone introduced as the web app introduces itself (`peerId` in `pwa/src/data/app.ts`),
-/// or with the peer id the app used before.
-fn phone(keeps_states: bool, old_id: bool) -> Device {
-    let uuid = StorageId::generate().unwrap().0;
-    let peer = if old_id {
-        format!("browser-{uuid}")
-    } else {
-        // Twelve characters of base64, as 72 random bits spell.
-        let hex = uuid.replace('-', "");
-        format!("p{}", &hex[..12])
-    };
+/// A phone introduced as the web app introduces itself (`peerId` in `pwa/src/data/app.ts`).
+fn phone(keeps_states: bool, names_quiet: bool) -> Device {
+    // Twelve characters of base64, as 72 random bits spell.
+    let hex = StorageId::generate().unwrap().0.replace('-', "");
+    let peer = format!("p{}", &hex[..12]);
     let metadata = PeerMetadata {
         storage_id: keeps_states.then(|| StorageId::generate().unwrap()),
         is_ephemeral: Some(false),
         rules: Some(validate::RULES),
+        quiet: None,
     };
-    Device::introduced_as(&peer, metadata)
+    let mut device = Device::introduced_as(&peer, metadata);
+    device.names_quiet = names_quiet;
+    device
 }
 
 /// What `GET /api/v1/me` says the phone syncs, and the person's notebook.
@@ -240,14 +237,14 @@ async fn reconnect(
     person: &'static str,
     who: &Principal,
     keeps_states: bool,
-    old_id: bool,
+    names_quiet: bool,
     quiet: Duration,
 ) -> Run {
     let limit = Duration::from_secs(60);
     let token = token(&keys(), who);
     let (kinds, notebook) = readable(addr, &token).await;
     let documents: Vec<DocumentId> = kinds.iter().map(|(id, _)| *id).collect();
-    let mut device = phone(keeps_states, old_id);
+    let mut device = phone(keeps_states, names_quiet);
     for document in &documents {
         device.open(*document).await.unwrap();
     }
@@ -288,7 +285,7 @@ async fn reconnect(
     Run {
         person,
         keeps_states,
-        old_id,
+        names_quiet,
         documents: kinds,
         traffic: take_apart(&frames),
         frames,
@@ -297,10 +294,10 @@ async fn reconnect(
 }
 
 fn states(run: &Run) -> &'static str {
-    match (run.keeps_states, run.old_id) {
-        (true, false) => "persisted",
+    match (run.keeps_states, run.names_quiet) {
+        (true, true) => "persisted, quiet join",
+        (true, false) => "persisted, nothing named quiet (before)",
         (false, _) => "none",
-        (true, true) => "persisted, the old 44-character peer id",
     }
 }
 
@@ -422,10 +419,11 @@ fn main() {
         };
         let phones = [
             ("member", &v.li, true, false),
-            ("member", &v.li, false, false),
             ("member", &v.li, true, true),
+            ("member", &v.li, false, true),
             ("branch secretary", &v.secretary, true, false),
-            ("branch secretary", &v.secretary, false, false),
+            ("branch secretary", &v.secretary, true, true),
+            ("branch secretary", &v.secretary, false, true),
         ];
         let programs = options
             .builds
@@ -446,13 +444,13 @@ fn main() {
                 options.quiet.as_millis()
             );
             let mut runs = Vec::new();
-            for (person, who, keeps_states, old_id) in phones {
+            for (person, who, keeps_states, names_quiet) in phones {
                 let run = reconnect(
                     server.addr,
                     person,
                     who,
                     keeps_states,
-                    old_id,
+                    names_quiet,
                     options.quiet,
                 );
                 runs.push(run.await);

@@ -713,6 +713,7 @@ fn serve(
             storage_id: Some(StorageId("floor-storage".into())),
             is_ephemeral: Some(false),
             rules: Some(validate::RULES),
+            quiet: None,
         },
         Side::Server,
         gate,
@@ -726,6 +727,7 @@ fn serve(
                 Event::Connected {
                     connection,
                     identity,
+                    shared: Vec::new(),
                 }
             }
             ToEngine::Frame(connection, bytes) => Event::Frame { connection, bytes },
@@ -816,6 +818,7 @@ fn in_memory_phone(
             storage_id: Some(StorageId(format!("{name}-storage"))),
             is_ephemeral: Some(false),
             rules: None,
+            quiet: None,
         },
         Side::Client,
         Trusting,
@@ -861,6 +864,8 @@ fn in_memory_phone(
         Event::Connected {
             connection: LINK,
             identity: (),
+            // A phone that has never synced: it has shared nothing.
+            shared: Vec::new(),
         },
     );
     let deadline = Instant::now() + limit;

@@ -36,6 +36,10 @@ pub struct Device {
     /// Every frame sent and received, in the order this device saw them, while `Some`: for
     /// benchmarks that take the traffic apart by document and message.
     pub frames: Option<Vec<Frame>>,
+    /// Whether `join` names the documents still at the heads last shared with the server
+    /// (client-core's quiet reconnect, as the app does); off, the device joins as a stock
+    /// client does and shows its heads for each document.
+    pub names_quiet: bool,
 }
 
 /// One WebSocket frame's payload, as a device sent or received it.
@@ -69,6 +73,7 @@ impl Device {
             storage_id: Some(StorageId(format!("{name}-storage"))),
             is_ephemeral: Some(false),
             rules,
+            quiet: None,
         };
         Device::introduced_as(name, metadata)
     }
@@ -86,6 +91,7 @@ impl Device {
             bytes_received: 0,
             closed_with: None,
             frames: None,
+            names_quiet: true,
         }
     }
 
@@ -133,9 +139,15 @@ impl Device {
             .insert("Authorization", format!("Bearer {token}").parse()?);
         let (socket, _) = tokio_tungstenite::connect_async(request).await?;
         self.socket = Some(socket);
+        let shared = if self.names_quiet {
+            client_core::sync::quiet::last_shared(&self.sync_states)
+        } else {
+            Vec::new()
+        };
         self.handle(Event::Connected {
             connection: LINK,
             identity: (),
+            shared,
         })
         .await
     }

@@ -25,6 +25,7 @@ use automerge::{Automerge, Change, ChangeHash};
 use super::message::{
     DocumentMessage, Message, PROTOCOL_VERSION, PeerId, PeerMetadata, RefusedChanges, StorageId,
 };
+use super::quiet::{self, HeadsDigest};
 use super::refused::RefusedMemory;
 use crate::ids::DocumentId;
 use crate::validate::Touched;
@@ -107,9 +108,13 @@ impl Gate for Trusting {
 #[derive(Debug)]
 pub enum Event<I> {
     /// A transport connection opened; `identity` is who the transport authenticated.
+    /// `shared`, on a device: the heads it last shared with the server for each document, as
+    /// its saved sync states say; those still at them are named in `join` ([`quiet`]). Empty
+    /// on a server.
     Connected {
         connection: ConnectionId,
         identity: I,
+        shared: Vec<(DocumentId, Vec<ChangeHash>)>,
     },
     Frame {
         connection: ConnectionId,
@@ -232,6 +237,8 @@ struct Connection<I> {
     identity: I,
     /// Set once the handshake is done.
     remote: Option<Remote>,
+    /// On a device: the documents its `join` named as quiet, with the digests it gave.
+    announced: BTreeMap<DocumentId, HeadsDigest>,
 }
 
 #[derive(Debug, Clone)]
@@ -256,8 +263,11 @@ struct PeerSync {
     state: am_sync::State,
     /// Whether the persisted state (if the peer has storage) has been loaded.
     ready: bool,
-    /// Messages from the peer waiting for the document or the sync state to load.
-    inbox: VecDeque<Vec<u8>>,
+    /// What the peer said, waiting for the document or the sync state to load.
+    inbox: VecDeque<Inbound>,
+    /// On a device: the server took this document as quiet, so the saved state is loaded
+    /// without offering anything (the server speaks first if it has news).
+    quiet: bool,
     /// Whether `state` changed since it was last saved.
     dirty: bool,
     /// Whether the peer spoke while changes were being persisted, and so is owed an answer
@@ -271,6 +281,16 @@ struct PeerSync {
     patience: u32,
 }
 
+/// What a peer said of a document.
+#[derive(Debug)]
+enum Inbound {
+    /// An Automerge sync message.
+    Sync(Vec<u8>),
+    /// Its `join` named the document as quiet: it is at the heads with this digest, which it
+    /// last shared with us.
+    Quiet(HeadsDigest),
+}
+
 /// The most ticks a device waits between offers to a silent peer.
 const MOST_PATIENCE: u32 = 16;
 
@@ -280,6 +300,7 @@ impl PeerSync {
             state: am_sync::State::new(),
             ready,
             inbox: VecDeque::new(),
+            quiet: false,
             dirty: false,
             owed: false,
             quiet_ticks: 0,
@@ -393,7 +414,8 @@ impl<G: Gate> Engine<G> {
             Event::Connected {
                 connection,
                 identity,
-            } => self.connected(connection, identity),
+                shared,
+            } => self.connected(connection, identity, shared),
             Event::Frame { connection, bytes } => self.frame(connection, bytes),
             Event::Message {
                 connection,
@@ -405,7 +427,9 @@ impl<G: Gate> Engine<G> {
                 metadata,
             } => {
                 if self.connections.contains_key(&connection) {
+                    let quiet = metadata.quiet.as_deref().and_then(quiet::decode);
                     self.handshake(connection, peer, metadata);
+                    self.take_quiet(connection, quiet.unwrap_or_default());
                 }
             }
             Event::Disconnected { connection } => self.disconnected(connection),
@@ -511,12 +535,33 @@ impl<G: Gate> Engine<G> {
         });
     }
 
-    fn connected(&mut self, connection: ConnectionId, identity: G::Identity) {
+    fn connected(
+        &mut self,
+        connection: ConnectionId,
+        identity: G::Identity,
+        shared: Vec<(DocumentId, Vec<ChangeHash>)>,
+    ) {
+        // The open documents still at the heads last shared with the server.
+        let announced: BTreeMap<DocumentId, HeadsDigest> = shared
+            .into_iter()
+            .filter(|(document, _)| self.open.contains(document))
+            .filter_map(|(document, shared)| {
+                let heads = self.heads(document)?;
+                (!heads.is_empty() && heads == shared).then(|| (document, quiet::digest(&heads)))
+            })
+            .take(quiet::MOST_DOCUMENTS)
+            .collect();
+        let mut metadata = self.metadata.clone();
+        if self.side == Side::Client && !announced.is_empty() {
+            let list: Vec<(DocumentId, HeadsDigest)> = announced.clone().into_iter().collect();
+            metadata.quiet = Some(quiet::encode(&list));
+        }
         self.connections.insert(
             connection,
             Connection {
                 identity,
                 remote: None,
+                announced,
             },
         );
         if self.side == Side::Client {
@@ -524,10 +569,18 @@ impl<G: Gate> Engine<G> {
                 connection,
                 &Message::Join {
                     sender_id: self.me.clone(),
-                    peer_metadata: self.metadata.clone(),
+                    peer_metadata: metadata,
                     supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
                 },
             );
+        }
+    }
+
+    /// The heads of a document held and loaded.
+    fn heads(&self, document: DocumentId) -> Option<Vec<ChangeHash>> {
+        match &self.documents.get(&document)?.stored {
+            Stored::Ready(automerge) => Some(automerge.get_heads()),
+            Stored::Loading | Stored::Missing => None,
         }
     }
 
@@ -616,30 +669,40 @@ impl<G: Gate> Engine<G> {
                     };
                     return self.refuse(connection, None, refusal, true);
                 }
+                let quiet = peer_metadata.quiet.as_deref().and_then(quiet::decode);
                 self.handshake(connection, sender_id.clone(), peer_metadata);
+                let mut metadata = self.metadata.clone();
+                // Saying we took the list is what lets the device stay silent.
+                metadata.quiet = quiet.as_ref().map(|_| Vec::new());
                 self.send(
                     connection,
                     &Message::Peer {
                         sender_id: self.me.clone(),
                         target_id: sender_id,
-                        peer_metadata: self.metadata.clone(),
+                        peer_metadata: metadata,
                         selected_protocol_version: PROTOCOL_VERSION.into(),
                     },
                 );
+                self.take_quiet(connection, quiet.unwrap_or_default());
             }
             Message::Peer {
                 sender_id,
                 peer_metadata,
                 ..
             } if self.side == Side::Client => {
+                let taken = peer_metadata.quiet.is_some();
                 self.handshake(connection, sender_id, peer_metadata);
                 let open: Vec<DocumentId> = self.open.iter().copied().collect();
                 for document in open {
-                    self.start_sync(connection, document);
+                    if taken && self.still_quiet(connection, document) {
+                        self.start_quietly(connection, document);
+                    } else {
+                        self.start_sync(connection, document);
+                    }
                 }
             }
             Message::Request(body) | Message::Sync(body) if handshaken => {
-                self.document_message(connection, body)
+                self.document_message(connection, body.document_id, Inbound::Sync(body.data))
             }
             Message::DocUnavailable { document_id, .. } if handshaken => {
                 if let Some(doc) = self.documents.get_mut(&document_id) {
@@ -780,8 +843,12 @@ impl<G: Gate> Engine<G> {
 
     /// A `request` or `sync` from a peer: check it may read, make sure the document and the
     /// peer's sync state are loaded, then process it (or queue it until they are).
-    fn document_message(&mut self, connection: ConnectionId, body: DocumentMessage) {
-        let document = body.document_id;
+    fn document_message(
+        &mut self,
+        connection: ConnectionId,
+        document: DocumentId,
+        inbound: Inbound,
+    ) {
         if !self.gate_allows_read(connection, document) {
             let refusal = Refusal {
                 rule: "read_denied".into(),
@@ -804,7 +871,7 @@ impl<G: Gate> Engine<G> {
             .entry(connection)
             .or_insert_with(|| PeerSync::new(storage.is_none()));
         peer.heard();
-        peer.inbox.push_back(body.data);
+        peer.inbox.push_back(inbound);
         let first_for_peer = !peer.ready && peer.inbox.len() == 1;
         if first_for_peer && let Some(storage) = storage {
             self.effects
@@ -901,7 +968,10 @@ impl<G: Gate> Engine<G> {
                     peer.state = state;
                 }
                 peer.ready = true;
-                ready.push(connection);
+                // A quiet document waits for the server to speak, if it has anything to say.
+                if !std::mem::take(&mut peer.quiet) {
+                    ready.push(connection);
+                }
             }
         }
         self.drain(document);
@@ -926,25 +996,70 @@ impl<G: Gate> Engine<G> {
                 .iter_mut()
                 .find(|(_, p)| p.ready && !p.inbox.is_empty())
                 .and_then(|(c, p)| Some((*c, p.inbox.pop_front()?)));
-            let Some((connection, data)) = next else {
-                return;
-            };
-            self.receive(connection, document, &data);
+            match next {
+                Some((connection, Inbound::Sync(data))) => {
+                    self.receive(connection, document, &data)
+                }
+                Some((connection, Inbound::Quiet(digest))) => {
+                    self.quiet(connection, document, digest)
+                }
+                None => return,
+            }
         }
     }
 
-    /// Applies one automerge sync message from a peer, through the gate.
+    /// Decodes one automerge sync message from a peer and applies it.
     fn receive(&mut self, connection: ConnectionId, document: DocumentId, data: &[u8]) {
-        let message = match am_sync::Message::decode(data) {
-            Ok(message) => message,
+        match am_sync::Message::decode(data) {
+            Ok(message) => self.apply(connection, document, message),
             Err(error) => {
                 let refusal = Refusal {
                     rule: "bad_sync_message".into(),
                     message: error.to_string(),
                 };
-                return self.refuse(connection, Some(document), refusal, true);
+                self.refuse(connection, Some(document), refusal, true)
             }
+        }
+    }
+
+    /// A quiet document of a peer's `join`, now that it and the peer's sync state are
+    /// loaded. If the digest is of heads we know the peer to be at (ours, or those we last
+    /// shared with it), it is the sync message the peer would have sent, and is taken as
+    /// one: at our heads it needs no answer; behind them it gets what it lacks. Otherwise we
+    /// cannot tell where it is, and open the exchange ourselves.
+    fn quiet(&mut self, connection: ConnectionId, document: DocumentId, digest: HeadsDigest) {
+        let Some(doc) = self.documents.get(&document) else {
+            return;
         };
+        let (Stored::Ready(automerge), Some(peer)) = (&doc.stored, doc.peers.get(&connection))
+        else {
+            return;
+        };
+        let ours = automerge.get_heads();
+        let known = [ours, peer.state.shared_heads.clone()]
+            .into_iter()
+            .find(|heads| !heads.is_empty() && quiet::digest(heads) == digest);
+        match known {
+            Some(heads) => {
+                let message = am_sync::Message {
+                    need: Vec::new(),
+                    have: vec![am_sync::Have {
+                        last_sync: heads.clone(),
+                        bloom: am_sync::BloomFilter::default(),
+                    }],
+                    heads,
+                    changes: Vec::<Vec<u8>>::new().into(),
+                    flags: None,
+                    version: am_sync::MessageVersion::V1,
+                };
+                self.apply(connection, document, message);
+            }
+            None => self.reply(connection, document),
+        }
+    }
+
+    /// Applies one automerge sync message from a peer, through the gate.
+    fn apply(&mut self, connection: ConnectionId, document: DocumentId, message: am_sync::Message) {
         let Some((identity, rules)) = self
             .connections
             .get(&connection)
@@ -1224,6 +1339,50 @@ impl<G: Gate> Engine<G> {
             }
         }
         self.reply(connection, document);
+    }
+
+    /// A server takes the quiet documents of a peer's `join` (those of this engine, when
+    /// several share the documents out): each as if the peer had sent its sync message.
+    fn take_quiet(&mut self, connection: ConnectionId, documents: Vec<(DocumentId, HeadsDigest)>) {
+        if self.side != Side::Server {
+            return;
+        }
+        for (document, digest) in documents {
+            self.document_message(connection, document, Inbound::Quiet(digest));
+        }
+    }
+
+    /// Whether a device's `join` named `document` as quiet and it is still at those heads.
+    fn still_quiet(&self, connection: ConnectionId, document: DocumentId) -> bool {
+        let Some(connection) = self.connections.get(&connection) else {
+            return false;
+        };
+        let has_storage = connection
+            .remote
+            .as_ref()
+            .is_some_and(|r| r.storage.is_some());
+        let announced = connection.announced.get(&document);
+        has_storage
+            && announced.is_some()
+            && self.heads(document).map(|h| quiet::digest(&h)).as_ref() == announced
+    }
+
+    /// A device holds a quiet document with the server: it loads what it last shared with
+    /// it, so that it knows the server has its heads, and offers nothing.
+    fn start_quietly(&mut self, connection: ConnectionId, document: DocumentId) {
+        let Some(storage) = self.remote(connection).and_then(|r| r.storage) else {
+            return;
+        };
+        let Some(doc) = self.documents.get_mut(&document) else {
+            return;
+        };
+        if let std::collections::btree_map::Entry::Vacant(entry) = doc.peers.entry(connection) {
+            let mut peer = PeerSync::new(false);
+            peer.quiet = true;
+            entry.insert(peer);
+            self.effects
+                .push(Effect::LoadSyncState { storage, document });
+        }
     }
 
     fn open_document(&mut self, document: DocumentId) {

@@ -48,6 +48,11 @@ pub struct PeerMetadata {
     /// extension, absent from stock peers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<u32>,
+    /// Our extension (see [`super::quiet`]): in `join`, the documents a device believes it
+    /// shares with the server, with digests of their heads; in `peer`, present (empty) when
+    /// the server took that list.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "serde_bytes")]
+    pub quiet: Option<Vec<u8>>,
 }
 
 /// Heads a peer reports for a document in one storage, with when it saw them.
@@ -659,6 +664,7 @@ mod tests {
                     storage_id: None,
                     is_ephemeral: Some(true),
                     rules: None,
+                    quiet: None,
                 },
                 supported_protocol_versions: vec!["1".into()],
             }
@@ -749,6 +755,7 @@ mod tests {
                     storage_id: Some(StorageId("storage-1".into())),
                     is_ephemeral: Some(false),
                     rules: None,
+                    quiet: None,
                 },
                 supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
             },

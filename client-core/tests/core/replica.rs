@@ -160,6 +160,7 @@ impl Line {
                 storage_id: Some(StorageId(SERVER_STORAGE.into())),
                 is_ephemeral: Some(false),
                 rules: None,
+                quiet: None,
             },
             Side::Server,
             ServerGate { catalogue },
@@ -189,6 +190,7 @@ impl Line {
         let effects = self.server.engine.handle(Event::Connected {
             connection,
             identity: self.phones[phone].who.clone(),
+            shared: Vec::new(),
         });
         self.server_effects(effects);
         self.phones[phone].replica.connected();

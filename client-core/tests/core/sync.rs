@@ -9,7 +9,8 @@ use client_core::model::notebook::Lecture;
 use client_core::sync::engine::{
     ConnectionId, Effect, Engine, Event, Gate, Offered, Refusal, Side, Trusting,
 };
-use client_core::sync::message::{PeerId, PeerMetadata, StorageId};
+use client_core::sync::message::{Message, PeerId, PeerMetadata, StorageId};
+use client_core::sync::quiet;
 use client_core::validate::{self, Context, Limits, Touched};
 use client_core::{DocumentId, Millis, Notebook, Principal, Scope, access, schema};
 
@@ -99,6 +100,8 @@ struct Net {
     next_connection: u64,
     bytes_to_server: usize,
     bytes_to_devices: usize,
+    /// The server reads `join` as a stock server does: without our `quiet` list.
+    stock_server: bool,
     /// Frames sent each way.
     frames_to_server: usize,
     frames_to_devices: usize,
@@ -114,6 +117,7 @@ impl Net {
                 storage_id: Some(StorageId("server-storage".into())),
                 is_ephemeral: Some(false),
                 rules: None,
+                quiet: None,
             },
             Side::Server,
             ServerGate { catalogue },
@@ -127,6 +131,7 @@ impl Net {
             next_connection: 1,
             bytes_to_server: 0,
             bytes_to_devices: 0,
+            stock_server: false,
             frames_to_server: 0,
             frames_to_devices: 0,
         }
@@ -137,6 +142,7 @@ impl Net {
             storage_id: Some(StorageId(format!("{name}-storage"))),
             is_ephemeral: Some(false),
             rules: None,
+            quiet: None,
         };
         self.devices.push(Node::new(Engine::new(
             PeerId(name.into()),
@@ -154,11 +160,14 @@ impl Net {
         let effects = self.server.engine.handle(Event::Connected {
             connection,
             identity: who.clone(),
+            shared: Vec::new(),
         });
         self.run_server(effects);
+        let shared = quiet::last_shared(&self.devices[device].storage.sync_states);
         let effects = self.devices[device].engine.handle(Event::Connected {
             connection: DEVICE_SIDE,
             identity: (),
+            shared,
         });
         self.run_device(device, effects);
     }
@@ -253,6 +262,11 @@ impl Net {
     fn deliver(&mut self, to: To, bytes: Vec<u8>) {
         match to {
             To::Server(connection) => {
+                let bytes = if self.stock_server {
+                    without_quiet(bytes)
+                } else {
+                    bytes
+                };
                 let effects = self
                     .server
                     .engine
@@ -373,6 +387,26 @@ pub fn answer<G: Gate>(node: &mut Node<G>, effect: &Effect) -> Vec<Effect> {
 }
 
 /// A village whose documents the server has stored, with the catalogue of their scopes.
+/// A frame as a stock server reads it: a `join` without our `quiet` list.
+fn without_quiet(bytes: Vec<u8>) -> Vec<u8> {
+    match Message::decode(&bytes) {
+        Ok(Message::Join {
+            sender_id,
+            mut peer_metadata,
+            supported_protocol_versions,
+        }) => {
+            peer_metadata.quiet = None;
+            let join = Message::Join {
+                sender_id,
+                peer_metadata,
+                supported_protocol_versions,
+            };
+            join.encode().unwrap()
+        }
+        _ => bytes,
+    }
+}
+
 struct World {
     village: Village,
     branch_id: DocumentId,
@@ -834,7 +868,7 @@ fn frames_during(net: &mut Net, run: impl FnOnce(&mut Net)) -> (usize, usize) {
 }
 
 #[test]
-fn a_quiet_reconnect_costs_the_handshake_and_one_frame_a_document() {
+fn a_quiet_reconnect_costs_the_handshake_alone() {
     let mut world = world();
     let phone = li_synced_with_a_lecture(&mut world);
     let World {
@@ -846,10 +880,10 @@ fn a_quiet_reconnect_costs_the_handshake_and_one_frame_a_document() {
     assert!(net.devices[phone].engine.acknowledged(li_notebook));
     net.disconnect(phone);
 
-    // Days later, nothing new on either side: `join` and one `sync` a document go up, only
+    // Days later, nothing new on either side: `join` goes up naming both documents as quiet,
     // `peer` comes down, and the phone knows the server holds everything it has.
     let (up, down) = frames_during(&mut net, |net| net.connect(phone, &village.li.principal));
-    assert_eq!((up, down), (3, 1), "frames up and down");
+    assert_eq!((up, down), (1, 1), "frames up and down");
     for document in [li_notebook, branch_id] {
         assert!(net.devices[phone].engine.acknowledged(document));
     }
@@ -871,8 +905,9 @@ fn a_quiet_reconnect_costs_the_handshake_and_one_frame_a_document() {
     };
     assert_eq!(lectures(&net, phone), 2);
 
-    // News while the phone was away costs one round trip: it sends its heads, the server
-    // answers with what it lacks, and the phone's acknowledgement is the last word.
+    // News while the phone was away: from the digest in `join` the server knows the phone
+    // is at the heads they last shared, and sends what it lacks at once; the phone's
+    // acknowledgement is the last word. The other document stays quiet.
     net.disconnect(phone);
     record_on(&mut net, tablet, li_notebook, &village.li, &[later(3)]);
     net.device_event(
@@ -883,7 +918,7 @@ fn a_quiet_reconnect_costs_the_handshake_and_one_frame_a_document() {
     );
     assert_eq!(stored_lectures(&net.server.storage, li_notebook).len(), 3);
     let (up, down) = frames_during(&mut net, |net| net.connect(phone, &village.li.principal));
-    assert_eq!((up, down), (4, 2), "frames up and down");
+    assert_eq!((up, down), (2, 2), "frames up and down");
     assert_eq!(lectures(&net, phone), 3);
 
     // A phone that kept no sync state cannot know what the server holds: it is told.
@@ -894,6 +929,141 @@ fn a_quiet_reconnect_costs_the_handshake_and_one_frame_a_document() {
     for document in [li_notebook, branch_id] {
         assert!(net.devices[phone].engine.acknowledged(document));
     }
+
+    // A phone that recorded offline is not quiet about that notebook: it offers it at once,
+    // and the server keeps the lecture.
+    net.disconnect(phone);
+    record_on(&mut net, phone, li_notebook, &village.li, &[later(4)]);
+    net.connect(phone, &village.li.principal);
+    assert_eq!(stored_lectures(&net.server.storage, li_notebook).len(), 4);
+    for document in [li_notebook, branch_id] {
+        assert!(net.devices[phone].engine.acknowledged(document));
+    }
+}
+
+#[test]
+fn a_quiet_join_the_server_cannot_place_is_synced_as_before() {
+    let mut world = world();
+    let phone = li_synced_with_a_lecture(&mut world);
+    let World {
+        village,
+        branch_id,
+        li_notebook,
+        mut net,
+    } = world;
+    let tablet = phone_holding(&mut net, "li-tablet", li_notebook);
+    net.connect(tablet, &village.li.principal);
+    net.disconnect(phone);
+
+    // The server lost its sync states (restored from a backup) and has news: the phone's
+    // digest names heads it cannot place, so it opens the exchange itself.
+    net.server.storage.sync_states.clear();
+    record_on(&mut net, tablet, li_notebook, &village.li, &[later(2)]);
+    net.device_event(
+        tablet,
+        Event::LocalChange {
+            document: li_notebook,
+        },
+    );
+    net.connect(phone, &village.li.principal);
+    let held = net.devices[phone]
+        .engine
+        .document(li_notebook)
+        .unwrap()
+        .save();
+    let lectures = Notebook::load(&held, Limits::default())
+        .unwrap()
+        .records::<Lecture>(&schema::LECTURES)
+        .len();
+    assert_eq!(lectures, 2);
+    for document in [li_notebook, branch_id] {
+        assert!(net.devices[phone].engine.acknowledged(document));
+    }
+
+    // A stock server does not take the list: the phone shows its heads for each document as
+    // a stock client does, and still hears nothing back it already knows.
+    net.disconnect(phone);
+    net.stock_server = true;
+    let (up, down) = frames_during(&mut net, |net| net.connect(phone, &village.li.principal));
+    assert_eq!((up, down), (3, 1), "frames up and down");
+    for document in [li_notebook, branch_id] {
+        assert!(net.devices[phone].engine.acknowledged(document));
+    }
+}
+
+#[test]
+fn a_quiet_list_is_checked_like_the_requests_it_stands_for() {
+    let World {
+        village,
+        li_notebook,
+        mut net,
+        ..
+    } = world();
+    let join = |quiet: Vec<u8>| {
+        Message::Join {
+            sender_id: PeerId("stranger".into()),
+            peer_metadata: PeerMetadata {
+                storage_id: Some(StorageId("stranger-storage".into())),
+                is_ephemeral: Some(false),
+                rules: None,
+                quiet: Some(quiet),
+            },
+            supported_protocol_versions: vec!["1".into()],
+        }
+        .encode()
+        .unwrap()
+    };
+    let sent = |effects: &[Effect]| -> Vec<Message> {
+        effects
+            .iter()
+            .filter_map(|effect| match effect {
+                Effect::Send { bytes, .. } => Message::decode(bytes).ok(),
+                _ => None,
+            })
+            .collect()
+    };
+    let server = &mut net.server.engine;
+
+    // Not a whole number of entries: the list is ignored, and `peer` does not take it.
+    server.handle(Event::Connected {
+        connection: ConnectionId(90),
+        identity: village.member.principal.clone(),
+        shared: Vec::new(),
+    });
+    let effects = server.handle(Event::Frame {
+        connection: ConnectionId(90),
+        bytes: join(vec![0; 23]),
+    });
+    let [Message::Peer { peer_metadata, .. }] = &sent(&effects)[..] else {
+        panic!("expected `peer` alone, got {effects:?}");
+    };
+    assert_eq!(peer_metadata.quiet, None);
+
+    // Someone else's notebook named as quiet: unavailable, as if it did not exist, and
+    // refused for the audit log; nothing is loaded for it.
+    server.handle(Event::Connected {
+        connection: ConnectionId(91),
+        identity: village.member.principal.clone(),
+        shared: Vec::new(),
+    });
+    let effects = server.handle(Event::Frame {
+        connection: ConnectionId(91),
+        bytes: join(quiet::encode(&[(li_notebook, [0; 8])])),
+    });
+    let messages = sent(&effects);
+    assert!(
+        matches!(&messages[0], Message::Peer { peer_metadata, .. } if peer_metadata.quiet == Some(vec![]))
+    );
+    assert!(matches!(
+        &messages[1],
+        Message::DocUnavailable { document_id, .. } if *document_id == li_notebook
+    ));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Refused { document: Some(d), .. } if *d == li_notebook))
+    );
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Load { .. })));
 }
 
 #[test]

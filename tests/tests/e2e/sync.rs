@@ -4,9 +4,9 @@ use automerge::transaction::Transactable;
 use automerge::{Automerge, ReadDoc, ScalarValue};
 use client_core::model::branch::{Candidate, Election, Rectification};
 use client_core::model::common::{Progress, ProgressStatus};
-use client_core::sync::message::RefusedChanges;
+use client_core::sync::message::{Message, RefusedChanges};
 use client_core::validate::Elections;
-use client_core::{Branch, DocumentId, Limits, Millis, Notebook, RecordId};
+use client_core::{Branch, DocumentId, Limits, Millis, Notebook, Principal, RecordId};
 use tianjian_server::store::Store;
 use tianjian_server::writer::{WriteError, Writer};
 use tianjian_tests::device::Device;
@@ -638,4 +638,118 @@ async fn the_township_verifies_a_branchs_rectification_through_the_server_and_to
     assert_eq!(audited(store, "only_advance").await, 1);
     assert!(stored_state(store).await == before);
     server.stop().await.unwrap();
+}
+
+/// A phone that comes back with nothing new names its documents in `join` and the server,
+/// its documents shared out among its shards, answers `peer` and nothing else; news from
+/// another device, while it is away or connected, still reaches it.
+#[tokio::test]
+async fn a_quiet_reconnect_is_the_handshake_alone_and_news_still_arrives() {
+    let (db, server) = served().await;
+    let Database { v, keys, .. } = &db;
+    let token = token(keys, &v.li);
+    let documents = [v.notebook, v.branch];
+    let mut phone = Device::new("li-phone");
+    for document in documents {
+        phone.open(document).await.unwrap();
+    }
+    phone.connect(server.addr, &token).await.unwrap();
+    let arrived = |d: &Device| {
+        let here = documents
+            .iter()
+            .all(|doc| d.document(*doc).is_some_and(|a| !a.get_heads().is_empty()));
+        async move { here }
+    };
+    assert!(phone.sync_until(LIMIT, arrived).await.unwrap());
+    assert!(
+        phone
+            .sync_until_acknowledged(LIMIT, &documents)
+            .await
+            .unwrap()
+    );
+    phone.disconnect().await.unwrap();
+
+    let lectures = |phone: &Device| lectures_in(&phone.document(v.notebook).unwrap().save());
+    let before = lectures(&phone);
+    // Another device of 李章桂 records a lecture.
+    let mut tablet = Device::new("li-tablet");
+    tablet.open(v.notebook).await.unwrap();
+    tablet.connect(server.addr, &token).await.unwrap();
+    let notebook = v.notebook;
+    let here = move |d: &Device| {
+        let here = d
+            .document(notebook)
+            .is_some_and(|a| !a.get_heads().is_empty());
+        async move { here }
+    };
+    assert!(tablet.sync_until(LIMIT, here).await.unwrap());
+
+    // Nothing new: `join` and `peer`, and the phone knows the server keeps all it has.
+    phone.frames = Some(Vec::new());
+    phone.connect(server.addr, &token).await.unwrap();
+    phone
+        .sync_until(Duration::from_secs(2), |_| async { false })
+        .await
+        .unwrap();
+    let frames = phone.frames.take().unwrap();
+    let types: Vec<&str> = frames
+        .iter()
+        .map(|f| match Message::decode(&f.bytes).unwrap() {
+            Message::Join { .. } => "join",
+            Message::Peer { .. } => "peer",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(types, ["join", "peer"]);
+    for document in documents {
+        assert!(phone.acknowledged(document));
+    }
+
+    // News while it is connected is relayed to it.
+    record(&mut tablet, v.notebook, &v.li, NOW).await;
+    assert!(
+        tablet
+            .sync_until_acknowledged(LIMIT, &[v.notebook])
+            .await
+            .unwrap()
+    );
+    let one_more = |d: &Device| {
+        let n = lectures_in(&d.document(notebook).unwrap().save());
+        async move { n == before + 1 }
+    };
+    assert!(phone.sync_until(LIMIT, one_more).await.unwrap());
+
+    // News while it was away comes at once after `peer`.
+    phone.disconnect().await.unwrap();
+    record(&mut tablet, v.notebook, &v.li, Millis(NOW.0 + 1)).await;
+    assert!(
+        tablet
+            .sync_until_acknowledged(LIMIT, &[v.notebook])
+            .await
+            .unwrap()
+    );
+    phone.connect(server.addr, &token).await.unwrap();
+    let two_more = |d: &Device| {
+        let n = lectures_in(&d.document(notebook).unwrap().save());
+        async move { n == before + 2 }
+    };
+    assert!(phone.sync_until(LIMIT, two_more).await.unwrap());
+    assert!(
+        phone
+            .sync_until_acknowledged(LIMIT, &documents)
+            .await
+            .unwrap()
+    );
+    assert_eq!(lectures(&phone), before + 2);
+}
+
+/// A lecture recorded on a device's copy of a notebook, as the app does.
+async fn record(device: &mut Device, notebook: DocumentId, who: &Principal, at: Millis) {
+    let who = who.clone();
+    let edit = move |doc: &mut Automerge| {
+        let mut notebook = Notebook::load(&doc.save(), Limits::default()).unwrap();
+        notebook.record_lecture(&who, at, lecture(&who)).unwrap();
+        doc.load_incremental(&notebook.automerge().save()).unwrap();
+    };
+    device.edit(notebook, edit).await.unwrap();
 }
