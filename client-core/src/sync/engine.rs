@@ -108,13 +108,13 @@ impl Gate for Trusting {
 #[derive(Debug)]
 pub enum Event<I> {
     /// A transport connection opened; `identity` is who the transport authenticated.
-    /// `shared`, on a device: the heads it last shared with the server for each document, as
-    /// its saved sync states say; those still at them are named in `join` ([`quiet`]). Empty
-    /// on a server.
+    /// `shared`, on a device: the heads it last shared with each server (by its storage id)
+    /// for each document, as its saved sync states say; those still at them are named in
+    /// `join` ([`quiet`]). Empty on a server.
     Connected {
         connection: ConnectionId,
         identity: I,
-        shared: Vec<(DocumentId, Vec<ChangeHash>)>,
+        shared: Vec<(StorageId, DocumentId, Vec<ChangeHash>)>,
     },
     Frame {
         connection: ConnectionId,
@@ -237,8 +237,13 @@ struct Connection<I> {
     identity: I,
     /// Set once the handshake is done.
     remote: Option<Remote>,
-    /// On a device: the documents its `join` named as quiet, with the digests it gave.
-    announced: BTreeMap<DocumentId, HeadsDigest>,
+    /// On a device: the documents its `join` named as quiet, with the digests it gave and
+    /// the servers (storage ids) whose saved sync states vouch for them.
+    announced: BTreeMap<DocumentId, (HeadsDigest, BTreeSet<StorageId>)>,
+    /// On a device: document messages that came before `peer`, for once it has. A server
+    /// whose shards answer a `join` apart may send a quiet document's first message before
+    /// the shard that answers `join` has sent `peer`.
+    early: Vec<Message>,
 }
 
 #[derive(Debug, Clone)]
@@ -268,6 +273,9 @@ struct PeerSync {
     /// On a device: the server took this document as quiet, so the saved state is loaded
     /// without offering anything (the server speaks first if it has news).
     quiet: bool,
+    /// On a server: the peer's `join` named this document as quiet, and we took it as a
+    /// message that needed no answer.
+    took_quiet: bool,
     /// Whether `state` changed since it was last saved.
     dirty: bool,
     /// Whether the peer spoke while changes were being persisted, and so is owed an answer
@@ -301,6 +309,7 @@ impl PeerSync {
             ready,
             inbox: VecDeque::new(),
             quiet: false,
+            took_quiet: false,
             dirty: false,
             owed: false,
             quiet_ticks: 0,
@@ -539,21 +548,29 @@ impl<G: Gate> Engine<G> {
         &mut self,
         connection: ConnectionId,
         identity: G::Identity,
-        shared: Vec<(DocumentId, Vec<ChangeHash>)>,
+        shared: Vec<(StorageId, DocumentId, Vec<ChangeHash>)>,
     ) {
-        // The open documents still at the heads last shared with the server.
-        let announced: BTreeMap<DocumentId, HeadsDigest> = shared
-            .into_iter()
-            .filter(|(document, _)| self.open.contains(document))
-            .filter_map(|(document, shared)| {
-                let heads = self.heads(document)?;
-                (!heads.is_empty() && heads == shared).then(|| (document, quiet::digest(&heads)))
-            })
-            .take(quiet::MOST_DOCUMENTS)
-            .collect();
+        // The open documents still at the heads last shared with a server.
+        let mut announced: BTreeMap<DocumentId, (HeadsDigest, BTreeSet<StorageId>)> =
+            BTreeMap::new();
+        for (storage, document, shared) in shared {
+            let Some(heads) = self.heads(document) else {
+                continue;
+            };
+            let fits = announced.contains_key(&document) || announced.len() < quiet::MOST_DOCUMENTS;
+            if self.open.contains(&document) && !heads.is_empty() && heads == shared && fits {
+                let entry = announced
+                    .entry(document)
+                    .or_insert_with(|| (quiet::digest(&heads), BTreeSet::new()));
+                entry.1.insert(storage);
+            }
+        }
         let mut metadata = self.metadata.clone();
         if self.side == Side::Client && !announced.is_empty() {
-            let list: Vec<(DocumentId, HeadsDigest)> = announced.clone().into_iter().collect();
+            let list: Vec<(DocumentId, HeadsDigest)> = announced
+                .iter()
+                .map(|(d, (digest, _))| (*d, *digest))
+                .collect();
             metadata.quiet = Some(quiet::encode(&list));
         }
         self.connections.insert(
@@ -562,6 +579,7 @@ impl<G: Gate> Engine<G> {
                 identity,
                 remote: None,
                 announced,
+                early: Vec::new(),
             },
         );
         if self.side == Side::Client {
@@ -699,6 +717,29 @@ impl<G: Gate> Engine<G> {
                     } else {
                         self.start_sync(connection, document);
                     }
+                }
+                let early = self
+                    .connections
+                    .get_mut(&connection)
+                    .map(|c| std::mem::take(&mut c.early))
+                    .unwrap_or_default();
+                for message in early {
+                    self.message(connection, message);
+                }
+            }
+            message @ (Message::Request(_)
+            | Message::Sync(_)
+            | Message::DocUnavailable { .. }
+            | Message::Ephemeral { .. })
+                if self.side == Side::Client
+                    && !handshaken
+                    && self
+                        .connections
+                        .get(&connection)
+                        .is_some_and(|c| c.early.len() < quiet::MOST_DOCUMENTS) =>
+            {
+                if let Some(c) = self.connections.get_mut(&connection) {
+                    c.early.push(message);
                 }
             }
             Message::Request(body) | Message::Sync(body) if handshaken => {
@@ -1011,7 +1052,10 @@ impl<G: Gate> Engine<G> {
     /// Decodes one automerge sync message from a peer and applies it.
     fn receive(&mut self, connection: ConnectionId, document: DocumentId, data: &[u8]) {
         match am_sync::Message::decode(data) {
-            Ok(message) => self.apply(connection, document, message),
+            Ok(message) => {
+                self.answer_after_quiet(connection, document, &message);
+                self.apply(connection, document, message)
+            }
             Err(error) => {
                 let refusal = Refusal {
                     rule: "bad_sync_message".into(),
@@ -1036,11 +1080,12 @@ impl<G: Gate> Engine<G> {
             return;
         };
         let ours = automerge.get_heads();
-        let known = [ours, peer.state.shared_heads.clone()]
+        let known = [ours.clone(), peer.state.shared_heads.clone()]
             .into_iter()
             .find(|heads| !heads.is_empty() && quiet::digest(heads) == digest);
         match known {
             Some(heads) => {
+                let at_ours = heads == ours;
                 let message = am_sync::Message {
                     need: Vec::new(),
                     have: vec![am_sync::Have {
@@ -1053,8 +1098,38 @@ impl<G: Gate> Engine<G> {
                     version: am_sync::MessageVersion::V1,
                 };
                 self.apply(connection, document, message);
+                if let Some(peer) = self
+                    .documents
+                    .get_mut(&document)
+                    .and_then(|doc| doc.peers.get_mut(&connection))
+                {
+                    peer.took_quiet = at_ours;
+                }
             }
             None => self.reply(connection, document),
+        }
+    }
+
+    /// A peer whose quiet document we took still shows its heads when it could not vouch for
+    /// them with this server (its sync state is with another, or lost): it is owed the answer
+    /// Automerge gives a first message, which taking the quiet entry had made it think given.
+    fn answer_after_quiet(
+        &mut self,
+        connection: ConnectionId,
+        document: DocumentId,
+        message: &am_sync::Message,
+    ) {
+        let Some(doc) = self.documents.get_mut(&document) else {
+            return;
+        };
+        let (Stored::Ready(automerge), Some(peer)) = (&doc.stored, doc.peers.get_mut(&connection))
+        else {
+            return;
+        };
+        if std::mem::take(&mut peer.took_quiet)
+            && !says_nothing_new(message, &automerge.get_heads())
+        {
+            peer.state.have_responded = false;
         }
     }
 
@@ -1352,19 +1427,23 @@ impl<G: Gate> Engine<G> {
         }
     }
 
-    /// Whether a device's `join` named `document` as quiet and it is still at those heads.
+    /// Whether a device's `join` named `document` as quiet, it is still at those heads, and
+    /// what vouched for them is a sync state saved with this very server: one restored from
+    /// a backup, say, has a new storage id and none of them.
     fn still_quiet(&self, connection: ConnectionId, document: DocumentId) -> bool {
         let Some(connection) = self.connections.get(&connection) else {
             return false;
         };
-        let has_storage = connection
-            .remote
-            .as_ref()
-            .is_some_and(|r| r.storage.is_some());
-        let announced = connection.announced.get(&document);
-        has_storage
-            && announced.is_some()
-            && self.heads(document).map(|h| quiet::digest(&h)).as_ref() == announced
+        let Some(storage) = connection.remote.as_ref().and_then(|r| r.storage.as_ref()) else {
+            return false;
+        };
+        let Some((digest, vouched)) = connection.announced.get(&document) else {
+            return false;
+        };
+        vouched.contains(storage)
+            && self
+                .heads(document)
+                .is_some_and(|h| quiet::digest(&h) == *digest)
     }
 
     /// A device holds a quiet document with the server: it loads what it last shared with

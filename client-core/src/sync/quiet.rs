@@ -45,16 +45,17 @@ pub fn digest(heads: &[ChangeHash]) -> HeadsDigest {
     digest
 }
 
-/// The heads a device last shared with a server for each document, from the sync states it
-/// saved (by the server's storage id and the document), for
+/// The heads a device last shared with each server (by its storage id) for each document,
+/// from the sync states it saved, for
 /// [`Event::Connected`](super::engine::Event::Connected).
 pub fn last_shared(
     saved: &BTreeMap<(StorageId, DocumentId), Vec<u8>>,
-) -> Vec<(DocumentId, Vec<ChangeHash>)> {
+) -> Vec<(StorageId, DocumentId, Vec<ChangeHash>)> {
     saved
         .iter()
-        .filter_map(|((_, document), bytes)| {
-            Some((*document, State::decode(bytes).ok()?.shared_heads))
+        .filter_map(|((storage, document), bytes)| {
+            let shared = State::decode(bytes).ok()?.shared_heads;
+            Some((storage.clone(), *document, shared))
         })
         .collect()
 }

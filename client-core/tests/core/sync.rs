@@ -93,6 +93,7 @@ enum To {
 }
 
 struct Net {
+    catalogue: BTreeMap<DocumentId, Scope>,
     server: Node<ServerGate>,
     devices: Vec<Node<Trusting>>,
     /// Device index → the server-side connection id of its link, while connected.
@@ -102,6 +103,10 @@ struct Net {
     bytes_to_devices: usize,
     /// The server reads `join` as a stock server does: without our `quiet` list.
     stock_server: bool,
+    /// `peer` reaches the device after the frames the server sends next, as it can when a
+    /// server's shards answer a `join` apart; the `peer` held back, for which device.
+    peer_late: bool,
+    held_peer: Option<(usize, Vec<u8>)>,
     /// Frames sent each way.
     frames_to_server: usize,
     frames_to_devices: usize,
@@ -109,22 +114,27 @@ struct Net {
 
 const DEVICE_SIDE: ConnectionId = ConnectionId(0);
 
+/// The server's engine, keeping its sync states under `storage`.
+fn server_engine(catalogue: BTreeMap<DocumentId, Scope>, storage: &str) -> Engine<ServerGate> {
+    Engine::new(
+        PeerId("server".into()),
+        PeerMetadata {
+            storage_id: Some(StorageId(storage.into())),
+            is_ephemeral: Some(false),
+            rules: None,
+            quiet: None,
+        },
+        Side::Server,
+        ServerGate { catalogue },
+    )
+}
+
 impl Net {
     fn new(catalogue: BTreeMap<DocumentId, Scope>, stored: Vec<(DocumentId, Vec<u8>)>) -> Self {
-        let server = Engine::new(
-            PeerId("server".into()),
-            PeerMetadata {
-                storage_id: Some(StorageId("server-storage".into())),
-                is_ephemeral: Some(false),
-                rules: None,
-                quiet: None,
-            },
-            Side::Server,
-            ServerGate { catalogue },
-        );
-        let mut server = Node::new(server);
+        let mut server = Node::new(server_engine(catalogue.clone(), "server-storage"));
         server.storage.documents.extend(stored);
         Self {
+            catalogue,
             server,
             devices: Vec::new(),
             links: BTreeMap::new(),
@@ -132,6 +142,8 @@ impl Net {
             bytes_to_server: 0,
             bytes_to_devices: 0,
             stock_server: false,
+            peer_late: false,
+            held_peer: None,
             frames_to_server: 0,
             frames_to_devices: 0,
         }
@@ -172,6 +184,14 @@ impl Net {
         self.run_device(device, effects);
     }
 
+    /// The server restored from a backup of its storage as it is now, as `restore` leaves
+    /// it: the same documents, a new storage id, no sync states.
+    fn restore_server(&mut self) {
+        let documents = std::mem::take(&mut self.server.storage.documents);
+        self.server = Node::new(server_engine(self.catalogue.clone(), "restored-storage"));
+        self.server.storage.documents = documents;
+    }
+
     fn disconnect(&mut self, device: usize) {
         if let Some(connection) = self.links.remove(&device) {
             let effects = self
@@ -203,8 +223,13 @@ impl Net {
                         .iter()
                         .find(|(_, c)| *c == connection)
                         .map(|(d, _)| *d);
-                    if let Some(device) = device {
-                        self.deliver(To::Device(device), bytes.clone());
+                    let is_peer = matches!(Message::decode(bytes), Ok(Message::Peer { .. }));
+                    match device {
+                        Some(device) if self.peer_late && is_peer => {
+                            self.held_peer = Some((device, bytes.clone()));
+                        }
+                        Some(device) => self.deliver(To::Device(device), bytes.clone()),
+                        None => {}
                     }
                     Vec::new()
                 }
@@ -227,6 +252,9 @@ impl Net {
             };
             self.server.log.push(effect);
             queue.extend(follow);
+        }
+        if let Some((device, bytes)) = self.held_peer.take() {
+            self.deliver(To::Device(device), bytes);
         }
     }
 
@@ -976,6 +1004,46 @@ fn a_quiet_join_the_server_cannot_place_is_synced_as_before() {
         .records::<Lecture>(&schema::LECTURES)
         .len();
     assert_eq!(lectures, 2);
+    for document in [li_notebook, branch_id] {
+        assert!(net.devices[phone].engine.acknowledged(document));
+    }
+
+    // The same with `peer` overtaken by the server's first message about the notebook, as
+    // when another of the server's shards holds it: the phone keeps that message for when
+    // the handshake is done.
+    net.disconnect(phone);
+    net.server.storage.sync_states.clear();
+    record_on(&mut net, tablet, li_notebook, &village.li, &[later(3)]);
+    net.device_event(
+        tablet,
+        Event::LocalChange {
+            document: li_notebook,
+        },
+    );
+    net.peer_late = true;
+    net.connect(phone, &village.li.principal);
+    net.peer_late = false;
+    let held = net.devices[phone]
+        .engine
+        .document(li_notebook)
+        .unwrap()
+        .save();
+    let lectures = Notebook::load(&held, Limits::default())
+        .unwrap()
+        .records::<Lecture>(&schema::LECTURES)
+        .len();
+    assert_eq!(lectures, 3);
+    for document in [li_notebook, branch_id] {
+        assert!(net.devices[phone].engine.acknowledged(document));
+    }
+
+    // Restored from a backup with nothing lost: the server takes the list (it holds those
+    // heads), but the phone's sync states are with the server before, so it cannot know the
+    // server holds them and shows its heads, to hear that it does.
+    net.disconnect(phone);
+    net.disconnect(tablet);
+    net.restore_server();
+    net.connect(phone, &village.li.principal);
     for document in [li_notebook, branch_id] {
         assert!(net.devices[phone].engine.acknowledged(document));
     }
