@@ -452,7 +452,7 @@ fn ensure_wasm_bindgen() -> Result<PathBuf> {
 /// Builds the size-optimised WASM and prints its sizes raw, gzipped and in Brotli: as cargo
 /// builds it, as `wasm-bindgen` leaves it (what the app ships), and shrunk by `wasm-opt -Oz`
 /// (binaryen, installed from npm under the target directory), which BENCHMARKS.md found not
-/// to pay.
+/// to pay; and beside it the floor, Automerge alone, built and bound the same way.
 fn wasm_size() -> Result {
     let built = build_shipped_wasm()?;
     report_size("cargo build (wasm-release profile)", &built)?;
@@ -464,6 +464,16 @@ fn wasm_size() -> Result {
         .arg(&built))?;
     let bound = out.join("client_core_bg.wasm");
     report_size("wasm-bindgen (shipped)", &bound)?;
+
+    let floor = build_floor_wasm()?;
+    run(Command::new(ensure_wasm_bindgen()?)
+        .args(["--target", "web", "--out-dir"])
+        .arg(&out)
+        .arg(&floor))?;
+    report_size(
+        "the floor: Automerge alone (xtask/wasm-floor), after wasm-bindgen",
+        &out.join("wasm_floor_bg.wasm"),
+    )?;
 
     let tools = target_dir().join("tools");
     let wasm_opt = tools.join("node_modules").join(".bin").join("wasm-opt");
@@ -502,6 +512,38 @@ fn build_shipped_wasm() -> Result<PathBuf> {
         .join(WASM_TARGET)
         .join("wasm-release")
         .join("client_core.wasm"))
+}
+
+/// `xtask/wasm-floor` (its own workspace), built from a copy under the target directory with
+/// the workspace's `Cargo.lock`, so that it takes the same Automerge as client-core; returns
+/// the file.
+fn build_floor_wasm() -> Result<PathBuf> {
+    let source = workspace_root().join("xtask").join("wasm-floor");
+    let dir = target_dir().join("wasm-floor");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for (from, to) in [
+        (source.join("Cargo.toml"), dir.join("Cargo.toml")),
+        (source.join("lib.rs"), dir.join("lib.rs")),
+        (workspace_root().join("Cargo.lock"), dir.join("Cargo.lock")),
+    ] {
+        std::fs::copy(&from, &to).map_err(|e| format!("{}: {e}", from.display()))?;
+    }
+    run(Command::new(cargo_bin())
+        .args([
+            "build",
+            "--release",
+            "--target",
+            WASM_TARGET,
+            "--manifest-path",
+        ])
+        .arg(dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(dir.join("target")))?;
+    Ok(dir
+        .join("target")
+        .join(WASM_TARGET)
+        .join("release")
+        .join("wasm_floor.wasm"))
 }
 
 fn report_size(label: &str, path: &Path) -> Result {

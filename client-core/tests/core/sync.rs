@@ -920,18 +920,7 @@ fn a_quiet_reconnect_costs_the_handshake_alone() {
     let tablet = phone_holding(&mut net, "li-tablet", li_notebook);
     record_on(&mut net, tablet, li_notebook, &village.li, &[later(2)]);
     net.connect(tablet, &village.li.principal);
-    let lectures = |net: &Net, device: usize| {
-        let bytes = net.devices[device]
-            .engine
-            .document(li_notebook)
-            .unwrap()
-            .save();
-        Notebook::load(&bytes, Limits::default())
-            .unwrap()
-            .records::<Lecture>(&schema::LECTURES)
-            .len()
-    };
-    assert_eq!(lectures(&net, phone), 2);
+    assert_eq!(lectures_held(&net, phone, li_notebook), 2);
 
     // News while the phone was away: from the digest in `join` the server knows the phone
     // is at the heads they last shared, and sends what it lacks at once; the phone's
@@ -947,7 +936,7 @@ fn a_quiet_reconnect_costs_the_handshake_alone() {
     assert_eq!(stored_lectures(&net.server.storage, li_notebook).len(), 3);
     let (up, down) = frames_during(&mut net, |net| net.connect(phone, &village.li.principal));
     assert_eq!((up, down), (2, 2), "frames up and down");
-    assert_eq!(lectures(&net, phone), 3);
+    assert_eq!(lectures_held(&net, phone, li_notebook), 3);
 
     // A phone that kept no sync state cannot know what the server holds: it is told.
     net.disconnect(phone);
@@ -969,6 +958,33 @@ fn a_quiet_reconnect_costs_the_handshake_alone() {
     }
 }
 
+/// How many lectures a device holds in a notebook.
+fn lectures_held(net: &Net, device: usize, notebook: DocumentId) -> usize {
+    let bytes = net.devices[device]
+        .engine
+        .document(notebook)
+        .unwrap()
+        .save();
+    Notebook::load(&bytes, Limits::default())
+        .unwrap()
+        .records::<Lecture>(&schema::LECTURES)
+        .len()
+}
+
+/// The server forgets what it last shared with each device (as after a restore from a
+/// backup), and `tablet` records a lecture it syncs.
+fn news_the_server_cannot_place(
+    net: &mut Net,
+    tablet: usize,
+    notebook: DocumentId,
+    who: &Person,
+    at: Millis,
+) {
+    net.server.storage.sync_states.clear();
+    record_on(net, tablet, notebook, who, &[at]);
+    net.device_event(tablet, Event::LocalChange { document: notebook });
+}
+
 #[test]
 fn a_quiet_join_the_server_cannot_place_is_synced_as_before() {
     let mut world = world();
@@ -985,25 +1001,9 @@ fn a_quiet_join_the_server_cannot_place_is_synced_as_before() {
 
     // The server lost its sync states (restored from a backup) and has news: the phone's
     // digest names heads it cannot place, so it opens the exchange itself.
-    net.server.storage.sync_states.clear();
-    record_on(&mut net, tablet, li_notebook, &village.li, &[later(2)]);
-    net.device_event(
-        tablet,
-        Event::LocalChange {
-            document: li_notebook,
-        },
-    );
+    news_the_server_cannot_place(&mut net, tablet, li_notebook, &village.li, later(2));
     net.connect(phone, &village.li.principal);
-    let held = net.devices[phone]
-        .engine
-        .document(li_notebook)
-        .unwrap()
-        .save();
-    let lectures = Notebook::load(&held, Limits::default())
-        .unwrap()
-        .records::<Lecture>(&schema::LECTURES)
-        .len();
-    assert_eq!(lectures, 2);
+    assert_eq!(lectures_held(&net, phone, li_notebook), 2);
     for document in [li_notebook, branch_id] {
         assert!(net.devices[phone].engine.acknowledged(document));
     }
@@ -1012,27 +1012,11 @@ fn a_quiet_join_the_server_cannot_place_is_synced_as_before() {
     // when another of the server's shards holds it: the phone keeps that message for when
     // the handshake is done.
     net.disconnect(phone);
-    net.server.storage.sync_states.clear();
-    record_on(&mut net, tablet, li_notebook, &village.li, &[later(3)]);
-    net.device_event(
-        tablet,
-        Event::LocalChange {
-            document: li_notebook,
-        },
-    );
+    news_the_server_cannot_place(&mut net, tablet, li_notebook, &village.li, later(3));
     net.peer_late = true;
     net.connect(phone, &village.li.principal);
     net.peer_late = false;
-    let held = net.devices[phone]
-        .engine
-        .document(li_notebook)
-        .unwrap()
-        .save();
-    let lectures = Notebook::load(&held, Limits::default())
-        .unwrap()
-        .records::<Lecture>(&schema::LECTURES)
-        .len();
-    assert_eq!(lectures, 3);
+    assert_eq!(lectures_held(&net, phone, li_notebook), 3);
     for document in [li_notebook, branch_id] {
         assert!(net.devices[phone].engine.acknowledged(document));
     }
