@@ -882,8 +882,9 @@ impl<G: Gate> Engine<G> {
         }
     }
 
-    /// A `request` or `sync` from a peer: check it may read, make sure the document and the
-    /// peer's sync state are loaded, then process it (or queue it until they are).
+    /// A `request` or `sync` from a peer, or a quiet document its `join` named: check it may
+    /// read, make sure the document and the peer's sync state are loaded, then process it (or
+    /// queue it until they are).
     fn document_message(
         &mut self,
         connection: ConnectionId,
