@@ -393,7 +393,7 @@ impl Shards {
     /// Where a frame goes: the shard of its document, or the lead; a `join` also tells the
     /// other shards who the peer is, once the lead has it.
     async fn route(&self, connection: ConnectionId, bytes: Vec<u8>) -> bool {
-        let message = match Message::decode(&bytes) {
+        let mut message = match Message::decode(&bytes) {
             Ok(message) => message,
             // The lead refuses it, and says why.
             Err(_) => {
@@ -407,7 +407,6 @@ impl Shards {
             | Message::Ephemeral { document_id, .. } => self.of(*document_id),
             _ => self.lead(),
         };
-        let mut message = message;
         let joined = match &mut message {
             Message::Join {
                 sender_id,

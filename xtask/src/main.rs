@@ -458,7 +458,8 @@ fn wasm_size() -> Result {
     report_size("cargo build (wasm-release profile)", &built)?;
 
     let out = target_dir().join("wasm-size");
-    run(Command::new(ensure_wasm_bindgen()?)
+    let bindgen = ensure_wasm_bindgen()?;
+    run(Command::new(&bindgen)
         .args(["--target", "web", "--out-dir"])
         .arg(&out)
         .arg(&built))?;
@@ -466,7 +467,7 @@ fn wasm_size() -> Result {
     report_size("wasm-bindgen (shipped)", &bound)?;
 
     let floor = build_floor_wasm()?;
-    run(Command::new(ensure_wasm_bindgen()?)
+    run(Command::new(&bindgen)
         .args(["--target", "web", "--out-dir"])
         .arg(&out)
         .arg(&floor))?;

@@ -926,13 +926,7 @@ fn a_quiet_reconnect_costs_the_handshake_alone() {
     // is at the heads they last shared, and sends what it lacks at once; the phone's
     // acknowledgement is the last word. The other document stays quiet.
     net.disconnect(phone);
-    record_on(&mut net, tablet, li_notebook, &village.li, &[later(3)]);
-    net.device_event(
-        tablet,
-        Event::LocalChange {
-            document: li_notebook,
-        },
-    );
+    record_and_offer(&mut net, tablet, li_notebook, &village.li, later(3));
     assert_eq!(stored_lectures(&net.server.storage, li_notebook).len(), 3);
     let (up, down) = frames_during(&mut net, |net| net.connect(phone, &village.li.principal));
     assert_eq!((up, down), (2, 2), "frames up and down");
@@ -981,8 +975,13 @@ fn news_the_server_cannot_place(
     at: Millis,
 ) {
     net.server.storage.sync_states.clear();
-    record_on(net, tablet, notebook, who, &[at]);
-    net.device_event(tablet, Event::LocalChange { document: notebook });
+    record_and_offer(net, tablet, notebook, who, at);
+}
+
+/// `device` records a lecture at `at` and offers it to the server it is connected to.
+fn record_and_offer(net: &mut Net, device: usize, notebook: DocumentId, who: &Person, at: Millis) {
+    record_on(net, device, notebook, who, &[at]);
+    net.device_event(device, Event::LocalChange { document: notebook });
 }
 
 #[test]
